@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `brainstrip <command> …`: each command lives in src/cli/<command>.ts and exports `run(argv): Promise<number>`.
+// Commands are loaded on demand so that a one-shot tool does not pay for the DICOM server's imports.
+
+const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  serve: { summary: 'start the DICOM node (SCP, job queue, pipeline, SCU, HTTP)', load: () => import('./cli/serve.js') },
+  convert: { summary: 'DICOM series or NIfTI → NIfTI volume in patient space', load: () => import('./cli/convert.js') },
+  register: { summary: 'rigid registration of a volume to the atlas', load: () => import('./cli/register.js') },
+  extract: { summary: 'brain mask, skull-stripped image and QC picture for a volume', load: () => import('./cli/extract.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: brainstrip <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nbrainstrip <command> --help for its options`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`brainstrip: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`brainstrip: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

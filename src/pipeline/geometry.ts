@@ -1,0 +1,175 @@
+// The one place where index ↔ patient-space arithmetic happens. Resamplers, reorientation, registration and
+// NIfTI/DICOM geometry all go through these functions; no other module multiplies direction cosines by hand.
+import { type Grid, type Vec3, type Volume, type VoxelArray, voxelCount } from './volume.js';
+
+/** 4×4 homogeneous matrix, row-major, acting on column vectors (x' = A·x). */
+export type Affine = number[];
+
+export function identity(): Affine {
+  return [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+}
+
+export function multiply(a: Affine, b: Affine): Affine {
+  const out = new Array<number>(16).fill(0);
+  for (let r = 0; r < 4; r++) {
+    for (let c = 0; c < 4; c++) {
+      let s = 0;
+      for (let k = 0; k < 4; k++) s += a[r * 4 + k] * b[k * 4 + c];
+      out[r * 4 + c] = s;
+    }
+  }
+  return out;
+}
+
+/** Composition in application order: compose(f, g) applies f first, then g. */
+export function compose(...transforms: Affine[]): Affine {
+  return transforms.reduce((acc, t) => multiply(t, acc), identity());
+}
+
+export function invert(m: Affine): Affine {
+  // General 4×4 inverse by cofactors; the matrices here are small and well conditioned.
+  const inv = new Array<number>(16);
+  inv[0] = m[5] * m[10] * m[15] - m[5] * m[11] * m[14] - m[9] * m[6] * m[15] + m[9] * m[7] * m[14] + m[13] * m[6] * m[11] - m[13] * m[7] * m[10];
+  inv[4] = -m[4] * m[10] * m[15] + m[4] * m[11] * m[14] + m[8] * m[6] * m[15] - m[8] * m[7] * m[14] - m[12] * m[6] * m[11] + m[12] * m[7] * m[10];
+  inv[8] = m[4] * m[9] * m[15] - m[4] * m[11] * m[13] - m[8] * m[5] * m[15] + m[8] * m[7] * m[13] + m[12] * m[5] * m[11] - m[12] * m[7] * m[9];
+  inv[12] = -m[4] * m[9] * m[14] + m[4] * m[10] * m[13] + m[8] * m[5] * m[14] - m[8] * m[6] * m[13] - m[12] * m[5] * m[10] + m[12] * m[6] * m[9];
+  inv[1] = -m[1] * m[10] * m[15] + m[1] * m[11] * m[14] + m[9] * m[2] * m[15] - m[9] * m[3] * m[14] - m[13] * m[2] * m[11] + m[13] * m[3] * m[10];
+  inv[5] = m[0] * m[10] * m[15] - m[0] * m[11] * m[14] - m[8] * m[2] * m[15] + m[8] * m[3] * m[14] + m[12] * m[2] * m[11] - m[12] * m[3] * m[10];
+  inv[9] = -m[0] * m[9] * m[15] + m[0] * m[11] * m[13] + m[8] * m[1] * m[15] - m[8] * m[3] * m[13] - m[12] * m[1] * m[11] + m[12] * m[3] * m[9];
+  inv[13] = m[0] * m[9] * m[14] - m[0] * m[10] * m[13] - m[8] * m[1] * m[14] + m[8] * m[2] * m[13] + m[12] * m[1] * m[10] - m[12] * m[2] * m[9];
+  inv[2] = m[1] * m[6] * m[15] - m[1] * m[7] * m[14] - m[5] * m[2] * m[15] + m[5] * m[3] * m[14] + m[13] * m[2] * m[7] - m[13] * m[3] * m[6];
+  inv[6] = -m[0] * m[6] * m[15] + m[0] * m[7] * m[14] + m[4] * m[2] * m[15] - m[4] * m[3] * m[14] - m[12] * m[2] * m[7] + m[12] * m[3] * m[6];
+  inv[10] = m[0] * m[5] * m[15] - m[0] * m[7] * m[13] - m[4] * m[1] * m[15] + m[4] * m[3] * m[13] + m[12] * m[1] * m[7] - m[12] * m[3] * m[5];
+  inv[14] = -m[0] * m[5] * m[14] + m[0] * m[6] * m[13] + m[4] * m[1] * m[14] - m[4] * m[2] * m[13] - m[12] * m[1] * m[6] + m[12] * m[2] * m[5];
+  inv[3] = -m[1] * m[6] * m[11] + m[1] * m[7] * m[10] + m[5] * m[2] * m[11] - m[5] * m[3] * m[10] - m[9] * m[2] * m[7] + m[9] * m[3] * m[6];
+  inv[7] = m[0] * m[6] * m[11] - m[0] * m[7] * m[10] - m[4] * m[2] * m[11] + m[4] * m[3] * m[10] + m[8] * m[2] * m[7] - m[8] * m[3] * m[6];
+  inv[11] = -m[0] * m[5] * m[11] + m[0] * m[7] * m[9] + m[4] * m[1] * m[11] - m[4] * m[3] * m[9] - m[8] * m[1] * m[7] + m[8] * m[3] * m[5];
+  inv[15] = m[0] * m[5] * m[10] - m[0] * m[6] * m[9] - m[4] * m[1] * m[10] + m[4] * m[2] * m[9] + m[8] * m[1] * m[6] - m[8] * m[2] * m[5];
+  const det = m[0] * inv[0] + m[1] * inv[4] + m[2] * inv[8] + m[3] * inv[12];
+  if (Math.abs(det) < 1e-12) throw new Error('transform is singular and cannot be inverted');
+  return inv.map((v) => v / det);
+}
+
+export function applyToPoint(m: Affine, p: Vec3): Vec3 {
+  return [
+    m[0] * p[0] + m[1] * p[1] + m[2] * p[2] + m[3],
+    m[4] * p[0] + m[5] * p[1] + m[6] * p[2] + m[7],
+    m[8] * p[0] + m[9] * p[1] + m[10] * p[2] + m[11],
+  ];
+}
+
+/** Voxel index (i, j, k) → patient LPS mm. */
+export function indexToWorld(grid: Grid): Affine {
+  const { direction: d, spacing: s, origin: o } = grid;
+  return [
+    d[0][0] * s[0], d[1][0] * s[1], d[2][0] * s[2], o[0],
+    d[0][1] * s[0], d[1][1] * s[1], d[2][1] * s[2], o[1],
+    d[0][2] * s[0], d[1][2] * s[1], d[2][2] * s[2], o[2],
+    0, 0, 0, 1,
+  ];
+}
+
+export function worldToIndex(grid: Grid): Affine {
+  return invert(indexToWorld(grid));
+}
+
+/** The grid whose index → world mapping is `affine` (columns give direction × spacing). */
+export function gridFromAffine(dims: Vec3, affine: Affine): Grid {
+  const spacing: Vec3 = [0, 0, 0];
+  const direction: [Vec3, Vec3, Vec3] = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  for (let a = 0; a < 3; a++) {
+    const col: Vec3 = [affine[a], affine[4 + a], affine[8 + a]];
+    const norm = Math.hypot(col[0], col[1], col[2]);
+    if (norm === 0) throw new Error(`axis ${a} of the affine has zero length`);
+    spacing[a] = norm;
+    direction[a] = [col[0] / norm, col[1] / norm, col[2] / norm];
+  }
+  return { dims: [...dims] as Vec3, spacing, origin: [affine[3], affine[7], affine[11]], direction };
+}
+
+/** Patient positions of the 8 corner voxel centres, in index order (i fastest). */
+export function cornerPoints(grid: Grid): Vec3[] {
+  const m = indexToWorld(grid);
+  const out: Vec3[] = [];
+  for (const k of [0, grid.dims[2] - 1]) for (const j of [0, grid.dims[1] - 1]) for (const i of [0, grid.dims[0] - 1]) out.push(applyToPoint(m, [i, j, k]));
+  return out;
+}
+
+export type Interpolation = 'linear' | 'nearest';
+
+/**
+ * Samples `source` on `target`'s grid. `targetToSource` maps a patient position of the target grid to the
+ * patient position in the source where its value is found (identity when both grids share a frame of
+ * reference). Outside the source, `fill` is used. Linear interpolation returns Float32; nearest keeps the
+ * source's voxel type so labels stay labels.
+ */
+export function resample<T extends VoxelArray>(
+  source: Volume<T>,
+  target: Grid,
+  options: { targetToSource?: Affine; interpolation?: Interpolation; fill?: number } = {},
+): Volume<T | Float32Array> {
+  const interpolation = options.interpolation ?? 'linear';
+  const fill = options.fill ?? 0;
+  const m = compose(indexToWorld(target), options.targetToSource ?? identity(), worldToIndex(source));
+  const [nx, ny, nz] = target.dims;
+  const [sx, sy, sz] = source.dims;
+  const sxy = sx * sy;
+  const src = source.data;
+  const n = voxelCount(target);
+  const out: T | Float32Array =
+    interpolation === 'nearest' ? (new (src.constructor as new (n: number) => T)(n) as T) : new Float32Array(n);
+  let o = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      // Row start in source index space; stepping i adds the first column of m.
+      let x = m[1] * j + m[2] * k + m[3];
+      let y = m[5] * j + m[6] * k + m[7];
+      let z = m[9] * j + m[10] * k + m[11];
+      for (let i = 0; i < nx; i++, o++, x += m[0], y += m[4], z += m[8]) {
+        if (interpolation === 'nearest') {
+          const xi = Math.round(x);
+          const yi = Math.round(y);
+          const zi = Math.round(z);
+          out[o] = xi < 0 || yi < 0 || zi < 0 || xi >= sx || yi >= sy || zi >= sz ? fill : src[xi + sx * yi + sxy * zi];
+          continue;
+        }
+        // Allow half a voxel beyond the outermost centres so edges are not eaten by the interpolation.
+        if (x < -0.5 || y < -0.5 || z < -0.5 || x > sx - 0.5 || y > sy - 0.5 || z > sz - 0.5) {
+          out[o] = fill;
+          continue;
+        }
+        const xc = Math.min(Math.max(x, 0), sx - 1);
+        const yc = Math.min(Math.max(y, 0), sy - 1);
+        const zc = Math.min(Math.max(z, 0), sz - 1);
+        const x0 = Math.min(Math.floor(xc), sx - 2 < 0 ? 0 : sx - 2);
+        const y0 = Math.min(Math.floor(yc), sy - 2 < 0 ? 0 : sy - 2);
+        const z0 = Math.min(Math.floor(zc), sz - 2 < 0 ? 0 : sz - 2);
+        const fx = sx > 1 ? xc - x0 : 0;
+        const fy = sy > 1 ? yc - y0 : 0;
+        const fz = sz > 1 ? zc - z0 : 0;
+        const x1 = sx > 1 ? 1 : 0;
+        const y1 = sy > 1 ? sx : 0;
+        const z1 = sz > 1 ? sxy : 0;
+        const b = x0 + sx * y0 + sxy * z0;
+        const c00 = src[b] * (1 - fx) + src[b + x1] * fx;
+        const c10 = src[b + y1] * (1 - fx) + src[b + y1 + x1] * fx;
+        const c01 = src[b + z1] * (1 - fx) + src[b + z1 + x1] * fx;
+        const c11 = src[b + z1 + y1] * (1 - fx) + src[b + z1 + y1 + x1] * fx;
+        out[o] = (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+      }
+    }
+  }
+  return { dims: [...target.dims] as Vec3, spacing: [...target.spacing] as Vec3, origin: [...target.origin] as Vec3, direction: target.direction.map((d) => [...d]) as [Vec3, Vec3, Vec3], data: out };
+}
+
+/** A binary mask resampled by interpolating it as a probability and thresholding at 0.5 (smoother than nearest). */
+export function resampleMask(mask: Volume<Uint8Array>, target: Grid, targetToSource?: Affine): Volume<Uint8Array> {
+  const p = resample(mask, target, { targetToSource, interpolation: 'linear', fill: 0 });
+  const data = new Uint8Array(p.data.length);
+  for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
+  return { ...p, data };
+}
