@@ -1,2 +1,6 @@
 // Each area adds its section here. Keep one import and one key per area.
-export const sectionsByArea = {};
+import { resultsSection, tlsSection } from './results.js';
+export const sectionsByArea = {
+  results: resultsSection,
+  tls: tlsSection,
+};
