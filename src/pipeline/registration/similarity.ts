@@ -1,0 +1,164 @@
+// Normalised mutual information (Studholme: (H(F) + H(M)) / H(F, M)) between the atlas and the input, measured
+// at a fixed set of sample points in atlas space. MI needs no assumption about how one contrast's intensities
+// relate to the other's (T1 vs T2/FLAIR, contrast agent, a lesion that is bright in one and dark in the other);
+// the normalised form does not reward shrinking the overlap, which matters for thick-slab series that cover
+// only part of the atlas. Fixed sample points (seeded) make the cost deterministic, so a plain pattern search
+// can optimise it; the moving intensity is split linearly between two neighbouring bins (partial-volume
+// histogram), which keeps the cost continuous in the transform parameters.
+import { type Affine, applyToPoint, indexToWorld, multiply, worldToIndex } from '../geometry.js';
+import type { Vec3, Volume } from '../volume.js';
+import { type IntensityRange, robustRange, toBin } from './intensity.js';
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a registration is reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Trilinear value at continuous index (x, y, z), or NaN outside the voxel centres' hull. */
+export function sampleAt(volume: Volume<Float32Array>, x: number, y: number, z: number): number {
+  const [nx, ny, nz] = volume.dims;
+  if (!(x >= 0 && y >= 0 && z >= 0 && x <= nx - 1 && y <= ny - 1 && z <= nz - 1)) return NaN;
+  const x0 = Math.min(Math.floor(x), Math.max(0, nx - 2));
+  const y0 = Math.min(Math.floor(y), Math.max(0, ny - 2));
+  const z0 = Math.min(Math.floor(z), Math.max(0, nz - 2));
+  const fx = x - x0;
+  const fy = y - y0;
+  const fz = z - z0;
+  const dx = nx > 1 ? 1 : 0;
+  const dy = ny > 1 ? nx : 0;
+  const dz = nz > 1 ? nx * ny : 0;
+  const d = volume.data;
+  const b = x0 + nx * (y0 + ny * z0);
+  const c00 = d[b] + (d[b + dx] - d[b]) * fx;
+  const c10 = d[b + dy] + (d[b + dy + dx] - d[b + dy]) * fx;
+  const c01 = d[b + dz] + (d[b + dz + dx] - d[b + dz]) * fx;
+  const c11 = d[b + dz + dy] + (d[b + dz + dy + dx] - d[b + dz + dy]) * fx;
+  const c0 = c00 + (c10 - c00) * fy;
+  const c1 = c01 + (c11 - c01) * fy;
+  return c0 + (c1 - c0) * fz;
+}
+
+export interface SampleSet {
+  /** Atlas LPS positions, x y z interleaved. */
+  points: Float64Array;
+  /** Atlas histogram bin of each point. */
+  fixedBins: Uint8Array;
+  count: number;
+}
+
+/**
+ * Draws `count` points in the atlas volume's box, keeping background points with probability 1/3 so most of
+ * the effort goes to the head while the head/air edge still anchors the fit.
+ */
+export function drawSamples(fixed: Volume<Float32Array>, count: number, bins: number, seed: number): SampleSet {
+  const random = seededRandom(seed);
+  const range = robustRange(fixed.data);
+  const toWorld = indexToWorld(fixed);
+  const [nx, ny, nz] = fixed.dims;
+  const points = new Float64Array(count * 3);
+  const fixedBins = new Uint8Array(count);
+  let n = 0;
+  for (let attempts = 0; n < count && attempts < count * 20; attempts++) {
+    const x = random() * (nx - 1);
+    const y = random() * (ny - 1);
+    const z = random() * (nz - 1);
+    const bin = Math.round(toBin(sampleAt(fixed, x, y, z), range, bins));
+    if (bin === 0 && random() > 1 / 3) continue;
+    const p = applyToPoint(toWorld, [x, y, z]);
+    points.set(p, n * 3);
+    fixedBins[n] = bin;
+    n++;
+  }
+  return { points: points.subarray(0, n * 3), fixedBins: fixedBins.subarray(0, n), count: n };
+}
+
+/** The cost of one transform; smaller is better. */
+export type Cost = (atlasToInput: Affine) => number;
+
+/**
+ * −NMI between the atlas samples and the input at the transformed positions. Points that fall outside the
+ * input are left out; if fewer than a tenth remain, the transform is rejected (cost 0, the worst possible).
+ */
+export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: number, range: IntensityRange = robustRange(moving.data)): Cost {
+  const joint = new Float64Array(bins * bins);
+  const rowSum = new Float64Array(bins);
+  const colSum = new Float64Array(bins);
+  const toIndex = worldToIndex(moving);
+  const { points, fixedBins, count } = samples;
+  const [nx, ny, nz] = moving.dims;
+  return (atlasToInput: Affine) => {
+    const m = multiply(toIndex, atlasToInput);
+    joint.fill(0);
+    let inside = 0;
+    for (let s = 0; s < count; s++) {
+      const px = points[3 * s];
+      const py = points[3 * s + 1];
+      const pz = points[3 * s + 2];
+      const x = m[0] * px + m[1] * py + m[2] * pz + m[3];
+      const y = m[4] * px + m[5] * py + m[6] * pz + m[7];
+      const z = m[8] * px + m[9] * py + m[10] * pz + m[11];
+      if (!(x >= 0 && y >= 0 && z >= 0 && x <= nx - 1 && y <= ny - 1 && z <= nz - 1)) continue;
+      const b = toBin(sampleAt(moving, x, y, z), range, bins);
+      const b0 = Math.floor(b);
+      const f = b - b0;
+      const row = fixedBins[s] * bins;
+      joint[row + b0] += 1 - f;
+      if (f > 0) joint[row + b0 + 1] += f;
+      inside++;
+    }
+    if (inside < count / 10) return 0;
+    rowSum.fill(0);
+    colSum.fill(0);
+    let hJoint = 0;
+    for (let r = 0; r < bins; r++) {
+      for (let c = 0; c < bins; c++) {
+        const p = joint[r * bins + c] / inside;
+        if (p > 0) {
+          hJoint -= p * Math.log(p);
+          rowSum[r] += p;
+          colSum[c] += p;
+        }
+      }
+    }
+    let hFixed = 0;
+    let hMoving = 0;
+    for (let b = 0; b < bins; b++) {
+      if (rowSum[b] > 0) hFixed -= rowSum[b] * Math.log(rowSum[b]);
+      if (colSum[b] > 0) hMoving -= colSum[b] * Math.log(colSum[b]);
+    }
+    return hJoint > 0 ? -(hFixed + hMoving) / hJoint : 0;
+  };
+}
+
+/** Centre of mass and second moments of the voxels brighter than `threshold`, in patient LPS. */
+export function foregroundMoments(volume: Volume<Float32Array>, threshold: number): { centre: Vec3; covariance: number[]; count: number } {
+  const toWorld = indexToWorld(volume);
+  const [nx, ny, nz] = volume.dims;
+  let n = 0;
+  const sum = [0, 0, 0];
+  const sq = new Array<number>(9).fill(0);
+  for (let k = 0, v = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, v++) {
+        if (!(volume.data[v] > threshold)) continue;
+        const p = applyToPoint(toWorld, [i, j, k]);
+        n++;
+        for (let a = 0; a < 3; a++) {
+          sum[a] += p[a];
+          for (let b = 0; b < 3; b++) sq[a * 3 + b] += p[a] * p[b];
+        }
+      }
+    }
+  }
+  if (n === 0) return { centre: [0, 0, 0], covariance: [1, 0, 0, 0, 1, 0, 0, 0, 1], count: 0 };
+  const centre: Vec3 = [sum[0] / n, sum[1] / n, sum[2] / n];
+  const covariance = sq.map((s, ab) => s / n - centre[Math.floor(ab / 3)] * centre[ab % 3]);
+  return { centre, covariance, count: n };
+}
