@@ -173,3 +173,107 @@ export function resampleMask(mask: Volume<Uint8Array>, target: Grid, targetToSou
   for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
   return { ...p, data };
 }
+
+// ---- DICOM slice stacks (issue 3): the arithmetic that turns Image Plane attributes into a Grid. ----
+
+export function dot(a: Vec3, b: Vec3): number {
+  return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+export function cross(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+/** Unit normal of a DICOM image plane: row direction × column direction (ImageOrientationPatient). */
+export function sliceNormal(imageOrientationPatient: readonly number[]): Vec3 {
+  const o = imageOrientationPatient;
+  const n = cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+  const len = Math.hypot(n[0], n[1], n[2]);
+  return [n[0] / len, n[1] / len, n[2] / len];
+}
+
+/** Distance of a slice's ImagePositionPatient from the origin along the slice normal (sorting key). */
+export function positionAlongNormal(normal: Vec3, imagePositionPatient: Vec3): number {
+  return dot(normal, imagePositionPatient);
+}
+
+/** How far `position` lies off the line through `origin` along `normal` (mm): non-zero for sheared stacks. */
+export function offAxisDistance(normal: Vec3, origin: Vec3, position: Vec3): number {
+  const d: Vec3 = [position[0] - origin[0], position[1] - origin[1], position[2] - origin[2]];
+  const along = dot(d, normal);
+  return Math.hypot(d[0] - along * normal[0], d[1] - along * normal[1], d[2] - along * normal[2]);
+}
+
+/**
+ * The grid of a sorted DICOM slice stack: i = column index (along the row direction cosines), j = row index,
+ * k = slice order from `firstPosition` to `lastPosition`. The k axis goes through the first and last slice
+ * positions, so corner voxels land exactly on the DICOM positions (as dcm2niix places them).
+ */
+export function gridFromSlices(stack: {
+  rows: number;
+  columns: number;
+  slices: number;
+  imageOrientationPatient: readonly number[];
+  pixelSpacing: readonly [number, number];
+  firstPosition: Vec3;
+  lastPosition: Vec3;
+}): Grid {
+  const o = stack.imageOrientationPatient;
+  const normal = sliceNormal(o);
+  let k: Vec3 = normal;
+  let sliceSpacing = 1;
+  if (stack.slices > 1) {
+    const span: Vec3 = [stack.lastPosition[0] - stack.firstPosition[0], stack.lastPosition[1] - stack.firstPosition[1], stack.lastPosition[2] - stack.firstPosition[2]];
+    const length = Math.hypot(span[0], span[1], span[2]);
+    k = [span[0] / length, span[1] / length, span[2] / length];
+    sliceSpacing = length / (stack.slices - 1);
+  }
+  return {
+    dims: [stack.columns, stack.rows, stack.slices],
+    spacing: [stack.pixelSpacing[1], stack.pixelSpacing[0], sliceSpacing],
+    origin: [...stack.firstPosition] as Vec3,
+    direction: [[o[0], o[1], o[2]], [o[3], o[4], o[5]], k],
+  };
+}
+
+/**
+ * Axis permutation and flips that bring a grid closest to a canonical orientation without resampling.
+ * `target[a]` is the LPS(+) world axis (0 = x, 1 = y, 2 = z) and sign wanted for new index axis a, e.g. RAS+ is
+ * [[0, -1], [1, -1], [2, 1]]. Returns, for each new axis, the old axis it comes from and whether it is flipped.
+ */
+export function canonicalAxisOrder(grid: Grid, target: [[number, 1 | -1], [number, 1 | -1], [number, 1 | -1]]): { from: [number, number, number]; flip: [boolean, boolean, boolean] } {
+  // Greedy on the largest |cosine|: the dominant world axis of each index axis, resolved without repeats.
+  const used = new Set<number>();
+  const worldOfOld: number[] = [-1, -1, -1];
+  const pairs: { old: number; world: number; c: number }[] = [];
+  for (let old = 0; old < 3; old++) for (let w = 0; w < 3; w++) pairs.push({ old, world: w, c: Math.abs(grid.direction[old][w]) });
+  pairs.sort((a, b) => b.c - a.c);
+  const usedOld = new Set<number>();
+  for (const p of pairs) {
+    if (usedOld.has(p.old) || used.has(p.world)) continue;
+    usedOld.add(p.old);
+    used.add(p.world);
+    worldOfOld[p.old] = p.world;
+  }
+  const from: [number, number, number] = [0, 0, 0];
+  const flip: [boolean, boolean, boolean] = [false, false, false];
+  for (let a = 0; a < 3; a++) {
+    const [world, sign] = target[a];
+    const old = worldOfOld.indexOf(world);
+    from[a] = old;
+    flip[a] = Math.sign(grid.direction[old][world]) !== sign;
+  }
+  return { from, flip };
+}
+
+/** The grid after taking new axis a from old axis `from[a]`, reversed where `flip[a]`; same world positions. */
+export function permuteGrid(grid: Grid, from: [number, number, number], flip: [boolean, boolean, boolean]): Grid {
+  const dims = from.map((a) => grid.dims[a]) as Vec3;
+  const spacing = from.map((a) => grid.spacing[a]) as Vec3;
+  const direction = from.map((a, n) => grid.direction[a].map((c) => (flip[n] ? -c : c))) as [Vec3, Vec3, Vec3];
+  // The new origin is the old voxel that becomes (0, 0, 0): the far end of every flipped axis.
+  const oldIndex: Vec3 = [0, 0, 0];
+  for (let n = 0; n < 3; n++) if (flip[n]) oldIndex[from[n]] = grid.dims[from[n]] - 1;
+  const origin = applyToPoint(indexToWorld(grid), oldIndex);
+  return { dims, spacing, origin, direction };
+}

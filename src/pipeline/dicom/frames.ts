@@ -1,0 +1,124 @@
+// Where each 2D frame of an instance lies in the patient: classic single-frame MR (Image Plane module at top
+// level) or Enhanced MR (Plane Position / Plane Orientation / Pixel Measures / Pixel Value Transformation in the
+// per-frame functional groups, falling back to the shared ones).
+import type { Vec3 } from '../volume.js';
+import type { Dataset } from './dcmjs.js';
+import { type DicomIdentifiers, SeriesError } from './errors.js';
+
+export type Orientation = [number, number, number, number, number, number];
+
+export interface FrameGeometry {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** 0-based index of the frame inside its instance. */
+  frameIndex: number;
+  /** 1-based frame number for multi-frame instances; undefined for single-frame instances. */
+  frameNumber?: number;
+  imagePositionPatient: Vec3;
+  imageOrientationPatient: Orientation;
+  /** Row spacing, column spacing (DICOM PixelSpacing order). */
+  pixelSpacing: [number, number];
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** Keys that order several frames at the same position into volumes (acquisition order). */
+  order: number[];
+}
+
+export const ENHANCED_MR = '1.2.840.10008.5.1.4.1.1.4.1';
+export const MULTIFRAME_CLASSES = new Set([ENHANCED_MR, '1.2.840.10008.5.1.4.1.1.4.4' /* Legacy Converted Enhanced MR */]);
+
+export function isMultiFrameMr(dataset: Dataset): boolean {
+  return MULTIFRAME_CLASSES.has(String(dataset.SOPClassUID)) || Array.isArray(dataset.PerFrameFunctionalGroupsSequence);
+}
+
+/** Geometry of every frame of one instance, in frame order. */
+export function frameGeometries(dataset: Dataset, ids: DicomIdentifiers): FrameGeometry[] {
+  const sopClassUid = String(dataset.SOPClassUID ?? '');
+  const sopInstanceUid = String(dataset.SOPInstanceUID ?? '');
+  if (!isMultiFrameMr(dataset)) {
+    const position = vector(dataset.ImagePositionPatient, 3, 'ImagePositionPatient', ids) as Vec3;
+    const orientation = vector(dataset.ImageOrientationPatient, 6, 'ImageOrientationPatient', ids) as Orientation;
+    const spacing = vector(dataset.PixelSpacing, 2, 'PixelSpacing', ids) as [number, number];
+    return [
+      {
+        sopClassUid,
+        sopInstanceUid,
+        frameIndex: 0,
+        imagePositionPatient: position,
+        imageOrientationPatient: checkOrientation(orientation, ids),
+        pixelSpacing: checkSpacing(spacing, ids),
+        ...rescale(dataset, ids),
+        // Classic series: echoes first, then temporal position, then the order the scanner numbered them.
+        order: [num(dataset.EchoNumbers), num(dataset.TemporalPositionIdentifier), num(dataset.AcquisitionNumber), num(dataset.InstanceNumber)],
+      },
+    ];
+  }
+  const perFrame = (dataset.PerFrameFunctionalGroupsSequence ?? []) as Dataset[];
+  const shared = ((dataset.SharedFunctionalGroupsSequence ?? []) as Dataset[])[0] ?? {};
+  const count = Number(dataset.NumberOfFrames ?? perFrame.length);
+  if (perFrame.length !== count) throw new SeriesError(`NumberOfFrames is ${dataset.NumberOfFrames} but there are ${perFrame.length} per-frame functional groups`, ids);
+  const out: FrameGeometry[] = [];
+  for (let f = 0; f < count; f++) {
+    const groups = perFrame[f] ?? {};
+    const frameIds = { ...ids, frame: f + 1 };
+    const pick = (sequence: string): Dataset | undefined => first(groups[sequence]) ?? first(shared[sequence]);
+    const where = `frame ${f + 1}`;
+    const position = vector(pick('PlanePositionSequence')?.ImagePositionPatient, 3, `ImagePositionPatient of ${where}`, frameIds) as Vec3;
+    const orientation = vector(pick('PlaneOrientationSequence')?.ImageOrientationPatient, 6, `ImageOrientationPatient of ${where}`, frameIds) as Orientation;
+    const spacing = vector(pick('PixelMeasuresSequence')?.PixelSpacing, 2, `PixelSpacing of ${where}`, frameIds) as [number, number];
+    const content = pick('FrameContentSequence') ?? {};
+    out.push({
+      sopClassUid,
+      sopInstanceUid,
+      frameIndex: f,
+      frameNumber: f + 1,
+      imagePositionPatient: position,
+      imageOrientationPatient: checkOrientation(orientation, frameIds),
+      pixelSpacing: checkSpacing(spacing, frameIds),
+      ...rescale(pick('PixelValueTransformationSequence') ?? dataset, frameIds),
+      // Enhanced: the scanner's temporal position and stack position, then the frame's place in the object.
+      order: [num(first(groups.MREchoSequence)?.EffectiveEchoTime), num(content.TemporalPositionIndex), f],
+    });
+  }
+  return out;
+}
+
+function first(value: unknown): Dataset | undefined {
+  return Array.isArray(value) && value.length > 0 ? (value[0] as Dataset) : undefined;
+}
+
+function num(value: unknown): number {
+  const v = Array.isArray(value) ? value[0] : value;
+  const n = typeof v === 'number' ? v : Number.parseFloat(String(v ?? ''));
+  return Number.isFinite(n) ? n : 0;
+}
+
+function vector(value: unknown, length: number, name: string, ids: DicomIdentifiers): number[] {
+  const values = Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? v : Number.parseFloat(String(v)))) : [];
+  if (values.length < length || values.slice(0, length).some((v) => !Number.isFinite(v))) {
+    throw new SeriesError(`${name} is missing or malformed (${JSON.stringify(value ?? null)})`, ids);
+  }
+  return values.slice(0, length);
+}
+
+function checkOrientation(o: Orientation, ids: DicomIdentifiers): Orientation {
+  const nr = Math.hypot(o[0], o[1], o[2]);
+  const nc = Math.hypot(o[3], o[4], o[5]);
+  const dot = o[0] * o[3] + o[1] * o[4] + o[2] * o[5];
+  if (Math.abs(nr - 1) > 1e-3 || Math.abs(nc - 1) > 1e-3 || Math.abs(dot) > 1e-3) {
+    throw new SeriesError(`ImageOrientationPatient ${o.join('\\')} is not two orthonormal direction cosines`, ids);
+  }
+  return o;
+}
+
+function checkSpacing(s: [number, number], ids: DicomIdentifiers): [number, number] {
+  if (!(s[0] > 0 && s[1] > 0)) throw new SeriesError(`PixelSpacing ${s.join('\\')} is not positive`, ids);
+  return s;
+}
+
+function rescale(source: Dataset, ids: DicomIdentifiers): { rescaleSlope: number; rescaleIntercept: number } {
+  const slope = source.RescaleSlope === undefined || source.RescaleSlope === '' ? 1 : num(source.RescaleSlope);
+  const intercept = source.RescaleIntercept === undefined || source.RescaleIntercept === '' ? 0 : num(source.RescaleIntercept);
+  if (slope === 0) throw new SeriesError('RescaleSlope is 0', ids);
+  return { rescaleSlope: slope, rescaleIntercept: intercept };
+}

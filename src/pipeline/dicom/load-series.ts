@@ -1,0 +1,233 @@
+// Spooled Part-10 files of one series → a Float32 volume on the source's native grid plus the SourceSeries that
+// derived objects are written from. Geometry is decided from headers first (assemble.ts); pixels are decoded
+// only for the frames that make the chosen volume.
+import fs from 'node:fs';
+import path from 'node:path';
+import { logger } from '../../log.js';
+import type { LoadedSeries, SourceAttributes, SourceFrame, SourceSeries } from '../series.js';
+import { voxelCount } from '../volume.js';
+import { type AssembleOptions, planVolume } from './assemble.js';
+import { type Dataset, type ParsedPart10, parsePart10 } from './dcmjs.js';
+import { AmbiguousSeriesError, type DicomIdentifiers, SeriesError } from './errors.js';
+import { type FrameGeometry, frameGeometries, isMultiFrameMr } from './frames.js';
+import { decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pixels.js';
+
+export interface LoadSeriesOptions extends AssembleOptions {
+  /** Load only this series when the paths hold several. */
+  seriesInstanceUid?: string;
+}
+
+interface Instance extends ParsedPart10 {
+  path: string;
+  bytes: Buffer;
+  ids: DicomIdentifiers;
+}
+
+/** Patient, study, series, equipment and frame-of-reference attributes that derived objects carry over. */
+const KEPT_ATTRIBUTES = [
+  'SpecificCharacterSet',
+  'PatientName', 'PatientID', 'IssuerOfPatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge', 'PatientSize', 'PatientWeight', 'OtherPatientIDs',
+  'StudyInstanceUID', 'StudyDate', 'StudyTime', 'StudyID', 'AccessionNumber', 'ReferringPhysicianName', 'StudyDescription',
+  'SeriesInstanceUID', 'SeriesNumber', 'SeriesDescription', 'SeriesDate', 'SeriesTime', 'Modality', 'BodyPartExamined', 'PatientPosition', 'Laterality', 'ProtocolName', 'OperatorsName', 'PerformingPhysicianName',
+  'FrameOfReferenceUID', 'PositionReferenceIndicator',
+  'Manufacturer', 'ManufacturerModelName', 'InstitutionName', 'InstitutionAddress', 'InstitutionalDepartmentName', 'StationName', 'DeviceSerialNumber', 'SoftwareVersions',
+  'AcquisitionDate', 'AcquisitionTime', 'ContentDate', 'ContentTime', 'ImageType', 'SliceThickness', 'MagneticFieldStrength', 'WindowCenter', 'WindowWidth',
+];
+
+/** Reads one series' files and builds its volume. Throws SeriesError (naming the series) for what is not one volume. */
+export async function loadSeries(paths: string[], options: LoadSeriesOptions = {}): Promise<LoadedSeries> {
+  await initializeCodecs();
+  let instances = paths.map((p) => readInstance(p, false));
+  const bySeries = groupBySeries(instances);
+  if (options.seriesInstanceUid) {
+    instances = bySeries.get(options.seriesInstanceUid) ?? [];
+    if (instances.length === 0) throw new SeriesError(`no instance of series ${options.seriesInstanceUid} among the ${paths.length} file(s)`);
+  } else if (bySeries.size > 1) {
+    throw new AmbiguousSeriesError([...bySeries.values()].map((list) => ({ seriesInstanceUid: list[0].ids.seriesInstanceUid ?? '', description: describeSeries(list[0].dataset, list.length) })));
+  }
+  if (instances.length === 0) throw new SeriesError('no DICOM instances given');
+  const first = instances[0];
+  const seriesIds: DicomIdentifiers = { studyInstanceUid: first.ids.studyInstanceUid, seriesInstanceUid: first.ids.seriesInstanceUid };
+  const log = logger('pipeline/dicom', { studyInstanceUid: seriesIds.studyInstanceUid, seriesInstanceUid: seriesIds.seriesInstanceUid });
+
+  const rows = Number(first.dataset.Rows);
+  const columns = Number(first.dataset.Columns);
+  const frames: { geometry: FrameGeometry; instance: Instance }[] = [];
+  const seen = new Set<string>();
+  for (const instance of instances) {
+    if (!isSupportedTransferSyntax(instance.transferSyntaxUid)) throw new SeriesError(`unsupported transfer syntax ${instance.transferSyntaxUid || '(none)'}`, instance.ids);
+    if (Number(instance.dataset.Rows) !== rows || Number(instance.dataset.Columns) !== columns) {
+      throw new SeriesError(`instances have different image sizes (${columns}×${rows} and ${instance.dataset.Columns}×${instance.dataset.Rows})`, instance.ids);
+    }
+    // The same instance received twice (a resent association) must not become two slices.
+    const uid = instance.ids.sopInstanceUid ?? instance.path;
+    if (seen.has(uid)) continue;
+    seen.add(uid);
+    if (isMosaic(instance.dataset)) {
+      throw new SeriesError('the series is a Siemens mosaic (several slices tiled in one 2D image), which is read as a single 2D image and is not supported as a volume', instance.ids);
+    }
+    for (const geometry of frameGeometries(instance.dataset, instance.ids)) frames.push({ geometry, instance });
+  }
+
+  const plan = planVolume(frames, rows, columns, seriesIds, options);
+  if (plan.volumeCount > 1) log.info(`series holds ${plan.volumeCount} volumes at the same positions; using volume ${plan.volumeIndex}`, { volumeCount: plan.volumeCount, volumeIndex: plan.volumeIndex });
+
+  // Decode only the frames of the chosen volume, instance by instance.
+  const wanted = new Map<Instance, Set<number>>();
+  for (const s of plan.slices) {
+    if (!wanted.has(s.instance)) wanted.set(s.instance, new Set());
+    wanted.get(s.instance)!.add(s.geometry.frameIndex);
+  }
+  const slicePixels = rows * columns;
+  const data = new Float32Array(voxelCount(plan.grid));
+  const decoded = new Map<Instance, ReturnType<typeof decodeFrames>>();
+  for (const [instance, frameSet] of wanted) {
+    const result = decodeFrames(instance, instance.ids, instance.bytes, frameSet);
+    if (result.format.numberOfFrames !== (isMultiFrameMr(instance.dataset) ? Number(instance.dataset.NumberOfFrames ?? 1) : 1)) {
+      throw new SeriesError(`NumberOfFrames ${instance.dataset.NumberOfFrames} does not match the frame geometry`, instance.ids);
+    }
+    decoded.set(instance, result);
+  }
+  plan.slices.forEach((s, k) => {
+    const stored = decoded.get(s.instance)!.frames[s.geometry.frameIndex]!;
+    const { rescaleSlope: slope, rescaleIntercept: intercept } = s.geometry;
+    const offset = k * slicePixels;
+    for (let v = 0; v < slicePixels; v++) data[offset + v] = stored[v] * slope + intercept;
+  });
+
+  const source = sourceSeries(first, plan.slices);
+  log.info(`loaded ${plan.grid.dims.join('×')} volume`, { dims: plan.grid.dims, spacing: plan.grid.spacing, instances: instances.length });
+  return { volume: { ...plan.grid, data }, source };
+}
+
+export interface SeriesSummary {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  modality?: string;
+  sopClassUid: string;
+  /** Number of instances (files) and of image frames in them. */
+  instances: number;
+  frames: number;
+  paths: string[];
+}
+
+/** The DICOM series found under a folder (recursively); files that are not DICOM are ignored. */
+export function listSeries(folder: string): SeriesSummary[] {
+  const files = walk(folder);
+  const instances: Instance[] = [];
+  for (const file of files) {
+    try {
+      instances.push(readInstance(file, true));
+    } catch {
+      // Not DICOM (or unreadable): a folder may hold notes, DICOMDIR, NIfTI files; listing skips them.
+    }
+  }
+  const bySeries = groupBySeries(instances.filter((i) => i.dataset.SOPClassUID !== '1.2.840.10008.1.3.10'));
+  return [...bySeries.values()]
+    .map((list) => {
+      const d = list[0].dataset;
+      return {
+        studyInstanceUid: String(d.StudyInstanceUID ?? ''),
+        seriesInstanceUid: String(d.SeriesInstanceUID ?? ''),
+        seriesNumber: d.SeriesNumber === undefined || d.SeriesNumber === '' ? undefined : Number(d.SeriesNumber),
+        seriesDescription: d.SeriesDescription ? String(d.SeriesDescription) : undefined,
+        modality: d.Modality ? String(d.Modality) : undefined,
+        sopClassUid: String(d.SOPClassUID ?? ''),
+        instances: list.length,
+        frames: list.reduce((s, i) => s + (Number(i.dataset.NumberOfFrames ?? 1) || 1), 0),
+        paths: list.map((i) => i.path).sort(),
+      };
+    })
+    .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid));
+}
+
+export function describeSeries(dataset: Dataset, instances: number): string {
+  const parts = [`#${dataset.SeriesNumber ?? '?'}`, dataset.Modality ?? '', dataset.SeriesDescription ? `"${dataset.SeriesDescription}"` : '', `${instances} instance(s)`];
+  return parts.filter(Boolean).join(' ');
+}
+
+function readInstance(file: string, headerOnly: boolean): Instance {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw new SeriesError(`cannot read file: ${error instanceof Error ? error.message : String(error)}`, { path: file });
+  }
+  let parsed: ParsedPart10;
+  try {
+    parsed = parsePart10(bytes, headerOnly);
+  } catch (error) {
+    throw new SeriesError(`not a readable DICOM Part-10 file (truncated or corrupt?): ${error instanceof Error ? error.message : String(error)}`, { path: file });
+  }
+  const d = parsed.dataset;
+  const ids: DicomIdentifiers = { studyInstanceUid: str(d.StudyInstanceUID), seriesInstanceUid: str(d.SeriesInstanceUID), sopInstanceUid: str(d.SOPInstanceUID), path: file };
+  if (!ids.seriesInstanceUid) throw new SeriesError('the instance has no SeriesInstanceUID', ids);
+  return { ...parsed, path: file, bytes, ids };
+}
+
+function groupBySeries(instances: Instance[]): Map<string, Instance[]> {
+  const out = new Map<string, Instance[]>();
+  for (const i of instances) {
+    const uid = i.ids.seriesInstanceUid ?? '';
+    if (!out.has(uid)) out.set(uid, []);
+    out.get(uid)!.push(i);
+  }
+  return out;
+}
+
+function isMosaic(dataset: Dataset): boolean {
+  const imageType = Array.isArray(dataset.ImageType) ? dataset.ImageType.map(String) : String(dataset.ImageType ?? '').split('\\');
+  return imageType.includes('MOSAIC');
+}
+
+function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instance: Instance }[]): SourceSeries {
+  const d = first.dataset;
+  const g = slices[0].geometry;
+  const attributes: SourceAttributes = {};
+  for (const key of KEPT_ATTRIBUTES) if (d[key] !== undefined && d[key] !== null && d[key] !== '') attributes[key] = d[key];
+  const frames: SourceFrame[] = slices.map((s) => ({
+    sopClassUid: s.geometry.sopClassUid,
+    sopInstanceUid: s.geometry.sopInstanceUid,
+    frameNumber: s.geometry.frameNumber,
+    imagePositionPatient: [...s.geometry.imagePositionPatient],
+    path: s.instance.path,
+  }));
+  return {
+    studyInstanceUid: str(d.StudyInstanceUID) ?? '',
+    seriesInstanceUid: str(d.SeriesInstanceUID) ?? '',
+    frameOfReferenceUid: str(d.FrameOfReferenceUID) ?? '',
+    sopClassUid: str(d.SOPClassUID) ?? '',
+    enhanced: isMultiFrameMr(d),
+    modality: str(d.Modality) ?? '',
+    seriesDescription: str(d.SeriesDescription),
+    seriesNumber: d.SeriesNumber === undefined || d.SeriesNumber === '' ? undefined : Number(d.SeriesNumber),
+    rows: Number(d.Rows),
+    columns: Number(d.Columns),
+    pixelSpacing: [...g.pixelSpacing],
+    imageOrientationPatient: [...g.imageOrientationPatient],
+    frames,
+    attributes,
+  };
+}
+
+function str(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const s = String(Array.isArray(value) ? value[0] : value).replace(/\0/g, '').trim();
+  return s === '' ? undefined : s;
+}
+
+function walk(folder: string): string[] {
+  const out: string[] = [];
+  const stack = [folder];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) stack.push(full);
+      else if (entry.isFile()) out.push(full);
+    }
+  }
+  return out.sort();
+}
