@@ -64,7 +64,7 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     if (seen.has(uid)) continue;
     seen.add(uid);
     if (isMosaic(instance.dataset)) {
-      throw new SeriesError('the series is a Siemens mosaic (several slices tiled in one 2D image), which is read as a single 2D image and is not supported as a volume', instance.ids);
+      throw new SeriesError('the series is a single 2D image (a Siemens mosaic: slices tiled in one image), not a volume', instance.ids);
     }
     for (const geometry of frameGeometries(instance.dataset, instance.ids)) frames.push({ geometry, instance });
   }

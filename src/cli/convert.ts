@@ -1,0 +1,99 @@
+// `brainstrip convert <dicom-folder|dicom-file|nifti> <out.nii[.gz]> [--series UID]`: one series (or NIfTI) → a
+// NIfTI volume in patient space, on the source's own grid (no resampling). A folder with several series
+// lists them and asks for --series.
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/schema.js';
+import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
+import { loadVolume } from '../pipeline/dicom/load-input.js';
+import { listSeries } from '../pipeline/dicom/load-series.js';
+import { configureLogging } from '../log.js';
+import { writeNifti } from '../pipeline/nifti.js';
+import { type Volume, withData } from '../pipeline/volume.js';
+
+const USAGE = `usage: brainstrip convert <dicom-folder|dicom-file|nifti> <out.nii.gz> [options]
+
+options:
+  --series <SeriesInstanceUID>   the series to convert when the folder holds several
+  --list                         list the series found in the input folder and exit
+  --volume <n>                   0-based volume of a multi-volume series (diffusion, multi-echo)
+  --multi-volume first|last|refuse   otherwise which volume to take (default: configuration pipeline.multiVolume)
+  --config <file.json>           configuration file`;
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        series: { type: 'string' },
+        list: { type: 'boolean' },
+        volume: { type: 'string' },
+        'multi-volume': { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`brainstrip convert: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [input, output] = positionals;
+  if (values.list && input) {
+    for (const s of listSeries(input)) console.log(`${s.seriesInstanceUid}  #${s.seriesNumber ?? '?'} ${s.modality ?? ''} "${s.seriesDescription ?? ''}" ${s.instances} instance(s), ${s.frames} frame(s)`);
+    return 0;
+  }
+  if (!input || !output || positionals.length > 2) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig({ file: values.config });
+  // A one-shot tool: progress lines would drown the answer; problems still reach stderr.
+  configureLogging({ level: 'warn', stream: 'stderr' });
+  const multiVolume = (values['multi-volume'] ?? config.pipeline.multiVolume) as 'first' | 'last' | 'refuse';
+  if (!['first', 'last', 'refuse'].includes(multiVolume)) {
+    console.error(`brainstrip convert: --multi-volume must be first, last or refuse`);
+    return 2;
+  }
+  const volumeIndex = values.volume === undefined ? undefined : Number(values.volume);
+  if (volumeIndex !== undefined && !(Number.isInteger(volumeIndex) && volumeIndex >= 0)) {
+    console.error('brainstrip convert: --volume must be a whole number ≥ 0');
+    return 2;
+  }
+  try {
+    const loaded = await loadVolume(input, { ...config.pipeline, multiVolume, volumeIndex, seriesInstanceUid: values.series });
+    writeNifti(output, compact(loaded.volume), { description: loaded.source ? `brainstrip ${loaded.source.seriesDescription ?? ''}`.trim() : 'brainstrip' });
+    const v = loaded.volume;
+    console.log(`${output}: ${v.dims.join('×')} voxels of ${v.spacing.map((s) => s.toFixed(3)).join('×')} mm${loaded.source ? ` from series ${loaded.source.seriesInstanceUid}` : ''}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof AmbiguousSeriesError) {
+      console.error(`brainstrip convert: ${error.message}\nrun again with --series <SeriesInstanceUID>`);
+      return 2;
+    }
+    if (error instanceof SeriesError) {
+      console.error(`brainstrip convert: cannot convert: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** Stores integer-valued volumes (most MR after rescale) as 16-bit integers, as dcm2niix does; else float32. */
+function compact(volume: Volume<Float32Array>): Volume {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of volume.data) {
+    if (!Number.isInteger(v)) return volume;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min >= -32768 && max <= 32767) return withData(volume, Int16Array.from(volume.data));
+  if (min >= 0 && max <= 65535) return withData(volume, Uint16Array.from(volume.data));
+  return volume;
+}
