@@ -1,0 +1,155 @@
+"""The two brain extraction networks: the seed paper's 3D ResU-Net (reference) and brainstrip's efficient
+variant designed for INT8 CPU inference. Both map [N, 1, 128, 128, 128] (the model grid, i fastest) to
+[N, 2, 128, 128, 128] logits (class 1 = brain)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reference: 3D ResU-Net as in BrainMaGe / GaNDLF (seed paper, Fig. 2): 1 input channel, 2 classes, 16
+# initial filters doubling over 4 downsamplings to 256, residual encoding/decoding blocks with instance norm and
+# LeakyReLU, transposed-convolution upsampling, concatenated skips.
+# ---------------------------------------------------------------------------------------------------------
+class _INConv(nn.Module):
+    def __init__(self, cin, cout, k=3, stride=1):
+        super().__init__()
+        self.conv = nn.Conv3d(cin, cout, k, stride=stride, padding=k // 2 if stride == 1 else 0)
+        self.norm = nn.InstanceNorm3d(cout, affine=True)
+        self.act = nn.LeakyReLU(0.01, inplace=True)
+
+    def forward(self, x):
+        return self.act(self.norm(self.conv(x)))
+
+
+class _ResEncode(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = _INConv(c, c)
+        self.b = _INConv(c, c)
+
+    def forward(self, x):
+        return x + self.b(self.a(x))
+
+
+class ResUNetReference(nn.Module):
+    name = 'resunet-reference'
+
+    def __init__(self, base=16, classes=2):
+        super().__init__()
+        c = [base * 2 ** i for i in range(5)]  # 16 32 64 128 256
+        self.inc = _INConv(1, c[0])
+        self.enc = nn.ModuleList([_ResEncode(c[0])])
+        self.down = nn.ModuleList()
+        for i in range(1, 5):
+            self.down.append(_INConv(c[i - 1], c[i], k=2, stride=2))
+            self.enc.append(_ResEncode(c[i]))
+        self.up = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for i in range(4, 0, -1):
+            self.up.append(nn.ConvTranspose3d(c[i], c[i - 1], 2, stride=2))
+            self.dec.append(nn.Sequential(_INConv(2 * c[i - 1], c[i - 1]), _ResEncode(c[i - 1])))
+        self.out = nn.Conv3d(c[0], classes, 1)
+
+    def forward(self, x):
+        x = self.enc[0](self.inc(x))
+        skips = [x]
+        for i in range(4):
+            x = self.enc[i + 1](self.down[i](x))
+            skips.append(x)
+        for n, (up, dec) in enumerate(zip(self.up, self.dec)):
+            x = up(x)
+            x = dec(torch.cat([x, skips[3 - n]], 1))
+        return self.out(x)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Efficient variant: everything that is expensive runs at 64^3 or below. A 2x2x2 stride-2 stem turns each
+# 2x2x2 block of the 128^3 input into 16 channels; the head predicts 2 classes x 8 sub-voxels at 64^3 and a
+# depth-to-space reshape puts them back at 128^3 (no ConvTranspose, no resize at full resolution). Conv +
+# BatchNorm + ReLU everywhere, so the norms fold into the convolutions and quantization absorbs the ReLU.
+# Skips are added, not concatenated, to keep the decoder as cheap as the encoder.
+# ---------------------------------------------------------------------------------------------------------
+def _cbr(cin, cout, k=3, stride=1):
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, k, stride=stride, padding=(k // 2) if stride == 1 else 0, bias=False),
+        nn.BatchNorm3d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = _cbr(c, c)
+        self.b = nn.Sequential(nn.Conv3d(c, c, 3, padding=1, bias=False), nn.BatchNorm3d(c))
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return self.act(x + self.b(self.a(x)))
+
+
+class EfficientUNet(nn.Module):
+    name = 'efficient'
+
+    def __init__(self, channels=(16, 32, 64, 128), classes=2):
+        super().__init__()
+        c = channels
+        self.classes = classes
+        self.stem = _cbr(1, c[0], k=2, stride=2)
+        self.enc = nn.ModuleList([_ResBlock(c[0])])
+        self.down = nn.ModuleList()
+        for i in range(1, len(c)):
+            self.down.append(_cbr(c[i - 1], c[i], k=2, stride=2))
+            self.enc.append(_ResBlock(c[i]))
+        # Upsampling: a 1x1x1 conv to the finer level's width at the coarse resolution, then nearest x2.
+        self.reduce = nn.ModuleList([_cbr(c[i], c[i - 1], k=1) for i in range(len(c) - 1, 0, -1)])
+        self.dec = nn.ModuleList([_ResBlock(c[i - 1]) for i in range(len(c) - 1, 0, -1)])
+        self.head = nn.Conv3d(c[0], classes * 8, 1)
+
+    def forward(self, x):
+        x = self.enc[0](self.stem(x))
+        skips = [x]
+        for i in range(len(self.down)):
+            x = self.enc[i + 1](self.down[i](x))
+            skips.append(x)
+        for n in range(len(self.reduce)):
+            x = F.interpolate(self.reduce[n](x), scale_factor=2.0, mode='nearest')
+            x = self.dec[n](x + skips[-2 - n])
+        y = self.head(x)  # [N, classes*8, D, H, W] at 64^3
+        n_, _, d, h, w = y.shape
+        # depth-to-space: channel (c, dz, dy, dx) -> voxel (2z+dz, 2y+dy, 2x+dx)
+        y = y.reshape(n_, self.classes, 2, 2, 2, d, h, w)
+        y = y.permute(0, 1, 5, 2, 6, 3, 7, 4)
+        return y.reshape(n_, self.classes, 2 * d, 2 * h, 2 * w)
+
+
+ARCHITECTURES = {'efficient': EfficientUNet, 'resunet-reference': ResUNetReference}
+
+
+def build(arch):
+    return ARCHITECTURES[arch]()
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model, shape=(1, 1, 128, 128, 128)):
+    """Multiply-adds x 2 of the convolutions (what dominates), by forward hooks on a meta-free dry run."""
+    total = [0]
+
+    def hook(mod, inp, out):
+        if isinstance(mod, nn.Conv3d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.kernel_size[2]
+            total[0] += 2 * out.numel() * (mod.in_channels // mod.groups) * k
+        elif isinstance(mod, nn.ConvTranspose3d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.kernel_size[2]
+            total[0] += 2 * inp[0].numel() * mod.out_channels * k
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d))]
+    with torch.no_grad():
+        model.eval()(torch.zeros(shape))
+    for h in hs:
+        h.remove()
+    return total[0]

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Trains a brainstrip brain extraction network on synthetic data generated from Colin27 (training/synth.py).
+
+Resumable: checkpoints live outside git (default ~/.cache/brainstrip/training/<arch>/last.pt); rerunning the
+same command continues where it stopped. The learning-rate schedule follows the elapsed training time against
+--minutes, so a resumed run ends on the same schedule.
+
+  # the shipped model (about 55 min on one core of a 2-core machine; all cores: --threads 0)
+  /usr/bin/python3 training/train.py --arch efficient --minutes 55 --export models/brainstrip-efficient-fp32.onnx
+  # the seed paper's architecture, for comparison
+  /usr/bin/python3 training/train.py --arch resunet-reference --minutes 120 --export models/brainstrip-resunet-reference-fp32.onnx
+
+A CUDA GPU is used when present (--device auto) and only shortens the run.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import models  # noqa: E402
+import synth  # noqa: E402
+from export_onnx import export  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def loss_fn(logits, target):
+    ce = F.cross_entropy(logits, target)
+    p = torch.softmax(logits, 1)[:, 1]
+    t = target.float()
+    dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    return ce + dice, float(dice)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
+    ap.add_argument('--minutes', type=float, default=55.0, help='training-time budget (wall clock, excluding exports)')
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--threads', type=int, default=1, help='torch intra-op threads (0 = all cores)')
+    ap.add_argument('--device', default='auto')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--reuse', type=int, default=2, help='optimizer steps per generated sample (2nd+ mirrored left-right)')
+    ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
+    ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
+    ap.add_argument('--export', help='ONNX path to write at the end')
+    ap.add_argument('--early-export-minutes', type=float, default=0, help='also export after this much training (0: never)')
+    args = ap.parse_args()
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = torch.device('cuda' if args.device == 'auto' and torch.cuda.is_available() else ('cpu' if args.device == 'auto' else args.device))
+    workdir = os.path.join(args.cache, args.arch)
+    os.makedirs(workdir, exist_ok=True)
+    ckpt_path = os.path.join(workdir, 'last.pt')
+
+    torch.manual_seed(args.seed)
+    model = models.build(args.arch).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    state = {'step': 0, 'elapsed': 0.0, 'samples': 0, 'early_exported': False, 'history': []}
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location=device)
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        state = ck['state']
+        print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+
+    atlas = synth.Atlas(args.atlas)
+    # A different stream after every resume, so a resumed run does not replay the samples it has seen.
+    gen = synth.Generator(atlas, seed=args.seed * 100003 + state['samples'])
+    budget = args.minutes * 60
+    warmup = 60.0
+
+    def save():
+        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}, ckpt_path + '.tmp')
+        os.replace(ckpt_path + '.tmp', ckpt_path)
+
+    def do_export(path, tag):
+        model.eval()
+        meta = export(model.cpu(), path, extra={'arch': args.arch, 'steps': state['step'], 'samples': state['samples'],
+                                                 'training_minutes': round(state['elapsed'] / 60, 1), 'tag': tag})
+        model.to(device).train()
+        print(f'exported {path}: {json.dumps(meta)}', flush=True)
+
+    model.train()
+    last_save = time.time()
+    running = None
+    while state['elapsed'] < budget:
+        t0 = time.time()
+        x, m = gen.sample()
+        state['samples'] += 1
+        for r in range(args.reuse):
+            if state['elapsed'] >= budget:
+                break
+            xb, mb = (x, m) if r == 0 else (x.flip(-1), m.flip(-1))  # left-right mirror (i axis)
+            frac = state['elapsed'] / budget
+            lr = args.lr * min(1.0, (state['elapsed'] + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * frac))
+            for g in opt.param_groups:
+                g['lr'] = lr
+            logits = model(xb[None, None].to(device))
+            loss, dice = loss_fn(logits, mb[None].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state['step'] += 1
+            now = time.time()
+            state['elapsed'] += now - t0
+            t0 = now
+            running = float(loss) if running is None else 0.98 * running + 0.02 * float(loss)
+            if state['step'] % 25 == 0:
+                state['history'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 2), 'loss': round(running, 4), 'lr': lr})
+                print(f"step {state['step']} {state['elapsed'] / 60:.1f} min loss {running:.4f} (dice loss {dice:.3f}) lr {lr:.2e}", flush=True)
+        if time.time() - last_save > 300:
+            save()
+            last_save = time.time()
+        if args.export and args.early_export_minutes and not state['early_exported'] and state['elapsed'] >= args.early_export_minutes * 60:
+            save()
+            do_export(args.export, 'early')
+            state['early_exported'] = True
+    save()
+    if args.export:
+        do_export(args.export, 'final')
+    with open(os.path.join(workdir, 'history.json'), 'w') as f:
+        json.dump(state, f, indent=1)
+    print('done', flush=True)
+
+
+if __name__ == '__main__':
+    main()
