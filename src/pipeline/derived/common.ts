@@ -1,0 +1,220 @@
+// What the derived series and the SEG share: the typed description of who made them (equipment, algorithm),
+// the Patient / Study / Frame of Reference attributes taken from the source, and value checks per VR, so that
+// a non-conformant source value is dropped or cut rather than copied into an object an archive may reject.
+import type { SourceSeries } from '../series.js';
+import type { Dataset } from './part10.js';
+
+export const MANUFACTURER = 'brainstrip';
+
+/** The model that produced the mask (from BrainExtraction.model). */
+export interface AlgorithmIdentity {
+  name: string;
+  version: string;
+  precision: 'FP32' | 'INT8';
+}
+
+/** Settings of the results area that shape the objects (config `results`). */
+export interface DerivedObjectOptions {
+  uidRoot: string;
+  seriesDescriptionSuffix: string;
+  segSeriesDescriptionSuffix: string;
+  seriesNumberOffset: number;
+  institutionName?: string;
+  /** brainstrip's own version, written as SoftwareVersions. */
+  softwareVersion: string;
+  /** Creation time written into the objects; fixed in tests. */
+  now?: Date;
+}
+
+/** A created object, ready to be written as Part 10. */
+export interface DicomObject {
+  kind: 'derived' | 'seg';
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  dataset: Dataset;
+}
+
+export const SOP_CLASS = {
+  mrImage: '1.2.840.10008.5.1.4.1.1.4',
+  enhancedMrImage: '1.2.840.10008.5.1.4.1.1.4.1',
+  segmentation: '1.2.840.10008.5.1.4.1.1.66.4',
+} as const;
+
+/** DerivationDescription (ST) naming the model and its precision; also how brainstrip recognises its outputs. */
+export function derivationDescription(algorithm: AlgorithmIdentity): string {
+  return `brainstrip skull stripping: brain mask by ${algorithm.name} ${algorithm.version} (${algorithm.precision}), background set to zero`;
+}
+
+export function code(value: string, scheme: string, meaning: string): Dataset {
+  return { CodeValue: value, CodingSchemeDesignator: scheme, CodeMeaning: meaning };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Value checks per VR (PS3.5 6.2). Each returns undefined when the source value is not conformant.
+
+function firstString(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v === null) return undefined;
+  return String(v);
+}
+
+/** LO / SH / CS / LT text, control characters and backslashes removed, cut to `max` characters. */
+export function text(value: unknown, max: number): string | undefined {
+  const s = firstString(value);
+  if (s === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f\\]/g, ' ').trim();
+  return clean === '' ? undefined : [...clean].slice(0, max).join('').trim();
+}
+
+export function codeString(value: unknown): string | undefined {
+  const s = text(value, 16);
+  return s !== undefined && /^[A-Z0-9 _]+$/.test(s) ? s : undefined;
+}
+
+export function date(value: unknown): string | undefined {
+  const s = firstString(value)?.trim();
+  return s !== undefined && /^\d{8}$/.test(s) ? s : undefined;
+}
+
+export function time(value: unknown): string | undefined {
+  const s = firstString(value)?.trim();
+  return s !== undefined && /^([01]\d|2[0-3])([0-5]\d([0-5]\d(\.\d{1,6})?)?)?$/.test(s) ? s : undefined;
+}
+
+/** DS: a decimal that fits in 16 characters. */
+export function decimal(value: unknown): number | undefined {
+  const s = firstString(value);
+  if (s === undefined || s.trim() === '') return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function integer(value: unknown): number | undefined {
+  const n = decimal(value);
+  return n !== undefined && Number.isInteger(n) && Math.abs(n) < 2 ** 31 ? n : undefined;
+}
+
+/** DS values as dcmjs writes them: numbers are formatted to at most 16 characters. */
+export function ds(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
+  for (let digits = 10; digits > 0; digits--) {
+    const s = String(Number(n.toPrecision(digits)));
+    if (s.length <= 16) return s;
+  }
+  return n.toExponential(6);
+}
+
+/** PN, as dcmjs naturalizes it ({Alphabetic, Ideographic, Phonetic}) or as a plain string. */
+export function personName(value: unknown): Array<{ Alphabetic?: string; Ideographic?: string; Phonetic?: string }> | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v === null) return undefined;
+  const clean = (s: unknown) => {
+    if (typeof s !== 'string') return undefined;
+    // eslint-disable-next-line no-control-regex
+    const c = s.replace(/[\u0000-\u001f\u007f\\=]/g, '').trim();
+    return c === '' ? undefined : [...c].slice(0, 64).join('');
+  };
+  if (typeof v === 'string') {
+    const [alphabetic, ideographic, phonetic] = v.split('=');
+    const pn = { Alphabetic: clean(alphabetic), Ideographic: clean(ideographic), Phonetic: clean(phonetic) };
+    return pn.Alphabetic || pn.Ideographic || pn.Phonetic ? [stripUndefined(pn)] : undefined;
+  }
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const pn = { Alphabetic: clean(o.Alphabetic), Ideographic: clean(o.Ideographic), Phonetic: clean(o.Phonetic) };
+    return pn.Alphabetic || pn.Ideographic || pn.Phonetic ? [stripUndefined(pn)] : undefined;
+  }
+  return undefined;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Type-2 attributes: present, empty when the source has no conformant value. */
+function type2<T>(v: T | undefined): T | '' {
+  return v === undefined ? '' : v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Modules shared by both objects.
+
+/** Patient, General Study and Patient Study modules: the same patient and study as the source (PS3.3 C.7.1.1, C.7.2.1, C.7.2.2). */
+export function patientAndStudy(source: SourceSeries): Dataset {
+  const a = source.attributes;
+  const sex = codeString(a.PatientSex);
+  const age = firstString(a.PatientAge)?.trim();
+  const out: Dataset = {
+    PatientName: personName(a.PatientName) ?? '',
+    PatientID: type2(text(a.PatientID, 64)),
+    IssuerOfPatientID: text(a.IssuerOfPatientID, 64),
+    PatientBirthDate: type2(date(a.PatientBirthDate)),
+    PatientSex: sex === 'M' || sex === 'F' || sex === 'O' ? sex : '',
+    PatientAge: age !== undefined && /^\d{3}[DWMY]$/.test(age) ? age : undefined,
+    PatientSize: optionalDs(a.PatientSize),
+    PatientWeight: optionalDs(a.PatientWeight),
+    StudyInstanceUID: source.studyInstanceUid,
+    StudyDate: type2(date(a.StudyDate)),
+    StudyTime: type2(time(a.StudyTime)),
+    ReferringPhysicianName: personName(a.ReferringPhysicianName) ?? '',
+    StudyID: type2(text(a.StudyID, 16)),
+    AccessionNumber: type2(text(a.AccessionNumber, 16)),
+    StudyDescription: text(a.StudyDescription, 64),
+  };
+  return stripUndefined(out);
+}
+
+function optionalDs(value: unknown): string | undefined {
+  const n = decimal(value);
+  return n === undefined || n <= 0 ? undefined : ds(n);
+}
+
+/** General Equipment and Enhanced General Equipment (PS3.3 C.7.5.1, C.7.5.2): brainstrip made these objects. */
+export function equipment(options: DerivedObjectOptions): Dataset {
+  return stripUndefined({
+    Manufacturer: MANUFACTURER,
+    InstitutionName: text(options.institutionName, 64),
+    ManufacturerModelName: 'brainstrip',
+    DeviceSerialNumber: 'brainstrip',
+    SoftwareVersions: text(options.softwareVersion, 64) ?? 'unknown',
+  });
+}
+
+export function frameOfReference(source: SourceSeries): Dataset {
+  return {
+    FrameOfReferenceUID: source.frameOfReferenceUid,
+    PositionReferenceIndicator: type2(text(source.attributes.PositionReferenceIndicator, 64)),
+  };
+}
+
+/** SeriesDescription of a derived series: the source's plus a suffix, LO (64 characters at most). */
+export function seriesDescription(source: SourceSeries, suffix: string): string {
+  const tail = [...suffix].slice(0, 64);
+  // Shorten the source's description, not the suffix: the suffix is what tells the two series apart.
+  const base = [...(text(source.seriesDescription ?? source.attributes.SeriesDescription, 64) ?? '')].slice(0, 64 - tail.length);
+  return `${base.join('').trimEnd()}${tail.join('')}`.trim();
+}
+
+export function seriesNumber(source: SourceSeries, offset: number, extra = 0): number {
+  const n = (source.seriesNumber ?? integer(source.attributes.SeriesNumber) ?? 0) + offset + extra;
+  return Math.min(n, 2 ** 31 - 1);
+}
+
+/** DA and TM of `now` in local time, as creation date/time. */
+export function dicomDateTime(now: Date): { date: string; time: string } {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return {
+    date: `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}`,
+    time: `${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}.${p(now.getMilliseconds(), 3)}`,
+  };
+}
+
+/** A stable key for "these exact source instances": changes when an instance is added, removed or replaced. */
+export function sourceKey(source: SourceSeries): string {
+  return source.frames.map((f) => `${f.sopInstanceUid}#${f.frameNumber ?? 0}`).join('|');
+}
+
+export { stripUndefined };

@@ -1,0 +1,173 @@
+// The DICOM Segmentation (PS3.3 A.51) of the brain: BINARY, one segment, one frame per source slice (empty
+// frames kept), each frame carrying its plane position and a reference to the source instance (and frame) it
+// was computed from, in the per-frame functional group where viewers look for it.
+import type { SourceSeries } from '../series.js';
+import type { Volume } from '../volume.js';
+import {
+  type AlgorithmIdentity,
+  type DerivedObjectOptions,
+  type DicomObject,
+  SOP_CLASS,
+  code,
+  dicomDateTime,
+  ds,
+  equipment,
+  frameOfReference,
+  patientAndStudy,
+  seriesDescription,
+  seriesNumber,
+  sourceKey,
+  stripUndefined,
+} from './common.js';
+import type { MrAcquisition } from './acquisition.js';
+import type { Dataset } from './part10.js';
+import { BRAIN, SOURCE_IMAGE_FOR_PROCESSING, assertOnSourceGrid } from './skull-stripped.js';
+import { makeUid } from './uid.js';
+
+export interface SegmentationInput {
+  source: SourceSeries;
+  /** 0/1 brain mask on the source's native grid (i = column, j = row, k = source.frames[k]). */
+  mask: Volume<Uint8Array>;
+  algorithm: AlgorithmIdentity;
+  options: DerivedObjectOptions;
+  acquisition?: Pick<MrAcquisition, 'sliceThickness' | 'bodyPartExamined'>;
+}
+
+export const ANATOMICAL_STRUCTURE = code('91723000', 'SCT', 'Anatomical Structure');
+// CID 7162 Surface Processing Algorithm Families; CID 7203 Image Derivation.
+export const ARTIFICIAL_INTELLIGENCE = code('123110', 'DCM', 'Artificial Intelligence');
+export const SEGMENTATION_DERIVATION = code('113076', 'DCM', 'Segmentation');
+
+/** Frames bit-packed one after the other, first pixel in the least significant bit (PS3.5 8.1.1). */
+export function packBits(mask: Uint8Array): Uint8Array {
+  const packed = new Uint8Array(Math.ceil(mask.length / 8));
+  for (let v = 0; v < mask.length; v++) if (mask[v]) packed[v >> 3] |= 1 << (v & 7);
+  return packed;
+}
+
+export function segmentationUid(input: Pick<SegmentationInput, 'source' | 'algorithm' | 'options'>): { series: string; instance: string } {
+  const { source, algorithm, options } = input;
+  const basis = [source.seriesInstanceUid, sourceKey(source), algorithm.name, algorithm.version, algorithm.precision];
+  return { series: makeUid(options.uidRoot, 'seg series', ...basis), instance: makeUid(options.uidRoot, 'seg instance', ...basis) };
+}
+
+export function buildSegmentation(input: SegmentationInput): DicomObject {
+  const { source, mask, algorithm, options } = input;
+  assertOnSourceGrid(source, mask, 'the brain mask');
+  const created = dicomDateTime(options.now ?? new Date());
+  const uids = segmentationUid(input);
+  const dimensionOrganizationUid = makeUid(options.uidRoot, 'dimension organization', uids.instance);
+  const algorithmName = `${algorithm.name} ${algorithm.version} (${algorithm.precision})`;
+  const sliceThickness = input.acquisition?.sliceThickness;
+
+  const perFrame = source.frames.map((frame, k) => ({
+    FrameContentSequence: [{ DimensionIndexValues: [1, k + 1] }],
+    PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
+    DerivationImageSequence: [
+      {
+        DerivationCodeSequence: [SEGMENTATION_DERIVATION],
+        SourceImageSequence: [
+          stripUndefined({
+            ReferencedSOPClassUID: frame.sopClassUid,
+            ReferencedSOPInstanceUID: frame.sopInstanceUid,
+            ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
+            PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
+          }),
+        ],
+      },
+    ],
+    SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
+  }));
+
+  const referencedInstances = new Map<string, string>();
+  for (const f of source.frames) referencedInstances.set(f.sopInstanceUid, f.sopClassUid);
+
+  const dataset: Dataset = stripUndefined({
+    SpecificCharacterSet: 'ISO_IR 192',
+    ImageType: ['DERIVED', 'PRIMARY'],
+    InstanceCreationDate: created.date,
+    InstanceCreationTime: created.time,
+    SOPClassUID: SOP_CLASS.segmentation,
+    SOPInstanceUID: uids.instance,
+    ...patientAndStudy(source),
+    Modality: 'SEG',
+    SeriesInstanceUID: uids.series,
+    SeriesNumber: String(seriesNumber(source, options.seriesNumberOffset, 1)),
+    SeriesDate: created.date,
+    SeriesTime: created.time,
+    SeriesDescription: seriesDescription(source, options.segSeriesDescriptionSuffix),
+    BodyPartExamined: input.acquisition?.bodyPartExamined,
+    ...equipment(options),
+    ...frameOfReference(source),
+    InstanceNumber: '1',
+    ContentDate: created.date,
+    ContentTime: created.time,
+    ContentLabel: 'BRAIN',
+    ContentDescription: `Brain mask by ${algorithmName}`.slice(0, 64),
+    ContentCreatorName: '',
+    SegmentationType: 'BINARY',
+    SegmentSequence: [
+      {
+        SegmentNumber: 1,
+        SegmentLabel: 'Brain',
+        SegmentedPropertyCategoryCodeSequence: [ANATOMICAL_STRUCTURE],
+        SegmentedPropertyTypeCodeSequence: [BRAIN],
+        SegmentAlgorithmType: 'AUTOMATIC',
+        SegmentAlgorithmName: algorithmName.slice(0, 64),
+        SegmentationAlgorithmIdentificationSequence: [
+          {
+            AlgorithmFamilyCodeSequence: [ARTIFICIAL_INTELLIGENCE],
+            AlgorithmName: algorithm.name.slice(0, 64),
+            AlgorithmVersion: `${algorithm.version} ${algorithm.precision}`.slice(0, 64),
+          },
+        ],
+      },
+    ],
+    ReferencedSeriesSequence: [
+      {
+        SeriesInstanceUID: source.seriesInstanceUid,
+        ReferencedInstanceSequence: [...referencedInstances].map(([uid, cls]) => ({ ReferencedSOPClassUID: cls, ReferencedSOPInstanceUID: uid })),
+      },
+    ],
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+    DimensionIndexSequence: [
+      {
+        DimensionOrganizationUID: dimensionOrganizationUid,
+        DimensionIndexPointer: 0x0062000b,
+        FunctionalGroupPointer: 0x0062000a,
+        DimensionDescriptionLabel: 'Segment Number',
+      },
+      {
+        DimensionOrganizationUID: dimensionOrganizationUid,
+        DimensionIndexPointer: 0x00200032,
+        FunctionalGroupPointer: 0x00209113,
+        DimensionDescriptionLabel: 'Image Position Patient',
+      },
+    ],
+    SharedFunctionalGroupsSequence: [
+      {
+        PixelMeasuresSequence: [
+          stripUndefined({
+            PixelSpacing: source.pixelSpacing.map(ds),
+            SliceThickness: sliceThickness !== undefined ? ds(sliceThickness) : undefined,
+          }),
+        ],
+        PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
+      },
+    ],
+    PerFrameFunctionalGroupsSequence: perFrame,
+    NumberOfFrames: String(source.frames.length),
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: source.rows,
+    Columns: source.columns,
+    BitsAllocated: 1,
+    BitsStored: 1,
+    HighBit: 0,
+    PixelRepresentation: 0,
+    LossyImageCompression: '00',
+    PixelData: [packBits(mask.data).buffer],
+    _vrMap: { PixelData: 'OB' },
+  });
+  return { kind: 'seg', sopClassUid: SOP_CLASS.segmentation, sopInstanceUid: uids.instance, seriesInstanceUid: uids.series, dataset };
+}

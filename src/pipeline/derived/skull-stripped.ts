@@ -1,0 +1,302 @@
+// The skull-stripped series: the brain image on the source's own grid and in the source's own SOP class — one
+// classic MR instance per source instance, or one Enhanced MR instance for an Enhanced source — built attribute
+// by attribute from typed inputs, never by editing a copy of the source dataset.
+import type { SourceSeries } from '../series.js';
+import { type Volume } from '../volume.js';
+import type { MrAcquisition } from './acquisition.js';
+import {
+  type AlgorithmIdentity,
+  type DerivedObjectOptions,
+  type DicomObject,
+  SOP_CLASS,
+  code,
+  derivationDescription,
+  dicomDateTime,
+  ds,
+  equipment,
+  frameOfReference,
+  patientAndStudy,
+  seriesDescription,
+  seriesNumber,
+  sourceKey,
+  stripUndefined,
+} from './common.js';
+import type { Dataset } from './part10.js';
+import { makeUid } from './uid.js';
+
+export interface SkullStrippedInput {
+  source: SourceSeries;
+  /** The stripped image on the source's native grid (i = column, j = row, k = source.frames[k]); background 0. */
+  brain: Volume<Float32Array>;
+  algorithm: AlgorithmIdentity;
+  options: DerivedObjectOptions;
+  /** Acquisition attributes of the source (required by the classic MR Image module). */
+  acquisition: MrAcquisition;
+}
+
+// CID 7203 "Image Derivation" and CID 7202 "Source Image Purposes of Reference" (PS3.16).
+export const PIXEL_BY_PIXEL_MASK = code('113047', 'DCM', 'Pixel by pixel mask');
+export const BRAIN = code('12738006', 'SCT', 'Brain');
+export const SOURCE_IMAGE_FOR_PROCESSING = code('121322', 'DCM', 'Source image for image processing operation');
+
+/** Checks that a volume lies on the source's native grid, so frame k of the volume is source slice k. */
+export function assertOnSourceGrid(source: SourceSeries, volume: Volume, what: string): void {
+  const [ni, nj, nk] = volume.dims;
+  if (ni !== source.columns || nj !== source.rows || nk !== source.frames.length) {
+    throw new Error(
+      `${what} is ${ni}×${nj}×${nk} but series ${source.seriesInstanceUid} (study ${source.studyInstanceUid}) ` +
+        `has ${source.columns}×${source.rows}×${source.frames.length} voxels: it is not on the source grid`,
+    );
+  }
+}
+
+/** Stored pixel values (unsigned 16 bit, no rescale) and a window that fits the brain's intensities. */
+function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: number; width: number } {
+  const pixels = new Uint16Array(brain.length);
+  const histogram = new Uint32Array(65536);
+  let nonZero = 0;
+  for (let v = 0; v < brain.length; v++) {
+    const x = brain[v];
+    const s = Number.isFinite(x) ? Math.min(65535, Math.max(0, Math.round(x))) : 0;
+    pixels[v] = s;
+    if (s > 0) {
+      histogram[s]++;
+      nonZero++;
+    }
+  }
+  // Window from the 1st to the 99.5th percentile of the brain (background excluded): the skull that set the
+  // source's window is gone, and bright vessels should not wash out the parenchyma.
+  const percentile = (p: number) => {
+    const target = Math.max(1, Math.ceil(nonZero * p));
+    let seen = 0;
+    for (let s = 1; s < 65536; s++) {
+      seen += histogram[s];
+      if (seen >= target) return s;
+    }
+    return 0;
+  };
+  if (nonZero === 0) return { pixels, center: 0.5, width: 1 };
+  const lo = percentile(0.01);
+  const hi = Math.max(percentile(0.995), lo + 1);
+  return { pixels, center: (lo + hi) / 2, width: hi - lo };
+}
+
+function acquisitionAttributes(acq: MrAcquisition): Dataset {
+  return stripUndefined({
+    // Type 1 in the MR Image module; a source without conformant values gets research-mode / none (PS3.3 C.8.3.1).
+    ScanningSequence: acq.scanningSequence.length > 0 ? acq.scanningSequence : ['RM'],
+    SequenceVariant: acq.sequenceVariant.length > 0 ? acq.sequenceVariant : ['NONE'],
+    ScanOptions: acq.scanOptions.length > 0 ? acq.scanOptions : '',
+    MRAcquisitionType: acq.mrAcquisitionType ?? '',
+    RepetitionTime: acq.repetitionTime !== undefined ? ds(acq.repetitionTime) : '',
+    EchoTime: acq.echoTime !== undefined ? ds(acq.echoTime) : '',
+    EchoTrainLength: acq.echoTrainLength !== undefined ? String(acq.echoTrainLength) : '',
+    InversionTime: acq.inversionTime !== undefined ? ds(acq.inversionTime) : undefined,
+    SequenceName: acq.sequenceName,
+    MagneticFieldStrength: acq.magneticFieldStrength !== undefined ? ds(acq.magneticFieldStrength) : undefined,
+    ImagedNucleus: acq.imagedNucleus,
+    FlipAngle: acq.flipAngle !== undefined ? ds(acq.flipAngle) : undefined,
+  });
+}
+
+/** UIDs of the derived series: the same source instances and model give the same UIDs (idempotent re-runs). */
+function derivedUids(input: SkullStrippedInput) {
+  const { source, algorithm, options } = input;
+  const basis = [source.seriesInstanceUid, sourceKey(source), algorithm.name, algorithm.version, algorithm.precision];
+  return {
+    series: makeUid(options.uidRoot, 'skull-stripped series', ...basis),
+    instance: (k: number) => makeUid(options.uidRoot, 'skull-stripped instance', String(k), ...basis),
+  };
+}
+
+function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, created: { date: string; time: string }): Dataset {
+  const { source, algorithm, options, acquisition } = input;
+  return stripUndefined({
+    SpecificCharacterSet: 'ISO_IR 192',
+    InstanceCreationDate: created.date,
+    InstanceCreationTime: created.time,
+    ...patientAndStudy(source),
+    Modality: 'MR',
+    SeriesInstanceUID: seriesUid,
+    SeriesNumber: String(seriesNumber(source, options.seriesNumberOffset)),
+    SeriesDate: created.date,
+    SeriesTime: created.time,
+    SeriesDescription: seriesDescription(source, options.seriesDescriptionSuffix),
+    BodyPartExamined: acquisition.bodyPartExamined,
+    PatientPosition: acquisition.patientPosition,
+    ...equipment(options),
+    ...frameOfReference(source),
+    ContentDate: created.date,
+    ContentTime: created.time,
+    BurnedInAnnotation: 'NO',
+  });
+}
+
+/** The skull-stripped series for `input.source`: classic MR → one object per slice; Enhanced MR → one object. */
+export function buildSkullStrippedSeries(input: SkullStrippedInput): DicomObject[] {
+  assertOnSourceGrid(input.source, input.brain, 'the skull-stripped image');
+  return input.source.enhanced ? [buildEnhanced(input)] : buildClassic(input);
+}
+
+function buildClassic(input: SkullStrippedInput): DicomObject[] {
+  const { source, brain, acquisition } = input;
+  const created = dicomDateTime(input.options.now ?? new Date());
+  const uids = derivedUids(input);
+  const { pixels, center, width } = toStoredPixels(brain.data);
+  const frameLength = source.rows * source.columns;
+  const series = commonSeriesAttributes(input, uids.series, created);
+  const acq = acquisitionAttributes(acquisition);
+  return source.frames.map((frame, k) => {
+    const sopInstanceUid = uids.instance(k);
+    const framePixels = pixels.slice(k * frameLength, (k + 1) * frameLength);
+    const dataset: Dataset = {
+      ...series,
+      ImageType: ['DERIVED', 'SECONDARY', 'OTHER'],
+      SOPClassUID: SOP_CLASS.mrImage,
+      DerivationDescription: derivationDescription(input.algorithm),
+      DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
+      // Type 2C for paired body parts; a classic image has no Frame Laterality to say "unpaired", so it is empty.
+      Laterality: '',
+      SOPInstanceUID: sopInstanceUid,
+      InstanceNumber: String(k + 1),
+      SourceImageSequence: [
+        stripUndefined({
+          ReferencedSOPClassUID: frame.sopClassUid,
+          ReferencedSOPInstanceUID: frame.sopInstanceUid,
+          ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
+          PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
+        }),
+      ],
+      ...acq,
+      SliceThickness: acquisition.sliceThickness !== undefined ? ds(acquisition.sliceThickness) : '',
+      ImagePositionPatient: frame.imagePositionPatient.map(ds),
+      ImageOrientationPatient: source.imageOrientationPatient.map(ds),
+      PixelSpacing: source.pixelSpacing.map(ds),
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: source.rows,
+      Columns: source.columns,
+      BitsAllocated: 16,
+      BitsStored: 16,
+      HighBit: 15,
+      PixelRepresentation: 0,
+      WindowCenter: ds(center),
+      WindowWidth: ds(width),
+      WindowCenterWidthExplanation: 'BRAIN',
+      PixelData: [framePixels.buffer],
+      _vrMap: { PixelData: 'OW' },
+    };
+    return { kind: 'derived', sopClassUid: SOP_CLASS.mrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
+  });
+}
+
+function buildEnhanced(input: SkullStrippedInput): DicomObject {
+  const { source, brain, acquisition, algorithm, options } = input;
+  const created = dicomDateTime(options.now ?? new Date());
+  const uids = derivedUids(input);
+  const sopInstanceUid = uids.instance(0);
+  const dimensionOrganizationUid = makeUid(options.uidRoot, 'dimension organization', sopInstanceUid);
+  const { pixels, center, width } = toStoredPixels(brain.data);
+  // The Enhanced MR IOD enumerates value 2 as PRIMARY only (PS3.3 C.8.16.1.1); DERIVED + MASKED say what it is.
+  const imageType = ['DERIVED', 'PRIMARY', 'VOLUME', 'MASKED'];
+  const contrast = acquisition.acquisitionContrast ?? 'UNKNOWN';
+  const perFrame = source.frames.map((frame, k) => ({
+    FrameContentSequence: [{ StackID: '1', InStackPositionNumber: k + 1, DimensionIndexValues: [1, k + 1] }],
+    PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
+    DerivationImageSequence: [
+      {
+        DerivationDescription: derivationDescription(algorithm),
+        DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
+        SourceImageSequence: [
+          stripUndefined({
+            ReferencedSOPClassUID: frame.sopClassUid,
+            ReferencedSOPInstanceUID: frame.sopInstanceUid,
+            ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
+            PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
+          }),
+        ],
+      },
+    ],
+  }));
+  const dataset: Dataset = {
+    ...commonSeriesAttributes(input, uids.series, created),
+    ImageType: imageType,
+    SOPClassUID: SOP_CLASS.enhancedMrImage,
+    SOPInstanceUID: sopInstanceUid,
+    InstanceNumber: '1',
+    // Enhanced MR Image module (PS3.3 C.8.13.1); the MR acquisition macros are only required for ORIGINAL frames.
+    PixelPresentation: 'MONOCHROME',
+    VolumetricProperties: 'VOLUME',
+    VolumeBasedCalculationTechnique: 'NONE',
+    ComplexImageComponent: 'MAGNITUDE',
+    AcquisitionContrast: contrast,
+    ContentQualification: 'RESEARCH',
+    MagneticFieldStrength: acquisition.magneticFieldStrength !== undefined ? ds(acquisition.magneticFieldStrength) : undefined,
+    // The safety standard the source was acquired under; IEC 60601-2-33 is what MR scanners follow when unstated.
+    ApplicableSafetyStandardAgency: acquisition.applicableSafetyStandardAgency ?? 'IEC',
+    PresentationLUTShape: 'IDENTITY',
+    SourceImageEvidenceSequence: hierarchicalReferences(source),
+    AcquisitionContextSequence: [],
+    DimensionOrganizationType: '3D',
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
+    DimensionIndexSequence: [
+      { DimensionOrganizationUID: dimensionOrganizationUid, DimensionIndexPointer: 0x00209056, FunctionalGroupPointer: 0x00209111, DimensionDescriptionLabel: 'Stack ID' },
+      { DimensionOrganizationUID: dimensionOrganizationUid, DimensionIndexPointer: 0x00209057, FunctionalGroupPointer: 0x00209111, DimensionDescriptionLabel: 'In-Stack Position Number' },
+    ],
+    SharedFunctionalGroupsSequence: [
+      {
+        PixelMeasuresSequence: [
+          stripUndefined({
+            PixelSpacing: source.pixelSpacing.map(ds),
+            SliceThickness: acquisition.sliceThickness !== undefined ? ds(acquisition.sliceThickness) : undefined,
+          }),
+        ],
+        PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
+        FrameAnatomySequence: [{ AnatomicRegionSequence: [BRAIN], FrameLaterality: 'U' }],
+        FrameVOILUTSequence: [{ WindowCenter: ds(center), WindowWidth: ds(width), WindowCenterWidthExplanation: 'BRAIN' }],
+        PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
+        MRImageFrameTypeSequence: [
+          {
+            FrameType: imageType,
+            PixelPresentation: 'MONOCHROME',
+            VolumetricProperties: 'VOLUME',
+            VolumeBasedCalculationTechnique: 'NONE',
+            ComplexImageComponent: 'MAGNITUDE',
+            AcquisitionContrast: contrast,
+          },
+        ],
+      },
+    ],
+    PerFrameFunctionalGroupsSequence: perFrame,
+    NumberOfFrames: String(source.frames.length),
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: source.rows,
+    Columns: source.columns,
+    BitsAllocated: 16,
+    BitsStored: 16,
+    HighBit: 15,
+    PixelRepresentation: 0,
+    LossyImageCompression: '00',
+    PixelData: [pixels.buffer],
+    _vrMap: { PixelData: 'OW' },
+  };
+  return { kind: 'derived', sopClassUid: SOP_CLASS.enhancedMrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
+}
+
+/** Hierarchical SOP Instance Reference macro (PS3.3 C.17.2.1) listing every source instance once. */
+export function hierarchicalReferences(source: SourceSeries): Dataset[] {
+  const seen = new Map<string, string>();
+  for (const f of source.frames) seen.set(f.sopInstanceUid, f.sopClassUid);
+  return [
+    {
+      StudyInstanceUID: source.studyInstanceUid,
+      ReferencedSeriesSequence: [
+        {
+          SeriesInstanceUID: source.seriesInstanceUid,
+          ReferencedSOPSequence: [...seen].map(([uid, cls]) => ({ ReferencedSOPClassUID: cls, ReferencedSOPInstanceUID: uid })),
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,102 @@
+// Real archives for the SCU tests: DCMTK's storescp on a free loopback port, and a tiny dcmjs-dimse SCP that
+// answers every C-STORE with a chosen status (an archive that refuses).
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import dimse from 'dcmjs-dimse';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+export interface Storescp {
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  files(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startStorescp(dir: string, port?: number, aeTitle = 'ARCHIVE'): Promise<Storescp> {
+  const p = port ?? (await freePort());
+  fs.mkdirSync(dir, { recursive: true });
+  const child = spawn('storescp', ['--aetitle', aeTitle, '--output-directory', dir, String(p)], { stdio: 'ignore' });
+  await waitForPort(p);
+  return {
+    port: p,
+    dir,
+    process: child,
+    files: () => fs.readdirSync(dir).filter((f) => !f.startsWith('.')).map((f) => path.join(dir, f)),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** An archive that answers every C-STORE with `status` (and `comment`), after accepting the association. */
+export async function startRefusingArchive(status: number, comment: string): Promise<{ port: number; received: number; stop(): void }> {
+  const { Server, Scp } = dimse;
+  const { CStoreResponse } = dimse.responses;
+  const { PresentationContextResult, TransferSyntax } = dimse.constants;
+  const state = { received: 0 };
+  class RefusingScp extends Scp {
+    associationRequested(association: any) {
+      for (const context of association.getPresentationContexts()) {
+        const pc = association.getPresentationContext(context.id);
+        const syntaxes: string[] = pc.getTransferSyntaxUids();
+        const ts = syntaxes.includes(TransferSyntax.ExplicitVRLittleEndian) ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+        pc.setResult(PresentationContextResult.Accept, ts);
+      }
+      this.sendAssociationAccept();
+    }
+    cStoreRequest(request: any, callback: (r: unknown) => void) {
+      state.received++;
+      const response = CStoreResponse.fromRequest(request);
+      response.setStatus(status);
+      response.setErrorComment(comment);
+      callback(response);
+    }
+    associationReleaseRequested() {
+      this.sendAssociationReleaseResponse();
+    }
+    abort() {}
+  }
+  const server = new Server(RefusingScp);
+  const port = await freePort();
+  server.listen(port);
+  await waitForPort(port);
+  return {
+    port,
+    get received() {
+      return state.received;
+    },
+    stop: () => server.close(),
+  };
+}
