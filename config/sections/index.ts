@@ -1,7 +1,13 @@
 // Each area adds its section here. Keep one import and one key per area.
 import { resultsSection, tlsSection } from './results.js';
 import { pipelineSection } from './pipeline.js';
+import { receiveSection } from './receive.js';
+import { httpSection } from './http.js';
+import { jobsSection } from './jobs.js';
 export const sectionsByArea = {
+  receive: receiveSection,
+  http: httpSection,
+  jobs: jobsSection,
   pipeline: pipelineSection,
   results: resultsSection,
   tls: tlsSection,

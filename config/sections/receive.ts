@@ -1,0 +1,146 @@
+// The receiving half of the node: who may send, which series become jobs, and when a series counts as complete.
+import convict from 'convict';
+
+/** One routing rule; every field given must match (regexes are case-insensitive). */
+export interface RoutingRule {
+  modality?: string;
+  /** Regular expression tested against SeriesDescription. */
+  seriesDescription?: string;
+  callingAe?: string;
+}
+
+const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: at most 16 characters, no backslash
+
+convict.addFormat({
+  name: 'ae-title',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || !AE_TITLE.test(value) || value.trim() === '') {
+      throw new Error('must be a DICOM AE title: 1–16 characters, no backslash');
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'calling-ae-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of "AE" or "AE@host" strings');
+    for (const entry of value) {
+      if (typeof entry !== 'string') throw new Error('each entry must be a string "AE" or "AE@host"');
+      const ae = entry.split('@')[0];
+      if (!AE_TITLE.test(ae) || ae.trim() === '') throw new Error(`'${entry}': AE title must be 1–16 characters, no backslash`);
+    }
+  },
+  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim() === '' ? [] : v.trim().startsWith('[') ? JSON.parse(v) : v.split(',')) : v),
+});
+
+convict.addFormat({
+  name: 'routing-rules',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of {modality?, seriesDescription?, callingAe?}');
+    for (const rule of value as RoutingRule[]) {
+      if (typeof rule !== 'object' || rule === null) throw new Error('each rule must be an object');
+      for (const key of Object.keys(rule)) {
+        if (!['modality', 'seriesDescription', 'callingAe'].includes(key)) throw new Error(`unknown rule field '${key}'`);
+      }
+      if (rule.seriesDescription !== undefined) new RegExp(rule.seriesDescription, 'i'); // throws on a bad regex
+    }
+  },
+  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+});
+
+convict.addFormat({
+  name: 'uid-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !/^[0-9.]+$/.test(v))) {
+      throw new Error('must be a list of DICOM UIDs');
+    }
+  },
+  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim().startsWith('[') ? JSON.parse(v) : v.split(',').filter(Boolean)) : v),
+});
+
+export const receiveSection = {
+  aeTitle: {
+    doc: 'AE title of the node; associations calling any other AE title are rejected (called AE not recognised)',
+    format: 'ae-title',
+    default: 'BRAINSTRIP',
+    env: 'BRAINSTRIP_AE_TITLE',
+  },
+  port: {
+    doc: 'TCP port of the DICOM SCP (0: any free port, logged at start)',
+    format: 'port',
+    default: 11112,
+    env: 'BRAINSTRIP_DICOM_PORT',
+  },
+  allowedCallers: {
+    doc:
+      'Calling AE titles allowed to send, as "AE" or "AE@host" (host: IP address the association comes from). ' +
+      'Empty: any caller. Environment: comma-separated list or JSON.',
+    format: 'calling-ae-list',
+    default: [] as string[],
+    env: 'BRAINSTRIP_ALLOWED_CALLERS',
+  },
+  maxAssociations: {
+    doc: 'Simultaneous associations; more are rejected as transient (local limit exceeded)',
+    format: 'nat',
+    default: 16,
+    env: 'BRAINSTRIP_MAX_ASSOCIATIONS',
+  },
+  maxPduLength: {
+    doc: 'Maximum PDU length the SCP offers to senders (bytes)',
+    format: 'nat',
+    default: 262144,
+    env: 'BRAINSTRIP_MAX_PDU_LENGTH',
+  },
+  timeoutSeconds: {
+    doc: 'An association that sends nothing for this long is closed',
+    format: 'nat',
+    default: 120,
+    env: 'BRAINSTRIP_ASSOCIATION_TIMEOUT_S',
+  },
+  spoolDir: {
+    doc: 'Where received instances are kept, exactly as received (relative to dataDir)',
+    format: String,
+    default: 'spool',
+    env: 'BRAINSTRIP_SPOOL_DIR',
+  },
+  seriesIdleSeconds: {
+    doc: 'A series is complete when no instance of it arrived for this long and no association is still delivering it',
+    format: Number,
+    default: 30,
+    env: 'BRAINSTRIP_SERIES_IDLE_S',
+  },
+  unroutedRetentionHours: {
+    doc: 'Instances that were acknowledged but not routed to a job are deleted after this many hours',
+    format: Number,
+    default: 24,
+    env: 'BRAINSTRIP_UNROUTED_RETENTION_H',
+  },
+  routing: {
+    sopClasses: {
+      doc: 'SOP classes that can become jobs (default: MR Image Storage, Enhanced MR Image Storage)',
+      format: 'uid-list',
+      default: ['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1'],
+      env: 'BRAINSTRIP_ROUTING_SOP_CLASSES',
+    },
+    excludeImageTypes: {
+      doc: 'Instances whose ImageType contains any of these values are not processed (localizers, derived images)',
+      format: Array,
+      default: ['LOCALIZER', 'DERIVED'],
+      env: 'BRAINSTRIP_ROUTING_EXCLUDE_IMAGE_TYPES',
+    },
+    include: {
+      doc:
+        'If not empty, an instance must match at least one of these rules: JSON list of ' +
+        '{modality?, seriesDescription? (regex), callingAe?}',
+      format: 'routing-rules',
+      default: [{ modality: 'MR' }] as RoutingRule[],
+      env: 'BRAINSTRIP_ROUTING_INCLUDE',
+    },
+    exclude: {
+      doc: 'Instances matching any of these rules are not processed, e.g. [{"seriesDescription": "diffusion|dwi"}]',
+      format: 'routing-rules',
+      default: [] as RoutingRule[],
+      env: 'BRAINSTRIP_ROUTING_EXCLUDE',
+    },
+  },
+};

@@ -1,0 +1,172 @@
+// `brainstrip serve`: the DICOM node. Receives into the spool (scp), groups series into durable jobs (jobs),
+// processes them one by one (the SeriesProcessor of the results area) and reports on an HTTP port (ops).
+import fs from 'node:fs';
+import path from 'node:path';
+import dcmjsDimse from 'dcmjs-dimse';
+import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
+import { configureLogging, logger } from '../log.js';
+import { JobRunner } from '../jobs/runner.js';
+import { JobStore } from '../jobs/store.js';
+import type { SeriesProcessor } from '../jobs/types.js';
+import { MetricsRegistry } from '../ops/metrics.js';
+import { startOpsServer } from '../ops/http.js';
+import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startScp } from '../scp/index.js';
+
+const USAGE = `usage: brainstrip serve [--config site.json]
+
+Starts the DICOM node: the SCP (AE title, port: receive.*), the job queue and the operations HTTP port
+(/health, /metrics, /api/jobs). Configuration: defaults < --config file (or BRAINSTRIP_CONFIG) < environment.
+Stops cleanly on SIGTERM or SIGINT; jobs interrupted then run again at the next start.`;
+
+export interface RunningNode {
+  dicomPort: number;
+  httpPort: number;
+  store: JobStore;
+  spool: Spool;
+  stop(): Promise<void>;
+}
+
+/** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
+export async function startNode(
+  config: BrainstripConfig,
+  options: { processor?: { process: SeriesProcessor; close(): Promise<void> } } = {},
+): Promise<RunningNode> {
+  const log = logger('serve');
+  const dataDir = path.resolve(config.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  // Without the codecs dcmjs-dimse silently drops compressed datasets in its own code paths.
+  await dcmjsDimse.Transcoding.initializeAsync();
+
+  const metrics = new MetricsRegistry();
+  const spool = new Spool(spoolRoot(config));
+  const { removedPartial } = await spool.init();
+  if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
+  const store = new JobStore(path.resolve(dataDir, config.jobs.database));
+
+  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config);
+  const runner = new JobRunner(
+    store,
+    processor.process,
+    {
+      concurrency: config.jobs.concurrency,
+      workRoot: path.join(dataDir, 'work'),
+      instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
+    },
+    metrics,
+  );
+  const completion = new SeriesCompletion(store, config.receive.seriesIdleSeconds * 1000, () => runner.wake());
+
+  // Recovery: the spool knows every acknowledged instance; the store knows the jobs.
+  const reconciled = await reconcileSpool(spool, store);
+  const { requeued, receiving } = store.recoverAfterRestart();
+  for (const job of receiving) completion.track(job);
+  if (requeued.length || receiving.length || reconciled.recorded) {
+    log.info('recovered after restart', { requeued: requeued.length, receiving: receiving.length, spooledInstancesRecorded: reconciled.recorded });
+  }
+
+  metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]));
+  metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active);
+
+  const tls = config.tls.scpEnabled
+    ? {
+        key: fs.readFileSync(config.tls.privateKey),
+        cert: fs.readFileSync(config.tls.certificate),
+        ca: config.tls.ca ? fs.readFileSync(config.tls.ca) : undefined,
+        requireClientCert: config.tls.requireClientCert,
+      }
+    : undefined;
+  const scp = await startScp(
+    {
+      aeTitle: config.receive.aeTitle,
+      port: config.receive.port,
+      allowedCallers: config.receive.allowedCallers,
+      maxAssociations: config.receive.maxAssociations,
+      maxPduLength: config.receive.maxPduLength,
+      timeoutMs: config.receive.timeoutSeconds * 1000,
+      routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
+      tls,
+    },
+    { spool, store, completion, metrics },
+  );
+  completion.start();
+  runner.start();
+
+  let closing = false;
+  const ops = await startOpsServer(
+    { port: config.http.port, host: config.http.host },
+    { store, metrics, readiness: { checks: () => ({ dicom: !closing, jobStore: !closing }) } },
+  );
+
+  // Housekeeping: unrouted instances after their retention, spooled series of jobs done long ago.
+  const housekeeping = setInterval(
+    () => {
+      void spool.cleanUnrouted(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
+      if (config.jobs.keepFinishedDays > 0) {
+        for (const job of store.finishedBefore(new Date(Date.now() - config.jobs.keepFinishedDays * 86400_000))) {
+          void spool.removeSeries(job.studyInstanceUid, job.seriesInstanceUid).catch(() => undefined);
+        }
+      }
+    },
+    Math.min(3600_000, Math.max(1000, config.receive.unroutedRetentionHours * 3600_000)),
+  );
+  housekeeping.unref();
+
+  log.info('brainstrip node started', {
+    aeTitle: config.receive.aeTitle,
+    dicomPort: scp.port,
+    httpPort: ops.port,
+    dataDir,
+  });
+
+  return {
+    dicomPort: scp.port,
+    httpPort: ops.port,
+    store,
+    spool,
+    stop: async () => {
+      closing = true;
+      clearInterval(housekeeping);
+      await scp.close();
+      completion.stop();
+      await runner.close();
+      await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
+      await ops.close();
+      store.close();
+      log.info('brainstrip node stopped');
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--help' || argv[i] === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    if (argv[i] === '--config') file = argv[++i];
+    else if (argv[i].startsWith('--config=')) file = argv[i].slice('--config='.length);
+    else {
+      console.error(`brainstrip serve: unknown option '${argv[i]}'\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  const config = loadConfig({ file });
+  configureLogging({ level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined });
+  const log = logger('serve');
+  // Bad input must never take the node down; a stray error is logged with what it concerns and the node goes on.
+  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
+  process.on('uncaughtException', (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
+
+  const node = await startNode(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal} received, stopping`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await node.stop();
+  return 0;
+}

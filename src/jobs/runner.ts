@@ -1,0 +1,115 @@
+// The job runner: takes queued jobs in order, hands each to the SeriesProcessor, and records how it ended.
+// Resolving = done; throwing = failed with the error's message; a shutdown puts the job back in the queue.
+import fs from 'node:fs';
+import path from 'node:path';
+import { logger } from '../log.js';
+import type { MetricsRegistry } from '../ops/metrics.js';
+import type { JobStore } from './store.js';
+import type { Job, SeriesProcessor } from './types.js';
+
+export interface RunnerOptions {
+  concurrency: number;
+  /** Root of the per-job work folders. */
+  workRoot: string;
+  /** The spooled instance files of a job. */
+  instancePaths: (job: Job) => Promise<string[]>;
+  /** How often the queue is looked at without a wake-up (a safety net, e.g. jobs queued by another process). */
+  pollMs?: number;
+}
+
+export class JobRunner {
+  private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly log = logger('jobs.runner');
+  private readonly failures;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly processor: SeriesProcessor,
+    private readonly options: RunnerOptions,
+    metrics?: MetricsRegistry,
+  ) {
+    this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Starts queued jobs while there is a free slot. */
+  wake(): void {
+    while (!this.stopped && this.running.size < Math.max(1, this.options.concurrency)) {
+      let job: Job | undefined;
+      try {
+        job = this.store.claimNext();
+      } catch (error) {
+        this.log.error(`cannot read the job queue: ${(error as Error).message}`);
+        return;
+      }
+      if (!job) return;
+      const controller = new AbortController();
+      const done = this.run(job, controller.signal)
+        .catch((error: Error) => {
+          // Only the store can fail here (e.g. closed at shutdown); the job is then recovered at the next start.
+          this.log.error(`cannot record the end of job ${job.id}: ${error.message}`);
+        })
+        .finally(() => {
+        this.running.delete(job.id);
+        this.wake();
+      });
+      this.running.set(job.id, { controller, done });
+    }
+  }
+
+  private async run(job: Job, signal: AbortSignal): Promise<void> {
+    const ids = { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid };
+    const log = logger('jobs', ids);
+    const workDir = path.join(this.options.workRoot, String(job.id));
+    try {
+      await fs.promises.mkdir(workDir, { recursive: true });
+      const instancePaths = await this.options.instancePaths(job);
+      log.info('processing started', { instances: instancePaths.length, attempt: job.attempts });
+      await this.processor({
+        job,
+        instancePaths,
+        workDir,
+        log,
+        signal,
+        setState: (state, detail) => {
+          if (signal.aborted) return;
+          this.store.setState(job.id, state, detail ?? null);
+          log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
+        },
+      });
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      this.store.setState(job.id, 'done');
+      log.info('job done');
+    } catch (error) {
+      if (signal.aborted) {
+        this.store.setState(job.id, 'queued', 'interrupted by shutdown; queued again');
+        log.warn('job interrupted by shutdown; it runs again at the next start');
+        return;
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      this.store.setState(job.id, 'failed', null, reason);
+      this.failures?.inc();
+      log.error(`job failed: ${reason}`);
+    }
+  }
+
+  /** Stops taking jobs, aborts the running ones and waits (at most `graceMs`) for them to hand back. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const running = [...this.running.values()];
+    for (const r of running) r.controller.abort(new Error('node shutting down'));
+    await Promise.race([Promise.allSettled(running.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+  }
+}

@@ -1,0 +1,45 @@
+// The job: one received series on its way through the node, and the contract with the processing pipeline.
+import type { Logger } from '../log.js';
+
+export const JOB_STATES = ['receiving', 'complete', 'queued', 'processing', 'sending', 'done', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface Job {
+  id: number;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  /** Calling AE title that delivered the first instance. */
+  callingAe: string | null;
+  modality: string | null;
+  seriesDescription: string | null;
+  sopClassUid: string | null;
+  state: JobState;
+  /** What the job is doing now, in words (e.g. "registering to atlas", "sending SEG to ARCHIVE"). */
+  detail: string | null;
+  /** Why the job failed (the processor's error message), null otherwise. */
+  reason: string | null;
+  /** Distinct instances received for this job. */
+  instances: number;
+  bytes: number;
+  /** Times processing started (more than 1 after a restart interrupted it). */
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  lastInstanceAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobContext {
+  job: Job;
+  /** The spooled Part 10 files of the series, exactly as received. */
+  instancePaths: string[];
+  /** A folder of its own where the processor may write intermediate and result files. */
+  workDir: string;
+  setState(state: 'processing' | 'sending', detail?: string): void;
+  log: Logger;
+  /** Aborted when the node shuts down; the job is then queued again at the next start. */
+  signal?: AbortSignal;
+}
+
+/** Resolving marks the job `done`; throwing marks it `failed` with the error's message as reason. */
+export type SeriesProcessor = (ctx: JobContext) => Promise<void>;

@@ -1,0 +1,76 @@
+// The operations port: /health (live and ready), /metrics (Prometheus) and /api/jobs (JSON).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { logger } from '../log.js';
+import type { JobStore } from '../jobs/store.js';
+import { JOB_STATES, type JobState } from '../jobs/types.js';
+import type { MetricsRegistry } from './metrics.js';
+
+export interface Readiness {
+  /** Named checks; the node is ready when all are true. */
+  checks(): Record<string, boolean>;
+}
+
+export interface OpsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  const text = contentType === 'application/json' ? `${JSON.stringify(body, null, 2)}\n` : String(body);
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export async function startOpsServer(
+  options: { port: number; host: string },
+  deps: { store: JobStore; metrics: MetricsRegistry; readiness: Readiness },
+): Promise<OpsServer> {
+  const log = logger('ops.http');
+  const started = Date.now();
+  const server = http.createServer((req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+      const route = url.pathname.replace(/\/+$/, '') || '/';
+      if (route === '/health/live') return send(res, 200, { status: 'live', uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      if (route === '/health/ready' || route === '/health') {
+        const checks = deps.readiness.checks();
+        const ready = Object.values(checks).every(Boolean);
+        return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', live: true, ready, checks });
+      }
+      if (route === '/metrics') return send(res, 200, deps.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      if (route === '/api/jobs') {
+        const state = url.searchParams.get('state') ?? undefined;
+        if (state && !JOB_STATES.includes(state as JobState)) return send(res, 400, { error: `unknown state '${state}'`, states: JOB_STATES });
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? 200) || 200, 10_000);
+        const jobs = deps.store.list({ state: state as JobState | undefined, seriesInstanceUid: url.searchParams.get('series') ?? undefined, limit });
+        return send(res, 200, { counts: deps.store.countsByState(), jobs });
+      }
+      const one = /^\/api\/jobs\/(\d+)$/.exec(route);
+      if (one) {
+        const job = deps.store.get(Number(one[1]));
+        return job ? send(res, 200, job) : send(res, 404, { error: `no job ${one[1]}` });
+      }
+      return send(res, 404, { error: 'not found', endpoints: ['/health', '/health/live', '/health/ready', '/metrics', '/api/jobs', '/api/jobs/:id'] });
+    } catch (error) {
+      log.error(`request failed: ${(error as Error).message}`, { url: req.url });
+      if (!res.headersSent) send(res, 500, { error: (error as Error).message });
+      else res.end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(new Error(`HTTP port ${options.port}: ${error.message}`)));
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('operations HTTP listening', { port, host: options.host });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,54 @@
+// What the SCP accepts: Verification, and the storage SOP classes a PACS sends along with an MR study, in every
+// transfer syntax that archives commonly hold MR in. Instances are stored as received, never transcoded.
+
+export const VERIFICATION = '1.2.840.10008.1.1';
+
+export const STORAGE_SOP_CLASSES: Record<string, string> = {
+  '1.2.840.10008.5.1.4.1.1.4': 'MR Image Storage',
+  '1.2.840.10008.5.1.4.1.1.4.1': 'Enhanced MR Image Storage',
+  '1.2.840.10008.5.1.4.1.1.4.2': 'MR Spectroscopy Storage',
+  '1.2.840.10008.5.1.4.1.1.4.3': 'Enhanced MR Color Image Storage',
+  '1.2.840.10008.5.1.4.1.1.4.4': 'Legacy Converted Enhanced MR Image Storage',
+  '1.2.840.10008.5.1.4.1.1.7': 'Secondary Capture Image Storage',
+  '1.2.840.10008.5.1.4.1.1.7.1': 'Multi-frame Single Bit Secondary Capture Image Storage',
+  '1.2.840.10008.5.1.4.1.1.7.2': 'Multi-frame Grayscale Byte Secondary Capture Image Storage',
+  '1.2.840.10008.5.1.4.1.1.7.3': 'Multi-frame Grayscale Word Secondary Capture Image Storage',
+  '1.2.840.10008.5.1.4.1.1.7.4': 'Multi-frame True Color Secondary Capture Image Storage',
+  '1.2.840.10008.5.1.4.1.1.11.1': 'Grayscale Softcopy Presentation State Storage',
+  '1.2.840.10008.5.1.4.1.1.30': 'Parametric Map Storage',
+  '1.2.840.10008.5.1.4.1.1.66': 'Raw Data Storage',
+  '1.2.840.10008.5.1.4.1.1.66.1': 'Spatial Registration Storage',
+  '1.2.840.10008.5.1.4.1.1.66.4': 'Segmentation Storage',
+  '1.2.840.10008.5.1.4.1.1.88.11': 'Basic Text SR Storage',
+  '1.2.840.10008.5.1.4.1.1.88.22': 'Enhanced SR Storage',
+  '1.2.840.10008.5.1.4.1.1.88.33': 'Comprehensive SR Storage',
+  '1.2.840.10008.5.1.4.1.1.88.59': 'Key Object Selection Document Storage',
+  '1.2.840.10008.5.1.4.1.1.104.1': 'Encapsulated PDF Storage',
+  '1.3.12.2.1107.5.9.1': 'Siemens CSA Non-Image Storage',
+};
+
+export const TRANSFER_SYNTAXES: Record<string, string> = {
+  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
+  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
+  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
+  '1.2.840.10008.1.2.5': 'RLE Lossless',
+  '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
+  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
+  '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
+  '1.2.840.10008.1.2.4.70': 'JPEG Lossless, First-Order Prediction (Process 14 SV1)',
+  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
+  '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
+  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless Only',
+  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+};
+
+/**
+ * The transfer syntax to accept from those proposed for one presentation context: the sender's first choice that
+ * we can store, so that it never has to transcode (and the stored bytes are the archive's own).
+ */
+export function chooseTransferSyntax(abstractSyntaxUid: string, proposed: string[]): string | undefined {
+  if (abstractSyntaxUid === VERIFICATION) {
+    return proposed.find((ts) => ts === '1.2.840.10008.1.2' || ts === '1.2.840.10008.1.2.1' || ts === '1.2.840.10008.1.2.2');
+  }
+  return proposed.find((ts) => ts in TRANSFER_SYNTAXES);
+}

@@ -1,0 +1,66 @@
+// Which received instances become part of a job. By default: MR volumes (MR / Enhanced MR Image Storage) that are
+// ORIGINAL acquisitions, not localizers, and never brainstrip's own outputs (loop protection).
+import type { InstanceHeader } from './dataset-header.js';
+
+export interface RoutingRuleConfig {
+  modality?: string;
+  seriesDescription?: string;
+  callingAe?: string;
+}
+
+export interface RoutingConfig {
+  sopClasses: string[];
+  excludeImageTypes: string[];
+  include: RoutingRuleConfig[];
+  exclude: RoutingRuleConfig[];
+  /** UID root of brainstrip's derived objects (results.uidRoot). */
+  ownUidRoot: string;
+}
+
+export type RoutingDecision = { routed: true } | { routed: false; reason: string };
+
+/** Manufacturer written into every object brainstrip creates (Equipment module). */
+export const OWN_MANUFACTURER = 'brainstrip';
+/** The UUID-derived root of PS3.5 B.2 is shared by everyone; it cannot identify our objects on its own. */
+const SHARED_UID_ROOT = '2.25';
+
+/** true for objects brainstrip produced itself: its Manufacturer, its UID root, or DERIVED by brainstrip. */
+export function isOwnOutput(header: InstanceHeader, ownUidRoot: string): boolean {
+  if (header.manufacturer?.trim().toLowerCase() === OWN_MANUFACTURER) return true;
+  if (ownUidRoot && ownUidRoot !== SHARED_UID_ROOT) {
+    const prefix = `${ownUidRoot}.`;
+    if (header.sopInstanceUid?.startsWith(prefix) || header.seriesInstanceUid?.startsWith(prefix)) return true;
+  }
+  return header.imageType[0] === 'DERIVED' && /brainstrip/i.test(header.derivationDescription ?? '');
+}
+
+function matches(rule: RoutingRuleConfig, header: InstanceHeader, callingAe: string): boolean {
+  if (rule.modality !== undefined && rule.modality.trim().toUpperCase() !== (header.modality ?? '').toUpperCase()) return false;
+  if (rule.callingAe !== undefined && rule.callingAe.trim() !== callingAe.trim()) return false;
+  if (rule.seriesDescription !== undefined && !new RegExp(rule.seriesDescription, 'i').test(header.seriesDescription ?? '')) {
+    return false;
+  }
+  return true;
+}
+
+function describe(rule: RoutingRuleConfig): string {
+  return JSON.stringify(rule);
+}
+
+export function routeInstance(header: InstanceHeader, callingAe: string, config: RoutingConfig): RoutingDecision {
+  if (isOwnOutput(header, config.ownUidRoot)) return { routed: false, reason: 'brainstrip output (loop protection)' };
+  if (!header.seriesInstanceUid || !header.studyInstanceUid) {
+    return { routed: false, reason: 'StudyInstanceUID or SeriesInstanceUID missing' };
+  }
+  if (!header.sopClassUid || !config.sopClasses.includes(header.sopClassUid)) {
+    return { routed: false, reason: `SOP class ${header.sopClassUid ?? '(none)'} is not processed` };
+  }
+  const excludedType = header.imageType.find((v) => config.excludeImageTypes.map((t) => t.toUpperCase()).includes(v));
+  if (excludedType) return { routed: false, reason: `ImageType ${header.imageType.join('\\')} contains ${excludedType}` };
+  if (config.include.length > 0 && !config.include.some((rule) => matches(rule, header, callingAe))) {
+    return { routed: false, reason: 'matches no include rule' };
+  }
+  const excludedBy = config.exclude.find((rule) => matches(rule, header, callingAe));
+  if (excludedBy) return { routed: false, reason: `matches exclude rule ${describe(excludedBy)}` };
+  return { routed: true };
+}

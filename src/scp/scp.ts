@@ -1,0 +1,348 @@
+// The DICOM SCP: association policy, C-ECHO, and C-STORE streamed into the durable spool. An instance is answered
+// Success only after it is fsynced in its final place; if it cannot be stored the answer is Out of Resources and
+// the node carries on.
+import fs from 'node:fs';
+import type { Socket } from 'node:net';
+import dcmjsDimse from 'dcmjs-dimse';
+import type { association as dimseAssociation, requests as dimseRequests, responses as dimseResponses } from 'dcmjs-dimse';
+import { logger, type Logger } from '../log.js';
+import type { JobStore } from '../jobs/store.js';
+import type { MetricsRegistry } from '../ops/metrics.js';
+import { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
+import { fileMetaHeader } from './part10.js';
+import { chooseTransferSyntax, STORAGE_SOP_CLASSES, VERIFICATION } from './presentation-contexts.js';
+import { routeInstance, type RoutingConfig } from './routing.js';
+import type { SeriesCompletion } from './series-completion.js';
+import { SpoolWriter, type Spool } from './spool.js';
+
+const { Scp, Server, Dataset, constants } = dcmjsDimse;
+const { CEchoResponse, CStoreResponse } = dcmjsDimse.responses;
+type Association = dimseAssociation.Association;
+type PresentationContext = dimseAssociation.PresentationContext;
+type CStoreRequest = dimseRequests.CStoreRequest;
+type CEchoRequest = dimseRequests.CEchoRequest;
+type CStoreResponseType = dimseResponses.CStoreResponse;
+type CEchoResponseType = dimseResponses.CEchoResponse;
+
+/** C-STORE status "Refused: Out of Resources" (PS3.4 B.2.3). */
+export const STATUS_OUT_OF_RESOURCES = 0xa700;
+/** How much of a dataset is read back from disk when its first bytes did not hold the wanted attributes. */
+const HEADER_FALLBACK_BYTES = 16 * 1024 * 1024;
+
+export interface ScpOptions {
+  aeTitle: string;
+  port: number;
+  /** "AE" or "AE@host"; empty: anyone. */
+  allowedCallers: string[];
+  maxAssociations: number;
+  maxPduLength: number;
+  timeoutMs: number;
+  routing: RoutingConfig;
+  /** Listen with TLS (PEM contents). */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requireClientCert: boolean };
+}
+
+export interface ScpDependencies {
+  spool: Spool;
+  store: JobStore;
+  completion: SeriesCompletion;
+  metrics: MetricsRegistry;
+}
+
+export interface RunningScp {
+  port: number;
+  activeAssociations(): number;
+  close(): Promise<void>;
+}
+
+/** true when `callingAe` from `host` is on the allow-list (or the list is empty). */
+export function callerAllowed(allowed: string[], callingAe: string, host: string | undefined): boolean {
+  if (allowed.length === 0) return true;
+  const normalizedHost = (host ?? '').replace(/^::ffff:/, '');
+  return allowed.some((entry) => {
+    const [ae, allowedHost] = entry.split('@');
+    if (ae.trim() !== callingAe.trim()) return false;
+    return allowedHost === undefined || allowedHost.trim() === normalizedHost;
+  });
+}
+
+export async function startScp(options: ScpOptions, deps: ScpDependencies): Promise<RunningScp> {
+  // dcmjs-dimse logs every PDU at info level; the node logs what matters itself.
+  dcmjsDimse.log.setLevel('error');
+  const log = logger('scp');
+  const metrics = {
+    associations: deps.metrics.counter('brainstrip_associations_total', 'Association requests by result (accepted, rejected) and reason'),
+    instances: deps.metrics.counter('brainstrip_instances_received_total', 'Instances stored and acknowledged, by whether they were routed to a job'),
+    bytes: deps.metrics.counter('brainstrip_received_bytes_total', 'Dataset bytes of acknowledged instances'),
+    failures: deps.metrics.counter('brainstrip_store_failures_total', 'C-STORE requests answered with a failure status, by reason'),
+    echoes: deps.metrics.counter('brainstrip_echo_total', 'C-ECHO requests answered'),
+  };
+  let active = 0;
+  let nextAssociationId = 1;
+  deps.metrics.gauge('brainstrip_associations_active', 'Associations open now', () => active);
+
+  class BrainstripScp extends Scp {
+    private readonly associationId = nextAssociationId++;
+    private callingAe = '';
+    private readonly peer: string | undefined;
+    private accepted = false;
+    private ended = false;
+    private log: Logger = log;
+    /** Instances being received on this association, until their C-STORE is answered. */
+    private readonly writers = new Map<CStoreRequest, SpoolWriter>();
+
+    constructor(socket: Socket, opts: ConstructorParameters<typeof Scp>[1]) {
+      super(socket, opts);
+      // dcmjs-dimse leaves Nagle on; small C-STORE responses then wait for the delayed ACK of the peer.
+      socket.setNoDelay(true);
+      this.peer = socket.remoteAddress;
+      this.on('close', () => this.associationEnded('connection closed'));
+    }
+
+    override associationRequested(association: Association): void {
+      this.callingAe = association.getCallingAeTitle().trim();
+      const called = association.getCalledAeTitle().trim();
+      this.log = logger('scp', { callingAe: this.callingAe });
+      const reject = (result: number, source: number, reason: number, why: string) => {
+        metrics.associations.inc({ result: 'rejected', reason: why });
+        this.log.warn(`association rejected: ${why}`, { calledAe: called, peer: this.peer });
+        this.sendAssociationReject(result, source, reason);
+      };
+      if (called !== options.aeTitle) {
+        reject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CalledAeNotRecognized, 'called AE title not recognised');
+        return;
+      }
+      if (!callerAllowed(options.allowedCallers, this.callingAe, this.peer)) {
+        reject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CallingAeNotRecognized, 'calling AE title not allowed');
+        return;
+      }
+      if (active >= options.maxAssociations) {
+        reject(
+          constants.RejectResult.Transient,
+          constants.RejectSource.ServiceProviderPresentation,
+          constants.RejectReason.LocalLimitExceeded,
+          'too many associations',
+        );
+        return;
+      }
+      for (const { context } of association.getPresentationContexts()) {
+        const abstract = context.getAbstractSyntaxUid();
+        if (abstract !== VERIFICATION && !(abstract in STORAGE_SOP_CLASSES)) {
+          context.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
+          continue;
+        }
+        const ts = chooseTransferSyntax(abstract, context.getTransferSyntaxUids());
+        if (ts) context.setResult(constants.PresentationContextResult.Accept, ts);
+        else context.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      }
+      association.setMaxPduLength(options.maxPduLength);
+      this.accepted = true;
+      active++;
+      metrics.associations.inc({ result: 'accepted' });
+      this.log.info('association accepted', { peer: this.peer });
+      this.sendAssociationAccept();
+    }
+
+    override associationReleaseRequested(): void {
+      this.sendAssociationReleaseResponse();
+      this.associationEnded('released');
+    }
+
+    override abort(source: number, reason: number): void {
+      this.log.warn('association aborted by peer', { source, reason });
+      this.associationEnded('aborted');
+      (this as unknown as { socket?: Socket }).socket?.destroy();
+    }
+
+    override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseType) => void): void {
+      const response = CEchoResponse.fromRequest(request);
+      response.setStatus(constants.Status.Success);
+      metrics.echoes.inc();
+      callback(response);
+    }
+
+    override createStoreWritableStream(context: PresentationContext, request: CStoreRequest) {
+      const meta = fileMetaHeader({
+        sopClassUid: request.getAffectedSopClassUid(),
+        sopInstanceUid: request.getAffectedSopInstanceUid(),
+        transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2',
+        sourceAeTitle: this.callingAe,
+      });
+      const writer = deps.spool.openInstance(meta);
+      this.writers.set(request, writer);
+      return writer;
+    }
+
+    override createDatasetFromStoreWritableStream(
+      _writable: unknown,
+      context: PresentationContext,
+      callback: (dataset: InstanceType<typeof Dataset>) => void,
+    ): void {
+      // The dataset stays on disk; the C-STORE handler reads what it needs from the writer.
+      callback(new Dataset({}, context.getAcceptedTransferSyntaxUid()));
+    }
+
+    override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseType) => void): void {
+      const writer = this.writers.get(request);
+      this.writers.delete(request);
+      const context = this.currentAssociation?.getAcceptedPresentationContextFromRequest(request);
+      const transferSyntaxUid = context?.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2';
+      this.store(request, writer, transferSyntaxUid).then(
+        (status) => {
+          const response = CStoreResponse.fromRequest(request);
+          response.setStatus(status.code);
+          if (status.comment) response.setErrorComment(status.comment.slice(0, 64));
+          callback(response);
+        },
+        (error: Error) => {
+          // store() handles its own failures; this is a bug, but the peer still gets an answer.
+          this.log.error(`C-STORE failed unexpectedly: ${error.message}`, { sopInstanceUid: request.getAffectedSopInstanceUid() });
+          const response = CStoreResponse.fromRequest(request);
+          response.setStatus(constants.Status.ProcessingFailure);
+          callback(response);
+        },
+      );
+    }
+
+    private get currentAssociation(): Association | undefined {
+      return (this as unknown as { association?: Association }).association;
+    }
+
+    private async store(request: CStoreRequest, writer: SpoolWriter | undefined, transferSyntaxUid: string) {
+      const sopInstanceUid = request.getAffectedSopInstanceUid();
+      if (!writer) {
+        metrics.failures.inc({ reason: 'no dataset' });
+        return { code: constants.Status.ProcessingFailure, comment: 'C-STORE without a dataset' };
+      }
+      const writeError = await writer.finish();
+      if (writeError) {
+        await writer.discard();
+        metrics.failures.inc({ reason: 'spool unwritable' });
+        this.log.error(`cannot spool instance: ${writeError.message}`, { sopInstanceUid });
+        return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${writeError.message}` };
+      }
+      const header = await this.readHeader(writer, transferSyntaxUid, sopInstanceUid);
+      const ids = { studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, sopInstanceUid };
+      if (header.sopInstanceUid && header.sopInstanceUid !== sopInstanceUid) {
+        this.log.warn(`dataset SOPInstanceUID ${header.sopInstanceUid} differs from the C-STORE request's`, ids);
+      }
+      const decision = routeInstance({ ...header, sopInstanceUid }, this.callingAe, options.routing);
+      const dir = decision.routed ? deps.spool.seriesDir(header.studyInstanceUid, header.seriesInstanceUid) : deps.spool.unroutedDir(header.seriesInstanceUid);
+      try {
+        await deps.spool.commit(writer, dir, sopInstanceUid);
+      } catch (error) {
+        await writer.discard();
+        metrics.failures.inc({ reason: 'spool unwritable' });
+        this.log.error(`cannot spool instance: ${(error as Error).message}`, ids);
+        return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${(error as Error).message}` };
+      }
+      metrics.instances.inc({ routed: String(decision.routed) });
+      metrics.bytes.inc({}, writer.bytes);
+      if (!decision.routed) {
+        this.log.info(`instance stored, not processed: ${decision.reason}`, { ...ids, modality: header.modality, seriesDescription: header.seriesDescription });
+        return { code: constants.Status.Success };
+      }
+      try {
+        const { job, created, reopened } = deps.store.recordInstance({
+          studyInstanceUid: header.studyInstanceUid!,
+          seriesInstanceUid: header.seriesInstanceUid!,
+          sopInstanceUid,
+          sopClassUid: header.sopClassUid,
+          modality: header.modality,
+          seriesDescription: header.seriesDescription,
+          callingAe: this.callingAe,
+          bytes: writer.bytes,
+        });
+        deps.completion.instanceArrived(job, this.associationId);
+        if (created) this.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
+        else if (reopened) this.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
+        else this.log.debug('instance stored', { ...ids, jobId: job.id });
+      } catch (error) {
+        // The instance is durable in the spool; the spool scan at the next start creates its job.
+        this.log.error(`instance spooled but not recorded in the job store: ${(error as Error).message}`, ids);
+      }
+      return { code: constants.Status.Success };
+    }
+
+    private async readHeader(writer: SpoolWriter, transferSyntaxUid: string, sopInstanceUid: string): Promise<InstanceHeader> {
+      try {
+        const prefix = writer.prefix;
+        const first = readInstanceHeader(prefix, transferSyntaxUid);
+        if (first.complete || prefix.length >= writer.bytes) return first.header;
+        const fd = await fs.promises.open(writer.tempPath, 'r');
+        try {
+          const metaLength = (await fd.stat()).size - writer.bytes;
+          const buffer = Buffer.alloc(Math.min(writer.bytes, HEADER_FALLBACK_BYTES));
+          await fd.read(buffer, 0, buffer.length, metaLength);
+          return readInstanceHeader(buffer, transferSyntaxUid).header;
+        } finally {
+          await fd.close();
+        }
+      } catch (error) {
+        this.log.warn(`cannot read the dataset header: ${(error as Error).message}`, { sopInstanceUid });
+        return { imageType: [] };
+      }
+    }
+
+    private associationEnded(how: string): void {
+      if (this.ended) return;
+      this.ended = true;
+      for (const writer of this.writers.values()) {
+        // Never acknowledged: the sender still has it and will send it again.
+        writer.end();
+        void writer.discard();
+      }
+      this.writers.clear();
+      if (this.accepted) {
+        active--;
+        deps.completion.associationEnded(this.associationId);
+        this.log.info(`association ${how}`);
+      }
+    }
+  }
+
+  const server = new Server(BrainstripScp as unknown as typeof Scp);
+  const tlsOptions = options.tls
+    ? {
+        securityOptions: {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          requestCert: options.tls.requireClientCert,
+          rejectUnauthorized: options.tls.requireClientCert,
+        },
+      }
+    : {};
+  const netServer = () => (server as unknown as { server?: import('node:net').Server }).server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => reject(new Error(`DICOM port ${options.port}: ${error.message}`));
+    server.once('networkError', onError);
+    server.once('listening', () => {
+      server.off('networkError', onError);
+      resolve();
+    });
+    server.listen(options.port, {
+      associationTimeout: options.timeoutMs,
+      pduTimeout: options.timeoutMs,
+      ...tlsOptions,
+    });
+  });
+  server.on('networkError', (error: Error) => log.debug(`network error: ${error.message}`));
+  const address = netServer()?.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  log.info(`DICOM SCP listening`, { aeTitle: options.aeTitle, port, tls: !!options.tls });
+
+  return {
+    port,
+    activeAssociations: () => active,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const s = netServer();
+        if (!s?.listening) return resolve();
+        s.close(() => resolve());
+        server.close();
+        // Open associations are cut: what they had not had acknowledged, the senders still hold.
+        for (const client of (server as unknown as { clients: Array<{ socket?: Socket }> }).clients) client.socket?.destroy();
+      }),
+  };
+}
