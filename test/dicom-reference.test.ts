@@ -1,0 +1,148 @@
+// `brainstrip convert` against an independent reference: Debian's dcm2niix on the same real scanner series, and
+// DCMTK's dcmdump for the raw header values. Geometry is checked in patient space (corner voxel centres), voxel
+// values after mapping every voxel through both files' own voxel-to-world transforms.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSeries } from '../src/pipeline/dicom/load-series.js';
+import { applyToPoint, cornerPoints, indexToWorld, worldToIndex } from '../src/pipeline/geometry.js';
+import { readNifti } from '../src/pipeline/nifti.js';
+import type { Vec3, Volume } from '../src/pipeline/volume.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA = path.resolve(repoRoot, '../shared/data/dicom');
+const CLI = path.join(repoRoot, 'dist/src/cli.js');
+const haveData = fs.existsSync(DATA);
+const haveDcm2niix = spawnSync('dcm2niix', ['-v']).status !== null;
+if (!haveData) console.warn(`dicom-reference: ${DATA} is absent (shared test data); skipping the real-scanner comparisons`);
+if (!haveDcm2niix) console.warn('dicom-reference: dcm2niix is not installed (Debian package dcm2niix); skipping');
+
+// dcm2niix stores its sform as float32 (about 1e-5 mm at 100 mm) and, for classic series, extrapolates the slice
+// axis from the first gap of 6-digit positions; 0.01 mm plus that rounding is the agreement asked for.
+const CORNER_TOLERANCE_MM = 0.0101;
+
+const VOLUME_SERIES = [
+  'siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl',
+  'siemens-xa30-t1-classic/6001_anat-T1w_acq-tfl',
+  'siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl',
+  'siemens-xa30-t1-enhanced/6_anat-T1w_acq-tfl',
+  'siemens-t1-patient-positions/HFS/3_t1_fl2d_sag',
+  'siemens-t1-patient-positions/HFP/2_t1_fl2d_sag',
+  'siemens-t1-patient-positions/HFDL/2_t1_fl2d_sag',
+  'siemens-t1-patient-positions/HFDR/2_t1_fl2d_sag',
+  'canon-oblique-dwi/cl',
+  'canon-oblique-dwi/enh',
+];
+
+let work: string;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'dicom-reference-'));
+  if (haveData && !fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+});
+
+function dcm2niix(folder: string, name: string): Volume<Float32Array> {
+  const out = path.join(work, `ref-${name}`);
+  fs.mkdirSync(out, { recursive: true });
+  execFileSync('dcm2niix', ['-z', 'n', '-b', 'n', '-f', 'ref', '-o', out, folder], { stdio: 'pipe' });
+  // 4D output (diffusion): volume 0 is the one compared, the loader's documented default.
+  return readNifti(path.join(out, 'ref.nii'), { volumeIndex: 0 });
+}
+
+function convert(input: string, name: string): Volume<Float32Array> {
+  const out = path.join(work, `ours-${name}.nii.gz`);
+  const result = spawnSync(process.execPath, [CLI, 'convert', input, out], { encoding: 'utf8' });
+  expect(result.status, result.stderr).toBe(0);
+  return readNifti(out);
+}
+
+function maxCornerDistance(a: Volume, b: Volume): number {
+  const cb = cornerPoints(b);
+  return Math.max(...cornerPoints(a).map((p) => Math.min(...cb.map((q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2])))));
+}
+
+/** Voxels of `ours` whose value differs from `ref` at the same patient position (reference found by rounding). */
+function differingVoxels(ours: Volume<Float32Array>, ref: Volume<Float32Array>): number {
+  const m = worldToIndex(ref);
+  const toWorld = indexToWorld(ours);
+  let differ = 0;
+  const [nx, ny, nz] = ours.dims;
+  for (let k = 0, o = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, o++) {
+        const [x, y, z] = applyToPoint(m, applyToPoint(toWorld, [i, j, k])).map(Math.round);
+        const inside = x >= 0 && y >= 0 && z >= 0 && x < ref.dims[0] && y < ref.dims[1] && z < ref.dims[2];
+        if (!inside || ref.data[x + ref.dims[0] * (y + ref.dims[1] * z)] !== ours.data[o]) differ++;
+      }
+    }
+  }
+  return differ;
+}
+
+describe.skipIf(!haveData || !haveDcm2niix)('brainstrip convert agrees with dcm2niix on real scanner series', () => {
+  for (const series of VOLUME_SERIES) {
+    it(`${series}: same corner voxel positions (≤ 0.01 mm) and the same voxel values`, () => {
+      const name = series.replace(/\//g, '_');
+      const folder = path.join(DATA, series);
+      const ref = dcm2niix(folder, name);
+      const ours = convert(folder, name);
+      expect(ours.dims.reduce((a, b) => a * b)).toBe(ref.dims.reduce((a, b) => a * b));
+      expect(maxCornerDistance(ours, ref)).toBeLessThanOrEqual(CORNER_TOLERANCE_MM);
+      expect(differingVoxels(ours, ref)).toBe(0);
+    });
+  }
+});
+
+/** The raw header values DCMTK reads from one file (an independent DICOM parser). */
+function dcmdumpGeometry(file: string): { position: Vec3; orientation: number[]; spacing: number[]; patientPosition: string } {
+  const text = execFileSync('dcmdump', ['-q', '+P', '0020,0032', '+P', '0020,0037', '+P', '0028,0030', '+P', '0018,5100', file], { encoding: 'utf8' });
+  const value = (tag: string) => (text.split('\n').find((l) => l.startsWith(`(${tag})`)) ?? '').match(/\[(.*)\]/)?.[1] ?? '';
+  const numbers = (tag: string) => value(tag).split('\\').map(Number);
+  return { position: numbers('0020,0032') as Vec3, orientation: numbers('0020,0037'), spacing: numbers('0028,0030'), patientPosition: value('0018,5100') };
+}
+
+describe.skipIf(!haveData)('patient positions: the volume sits where the DICOM headers say', () => {
+  for (const position of ['HFS', 'HFP', 'HFDL', 'HFDR']) {
+    it(`${position}: every slice's first voxel is its ImagePositionPatient, axes follow ImageOrientationPatient and PixelSpacing`, async () => {
+      const folder = path.join(DATA, 'siemens-t1-patient-positions', position);
+      const files = fs.readdirSync(folder, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+      const { volume, source } = await loadSeries(files);
+      expect(source.attributes.PatientPosition).toBe(position);
+      const m = indexToWorld(volume);
+      source.frames.forEach((frame, k) => {
+        const header = dcmdumpGeometry(frame.path);
+        expect(header.patientPosition).toBe(position);
+        const p0 = applyToPoint(m, [0, 0, k]);
+        const alongRow = applyToPoint(m, [1, 0, k]);
+        const alongColumn = applyToPoint(m, [0, 1, k]);
+        for (let a = 0; a < 3; a++) {
+          expect(p0[a]).toBeCloseTo(header.position[a], 4);
+          expect(alongRow[a] - p0[a]).toBeCloseTo(header.orientation[a] * header.spacing[1], 5);
+          expect(alongColumn[a] - p0[a]).toBeCloseTo(header.orientation[3 + a] * header.spacing[0], 5);
+        }
+      });
+    });
+  }
+});
+
+describe.skipIf(!haveData)('classic and Enhanced MR of the Siemens XA30 T1', () => {
+  it('give the same grid, slice for slice (the exports are separate acquisitions of one protocol)', async () => {
+    const load = (dir: string) => loadSeries(fs.readdirSync(path.join(DATA, dir)).map((f) => path.join(DATA, dir, f)));
+    for (const [classic, enhanced] of [
+      ['siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl', 'siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl'],
+      ['siemens-xa30-t1-classic/6001_anat-T1w_acq-tfl', 'siemens-xa30-t1-enhanced/6_anat-T1w_acq-tfl'],
+    ]) {
+      const c = await load(classic);
+      const e = await load(enhanced);
+      expect(c.source.enhanced).toBe(false);
+      expect(e.source.enhanced).toBe(true);
+      expect(e.source.frames.map((f) => f.frameNumber)).toHaveLength(96);
+      expect(c.volume.dims).toEqual(e.volume.dims);
+      expect(maxCornerDistance(c.volume, e.volume)).toBeLessThan(1e-4);
+      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect(c.volume.direction[a][b]).toBeCloseTo(e.volume.direction[a][b], 6);
+      c.source.frames.forEach((f, k) => f.imagePositionPatient.forEach((x, a) => expect(x).toBeCloseTo(e.source.frames[k].imagePositionPatient[a], 4)));
+    }
+  });
+});
