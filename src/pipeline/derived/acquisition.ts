@@ -42,6 +42,10 @@ function positive(value: unknown): number | undefined {
 
 /** The acquisition attributes found in a naturalized dataset (top level, as classic MR carries them). */
 export function mrAcquisitionFrom(a: Dataset): MrAcquisition {
+  // Enhanced MR keeps the slice thickness in the shared Pixel Measures functional group.
+  const shared = (a.SharedFunctionalGroupsSequence as Dataset[] | undefined)?.[0];
+  const firstFrame = (a.PerFrameFunctionalGroupsSequence as Dataset[] | undefined)?.[0];
+  const pixelMeasures = ((shared?.PixelMeasuresSequence ?? firstFrame?.PixelMeasuresSequence) as Dataset[] | undefined)?.[0];
   const acqType = codeString(a.MRAcquisitionType);
   const position = codeString(a.PatientPosition);
   return {
@@ -54,7 +58,7 @@ export function mrAcquisitionFrom(a: Dataset): MrAcquisition {
     echoTrainLength: integer(a.EchoTrainLength),
     inversionTime: positive(a.InversionTime),
     flipAngle: positive(a.FlipAngle),
-    sliceThickness: positive(a.SliceThickness),
+    sliceThickness: positive(a.SliceThickness) ?? positive(pixelMeasures?.SliceThickness),
     magneticFieldStrength: positive(a.MagneticFieldStrength),
     imagedNucleus: text(a.ImagedNucleus, 16),
     sequenceName: text(a.SequenceName, 16),

@@ -21,7 +21,7 @@ import {
 } from './common.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { Dataset } from './part10.js';
-import { BRAIN, SOURCE_IMAGE_FOR_PROCESSING, assertOnSourceGrid } from './skull-stripped.js';
+import { BRAIN, SOURCE_IMAGE_FOR_PROCESSING, assertOnSourceGrid, sliceThickness } from './skull-stripped.js';
 import { makeUid } from './uid.js';
 
 export interface SegmentationInput {
@@ -58,7 +58,6 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
   const uids = segmentationUid(input);
   const dimensionOrganizationUid = makeUid(options.uidRoot, 'dimension organization', uids.instance);
   const algorithmName = `${algorithm.name} ${algorithm.version} (${algorithm.precision})`;
-  const sliceThickness = input.acquisition?.sliceThickness;
 
   const perFrame = source.frames.map((frame, k) => ({
     FrameContentSequence: [{ DimensionIndexValues: [1, k + 1] }],
@@ -96,7 +95,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: seriesDescription(source, options.segSeriesDescriptionSuffix),
-    BodyPartExamined: input.acquisition?.bodyPartExamined,
+    BodyPartExamined: input.acquisition?.bodyPartExamined ?? 'BRAIN',
     ...equipment(options),
     ...frameOfReference(source),
     InstanceNumber: '1',
@@ -149,7 +148,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
         PixelMeasuresSequence: [
           stripUndefined({
             PixelSpacing: source.pixelSpacing.map(ds),
-            SliceThickness: sliceThickness !== undefined ? ds(sliceThickness) : undefined,
+            SliceThickness: ds(sliceThickness(input)),
           }),
         ],
         PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],

@@ -81,6 +81,11 @@ function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: num
   return { pixels, center: (lo + hi) / 2, width: hi - lo };
 }
 
+/** The source's nominal slice thickness; where it does not say, the spacing of its slices (contiguous 3D). */
+export function sliceThickness(input: { acquisition?: Pick<MrAcquisition, 'sliceThickness'>; brain?: Volume; mask?: Volume }): number {
+  return input.acquisition?.sliceThickness ?? (input.brain ?? input.mask)!.spacing[2];
+}
+
 function acquisitionAttributes(acq: MrAcquisition): Dataset {
   return stripUndefined({
     // Type 1 in the MR Image module; a source without conformant values gets research-mode / none (PS3.3 C.8.3.1).
@@ -91,7 +96,8 @@ function acquisitionAttributes(acq: MrAcquisition): Dataset {
     RepetitionTime: acq.repetitionTime !== undefined ? ds(acq.repetitionTime) : '',
     EchoTime: acq.echoTime !== undefined ? ds(acq.echoTime) : '',
     EchoTrainLength: acq.echoTrainLength !== undefined ? String(acq.echoTrainLength) : '',
-    InversionTime: acq.inversionTime !== undefined ? ds(acq.inversionTime) : undefined,
+    // Type 2C: only for inversion-recovery sequences.
+    InversionTime: acq.scanningSequence.includes('IR') ? (acq.inversionTime !== undefined ? ds(acq.inversionTime) : '') : undefined,
     SequenceName: acq.sequenceName,
     MagneticFieldStrength: acq.magneticFieldStrength !== undefined ? ds(acq.magneticFieldStrength) : undefined,
     ImagedNucleus: acq.imagedNucleus,
@@ -122,7 +128,8 @@ function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, cr
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: seriesDescription(source, options.seriesDescriptionSuffix),
-    BodyPartExamined: acquisition.bodyPartExamined,
+    // What the image shows; a brain is not a paired structure, so Laterality (Type 2C) is left out.
+    BodyPartExamined: acquisition.bodyPartExamined ?? 'BRAIN',
     PatientPosition: acquisition.patientPosition,
     ...equipment(options),
     ...frameOfReference(source),
@@ -155,8 +162,6 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
       SOPClassUID: SOP_CLASS.mrImage,
       DerivationDescription: derivationDescription(input.algorithm),
       DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
-      // Type 2C for paired body parts; a classic image has no Frame Laterality to say "unpaired", so it is empty.
-      Laterality: '',
       SOPInstanceUID: sopInstanceUid,
       InstanceNumber: String(k + 1),
       SourceImageSequence: [
@@ -168,7 +173,7 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
         }),
       ],
       ...acq,
-      SliceThickness: acquisition.sliceThickness !== undefined ? ds(acquisition.sliceThickness) : '',
+      SliceThickness: ds(sliceThickness(input)),
       ImagePositionPatient: frame.imagePositionPatient.map(ds),
       ImageOrientationPatient: source.imageOrientationPatient.map(ds),
       PixelSpacing: source.pixelSpacing.map(ds),
@@ -248,7 +253,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
         PixelMeasuresSequence: [
           stripUndefined({
             PixelSpacing: source.pixelSpacing.map(ds),
-            SliceThickness: acquisition.sliceThickness !== undefined ? ds(acquisition.sliceThickness) : undefined,
+            SliceThickness: ds(sliceThickness(input)),
           }),
         ],
         PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
