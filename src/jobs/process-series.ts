@@ -1,13 +1,183 @@
-// Placeholder until the results area (issue 6) installs the pipeline: loadSeries → extractBrain → derived series
-// and SEG → SCU. Jobs reach the processor and fail with a clear reason instead of pretending to succeed.
+// What the node does with a complete series: read it onto its native grid, extract the brain, build the
+// skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
+// Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
+// computed again, and objects an archive confirmed are not sent again (the stored ledger).
+import fs from 'node:fs';
+import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
-import type { SeriesProcessor } from './types.js';
+import type { Destination } from '../../config/sections/results.js';
+import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
+import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derived/common.js';
+import { type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
+import { buildSegmentation } from '../pipeline/derived/segmentation.js';
+import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
+import { loadSeries } from '../pipeline/dicom/load-series.js';
+import type { DicomContext } from '../log.js';
+import type { Volume } from '../pipeline/volume.js';
+import { StoredLedger, destinationKey } from '../scu/ledger.js';
+import { DeliveryError, deliver } from '../scu/sender.js';
+import type { JobContext, SeriesProcessor } from './types.js';
 
-export function createSeriesProcessor(_config: BrainstripConfig): { process: SeriesProcessor; close(): Promise<void> } {
-  return {
-    process: async () => {
-      throw new Error('processing pipeline not installed');
-    },
-    close: async () => undefined,
+/** What the results need from brain extraction (the BrainExtraction contract of src/pipeline/extract.ts). */
+export interface BrainExtractionResult {
+  mask: Volume<Uint8Array>;
+  brain: Volume<Float32Array>;
+  brainVolumeMl: number;
+  atlasAgreementDice: number;
+  flaggedForReview: boolean;
+  model: AlgorithmIdentity;
+}
+
+export interface BrainExtractor {
+  extract(volume: Volume<Float32Array>, context?: DicomContext): Promise<BrainExtractionResult>;
+  close(): Promise<void>;
+}
+
+/** The node's extractor: the worker pool, the atlas and extractBrain, created on first use. */
+function configuredExtractor(config: BrainstripConfig): BrainExtractor {
+  let ready:
+    | Promise<{ pool: { close(): Promise<void> | void }; run: (v: Volume<Float32Array>, context?: DicomContext) => Promise<BrainExtractionResult> }>
+    | undefined;
+  const start = async () => {
+    // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
+    const [{ createWorkerPool }, { loadAtlas }, { extractBrain }] = await Promise.all([
+      import('../pool/pool.js'),
+      import('../pipeline/atlas.js'),
+      import('../pipeline/extract.js'),
+    ]);
+    const pool = createWorkerPool(config);
+    const atlas = loadAtlas();
+    // The model section is validated by its own convict formats; its enumerations arrive as plain strings.
+    const modelConfig = config as unknown as Parameters<typeof extractBrain>[1]['config'];
+    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, atlas, config: modelConfig, context }) };
   };
+  return {
+    async extract(volume, context) {
+      ready ??= start();
+      return (await ready).run(volume, context);
+    },
+    async close() {
+      if (ready) await (await ready).pool.close();
+    },
+  };
+}
+
+let cachedVersion: string | undefined;
+/** brainstrip's version from package.json (found from src/ and from dist/src/ alike). */
+export function brainstripVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = path.dirname(new URL(import.meta.url).pathname);
+  for (let up = 0; up < 5; up++, dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'brainstrip' && pkg.version) return (cachedVersion = pkg.version);
+    }
+  }
+  return (cachedVersion = 'unknown');
+}
+
+function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
+  const r = config.results;
+  return {
+    uidRoot: r.uidRoot,
+    seriesDescriptionSuffix: r.seriesDescriptionSuffix,
+    segSeriesDescriptionSuffix: r.segSeriesDescriptionSuffix,
+    seriesNumberOffset: r.seriesNumberOffset,
+    institutionName: r.institutionName || undefined,
+    softwareVersion: brainstripVersion(),
+  };
+}
+
+async function computeResults(ctx: JobContext, config: BrainstripConfig, extractor: BrainExtractor, dir: string, key: string): Promise<ResultSet> {
+  const { job, instancePaths, setState, log } = ctx;
+  setState('processing', `reading ${instancePaths.length} instance(s)`);
+  const loaded = await loadSeries(instancePaths, { seriesInstanceUid: job.seriesInstanceUid });
+  const { source } = loaded;
+  setState('processing', 'brain extraction');
+  const extraction = await extractor.extract(loaded.volume, { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid });
+  if (ctx.signal?.aborted) throw new Error('interrupted');
+  log.info(`brain extracted: ${extraction.brainVolumeMl.toFixed(0)} ml, atlas agreement Dice ${extraction.atlasAgreementDice.toFixed(3)}`, {
+    flaggedForReview: extraction.flaggedForReview,
+  });
+  if (extraction.flaggedForReview) log.warn('brain mask flagged for review: it agrees poorly with the atlas');
+  setState('processing', 'building skull-stripped series and SEG');
+  const acquisition = await readMrAcquisition(source.frames[0].path);
+  const options = derivedOptions(config);
+  const objects = [
+    ...buildSkullStrippedSeries({ source, brain: extraction.brain, algorithm: extraction.model, options, acquisition }),
+    buildSegmentation({ source, mask: extraction.mask, algorithm: extraction.model, options, acquisition }),
+  ];
+  return writeResultSet(dir, objects, {
+    inputKey: key,
+    model: extraction.model,
+    summary: {
+      brainVolumeMl: Math.round(extraction.brainVolumeMl),
+      atlasAgreementDice: Number(extraction.atlasAgreementDice.toFixed(3)),
+      flaggedForReview: extraction.flaggedForReview,
+    },
+  });
+}
+
+export interface SeriesProcessorHandle {
+  process: SeriesProcessor;
+  close(): Promise<void>;
+}
+
+export function createSeriesProcessor(config: BrainstripConfig, deps: { extractor?: BrainExtractor } = {}): SeriesProcessorHandle {
+  const extractor = deps.extractor ?? configuredExtractor(config);
+  const ledger = new StoredLedger(path.resolve(config.dataDir, 'results', 'stored'));
+  const destinations = config.results.destinations as Destination[];
+  const tls = {
+    ca: config.tls.ca || undefined,
+    certificate: config.tls.certificate || undefined,
+    privateKey: config.tls.privateKey || undefined,
+  };
+
+  const process: SeriesProcessor = async (ctx) => {
+    const { job, workDir, setState, log } = ctx;
+    const dir = path.join(workDir, 'results');
+    const key = inputKey(ctx.instancePaths);
+    let results = readResultSet(dir, key);
+    if (results) log.info(`results computed earlier are complete on disk (${results.objects.length} objects); sending them`);
+    else results = await computeResults(ctx, config, extractor, dir, key);
+
+    const failures: string[] = [];
+    for (const destination of destinations) {
+      const items = results.objects.map((o) => ({ path: o.path, sopClassUid: o.sopClassUid, sopInstanceUid: o.sopInstanceUid, label: o.label }));
+      const pending = items.filter((i) => !ledger.has(destination, i.sopInstanceUid)).length;
+      if (pending === 0) {
+        log.info(`${destinationKey(destination)} already holds all ${items.length} objects`);
+        continue;
+      }
+      try {
+        await deliver(destination, items, {
+          ledger,
+          policy: config.results.retry,
+          store: {
+            callingAeTitle: config.results.callingAeTitle,
+            connectTimeoutMs: config.results.timeouts.connectMs,
+            associationTimeoutMs: config.results.timeouts.associationMs,
+            tls,
+            signal: ctx.signal,
+          },
+          log,
+          onAttempt: (attempt, left) =>
+            setState('sending', `${left} of ${items.length} object(s) to ${destination.aeTitle}${attempt > 1 ? `, attempt ${attempt}/${config.results.retry.maxAttempts}` : ''}`),
+        });
+        log.info(`${destinationKey(destination)} stored all ${items.length} objects`, {
+          derivedSeriesInstanceUid: results.objects[0]?.seriesInstanceUid,
+        });
+      } catch (error) {
+        if (ctx.signal?.aborted) throw error;
+        const message = error instanceof DeliveryError ? error.message : `${destination.aeTitle}: ${(error as Error).message}`;
+        failures.push(message);
+      }
+    }
+    if (failures.length > 0) {
+      throw new Error(`results of series ${job.seriesInstanceUid} not delivered: ${failures.join('; ')}`);
+    }
+  };
+
+  return { process, close: () => extractor.close() };
 }

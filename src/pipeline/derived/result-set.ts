@@ -1,0 +1,91 @@
+// The objects computed for one job, kept on disk until every archive confirmed them: Part-10 files plus a
+// manifest naming them and the input they were computed from. Written durably (fsync, then rename), so after a
+// crash or restart the job goes straight to sending what it already computed instead of computing it again.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DicomObject } from './common.js';
+import { toPart10 } from './part10.js';
+
+export interface ResultObject {
+  kind: DicomObject['kind'];
+  label: string;
+  path: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+export interface ResultSet {
+  /** Identifies the input (the spooled instance files); a different input means the results are stale. */
+  inputKey: string;
+  createdAt: string;
+  model: { name: string; version: string; precision: string };
+  /** Facts about the result worth showing on the job (brain volume, QC flag). */
+  summary: Record<string, unknown>;
+  objects: ResultObject[];
+}
+
+const MANIFEST = 'manifest.json';
+
+export function writeFileDurable(file: string, data: Uint8Array | string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(temp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, file);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Key of an input: the set of files and their sizes (a resent or added instance changes it). */
+export function inputKey(paths: string[]): string {
+  return paths
+    .map((p) => `${path.basename(p)}:${fs.statSync(p).size}`)
+    .sort()
+    .join('|');
+}
+
+/** Writes every object, then the manifest last: a manifest on disk means all its files are complete. */
+export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<ResultSet, 'objects' | 'createdAt'>): ResultSet {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const written: ResultObject[] = objects.map((o, n) => {
+    const file = path.join(dir, `${o.kind}-${String(n + 1).padStart(4, '0')}.dcm`);
+    writeFileDurable(file, toPart10(o.dataset));
+    return {
+      kind: o.kind,
+      label: o.kind === 'seg' ? 'SEG' : 'skull-stripped image',
+      path: file,
+      sopClassUid: o.sopClassUid,
+      sopInstanceUid: o.sopInstanceUid,
+      seriesInstanceUid: o.seriesInstanceUid,
+    };
+  });
+  const set: ResultSet = { ...meta, createdAt: new Date().toISOString(), objects: written };
+  writeFileDurable(path.join(dir, MANIFEST), JSON.stringify(set, null, 2));
+  fsyncDir(dir);
+  return set;
+}
+
+/** The result set in `dir` if it is complete and was computed from `key`; undefined otherwise. */
+export function readResultSet(dir: string, key: string): ResultSet | undefined {
+  try {
+    const set = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as ResultSet;
+    if (set.inputKey !== key) return undefined;
+    if (!set.objects.every((o) => fs.existsSync(o.path))) return undefined;
+    return set;
+  } catch {
+    return undefined;
+  }
+}
