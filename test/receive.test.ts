@@ -1,0 +1,262 @@
+// The receiving node, driven by DCMTK's echoscu/storescu as a real peer: association policy, C-STORE of classic,
+// Enhanced and compressed instances into the spool, one job per series, failures answered without dying, and
+// nothing acknowledged lost across kill -9.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileMeta } from '../src/scp/part10.js';
+import { readInstanceHeader } from '../src/scp/dataset-header.js';
+import {
+  classicSeries,
+  enhancedSeries,
+  haveData,
+  haveDcmtk,
+  haveDist,
+  makeDataDir,
+  runTool,
+  seriesFiles,
+  spooledFiles,
+  startNode,
+  storescu,
+  transferSyntaxes,
+  waitFor,
+  type NodeUnderTest,
+} from './scp/node-process.js';
+
+const canRun = haveDist && haveDcmtk;
+const running: NodeUnderTest[] = [];
+async function node(config: Record<string, any> = {}, dataDir = makeDataDir()) {
+  const n = await startNode(dataDir, config);
+  running.push(n);
+  return n;
+}
+afterEach(async () => {
+  for (const n of running.splice(0)) if (n.child.exitCode === null && n.child.signalCode === null) await n.stop();
+});
+
+function dataset(file: string): { transferSyntaxUid: string; bytes: Buffer; sopInstanceUid?: string; seriesInstanceUid?: string } {
+  const content = fs.readFileSync(file);
+  const meta = readFileMeta(content);
+  const bytes = content.subarray(meta.datasetOffset);
+  const { header } = readInstanceHeader(bytes, meta.transferSyntaxUid);
+  return { transferSyntaxUid: meta.transferSyntaxUid, bytes, sopInstanceUid: header.sopInstanceUid, seriesInstanceUid: header.seriesInstanceUid };
+}
+
+/** The spooled copy of a source file (found by SOP Instance UID). */
+function spooledCopy(dataDir: string, source: string): string | undefined {
+  const uid = dataset(source).sopInstanceUid!;
+  return spooledFiles(dataDir).find((f) => path.basename(f) === `${uid}.dcm`);
+}
+
+/** storescu's option that proposes exactly the transfer syntax a file is encoded in. */
+const PROPOSE: Record<string, string> = {
+  '1.2.840.10008.1.2': '-xi',
+  '1.2.840.10008.1.2.1': '-xe',
+  '1.2.840.10008.1.2.2': '-xb',
+  '1.2.840.10008.1.2.5': '-xr',
+  '1.2.840.10008.1.2.4.70': '-xs',
+  '1.2.840.10008.1.2.4.80': '-xt',
+  '1.2.840.10008.1.2.4.90': '-xv',
+};
+
+describe.skipIf(!canRun)('association policy', () => {
+  it('answers C-ECHO for a peer calling our AE title', async () => {
+    const n = await node();
+    const echo = await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)]);
+    expect(echo.status, echo.output).toBe(0);
+  });
+
+  it('rejects a wrong called AE title with "called AE not recognised" and keeps serving', async () => {
+    const n = await node();
+    const echo = await runTool('echoscu', ['-aec', 'SOMEONEELSE', '127.0.0.1', String(n.dicomPort)]);
+    expect(echo.status).not.toBe(0);
+    expect(echo.output).toMatch(/Called AE Title Not Recognized/i);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
+    expect(await (await n.get('/metrics')).text()).toMatch(/brainstrip_associations_total\{result="rejected",reason="called AE title not recognised"\} 1/);
+  });
+
+  it('rejects a calling AE title outside the allow-list and accepts those on it (with and without host)', async () => {
+    const n = await node({ receive: { allowedCallers: ['PACS', 'MODALITY@127.0.0.1', 'ELSEWHERE@10.9.9.9'] } });
+    const call = (aet: string) => runTool('echoscu', ['-aet', aet, '-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)]);
+    const stranger = await call('STRANGER');
+    expect(stranger.status).not.toBe(0);
+    expect(stranger.output).toMatch(/Calling AE Title Not Recognized/i);
+    expect((await call('ELSEWHERE')).status).not.toBe(0); // allowed only from another host
+    expect((await call('PACS')).status).toBe(0);
+    expect((await call('MODALITY')).status).toBe(0);
+  });
+});
+
+describe.skipIf(!canRun || !haveData)('C-STORE into the spool', () => {
+  it('stores a 96-slice classic MR series and groups it into one job that reaches the processor', async () => {
+    const n = await node();
+    const files = seriesFiles(classicSeries);
+    expect(files).toHaveLength(96);
+    const result = await storescu(n, files);
+    expect(result.status, result.output).toBe(0);
+    for (const f of files) {
+      const copy = spooledCopy(n.dataDir, f);
+      expect(copy, `${f} not in the spool`).toBeDefined();
+      expect(dataset(copy!).bytes.equals(dataset(f).bytes)).toBe(true);
+    }
+    const jobs = await waitFor('the job to leave the queue', async () => {
+      const j = await n.jobs();
+      return j.length === 1 && ['processing', 'sending', 'done', 'failed'].includes(j[0].state) ? j : undefined;
+    });
+    expect(jobs[0]).toMatchObject({ instances: 96, seriesInstanceUid: dataset(files[0]).seriesInstanceUid, modality: 'MR', callingAe: 'STORESCU' });
+    // Without the results area's pipeline the placeholder processor fails the job with its reason.
+    if (jobs[0].state === 'failed') expect(jobs[0].reason).toBeTruthy();
+    // The Part 10 header names what was received and from whom.
+    const dump = await runTool('dcmdump', ['-M', '+P', '0002,0016', '+P', '0002,0010', spooledCopy(n.dataDir, files[0])!]);
+    expect(dump.output).toMatch(/STORESCU/);
+    expect(dump.output).toMatch(/LittleEndianExplicit/);
+  });
+
+  it('stores an Enhanced MR multi-frame instance as one job', async () => {
+    const n = await node();
+    const files = seriesFiles(enhancedSeries);
+    const result = await storescu(n, files);
+    expect(result.status, result.output).toBe(0);
+    const copy = spooledCopy(n.dataDir, files[0]);
+    expect(copy).toBeDefined();
+    // storescu re-encodes undefined-length sequences with explicit lengths on the wire; the pixel data (the last
+    // 128×128×96 16-bit values of the dataset) must arrive untouched.
+    const pixelBytes = 128 * 128 * 96 * 2;
+    expect(dataset(copy!).bytes.subarray(-pixelBytes).equals(dataset(files[0]).bytes.subarray(-pixelBytes))).toBe(true);
+    expect((await runTool('dcmdump', ['-q', copy!])).status).toBe(0);
+    const jobs = await waitFor('one job', async () => ((await n.jobs()).length === 1 ? n.jobs() : undefined));
+    expect(jobs[0]).toMatchObject({ instances: 1, sopClassUid: '1.2.840.10008.5.1.4.1.1.4.1' });
+  });
+
+  it('stores every transfer syntax exactly as received (dataset byte-identical, no transcoding)', async () => {
+    const n = await node();
+    for (const f of seriesFiles(transferSyntaxes)) {
+      const source = dataset(f);
+      const result = await storescu(n, [f], [PROPOSE[source.transferSyntaxUid]]);
+      expect(result.status, `${path.basename(f)}: ${result.output}`).toBe(0);
+      const copy = spooledCopy(n.dataDir, f);
+      expect(copy, `${path.basename(f)} (${source.transferSyntaxUid}) not spooled`).toBeDefined();
+      const stored = dataset(copy!);
+      expect(stored.transferSyntaxUid).toBe(source.transferSyntaxUid);
+      expect(stored.bytes.equals(source.bytes), `${path.basename(f)} dataset differs`).toBe(true);
+    }
+  });
+
+  it('takes several associations at once and still makes one job of the series', async () => {
+    const n = await node({ receive: { seriesIdleSeconds: 2 } });
+    const files = seriesFiles(classicSeries);
+    const parts = [0, 1, 2, 3].map((k) => files.filter((_, i) => i % 4 === k));
+    const results = await Promise.all(parts.map((p, k) => storescu(n, p, ['-aet', `SENDER${k}`])));
+    for (const r of results) expect(r.status, r.output).toBe(0);
+    expect(spooledFiles(n.dataDir)).toHaveLength(96);
+    const jobs = await waitFor('the job to be queued', async () => {
+      const j = await n.jobs();
+      return j.length === 1 && j[0].state !== 'receiving' ? j : undefined;
+    });
+    expect(jobs[0].instances).toBe(96);
+  });
+
+  it('acknowledges but does not process localizers, derived images and brainstrip\'s own outputs', async () => {
+    const n = await node();
+    const dir = path.join(n.dataDir, 'crafted');
+    fs.mkdirSync(dir);
+    const files = seriesFiles(classicSeries).slice(0, 3);
+    const crafted = files.map((f, i) => {
+      const out = path.join(dir, `${i}.dcm`);
+      fs.copyFileSync(f, out);
+      return out;
+    });
+    const modify = (file: string, ...args: string[]) => runTool('dcmodify', ['-nb', ...args, file]);
+    await modify(crafted[0], '-m', '(0008,0070)=brainstrip', '-m', '(0020,000e)=1.2.3.4.100', '-m', '(0008,0018)=1.2.3.4.100.1');
+    await modify(crafted[1], '-m', '(0008,0008)=ORIGINAL\\PRIMARY\\LOCALIZER', '-m', '(0020,000e)=1.2.3.4.101', '-m', '(0008,0018)=1.2.3.4.101.1');
+    await modify(crafted[2], '-m', '(0008,0008)=DERIVED\\SECONDARY', '-i', '(0008,2111)=Brain extraction by brainstrip model', '-m', '(0020,000e)=1.2.3.4.102', '-m', '(0008,0018)=1.2.3.4.102.1');
+    const result = await storescu(n, crafted);
+    expect(result.status, result.output).toBe(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await n.jobs()).toEqual([]);
+    const unrouted = fs.readdirSync(path.join(n.dataDir, 'spool/unrouted'), { recursive: true }).filter((f) => String(f).endsWith('.dcm'));
+    expect(unrouted).toHaveLength(3);
+    expect(n.output()).toMatch(/brainstrip output \(loop protection\)/);
+    expect(n.output()).toMatch(/contains LOCALIZER/);
+  });
+
+  it('a late instance of a series that was already complete becomes a job again with the whole series', async () => {
+    const n = await node();
+    const files = seriesFiles(classicSeries);
+    expect((await storescu(n, files.slice(0, 90))).status).toBe(0);
+    await waitFor('the first job to finish', async () => {
+      const j = await n.jobs();
+      return j.length === 1 && ['done', 'failed'].includes(j[0].state) ? j : undefined;
+    });
+    expect((await storescu(n, files.slice(90))).status).toBe(0);
+    const jobs = await waitFor('a second job', async () => {
+      const j = await n.jobs();
+      return j.length === 2 && j[0].state !== 'receiving' ? j : undefined;
+    });
+    expect(jobs[0].instances).toBe(96);
+    expect(jobs[0].seriesInstanceUid).toBe(jobs[1].seriesInstanceUid);
+  });
+});
+
+describe.skipIf(!canRun || !haveData)('failures and crashes', () => {
+  it('answers Out of Resources when the spool cannot be written, and keeps running', async () => {
+    const n = await node();
+    const incoming = path.join(n.dataDir, 'spool/incoming');
+    // A file where the spool's folder should be fails every write, even for root (chmod would not).
+    fs.rmSync(incoming, { recursive: true });
+    fs.writeFileSync(incoming, 'not a folder');
+    const files = seriesFiles(classicSeries).slice(0, 2);
+    const failed = await storescu(n, files, ['-v']);
+    expect(failed.output).toMatch(/Received Store Response \(Refused: OutOfResources\)/);
+    expect(spooledFiles(n.dataDir)).toHaveLength(0);
+    expect(await (await n.get('/metrics')).text()).toMatch(/brainstrip_store_failures_total\{reason="spool unwritable"\} [12]/);
+    // The node is still there and stores again once the disk is back.
+    fs.rmSync(incoming);
+    fs.mkdirSync(incoming);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
+    const ok = await storescu(n, files);
+    expect(ok.status, ok.output).toBe(0);
+    expect(spooledFiles(n.dataDir)).toHaveLength(2);
+  });
+
+  it('after kill -9 during a transfer and a restart, every acknowledged instance is in the spool and the job continues', async () => {
+    const dataDir = makeDataDir();
+    const first = await node({ receive: { seriesIdleSeconds: 2 } }, dataDir);
+    const files = seriesFiles(classicSeries);
+    const sender = spawn('storescu', ['-v', '-aec', 'BRAINSTRIP', '127.0.0.1', String(first.dicomPort), ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    sender.stdout.on('data', (d) => (log += d));
+    sender.stderr.on('data', (d) => (log += d));
+    const senderDone = new Promise((r) => sender.on('close', r));
+    await waitFor('30 acknowledged instances', () => ((log.match(/Received Store Response \(Success\)/g) ?? []).length >= 30 ? true : undefined), 60_000);
+    await first.kill();
+    await senderDone;
+
+    // What storescu saw acknowledged: each Success response follows the "Sending file" line of its file.
+    const acknowledged: string[] = [];
+    let current: string | undefined;
+    for (const line of log.split('\n')) {
+      const sending = /Sending file: (.+)$/.exec(line);
+      if (sending) current = sending[1].trim();
+      if (/Received Store Response \(Success\)/.test(line) && current) acknowledged.push(current);
+    }
+    expect(acknowledged.length).toBeGreaterThanOrEqual(30);
+    expect(acknowledged.length).toBeLessThan(96); // killed mid-transfer
+
+    const second = await node({ receive: { seriesIdleSeconds: 2 } }, dataDir);
+    expect(fs.readdirSync(path.join(dataDir, 'spool/incoming'))).toEqual([]); // partial instances cleaned up
+    for (const f of acknowledged) {
+      const copy = spooledCopy(dataDir, f);
+      expect(copy, `acknowledged ${path.basename(f)} lost`).toBeDefined();
+      expect(dataset(copy!).bytes.equals(dataset(f).bytes)).toBe(true);
+    }
+    // The series job survived and continues: the sender resends the rest, and one job takes the whole series.
+    expect((await storescu(second, files)).status).toBe(0);
+    const jobs = await waitFor('the job to continue', async () => {
+      const j = await second.jobs();
+      return j.length === 1 && !['receiving'].includes(j[0].state) ? j : undefined;
+    });
+    expect(jobs[0].instances).toBe(96);
+  });
+});

@@ -1,0 +1,149 @@
+// The pieces of the receiving node on their own: reading the header of a dataset as received, routing decisions,
+// the Part 10 header, and the job store's life cycle across a restart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readInstanceHeader, type InstanceHeader } from '../../src/scp/dataset-header.js';
+import { fileMetaHeader, readFileMeta } from '../../src/scp/part10.js';
+import { isOwnOutput, routeInstance, type RoutingConfig } from '../../src/scp/routing.js';
+import { callerAllowed } from '../../src/scp/scp.js';
+import { JobStore } from '../../src/jobs/store.js';
+import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';
+
+const routing: RoutingConfig = {
+  sopClasses: ['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1'],
+  excludeImageTypes: ['LOCALIZER', 'DERIVED'],
+  include: [{ modality: 'MR' }],
+  exclude: [],
+  ownUidRoot: '1.2.826.0.1.3680043.10.999',
+};
+const t1: InstanceHeader = {
+  imageType: ['ORIGINAL', 'PRIMARY', 'M', 'ND'],
+  sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+  sopInstanceUid: '1.2.3.4.5.1',
+  modality: 'MR',
+  manufacturer: 'SIEMENS',
+  seriesDescription: 't1_mprage_sag',
+  studyInstanceUid: '1.2.3.4',
+  seriesInstanceUid: '1.2.3.4.5',
+};
+
+describe('routing', () => {
+  it('processes an original MR volume', () => {
+    expect(routeInstance(t1, 'PACS', routing)).toEqual({ routed: true });
+    expect(routeInstance({ ...t1, sopClassUid: '1.2.840.10008.5.1.4.1.1.4.1' }, 'PACS', routing).routed).toBe(true);
+  });
+
+  it('leaves localizers, derived images and other SOP classes alone', () => {
+    expect(routeInstance({ ...t1, imageType: ['ORIGINAL', 'PRIMARY', 'LOCALIZER'] }, 'PACS', routing).routed).toBe(false);
+    expect(routeInstance({ ...t1, imageType: ['DERIVED', 'SECONDARY'] }, 'PACS', routing).routed).toBe(false);
+    expect(routeInstance({ ...t1, sopClassUid: '1.2.840.10008.5.1.4.1.1.7' }, 'PACS', routing).routed).toBe(false);
+  });
+
+  it("recognises brainstrip's own outputs by Manufacturer, UID root, or its derivation description", () => {
+    expect(isOwnOutput({ ...t1, manufacturer: 'brainstrip' }, routing.ownUidRoot)).toBe(true);
+    expect(isOwnOutput({ ...t1, sopInstanceUid: `${routing.ownUidRoot}.7.8` }, routing.ownUidRoot)).toBe(true);
+    expect(isOwnOutput({ ...t1, imageType: ['DERIVED', 'SECONDARY'], derivationDescription: 'Skull-stripped by brainstrip (INT8)' }, '2.25')).toBe(true);
+    // The shared UUID root 2.25 says nothing about who made an object.
+    expect(isOwnOutput({ ...t1, sopInstanceUid: '2.25.1234' }, '2.25')).toBe(false);
+    const routedAnyway = { ...routing, excludeImageTypes: [] };
+    expect(routeInstance({ ...t1, manufacturer: 'brainstrip' }, 'PACS', routedAnyway)).toEqual({ routed: false, reason: 'brainstrip output (loop protection)' });
+  });
+
+  it('applies include and exclude rules on modality, series description and calling AE', () => {
+    const rules = { ...routing, include: [{ seriesDescription: 't1|mprage' }, { callingAe: 'RESEARCH' }], exclude: [{ seriesDescription: '^t1_vibe' }] };
+    expect(routeInstance(t1, 'PACS', rules).routed).toBe(true);
+    expect(routeInstance({ ...t1, seriesDescription: 'ep2d_diff' }, 'PACS', rules).routed).toBe(false);
+    expect(routeInstance({ ...t1, seriesDescription: 'ep2d_diff' }, 'RESEARCH', rules).routed).toBe(true);
+    expect(routeInstance({ ...t1, seriesDescription: 'T1_VIBE_fs' }, 'PACS', rules)).toMatchObject({ routed: false });
+  });
+});
+
+describe('association policy', () => {
+  it('allows anyone with an empty list, otherwise the AE title (and host, when given)', () => {
+    expect(callerAllowed([], 'ANY', '10.0.0.1')).toBe(true);
+    expect(callerAllowed(['PACS'], 'PACS', '10.0.0.1')).toBe(true);
+    expect(callerAllowed(['PACS@10.0.0.2'], 'PACS', '::ffff:10.0.0.2')).toBe(true);
+    expect(callerAllowed(['PACS@10.0.0.2'], 'PACS', '10.0.0.1')).toBe(false);
+    expect(callerAllowed(['PACS'], 'OTHER', '10.0.0.1')).toBe(false);
+  });
+});
+
+describe('dataset header as received', () => {
+  it('writes a Part 10 header that reads back', () => {
+    const meta = fileMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.4.70', sourceAeTitle: 'PACS' });
+    const parsed = readFileMeta(Buffer.concat([meta, Buffer.alloc(16)]));
+    expect(parsed).toEqual({ transferSyntaxUid: '1.2.840.10008.1.2.4.70', datasetOffset: meta.length });
+  });
+
+  it.skipIf(!haveData)('reads identity and routing attributes in every transfer syntax, without touching pixel data', () => {
+    const files = [...seriesFiles(transferSyntaxes), seriesFiles(classicSeries)[0]];
+    for (const f of files) {
+      const content = fs.readFileSync(f);
+      const meta = readFileMeta(content);
+      const { header, complete } = readInstanceHeader(content.subarray(meta.datasetOffset), meta.transferSyntaxUid);
+      expect(complete, f).toBe(true);
+      expect(header.modality, f).toBe('MR');
+      expect(header.seriesInstanceUid, f).toMatch(/^1\.3\.12\.2\.1107\./);
+      expect(header.sopClassUid, f).toBe('1.2.840.10008.5.1.4.1.1.4');
+      expect(header.imageType[0], f).toBe('ORIGINAL');
+    }
+  });
+
+  it('reports an incomplete header when the bytes stop early', () => {
+    const f = path.join(classicSeries, fs.existsSync(classicSeries) ? fs.readdirSync(classicSeries)[0] : '');
+    if (!haveData) return;
+    const content = fs.readFileSync(f);
+    const meta = readFileMeta(content);
+    const { complete } = readInstanceHeader(content.subarray(meta.datasetOffset, meta.datasetOffset + 100), meta.transferSyntaxUid);
+    expect(complete).toBe(false);
+  });
+});
+
+describe('job store', () => {
+  const instance = (sop: string, series = '1.2.3.4.5') => ({ studyInstanceUid: '1.2.3.4', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 100 });
+
+  it('groups a series into one job, counts distinct instances, and re-opens on a late instance', () => {
+    const store = new JobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
+    const a = store.recordInstance(instance('1'));
+    expect(a.created).toBe(true);
+    store.recordInstance(instance('2'));
+    store.recordInstance(instance('2')); // resent after an abort: still one instance
+    expect(store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 2 });
+    expect(store.markComplete(a.job.id)?.state).toBe('queued');
+    const late = store.recordInstance(instance('3'));
+    expect(late).toMatchObject({ created: false, reopened: true });
+    expect(store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 3 });
+    store.markComplete(a.job.id);
+    const claimed = store.claimNext();
+    expect(claimed).toMatchObject({ id: a.job.id, state: 'processing', attempts: 1 });
+    // An instance arriving while the series is processed starts a new job for the whole series.
+    const again = store.recordInstance(instance('4'));
+    expect(again.created).toBe(true);
+    expect(again.job.instances).toBe(4);
+    store.close();
+  });
+
+  it('survives a restart: interrupted jobs are queued again, failures keep their reason', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite');
+    let store = new JobStore(file);
+    const processing = store.recordInstance(instance('1', 'A')).job;
+    store.markComplete(processing.id);
+    store.claimNext();
+    const failed = store.recordInstance(instance('1', 'B')).job;
+    store.markComplete(failed.id);
+    store.claimNext();
+    store.setState(failed.id, 'failed', null, 'archive refused the SEG (0xA700)');
+    const receiving = store.recordInstance(instance('1', 'C')).job;
+    // no close(): as if the process had been killed
+    store = new JobStore(file);
+    const { requeued, receiving: stillReceiving } = store.recoverAfterRestart();
+    expect(requeued.map((j) => j.id)).toEqual([processing.id]);
+    expect(store.get(processing.id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/restart/) });
+    expect(store.get(failed.id)).toMatchObject({ state: 'failed', reason: 'archive refused the SEG (0xA700)' });
+    expect(stillReceiving.map((j) => j.id)).toEqual([receiving.id]);
+    expect(store.countsByState()).toMatchObject({ queued: 1, failed: 1, receiving: 1 });
+    store.close();
+  });
+});
