@@ -55,6 +55,8 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
   const frames: { geometry: FrameGeometry; instance: Instance }[] = [];
   const seen = new Set<string>();
   for (const instance of instances) {
+    const missing = ['SOPInstanceUID', 'Rows', 'Columns', 'PixelData'].filter((k) => instance.dataset[k] === undefined || instance.dataset[k] === '');
+    if (missing.length) throw new SeriesError(`required attribute(s) ${missing.join(', ')} missing: a truncated file, or not an image instance`, instance.ids);
     if (!isSupportedTransferSyntax(instance.transferSyntaxUid)) throw new SeriesError(`unsupported transfer syntax ${instance.transferSyntaxUid || '(none)'}`, instance.ids);
     if (Number(instance.dataset.Rows) !== rows || Number(instance.dataset.Columns) !== columns) {
       throw new SeriesError(`instances have different image sizes (${columns}×${rows} and ${instance.dataset.Columns}×${instance.dataset.Rows})`, instance.ids);
@@ -159,11 +161,21 @@ function readInstance(file: string, headerOnly: boolean): Instance {
   try {
     parsed = parsePart10(bytes, headerOnly);
   } catch (error) {
-    throw new SeriesError(`not a readable DICOM Part-10 file (truncated or corrupt?): ${error instanceof Error ? error.message : String(error)}`, { path: file });
+    // Name the series if the header before the pixel data is intact (the usual case for a cut-off transfer).
+    let ids: DicomIdentifiers = { path: file };
+    if (!headerOnly) {
+      try {
+        const d = parsePart10(bytes, true).dataset;
+        ids = { studyInstanceUid: str(d.StudyInstanceUID), seriesInstanceUid: str(d.SeriesInstanceUID), sopInstanceUid: str(d.SOPInstanceUID), path: file };
+      } catch {
+        // The header itself is damaged: the file path is all there is to name.
+      }
+    }
+    throw new SeriesError(`not a readable DICOM Part-10 file (truncated or corrupt?): ${error instanceof Error ? error.message : String(error)}`, ids);
   }
   const d = parsed.dataset;
   const ids: DicomIdentifiers = { studyInstanceUid: str(d.StudyInstanceUID), seriesInstanceUid: str(d.SeriesInstanceUID), sopInstanceUid: str(d.SOPInstanceUID), path: file };
-  if (!ids.seriesInstanceUid) throw new SeriesError('the instance has no SeriesInstanceUID', ids);
+  if (!ids.seriesInstanceUid) throw new SeriesError('the instance has no SeriesInstanceUID (a truncated file, or not an image instance)', ids);
   return { ...parsed, path: file, bytes, ids };
 }
 

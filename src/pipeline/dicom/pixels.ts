@@ -88,7 +88,7 @@ export function decodeFrames(
   const { transferSyntaxUid: ts, dataset } = parsed;
   const format = pixelFormatOf(dataset, ids);
   const pixelData = dataset.PixelData as ArrayBuffer[] | undefined;
-  if (!Array.isArray(pixelData) || pixelData.length === 0) throw new SeriesError('the instance has no pixel data', ids);
+  if (!Array.isArray(pixelData) || pixelData.length === 0) throw new SeriesError('the instance has no pixel data (a truncated file?)', ids);
   const bytesPerSample = format.bitsAllocated / 8;
   const frameLength = format.rows * format.columns * bytesPerSample;
   // Frames not in `wanted` (other volumes of a multi-volume object) are left undecoded.
@@ -114,6 +114,7 @@ export function decodeFrames(
   }
   const decoder = DECODERS[ts];
   if (!decoder) throw new SeriesError(`unsupported transfer syntax ${ts || '(none)'}`, ids);
+  if (fileBytes) checkFragmentsNotTruncated(fileBytes, ids);
   if (!codecs.NativeCodecs.isInitialized()) throw new Error('pixel codecs are not initialised: call initializeCodecs() before decoding compressed data');
   let encodedFrames: Uint8Array[] = pixelData.map((b) => new Uint8Array(b));
   if (encodedFrames.length !== format.numberOfFrames) {
@@ -226,4 +227,27 @@ function checkNotTruncated(file: Uint8Array, ts: string, declared: number, ids: 
       return;
     }
   }
+}
+
+/**
+ * Walks the items of top-level encapsulated Pixel Data in the raw file and checks that every fragment is there
+ * in full (dcmjs zero-pads a cut-off fragment, and some codecs then decode it without complaint).
+ */
+function checkFragmentsNotTruncated(file: Uint8Array, ids: DicomIdentifiers): void {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  // OB is what the standard says; some writers (dcmjs-codecs among them) label encapsulated data OW.
+  const headers = [0x42, 0x57].map((vr) => Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, vr, 0, 0, 0xff, 0xff, 0xff, 0xff]));
+  const at = Math.max(...headers.map((h) => buf.lastIndexOf(h)));
+  if (at < 0) return;
+  let pos = at + 12;
+  while (pos + 8 <= buf.length) {
+    const group = buf.readUInt16LE(pos);
+    const element = buf.readUInt16LE(pos + 2);
+    const length = buf.readUInt32LE(pos + 4);
+    if (group !== 0xfffe) throw new SeriesError(`encapsulated pixel data is corrupt: unexpected element (${group.toString(16)},${element.toString(16)}) among its fragments`, ids);
+    if (element === 0xe0dd) return;
+    if (pos + 8 + length > buf.length) throw new SeriesError(`pixel data is shorter than declared: a compressed fragment ends ${pos + 8 + length - buf.length} bytes past the end of the file (truncated transfer?)`, ids);
+    pos += 8 + length;
+  }
+  if (pos !== buf.length) throw new SeriesError('pixel data is shorter than declared: the file ends inside a fragment header (truncated transfer?)', ids);
 }

@@ -1,0 +1,290 @@
+// The loader as a specification: synthetic series with a known answer (geometry, values, several volumes),
+// every transfer syntax of the real test image, and malformed input that must be refused with a clear reason
+// naming the series — never a crash, never a wrong volume.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Dataset, dcmjs, parsePart10 } from '../src/pipeline/dicom/dcmjs.js';
+import { AmbiguousSeriesError, SeriesError } from '../src/pipeline/dicom/errors.js';
+import { loadVolume } from '../src/pipeline/dicom/load-input.js';
+import { listSeries, loadSeries } from '../src/pipeline/dicom/load-series.js';
+import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
+import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { applyToPoint, indexToWorld } from '../src/pipeline/geometry.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TS_DIR = path.resolve(repoRoot, '../shared/data/dicom/transfer-syntaxes');
+const haveTs = fs.existsSync(TS_DIR);
+if (!haveTs) console.warn(`dicom-load: ${TS_DIR} is absent (shared test data); skipping the transfer-syntax files`);
+
+let work: string;
+let counter = 0;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'dicom-load-'));
+});
+
+async function series(spec: Partial<SyntheticSeries> = {}) {
+  return writeSyntheticSeries(path.join(work, `s${counter++}`), { rows: 12, columns: 16, slices: 8, ...spec });
+}
+
+/** Rewrites one Part-10 file after changing its (naturalized) dataset. */
+function rewrite(file: string, change: (d: Dataset) => void): void {
+  const { dataset } = parsePart10(fs.readFileSync(file));
+  change(dataset);
+  dataset._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
+  const toBuffer = (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer;
+  fs.writeFileSync(file, toBuffer(dataset));
+}
+
+async function refusal(promise: Promise<unknown>): Promise<SeriesError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(SeriesError);
+  return error as SeriesError;
+}
+
+const c20 = Math.cos((20 * Math.PI) / 180);
+const s20 = Math.sin((20 * Math.PI) / 180);
+
+describe('a classic series becomes a volume in patient space', () => {
+  it('orders slices along the slice normal, not by InstanceNumber or file name, with spacing from positions', async () => {
+    const s = await series({ pixelSpacing: [0.8, 0.9], sliceSpacing: 2.5, origin: [10, -20, 30], imageOrientationPatient: [c20, s20, 0, 0, 0, -1] });
+    const { volume, source } = await loadSeries([...s.paths].reverse());
+    expect(volume.dims).toEqual([16, 12, 8]);
+    expect(volume.spacing[0]).toBeCloseTo(0.9, 9);
+    expect(volume.spacing[1]).toBeCloseTo(0.8, 9);
+    expect(volume.spacing[2]).toBeCloseTo(2.5, 9);
+    expect(volume.origin).toEqual([10, -20, 30]);
+    // k runs along row × column = (c20, s20, 0) × (0, 0, -1) = (-s20, c20, 0).
+    expect(volume.direction[2][0]).toBeCloseTo(-s20, 9);
+    expect(volume.direction[2][1]).toBeCloseTo(c20, 9);
+    // Values: the synthetic value of column i, row j, slice k is (i + 2j + 3k) mod 4096.
+    for (const [i, j, k] of [[0, 0, 0], [15, 11, 7], [3, 5, 6]]) expect(volume.data[i + 16 * (j + 12 * k)]).toBe(i + 2 * j + 3 * k);
+    // Each frame record says where its slice lies, and the grid agrees.
+    const m = indexToWorld(volume);
+    source.frames.forEach((f, k) => applyToPoint(m, [0, 0, k]).forEach((x, a) => expect(x).toBeCloseTo(f.imagePositionPatient[a], 9)));
+  });
+
+  it('handles a stack whose normal points against the acquisition order (feet-first style)', async () => {
+    const s = await series({ imageOrientationPatient: [-1, 0, 0, 0, 1, 0], origin: [5, 5, 5], sliceSpacing: 3 });
+    const { volume } = await loadSeries(s.paths);
+    // row × column = (-1,0,0) × (0,1,0) = (0,0,-1): slices go inferior, and k follows them.
+    expect(volume.direction[2]).toEqual([0, 0, -1]);
+    expect(volume.origin).toEqual([5, 5, 5]);
+    expect(applyToPoint(indexToWorld(volume), [0, 0, 7])[2]).toBeCloseTo(5 - 21, 9);
+  });
+
+  it('applies Rescale Slope and Intercept and keeps signed values', async () => {
+    const s = await series({ signed: true, value: (i, j, k) => i - 8 + 100 * k - 400, rescaleSlope: 0.5, rescaleIntercept: 10 });
+    const { volume } = await loadSeries(s.paths);
+    expect(volume.data[0]).toBe((0 - 8 - 400) * 0.5 + 10);
+    expect(volume.data[15 + 16 * 12 * 7]).toBe((15 - 8 + 700 - 400) * 0.5 + 10);
+  });
+
+  it('fills SourceSeries for derived objects: UIDs, grid attributes, frames in slice order, Unicode attributes', async () => {
+    const s = await series({ attributes: { PatientName: [{ Alphabetic: 'Müller^Zoë' }], SeriesDescription: 'T1 sag 1 mm – test' } });
+    const { source, volume } = await loadSeries(s.paths);
+    expect(source.seriesInstanceUid).toBe(s.seriesInstanceUid);
+    expect(source.studyInstanceUid).toBe(s.studyInstanceUid);
+    expect(source.frameOfReferenceUid).toMatch(/^2\.25\./);
+    expect(source.sopClassUid).toBe('1.2.840.10008.5.1.4.1.1.4');
+    expect(source.enhanced).toBe(false);
+    expect(source.modality).toBe('MR');
+    expect([source.rows, source.columns]).toEqual([12, 16]);
+    expect(source.frames).toHaveLength(volume.dims[2]);
+    expect(new Set(source.frames.map((f) => f.sopInstanceUid)).size).toBe(8);
+    expect(source.frames.every((f) => f.frameNumber === undefined && s.paths.includes(f.path))).toBe(true);
+    expect(source.seriesDescription).toBe('T1 sag 1 mm – test');
+    expect((source.attributes.PatientName as { Alphabetic: string }[])[0].Alphabetic).toBe('Müller^Zoë');
+    expect(source.attributes.PatientID).toBe('SYNTH-1');
+  });
+
+  it('ignores the same instance received twice', async () => {
+    const s = await series();
+    const copy = path.join(path.dirname(s.paths[0]), 'resent.dcm');
+    fs.copyFileSync(s.paths[3], copy);
+    const { volume } = await loadSeries([...s.paths, copy]);
+    expect(volume.dims[2]).toBe(8);
+  });
+});
+
+describe('several volumes at the same positions (diffusion, multi-echo) are split on purpose', () => {
+  const spec = { volumes: 3, value: (_i: number, _j: number, k: number, v: number) => 1000 * v + k };
+  it('takes the first volume by default, the last or a chosen one on request, and refuses when configured to', async () => {
+    const s = await series(spec);
+    const first = await loadSeries(s.paths);
+    expect(first.volume.dims).toEqual([16, 12, 8]);
+    expect(first.volume.data[16 * 12 * 5]).toBe(5);
+    expect(first.source.frames).toHaveLength(8);
+    expect((await loadSeries(s.paths, { multiVolume: 'last' })).volume.data[16 * 12 * 5]).toBe(2005);
+    expect((await loadSeries(s.paths, { volumeIndex: 1 })).volume.data[16 * 12 * 5]).toBe(1005);
+    expect((await refusal(loadSeries(s.paths, { multiVolume: 'refuse' }))).message).toMatch(/3 volumes at the same slice positions/);
+    expect((await refusal(loadSeries(s.paths, { volumeIndex: 3 }))).message).toMatch(/volume 3 requested/);
+  });
+
+  it('refuses a multi-volume series with a frame missing at one position', async () => {
+    const s = await series(spec);
+    const error = await refusal(loadSeries(s.paths.slice(1)));
+    expect(error.message).toMatch(/different numbers of frames/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+});
+
+describe('what is not one volume is refused with a reason that names the series', () => {
+  it('a single 2D image', async () => {
+    const s = await series({ slices: 1 });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/single 2D image/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('a missing slice (irregular spacing)', async () => {
+    const s = await series({ slices: 10 });
+    const { volume } = await loadSeries(s.paths);
+    const middle = s.paths.filter((p) => {
+      const { dataset } = parsePart10(fs.readFileSync(p), true);
+      return Math.abs(dataset.ImagePositionPatient[2] - applyToPoint(indexToWorld(volume), [0, 0, 4])[2]) < 1e-6;
+    });
+    const error = await refusal(loadSeries(s.paths.filter((p) => p !== middle[0])));
+    expect(error.message).toMatch(/irregular slice spacing.*missing slices/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('mixed orientations (a three-plane localizer)', async () => {
+    const uid = newUid();
+    const axial = await series({ slices: 4, attributes: { SeriesInstanceUID: uid } });
+    const coronal = await series({ slices: 4, imageOrientationPatient: [1, 0, 0, 0, 0, -1], attributes: { SeriesInstanceUID: uid } });
+    const error = await refusal(loadSeries([...axial.paths, ...coronal.paths]));
+    expect(error.message).toMatch(/2 different image orientations/);
+    expect(error.message).toContain(uid);
+  });
+
+  it('several series given as one, unless one is chosen', async () => {
+    const a = await series();
+    const b = await series();
+    await expect(loadSeries([...a.paths, ...b.paths])).rejects.toBeInstanceOf(AmbiguousSeriesError);
+    const chosen = await loadSeries([...a.paths, ...b.paths], { seriesInstanceUid: b.seriesInstanceUid });
+    expect(chosen.source.seriesInstanceUid).toBe(b.seriesInstanceUid);
+  });
+});
+
+describe('malformed input gives a clear error, never a crash or a wrong volume', () => {
+  it('a file truncated inside the pixel data', async () => {
+    const s = await series({ rows: 64, columns: 64 });
+    const bytes = fs.readFileSync(s.paths[2]);
+    fs.writeFileSync(s.paths[2], bytes.subarray(0, bytes.length - 1000));
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/shorter than declared|truncated/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  for (const [name, uid] of [['uncompressed', '1.2.840.10008.1.2.1'], ['JPEG-LS', '1.2.840.10008.1.2.4.80'], ['RLE', '1.2.840.10008.1.2.5']]) {
+    it(`a${name === 'uncompressed' ? 'n' : ''} ${name} file truncated anywhere inside its pixel data`, async () => {
+      const s = await series({ rows: 32, columns: 32, transferSyntaxUid: uid, value: (i, j, k) => (i * 31 + j * 17 + k) % 3000 });
+      const intact = Array.from((await loadSeries(s.paths)).volume.data);
+      const whole = fs.readFileSync(s.paths[3]);
+      for (const cut of [1, 2, 7, 8, 9, 12, 100, 500]) {
+        if (cut >= whole.length - 400) continue;
+        fs.writeFileSync(s.paths[3], whole.subarray(0, whole.length - cut));
+        // Either refused with the series named, or (when only the end-of-sequence marker was lost) the same volume.
+        const outcome = await loadSeries(s.paths).then((r) => Array.from(r.volume.data), (e: unknown) => e);
+        if (Array.isArray(outcome)) expect(outcome, `cut ${cut} bytes`).toEqual(intact);
+        else {
+          expect(outcome, `cut ${cut} bytes`).toBeInstanceOf(SeriesError);
+          expect((outcome as Error).message).toContain(s.seriesInstanceUid);
+        }
+      }
+    });
+  }
+
+  it('a file truncated anywhere inside the header', async () => {
+    const s = await series();
+    const whole = fs.readFileSync(s.paths[0]);
+    for (let length = 0; length < whole.length - 12 * 16 * 2; length += 37) {
+      fs.writeFileSync(s.paths[0], whole.subarray(0, length));
+      const error = await refusal(loadSeries(s.paths));
+      expect(error.message).toMatch(/not a readable DICOM|truncated|missing/);
+      expect(error.identifiers.path ?? error.identifiers.seriesInstanceUid).toBeTruthy();
+    }
+  });
+
+  it('a slice without ImagePositionPatient', async () => {
+    const s = await series();
+    rewrite(s.paths[5], (d) => delete d.ImagePositionPatient);
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/ImagePositionPatient is missing/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('pixel data shorter than Rows × Columns declare', async () => {
+    const s = await series();
+    rewrite(s.paths[1], (d) => {
+      d.PixelData = [new Uint16Array(12 * 16 - 10).buffer];
+    });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/pixel data is shorter than declared/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('an unsupported photometric interpretation', async () => {
+    const s = await series();
+    rewrite(s.paths[4], (d) => {
+      d.PhotometricInterpretation = 'PALETTE COLOR';
+    });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/unsupported photometric interpretation 'PALETTE COLOR'/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('a folder with files that are not DICOM next to a series', async () => {
+    const s = await series();
+    const dir = path.dirname(s.paths[0]);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not DICOM');
+    expect(listSeries(dir)).toHaveLength(1);
+    const loaded = await loadVolume(dir);
+    expect(loaded.volume.dims).toEqual([16, 12, 8]);
+  });
+});
+
+describe('compressed transfer syntaxes decode to the same volume', () => {
+  for (const [name, uid] of [
+    ['RLE Lossless', '1.2.840.10008.1.2.5'],
+    ['JPEG Lossless SV1', '1.2.840.10008.1.2.4.70'],
+    ['JPEG-LS Lossless', '1.2.840.10008.1.2.4.80'],
+    ['JPEG 2000 Lossless', '1.2.840.10008.1.2.4.90'],
+  ]) {
+    it(name, async () => {
+      const spec = { value: (i: number, j: number, k: number) => (i * 37 + j * 101 + k * 997) % 4000 };
+      const plain = await loadSeries((await series(spec)).paths);
+      const compressed = await loadSeries((await series({ ...spec, transferSyntaxUid: uid })).paths);
+      expect(Array.from(compressed.volume.data)).toEqual(Array.from(plain.volume.data));
+    });
+  }
+});
+
+describe.skipIf(!haveTs)('the transfer-syntaxes test image (one Siemens mosaic in 9 encodings)', () => {
+  const files = haveTs ? fs.readdirSync(TS_DIR).filter((f) => f.endsWith('.dcm')).sort() : [];
+  it('decodes to identical pixels in every transfer syntax', async () => {
+    const reference = await decodePixelData(path.join(TS_DIR, '1.dcm'));
+    expect(reference.transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    expect([reference.format.columns, reference.format.rows]).toEqual([384, 384]);
+    const syntaxes = new Set<string>();
+    for (const file of files) {
+      const decoded = await decodePixelData(path.join(TS_DIR, file));
+      syntaxes.add(decoded.transferSyntaxUid);
+      expect(decoded.frames).toHaveLength(1);
+      expect(Buffer.compare(Buffer.from(decoded.frames[0].buffer, decoded.frames[0].byteOffset, decoded.frames[0].byteLength), Buffer.from(reference.frames[0].buffer, reference.frames[0].byteOffset, reference.frames[0].byteLength)), file).toBe(0);
+    }
+    expect(syntaxes.size).toBe(7);
+  });
+
+  it('is refused as a volume: a single 2D image', async () => {
+    const error = await refusal(loadVolume(path.join(TS_DIR, '9.dcm')));
+    expect(error.message).toMatch(/single 2D image/);
+    expect(error.message).toContain('1.3.12.2.1107.5.2.32.35131.2014031012481958900586557.0.0.0');
+  });
+});
