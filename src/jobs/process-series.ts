@@ -8,7 +8,7 @@ import type { BrainstripConfig } from '../../config/schema.js';
 import type { Destination } from '../../config/sections/results.js';
 import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
 import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derived/common.js';
-import { type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
+import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
 import { loadSeries } from '../pipeline/dicom/load-series.js';
@@ -127,6 +127,9 @@ export interface SeriesProcessorHandle {
 export function createSeriesProcessor(config: BrainstripConfig, deps: { extractor?: BrainExtractor } = {}): SeriesProcessorHandle {
   const extractor = deps.extractor ?? configuredExtractor(config);
   const ledger = new StoredLedger(path.resolve(config.dataDir, 'results', 'stored'));
+  const index = new ResultIndex(path.resolve(config.dataDir, 'results', 'index'));
+  // Results computed by another model (a changed configuration) are not reused.
+  const sameModel = (set: ResultSet) => set.model.name === config.model.name && set.model.precision === config.model.precision;
   const destinations = config.results.destinations as Destination[];
   const tls = {
     ca: config.tls.ca || undefined,
@@ -138,9 +141,13 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     const { job, workDir, setState, log } = ctx;
     const dir = path.join(workDir, 'results');
     const key = inputKey(ctx.instancePaths);
-    let results = readResultSet(dir, key);
-    if (results) log.info(`results computed earlier are complete on disk (${results.objects.length} objects); sending them`);
-    else results = await computeResults(ctx, config, extractor, dir, key);
+    let results = readResultSet(dir, key) ?? index.lookup(job.seriesInstanceUid, key);
+    if (results && !sameModel(results)) results = undefined;
+    if (results) log.info(`results computed earlier from the same instances are complete on disk (${results.objects.length} objects)`);
+    else {
+      results = await computeResults(ctx, config, extractor, dir, key);
+      index.record(job.seriesInstanceUid, key, dir);
+    }
 
     const failures: string[] = [];
     for (const destination of destinations) {

@@ -1,6 +1,7 @@
 // The objects computed for one job, kept on disk until every archive confirmed them: Part-10 files plus a
 // manifest naming them and the input they were computed from. Written durably (fsync, then rename), so after a
 // crash or restart the job goes straight to sending what it already computed instead of computing it again.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DicomObject } from './common.js';
@@ -87,5 +88,32 @@ export function readResultSet(dir: string, key: string): ResultSet | undefined {
     return set;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Where results are found by what they were computed from: a series sent again (a new job) with exactly the same
+ * instances reuses the earlier job's results instead of computing them again.
+ */
+export class ResultIndex {
+  constructor(private readonly root: string) {}
+
+  private file(seriesInstanceUid: string, key: string): string {
+    const hash = crypto.createHash('sha256').update(`${seriesInstanceUid}\u0000${key}`).digest('hex');
+    return path.join(this.root, `${hash}.json`);
+  }
+
+  record(seriesInstanceUid: string, key: string, resultDir: string): void {
+    fs.mkdirSync(this.root, { recursive: true });
+    writeFileDurable(this.file(seriesInstanceUid, key), JSON.stringify({ seriesInstanceUid, resultDir }));
+  }
+
+  lookup(seriesInstanceUid: string, key: string): ResultSet | undefined {
+    try {
+      const { resultDir } = JSON.parse(fs.readFileSync(this.file(seriesInstanceUid, key), 'utf8')) as { resultDir: string };
+      return readResultSet(resultDir, key);
+    } catch {
+      return undefined;
+    }
   }
 }

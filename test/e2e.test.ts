@@ -1,0 +1,111 @@
+// End to end, as a hospital runs it: Orthanc is the PACS holding a T1 study; the series is forwarded to brainstrip
+// with storescu; brainstrip sends back a skull-stripped series and a SEG into the same study. Sending the series
+// again must not duplicate anything, and brainstrip's own outputs sent to it are not processed (loop protection).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { fromPart10 } from '../src/pipeline/derived/part10.js';
+import { sharedData, tempDir } from './derived-fixtures.js';
+import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
+
+const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
+const missing = e2eRequirements() ?? (fs.existsSync(seriesDir) ? undefined : `${seriesDir} not found (../shared/data is not part of a fresh clone)`);
+if (missing) console.warn(`skipping the end-to-end test: ${missing}`);
+
+describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive', () => {
+  const files = missing ? [] : fs.readdirSync(seriesDir).map((f) => path.join(seriesDir, f)).sort();
+  let orthanc: Orthanc;
+  let node: Node;
+  let seriesUid: string;
+  let firstJobId: number;
+
+  beforeAll(async () => {
+    orthanc = await createOrthanc();
+    await orthanc.start();
+    // The PACS already holds the original series.
+    await storescu(orthanc.dicomPort, orthanc.aeTitle, files);
+    node = await startNode({
+      destinations: [{ aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort }],
+      retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
+    });
+    seriesUid = String(fromPart10(fs.readFileSync(files[0]), true).dataset.SeriesInstanceUID);
+  }, 120_000);
+
+  afterAll(async () => {
+    await node?.stop();
+    await orthanc?.stop();
+  });
+
+  test('the study in the archive holds the original, the skull-stripped series and the SEG', async () => {
+    await storescu(node.dicomPort, 'BRAINSTRIP', files);
+    const job = await waitForJob(node, seriesUid);
+    expect(job.state, `job ${job.id}: ${job.reason}\n${node.log().slice(-4000)}`).toBe('done');
+    firstJobId = job.id;
+
+    const studies = await orthanc.get<string[]>('/studies');
+    expect(studies).toHaveLength(1);
+    const series = await orthanc.get<any[]>(`/studies/${studies[0]}/series`);
+    expect(series).toHaveLength(3);
+    const original = series.find((s) => s.MainDicomTags.SeriesInstanceUID === seriesUid);
+    const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
+    const derived = series.find((s) => s !== original && s !== seg);
+    expect(original.Instances).toHaveLength(files.length);
+    expect(derived.MainDicomTags.Modality).toBe('MR');
+    expect(derived.Instances).toHaveLength(files.length);
+    expect(derived.MainDicomTags.SeriesDescription).toMatch(/skull-stripped$/);
+    expect(seg.Instances).toHaveLength(1);
+
+    // Every SEG frame references the original instance at its own position.
+    const originalInstances = await orthanc.get<any[]>(`/series/${original.ID}/instances?expand`);
+    const positions = new Map<string, number[]>();
+    for (const instance of originalInstances) {
+      const tags = await orthanc.get<Record<string, string>>(`/instances/${instance.ID}/simplified-tags`);
+      positions.set(tags.SOPInstanceUID, tags.ImagePositionPatient.split('\\').map(Number));
+    }
+    const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
+    const frames = segFile.PerFrameFunctionalGroupsSequence as any[];
+    expect(frames).toHaveLength(files.length);
+    const referenced = new Set<string>();
+    for (const frame of frames) {
+      const uid = frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID as string;
+      expect(positions.has(uid), `SEG frame references ${uid}, which is in the original series`).toBe(true);
+      const position = frame.PlanePositionSequence[0].ImagePositionPatient.map(Number);
+      positions.get(uid)!.forEach((v, a) => expect(position[a]).toBeCloseTo(v, 3));
+      referenced.add(uid);
+    }
+    expect(referenced.size).toBe(files.length);
+    const mask = new Uint8Array((segFile.PixelData as ArrayBuffer[])[0]);
+    expect(mask.some((byte) => byte !== 0)).toBe(true);
+  }, 900_000);
+
+  test('sending the same series again adds nothing to the archive', async () => {
+    const before = await orthanc.get<{ CountInstances: number; CountSeries: number }>('/statistics');
+    await storescu(node.dicomPort, 'BRAINSTRIP', files);
+    const job = await waitForJob(node, seriesUid, firstJobId);
+    expect(job.state, `job ${job.id}: ${job.reason}`).toBe('done');
+    const after = await orthanc.get<{ CountInstances: number; CountSeries: number }>('/statistics');
+    expect(after.CountSeries).toBe(before.CountSeries);
+    expect(after.CountInstances).toBe(before.CountInstances);
+  }, 900_000);
+
+  test('brainstrip does not process its own outputs sent back to it', async () => {
+    const studies = await orthanc.get<string[]>('/studies');
+    const series = await orthanc.get<any[]>(`/studies/${studies[0]}/series`);
+    const outputs = series.filter((s) => s.MainDicomTags.SeriesInstanceUID !== seriesUid);
+    const dir = tempDir('loop');
+    const outputFiles: string[] = [];
+    for (const s of outputs) {
+      for (const id of s.Instances.slice(0, 3)) {
+        const file = path.join(dir, `${id}.dcm`);
+        fs.writeFileSync(file, await orthanc.getBytes(`/instances/${id}/file`));
+        outputFiles.push(file);
+      }
+    }
+    const before = (await node.jobs()).jobs.length;
+    await storescu(node.dicomPort, 'BRAINSTRIP', outputFiles);
+    // Longer than the series idle time: a routed series would have become a job by now.
+    await new Promise((r) => setTimeout(r, 5000));
+    expect((await node.jobs()).jobs.length).toBe(before);
+    await waitFor('the loop-protection log line', async () => (/loop protection/.test(node.log()) ? true : undefined), 10000);
+  }, 60_000);
+});
