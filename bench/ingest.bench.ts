@@ -1,0 +1,134 @@
+// Ingest: the same series sent with DCMTK's storescu to brainstrip (`brainstrip serve`, which fsyncs every instance
+// before answering) and to DCMTK's storescp (which does not), alternately in the same run. Reports instances/s for
+// both and the ratio brainstrip / storescp (target: at least 0.8).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, fs.existsSync(path.resolve(here, '../package.json')) ? '..' : '../..');
+const series = path.resolve(repoRoot, '../shared/data/dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
+const ROUNDS = 7;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+/** Wall time of one storescu run sending `files` in one association. */
+function send(port: number, calledAe: string, files: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('storescu', ['-aec', calledAe, '127.0.0.1', String(port), ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code === 0 && !/^E:/m.test(err)) resolve(seconds);
+      else reject(new Error(`storescu to ${calledAe} failed (${code}): ${err}`));
+    });
+  });
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  if (!fs.existsSync(series)) {
+    console.log(`ingest: skipped, ${series} is absent`);
+    return { skipped: `${series} absent` };
+  }
+  const files = fs.readdirSync(series).sort().map((f) => path.join(series, f));
+  const bytes = files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-bench-ingest-'));
+
+  const brainstripPort = await freePort();
+  const config = path.join(work, 'brainstrip.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir: path.join(work, 'brainstrip'),
+      receive: { port: brainstripPort, seriesIdleSeconds: 3600 }, // measure receiving only, no processing
+      http: { port: 0, host: '127.0.0.1' },
+    }),
+  );
+  const brainstrip = spawn(process.execPath, [path.join(repoRoot, 'dist/src/cli.js'), 'serve', '--config', config], { stdio: 'ignore' });
+
+  const storescpPort = await freePort();
+  const storescpDir = path.join(work, 'storescp');
+  fs.mkdirSync(storescpDir);
+  const storescp = spawn('storescp', ['-aet', 'STORESCP', '-od', storescpDir, String(storescpPort)], { stdio: 'ignore' });
+
+  try {
+    await Promise.all([waitForPort(brainstripPort), waitForPort(storescpPort)]);
+    // One warm-up each (page cache, JIT), then alternate so that machine load hits both alike.
+    await send(brainstripPort, 'BRAINSTRIP', files);
+    await send(storescpPort, 'STORESCP', files);
+    const times = { brainstrip: [] as number[], storescp: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['brainstrip', 'storescp'] as const) : (['storescp', 'brainstrip'] as const);
+      for (const peer of order) {
+        times[peer].push(peer === 'brainstrip' ? await send(brainstripPort, 'BRAINSTRIP', files) : await send(storescpPort, 'STORESCP', files));
+      }
+    }
+    const rate = (t: number[]) => files.length / median(t);
+    const result = {
+      series: path.basename(series),
+      instances: files.length,
+      megabytes: +(bytes / 1e6).toFixed(1),
+      rounds: ROUNDS,
+      brainstripInstancesPerSecond: +rate(times.brainstrip).toFixed(1),
+      storescpInstancesPerSecond: +rate(times.storescp).toFixed(1),
+      ratio: +(rate(times.brainstrip) / rate(times.storescp)).toFixed(2),
+      target: 0.8,
+      secondsPerRound: { brainstrip: times.brainstrip.map((t) => +t.toFixed(3)), storescp: times.storescp.map((t) => +t.toFixed(3)) },
+      note: 'brainstrip fsyncs each instance and its folder before answering Success; storescp does not fsync',
+    };
+    console.table([
+      { receiver: 'brainstrip', 'instances/s': result.brainstripInstancesPerSecond, 'median s': +median(times.brainstrip).toFixed(3) },
+      { receiver: 'storescp (DCMTK)', 'instances/s': result.storescpInstancesPerSecond, 'median s': +median(times.storescp).toFixed(3) },
+    ]);
+    console.log(`ratio brainstrip / storescp: ${result.ratio} (target ≥ ${result.target})`);
+    return result;
+  } finally {
+    await Promise.all([stop(brainstrip), stop(storescp)]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
