@@ -4,11 +4,15 @@ import { pipelineSection } from './pipeline.js';
 import { receiveSection } from './receive.js';
 import { httpSection } from './http.js';
 import { jobsSection } from './jobs.js';
+import { modelSection } from './model.js';
+import { poolSection } from './pool.js';
 export const sectionsByArea = {
   receive: receiveSection,
   http: httpSection,
   jobs: jobsSection,
   pipeline: pipelineSection,
+  model: modelSection,
+  pool: poolSection,
   results: resultsSection,
   tls: tlsSection,
 };

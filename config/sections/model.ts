@@ -1,0 +1,43 @@
+// Which brain extraction model the node runs and when a result is flagged for a person to review.
+export const modelSection = {
+  dir: {
+    doc: "Folder holding the ONNX models, checksums.json and atlas/; empty for the models folder shipped with brainstrip",
+    format: String,
+    default: '',
+    env: 'BRAINSTRIP_MODEL_DIR',
+  },
+  name: {
+    doc: "Model to run, as listed in <dir>/checksums.json (e.g. 'brainstrip-efficient'; the file is <name>-<precision>.onnx)",
+    format: String,
+    default: 'brainstrip-efficient',
+    env: 'BRAINSTRIP_MODEL',
+  },
+  precision: {
+    doc: "Numeric precision of the model file to load: 'FP32' or 'INT8' (INT8 only where an INT8 file is shipped)",
+    format: ['FP32', 'INT8'],
+    default: 'FP32',
+    env: 'BRAINSTRIP_MODEL_PRECISION',
+  },
+  verifyChecksums: {
+    doc: 'Refuse to start when a model or atlas file does not match its SHA-256 in checksums.json',
+    format: Boolean,
+    default: true,
+    env: 'BRAINSTRIP_MODEL_VERIFY',
+  },
+  reviewDice: {
+    doc:
+      'Results whose mask agrees with the registered atlas mask below this Dice are flagged for review (a failed registration, ' +
+      'a head far from the atlas, or a model failure); the atlas is an adult head, so normal adults score about 0.85–0.95',
+    format: Number,
+    default: 0.8,
+    env: 'BRAINSTRIP_REVIEW_DICE',
+  },
+};
+
+export interface ModelConfig {
+  dir: string;
+  name: string;
+  precision: 'FP32' | 'INT8';
+  verifyChecksums: boolean;
+  reviewDice: number;
+}

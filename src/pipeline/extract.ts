@@ -1,0 +1,108 @@
+// Brain extraction of one volume: register it to the atlas, run the network on the model grid, bring the mask
+// back to the volume's own grid, clean it, and check it against the atlas mask brought back by the same
+// registration. The heavy steps run in the worker pool (tasks 'register' and 'infer'); this module only
+// orchestrates them and keeps the pure steps that the infer task uses.
+import type { ModelConfig } from '../../config/sections/model.js';
+import { type DicomContext, logger } from '../log.js';
+import type { WorkerPool } from '../pool/pool.js';
+import type { InferPayload, InferResult } from '../pool/tasks/infer.js';
+import type { Atlas } from './atlas.js';
+import { resample, resampleMask } from './geometry.js';
+import { resolveModel } from './model-files.js';
+import { cleanMask } from './postprocess.js';
+import type { RigidTransform } from './transform.js';
+import { type Grid, type Volume, gridOf, voxelCount, withData } from './volume.js';
+
+export interface BrainExtraction {
+  /** On the input's grid, 0/1. */
+  mask: Volume<Uint8Array>;
+  /** The input with everything outside the mask set to 0. */
+  brain: Volume<Float32Array>;
+  brainVolumeMl: number;
+  /** Dice between the mask and the atlas brain mask brought onto the input by the registration. */
+  atlasAgreementDice: number;
+  flaggedForReview: boolean;
+  transform: RigidTransform;
+  model: { name: string; version: string; precision: 'FP32' | 'INT8' };
+}
+
+export interface ExtractDeps {
+  pool: Pick<WorkerPool, 'run' | 'intraOpThreads'>;
+  atlas: Atlas;
+  config: { model: ModelConfig };
+  /** A known input → atlas transform (skips registration). */
+  transform?: RigidTransform;
+  /** DICOM identifiers for logs and errors. */
+  context?: DicomContext;
+}
+
+/** What the 'register' task (src/pool/tasks/register.ts) receives. */
+export interface RegisterPayload {
+  volume: Volume<Float32Array>;
+  context?: DicomContext;
+}
+
+function describe(context: DicomContext = {}): string {
+  const ids = Object.entries(context).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`);
+  return ids.length ? ` (${ids.join(', ')})` : '';
+}
+
+export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDeps): Promise<BrainExtraction> {
+  const { config, pool, context } = deps;
+  const log = logger('extract', context ?? {});
+  if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new Error(`brain extraction: the input volume is empty or inconsistent${describe(context)}`);
+  const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: config.model.verifyChecksums });
+
+  let transform = deps.transform;
+  if (!transform) {
+    const registered = await pool.run<RigidTransform | { transform: RigidTransform }>('register', { volume: input, context } satisfies RegisterPayload);
+    transform = 'matrix' in registered ? { matrix: registered.matrix } : { matrix: registered.transform.matrix };
+  }
+  let result: InferResult;
+  try {
+    result = await pool.run<InferResult>('infer', {
+      modelPath: model.path,
+      intraOpThreads: pool.intraOpThreads,
+      modelsDir: config.model.dir || undefined,
+      volume: input,
+      transform: transform.matrix,
+    } satisfies InferPayload);
+  } catch (error) {
+    throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
+  }
+  const mask = withData(gridOf(input), result.mask);
+  const brainData = new Float32Array(input.data.length);
+  let count = 0;
+  for (let v = 0; v < brainData.length; v++) {
+    if (mask.data[v]) {
+      brainData[v] = input.data[v];
+      count++;
+    }
+  }
+  const brainVolumeMl = (count * input.spacing[0] * input.spacing[1] * input.spacing[2]) / 1000;
+  const flaggedForReview = !(result.atlasAgreementDice >= config.model.reviewDice);
+  log.info('brain extracted', { brainVolumeMl: Math.round(brainVolumeMl), atlasAgreementDice: Number(result.atlasAgreementDice.toFixed(4)), flaggedForReview, ...result.timings });
+  if (flaggedForReview) log.warn('mask disagrees with the registered atlas: flagged for review', { atlasAgreementDice: result.atlasAgreementDice, threshold: config.model.reviewDice });
+  return {
+    mask,
+    brain: withData(gridOf(input), brainData),
+    brainVolumeMl,
+    atlasAgreementDice: result.atlasAgreementDice,
+    flaggedForReview,
+    transform,
+    model: { name: model.name, version: model.version, precision: model.precision },
+  };
+}
+
+/** P(brain) on the model grid → cleaned 0/1 mask on the input's grid (linear interpolation, threshold 0.5). */
+export function maskOnInputGrid(probability: Volume<Float32Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
+  const p = resample(probability, gridOf(input), { targetToSource: transform.matrix, interpolation: 'linear', fill: 0 });
+  const data = new Uint8Array(p.data.length);
+  for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
+  return cleanMask(withData(gridOf(input), data));
+}
+
+/** The atlas brain mask brought onto the input's grid by the registration. */
+export function atlasMaskOnInput(atlasMask: Volume<Uint8Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
+  return resampleMask(atlasMask, gridOf(input), transform.matrix);
+}

@@ -1,0 +1,38 @@
+// What the network sees: the input moved onto the model grid by the registration transform, and intensities
+// normalised exactly as the training generator does (training/synth.py `normalise`; models/MODEL_CARD.md):
+//   x = clip((v − p0.5) / (p99.5 − p0.5), 0, 1.5), percentiles over all voxels of the 128³ grid,
+// where p is the k-th smallest value with k = round(q · n) (at least 1), as torch.kthvalue computes it.
+// Outside the input's field of view the grid holds 0 before normalisation, as in training.
+import { type Affine, invert, resample } from './geometry.js';
+import type { RigidTransform } from './transform.js';
+import type { Grid, Volume } from './volume.js';
+
+export const NORMALISATION = { lowQuantile: 0.005, highQuantile: 0.995, max: 1.5 } as const;
+
+/** Samples `input` on the model grid; `transform` maps input LPS → atlas LPS (registration's result). */
+export function toModelGrid(input: Volume<Float32Array>, transform: RigidTransform, grid: Grid): Volume<Float32Array> {
+  const atlasToInput: Affine = invert(transform.matrix);
+  return resample(input, grid, { targetToSource: atlasToInput, interpolation: 'linear', fill: 0 }) as Volume<Float32Array>;
+}
+
+/** k-th smallest (1-based) of data for each quantile q, k = max(1, round(q · n)). */
+export function quantiles(data: Float32Array, qs: number[]): number[] {
+  const sorted = Float32Array.from(data).sort();
+  return qs.map((q) => sorted[Math.min(sorted.length, Math.max(1, Math.round(q * sorted.length))) - 1]);
+}
+
+export function normaliseForModel(data: Float32Array): Float32Array {
+  const [lo, hi] = quantiles(data, [NORMALISATION.lowQuantile, NORMALISATION.highQuantile]);
+  const scale = Math.max(hi - lo, 1e-6);
+  const out = new Float32Array(data.length);
+  for (let v = 0; v < data.length; v++) {
+    const x = (data[v] - lo) / scale;
+    out[v] = x < 0 ? 0 : x > NORMALISATION.max ? NORMALISATION.max : x;
+  }
+  return out;
+}
+
+/** The network input tensor [1, 1, k, j, i] (the Volume memory layout) for `input`. */
+export function modelInput(input: Volume<Float32Array>, transform: RigidTransform, grid: Grid): Float32Array {
+  return normaliseForModel(toModelGrid(input, transform, grid).data);
+}

@@ -1,0 +1,162 @@
+// The QC picture a person glances at: axial, coronal and sagittal slices through the centre of the mask, in
+// patient orientation whatever the acquisition (radiological convention: the patient's right on the image's
+// left; anterior up in axial, superior up in coronal and sagittal, anterior on the left in sagittal), with the
+// mask outline in red. Slices are resampled through geometry.ts, so an oblique or prone series looks like any
+// other. The PNG encoder is the minimum the format needs (RGB, 8 bit, one zlib stream).
+import zlib from 'node:zlib';
+import { applyToPoint, cornerPoints, indexToWorld, resample } from './geometry.js';
+import { type Grid, type Vec3, type Volume, gridOf } from './volume.js';
+
+export interface QcOptions {
+  /** Longest side of each view in pixels (default 256). */
+  viewSize?: number;
+}
+
+interface View {
+  width: number;
+  height: number;
+  grey: Uint8Array;
+  mask: Uint8Array;
+}
+
+const VIEWS: Array<{ name: string; col: Vec3; row: Vec3; fixed: 0 | 1 | 2 }> = [
+  { name: 'axial', col: [1, 0, 0], row: [0, 1, 0], fixed: 2 },
+  { name: 'coronal', col: [1, 0, 0], row: [0, 0, -1], fixed: 1 },
+  { name: 'sagittal', col: [0, 1, 0], row: [0, 0, -1], fixed: 0 },
+];
+
+function cross(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+/** Centre of the mask in LPS mm (the volume's centre when the mask is empty). */
+function maskCentre(mask: Volume<Uint8Array>): Vec3 {
+  const [nx, ny] = mask.dims;
+  let si = 0, sj = 0, sk = 0, n = 0;
+  for (let v = 0; v < mask.data.length; v++) {
+    if (!mask.data[v]) continue;
+    const i = v % nx;
+    const j = Math.floor(v / nx) % ny;
+    const k = Math.floor(v / (nx * ny));
+    si += i; sj += j; sk += k; n++;
+  }
+  const index: Vec3 = n ? [si / n, sj / n, sk / n] : [(mask.dims[0] - 1) / 2, (mask.dims[1] - 1) / 2, (mask.dims[2] - 1) / 2];
+  return applyToPoint(indexToWorld(mask), index);
+}
+
+function window(data: Float32Array): [number, number] {
+  const step = Math.max(1, Math.floor(data.length / 200_000));
+  const sample: number[] = [];
+  for (let v = 0; v < data.length; v += step) sample.push(data[v]);
+  sample.sort((a, b) => a - b);
+  const lo = sample[Math.floor(0.01 * (sample.length - 1))];
+  const hi = sample[Math.floor(0.995 * (sample.length - 1))];
+  return [lo, hi > lo ? hi : lo + 1];
+}
+
+function renderView(image: Volume<Float32Array>, mask: Volume<Uint8Array>, centre: Vec3, view: (typeof VIEWS)[number], size: number, range: [number, number]): View {
+  const corners = cornerPoints(image);
+  const lo = [0, 1, 2].map((a) => Math.min(...corners.map((c) => c[a])));
+  const hi = [0, 1, 2].map((a) => Math.max(...corners.map((c) => c[a])));
+  const axisOf = (d: Vec3) => d.findIndex((x) => x !== 0);
+  const ca = axisOf(view.col);
+  const ra = axisOf(view.row);
+  const extentC = hi[ca] - lo[ca];
+  const extentR = hi[ra] - lo[ra];
+  const pixel = Math.max(Math.max(extentC, extentR) / size, 0.25);
+  const width = Math.max(1, Math.round(extentC / pixel) + 1);
+  const height = Math.max(1, Math.round(extentR / pixel) + 1);
+  const origin: Vec3 = [0, 0, 0];
+  origin[ca] = view.col[ca] > 0 ? lo[ca] : hi[ca];
+  origin[ra] = view.row[ra] > 0 ? lo[ra] : hi[ra];
+  origin[view.fixed] = centre[view.fixed];
+  const plane: Grid = { dims: [width, height, 1], spacing: [pixel, pixel, pixel], origin, direction: [view.col, view.row, cross(view.col, view.row)] };
+  const img = resample(image, plane, { interpolation: 'linear', fill: range[0] });
+  const m = resample(mask, plane, { interpolation: 'nearest', fill: 0 });
+  const grey = new Uint8Array(width * height);
+  for (let p = 0; p < grey.length; p++) grey[p] = Math.max(0, Math.min(255, Math.round(((img.data[p] - range[0]) / (range[1] - range[0])) * 255)));
+  return { width, height, grey, mask: m.data as Uint8Array };
+}
+
+/** Three orthogonal views of `image` with the outline of `mask` (same grid), as a PNG. */
+export function qcPng(image: Volume<Float32Array>, mask: Volume<Uint8Array>, options: QcOptions = {}): Buffer {
+  const size = options.viewSize ?? 256;
+  const centre = maskCentre(mask);
+  const range = window(image.data);
+  const views = VIEWS.map((v) => renderView(image, { ...gridOf(image), data: mask.data }, centre, v, size, range));
+  const gap = 4;
+  const width = views.reduce((s, v) => s + v.width, 0) + gap * (views.length - 1);
+  const height = Math.max(...views.map((v) => v.height));
+  const rgb = new Uint8Array(width * height * 3);
+  let x0 = 0;
+  for (const v of views) {
+    for (let y = 0; y < v.height; y++) {
+      for (let x = 0; x < v.width; x++) {
+        const p = y * v.width + x;
+        const o = (y * width + x0 + x) * 3;
+        const inside = v.mask[p] !== 0;
+        const edge =
+          inside &&
+          (x === 0 || y === 0 || x === v.width - 1 || y === v.height - 1 || !v.mask[p - 1] || !v.mask[p + 1] || !v.mask[p - v.width] || !v.mask[p + v.width]);
+        if (edge) {
+          rgb[o] = 255;
+          rgb[o + 1] = 32;
+          rgb[o + 2] = 32;
+        } else {
+          rgb[o] = rgb[o + 1] = rgb[o + 2] = v.grey[p];
+        }
+      }
+    }
+    x0 += v.width + gap;
+  }
+  return encodePng(width, height, rgb);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const body = Buffer.concat([head.subarray(4), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body), 0);
+  return Buffer.concat([head.subarray(0, 4), body, crc]);
+}
+
+/** 8-bit RGB PNG, filter 0 on every row. */
+export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
+  if (rgb.length !== width * height * 3) throw new Error(`PNG: ${rgb.length} bytes for ${width}×${height} RGB`);
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * 3 + 1)] = 0;
+    Buffer.from(rgb.buffer, rgb.byteOffset + y * width * 3, width * 3).copy(raw, y * (width * 3 + 1) + 1);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+

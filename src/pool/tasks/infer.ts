@@ -1,0 +1,44 @@
+// Worker task: a volume on its native grid and its registration transform in, the brain mask on the same grid
+// out. Everything heavy happens here, off the main thread: resampling onto the model grid, the network (one ONNX
+// Runtime session per worker, cached), resampling the probability back, post-processing and the atlas check.
+import { loadAtlas } from '../../pipeline/atlas.js';
+import { atlasMaskOnInput, maskOnInputGrid } from '../../pipeline/extract.js';
+import { modelInput } from '../../pipeline/model-input.js';
+import { dice } from '../../pipeline/postprocess.js';
+import type { Volume } from '../../pipeline/volume.js';
+import { brainProbability } from '../onnx-session.js';
+
+export interface InferPayload {
+  modelPath: string;
+  intraOpThreads: number;
+  /** Models folder holding atlas/ (empty: the shipped one). */
+  modelsDir?: string;
+  volume: Volume<Float32Array>;
+  /** Registration result: input LPS → atlas LPS, row-major 4×4. */
+  transform: number[];
+}
+
+export interface InferResult {
+  mask: Uint8Array;
+  atlasAgreementDice: number;
+  timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
+}
+
+export default async function infer(payload: InferPayload): Promise<InferResult> {
+  const atlas = loadAtlas(payload.modelsDir || undefined);
+  const transform = { matrix: payload.transform };
+  const t0 = performance.now();
+  const input = modelInput(payload.volume, transform, atlas.grid);
+  const t1 = performance.now();
+  const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, atlas.grid.dims);
+  const t2 = performance.now();
+  const mask = maskOnInputGrid({ ...atlas.grid, data: probability }, payload.volume, transform);
+  const atlasMask = atlasMaskOnInput(atlas.brainMask, payload.volume, transform);
+  const atlasAgreementDice = dice(mask.data, atlasMask.data);
+  const t3 = performance.now();
+  return {
+    mask: mask.data,
+    atlasAgreementDice,
+    timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) },
+  };
+}
