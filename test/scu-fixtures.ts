@@ -1,6 +1,6 @@
 // Real archives for the SCU tests: DCMTK's storescp on a free loopback port, and a tiny dcmjs-dimse SCP that
 // answers every C-STORE with a chosen status (an archive that refuses).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -41,10 +41,11 @@ export interface Storescp {
   stop(): Promise<void>;
 }
 
-export async function startStorescp(dir: string, port?: number, aeTitle = 'ARCHIVE'): Promise<Storescp> {
+export async function startStorescp(dir: string, port?: number, aeTitle = 'ARCHIVE', tls?: { key: string; cert: string }): Promise<Storescp> {
   const p = port ?? (await freePort());
   fs.mkdirSync(dir, { recursive: true });
-  const child = spawn('storescp', ['--aetitle', aeTitle, '--output-directory', dir, String(p)], { stdio: 'ignore' });
+  const tlsArgs = tls ? ['--enable-tls', tls.key, tls.cert, '--ignore-peer-cert'] : [];
+  const child = spawn('storescp', [...tlsArgs, '--aetitle', aeTitle, '--output-directory', dir, String(p)], { stdio: 'ignore' });
   await waitForPort(p);
   return {
     port: p,
@@ -58,6 +59,14 @@ export async function startStorescp(dir: string, port?: number, aeTitle = 'ARCHI
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), for DICOM over TLS on loopback. */
+export function selfSignedCertificate(dir: string): { key: string; cert: string } {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key, cert };
 }
 
 /** An archive that answers every C-STORE with `status` (and `comment`), after accepting the association. */

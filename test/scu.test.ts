@@ -8,7 +8,7 @@ import { fromPart10 } from '../src/pipeline/derived/part10.js';
 import { StoredLedger } from '../src/scu/ledger.js';
 import { DeliveryError, deliver } from '../src/scu/sender.js';
 import { hasTool, tempDir, writeSyntheticResults } from './derived-fixtures.js';
-import { freePort, startRefusingArchive, startStorescp } from './scu-fixtures.js';
+import { freePort, selfSignedCertificate, startRefusingArchive, startStorescp } from './scu-fixtures.js';
 
 configureLogging({ level: 'error', stream: 'stderr' });
 const log = logger('test-scu');
@@ -46,6 +46,25 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
     for (const f of archive.files()) fs.rmSync(f);
     await deliver(destination, items, { ledger, policy, store, log });
     expect(archive.files()).toHaveLength(0);
+  });
+
+  test.skipIf(!hasTool('openssl'))('stores over TLS to an archive whose certificate it trusts, and refuses one it does not', async () => {
+    const dir = tempDir('scu-tls');
+    const items = (await writeSyntheticResults(path.join(dir, 'out'))).slice(-2);
+    const certificate = selfSignedCertificate(dir);
+    const archive = await startStorescp(path.join(dir, 'archive'), undefined, 'ARCHIVE', certificate);
+    cleanups.push(() => archive.stop());
+    const policy = { maxAttempts: 1, initialDelayMs: 100, maxDelayMs: 100 };
+
+    const untrusted = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port, tls: true };
+    const refused = await deliver(untrusted, items, { ledger: new StoredLedger(path.join(dir, 'ledger-1')), policy, store, log }).catch((e) => e);
+    expect(refused).toBeInstanceOf(DeliveryError);
+    expect(archive.files()).toHaveLength(0);
+
+    const trusted = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port, tls: { ca: certificate.cert } };
+    const ledger = new StoredLedger(path.join(dir, 'ledger-2'));
+    await deliver(trusted, items, { ledger, policy, store, log });
+    expect(archive.files()).toHaveLength(items.length);
   });
 
   test('an archive that is down when results are ready gets them once it is back', async () => {

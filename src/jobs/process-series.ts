@@ -145,7 +145,13 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     if (results && !sameModel(results)) results = undefined;
     if (results) log.info(`results computed earlier from the same instances are complete on disk (${results.objects.length} objects)`);
     else {
-      results = await computeResults(ctx, config, extractor, dir, key);
+      try {
+        results = await computeResults(ctx, config, extractor, dir, key);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // The job's reason must name the series, whichever step failed.
+        throw new Error(message.includes(job.seriesInstanceUid) ? message : `series ${job.seriesInstanceUid}: ${message}`, { cause: error });
+      }
       index.record(job.seriesInstanceUid, key, dir);
     }
 
