@@ -83,4 +83,21 @@ describe.skipIf(!haveData)('derived objects from the XA30 T1 series', () => {
       });
     }
   }, 120_000);
+
+  test.skipIf(!hasTool('dciodvfy'))('other scanners and positions: a prone 2D series with gaps and an oblique Canon Enhanced DWI', async () => {
+    const others = [
+      path.join(sharedData, 'dicom/siemens-t1-patient-positions/HFP/2_t1_fl2d_sag'),
+      path.join(sharedData, 'dicom/canon-oblique-dwi/enh'),
+    ].filter((d) => fs.existsSync(d));
+    const dir = tempDir('derived-other');
+    for (const seriesDir of others) {
+      const { derived, seg } = await build(seriesDir);
+      for (const o of [derived[0], seg]) {
+        const file = path.join(dir, `${o.sopInstanceUid}.dcm`);
+        fs.writeFileSync(file, toPart10(o.dataset));
+        const result = await dciodvfy(file);
+        expect(result.errors, `${seriesDir}\n${result.output}`).toEqual([]);
+      }
+    }
+  }, 180_000);
 });

@@ -96,7 +96,7 @@ export const resultsSection = {
     env: 'BRAINSTRIP_RESULTS_DESTINATIONS',
   },
   callingAeTitle: {
-    doc: 'Calling AE title of the SCU; empty: the node\'s own AE title (BRAINSTRIP)',
+    doc: 'Calling AE title of the SCU when sending results (archives usually know the node by it)',
     format: String,
     default: 'BRAINSTRIP',
     env: 'BRAINSTRIP_RESULTS_CALLING_AE',
