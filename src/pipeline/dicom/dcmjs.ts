@@ -36,7 +36,9 @@ export interface ParsedPart10 {
 
 /** Parses a DICOM Part-10 byte stream; `headerOnly` stops before the pixel data (for listing series). */
 export function parsePart10(bytes: Uint8Array, headerOnly = false): ParsedPart10 {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // dcmjs wants a whole ArrayBuffer; a file read on its own already is one (small reads share Node's pool).
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  const buffer = whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   const message = dcmjs.data.DicomMessage.readFile(buffer, { ignoreErrors: false, untilTag: headerOnly ? '7FE00010' : null });
   const meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.meta);
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);

@@ -94,7 +94,9 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     const stored = decoded.get(s.instance)!.frames[s.geometry.frameIndex]!;
     const { rescaleSlope: slope, rescaleIntercept: intercept } = s.geometry;
     const offset = k * slicePixels;
-    for (let v = 0; v < slicePixels; v++) data[offset + v] = stored[v] * slope + intercept;
+    // TypedArray.set converts integer types natively, far faster than an element loop over a union of array types.
+    data.set(stored.subarray(0, slicePixels), offset);
+    if (slope !== 1 || intercept !== 0) for (let v = offset; v < offset + slicePixels; v++) data[v] = data[v] * slope + intercept;
   });
 
   const source = sourceSeries(first, plan.slices);

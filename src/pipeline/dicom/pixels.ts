@@ -105,8 +105,10 @@ export function decodeFrames(
         frames.push(undefined);
         continue;
       }
-      // Copy each frame so that it is aligned for its typed array and independent of dcmjs's buffer.
-      const bytes = all.slice(f * frameLength, (f + 1) * frameLength);
+      // dcmjs hands us its own copy of the value, so frames can view it in place (copied only when misaligned).
+      const start = all.byteOffset + f * frameLength;
+      const inPlace = start % bytesPerSample === 0 && !(ts === BIG_ENDIAN && bytesPerSample > 1); // never swap dcmjs's bytes twice
+      const bytes = inPlace ? all.subarray(f * frameLength, (f + 1) * frameLength) : all.slice(f * frameLength, (f + 1) * frameLength);
       if (ts === BIG_ENDIAN && bytesPerSample > 1) swapBytes(bytes, bytesPerSample);
       frames.push(typedFrame(bytes, format));
     }
