@@ -6,6 +6,7 @@ import { httpSection } from './http.js';
 import { jobsSection } from './jobs.js';
 import { modelSection } from './model.js';
 import { poolSection } from './pool.js';
+import { registrationSection } from './registration.js';
 export const sectionsByArea = {
   receive: receiveSection,
   http: httpSection,
@@ -13,6 +14,7 @@ export const sectionsByArea = {
   pipeline: pipelineSection,
   model: modelSection,
   pool: poolSection,
+  registration: registrationSection,
   results: resultsSection,
   tls: tlsSection,
 };

@@ -20,12 +20,15 @@ import type { Volume } from '../volume.js';
 import { axisAlignedRotations, principalAxisRotations } from './initialise.js';
 import { robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';
-import { blockFactors, downsample } from './pyramid.js';
+import { blockFactors, downsample, smooth } from './pyramid.js';
+import { dilate } from './region.js';
 import { type Cost, drawSamples, foregroundMoments, nmiCost } from './similarity.js';
 
 /** What registration needs of the atlas (structurally satisfied by loadAtlas()'s result). */
 export interface RegistrationAtlas {
   template: Volume<Float32Array>;
+  /** When given, the finer levels measure similarity only around the brain (see region.ts). */
+  brainMask?: Volume<Uint8Array>;
 }
 
 export interface RegistrationOptions {
@@ -37,6 +40,16 @@ export interface RegistrationOptions {
   bins?: number;
   /** How many initial rotations survive the first round into the full coarse-level search. */
   keepCandidates?: number;
+  /** Margin (mm) around the atlas brain that the finer levels sample; 0 samples the whole atlas box. */
+  brainMarginMm?: number;
+  /** Margin (mm) around the atlas brain that the coarser levels sample; 0 samples the whole atlas box. */
+  headMarginMm?: number;
+  /** First pyramid level (0 = coarsest) that samples only around the brain. */
+  brainFromLevel?: number;
+  /** Gaussian σ of each level, as a fraction of its spacing (on top of the block averaging); 0 = none. */
+  smoothing?: number;
+  /** Another starting rotation replaces the header's only if its (NMI − 1) is this many times larger. */
+  orientationMargin?: number;
   /** Seed of the sample positions; fixed so that the same input always gives the same transform. */
   seed?: number;
   /** DICOM identifiers for logs and errors. */
@@ -48,6 +61,11 @@ export const defaultRegistrationOptions = {
   samples: [4000, 12000, 30000],
   bins: 32,
   keepCandidates: 3,
+  orientationMargin: 1.25,
+  smoothing: 0,
+  brainMarginMm: 12,
+  headMarginMm: 30,
+  brainFromLevel: 1,
   seed: 20261125,
 } satisfies Omit<Required<RegistrationOptions>, 'context'>;
 
@@ -85,8 +103,9 @@ export async function registerToAtlasWithReport(
   if (o.samples.length !== o.levelsMm.length) throw new Error('registration: samples must give one count per pyramid level');
   if (volume.data.length === 0) throw new Error(`registration: the input volume is empty${describe(options.context)}`);
 
-  const moving = o.levelsMm.map((mm) => downsample(volume, blockFactors(volume.spacing, mm)));
-  const fixed = o.levelsMm.map((mm) => downsample(atlas.template, blockFactors(atlas.template.spacing, mm)));
+  const level = (v: Volume<Float32Array>, mm: number) => smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
+  const moving = o.levelsMm.map((mm) => level(volume, mm));
+  const fixed = o.levelsMm.map((mm) => level(atlas.template, mm));
 
   // Heads, not boxes: centres of mass over voxels clearly brighter than the background.
   const headMoments = (v: Volume<Float32Array>) => {
@@ -106,7 +125,17 @@ export async function registerToAtlasWithReport(
       start,
       translation([input.centre[0] + p[0], input.centre[1] + p[1], input.centre[2] + p[2]]),
     );
-  const costs: Cost[] = o.levelsMm.map((_, l) => nmiCost(drawSamples(fixed[l], o.samples[l], o.bins, o.seed + l), moving[l], o.bins));
+  // Sampling regions: the coarse level sees the head around the brain (the neck bends differently in every
+  // position and would pull the fit), the finer levels only the brain and its immediate surroundings.
+  const around = (marginMm: number) =>
+    atlas.brainMask && marginMm > 0
+      ? dilate(atlas.brainMask, Math.max(1, Math.round(marginMm / Math.min(...atlas.brainMask.spacing))))
+      : undefined;
+  const headRegion = around(o.headMarginMm);
+  const brainRegion = around(o.brainMarginMm);
+  const costs: Cost[] = o.levelsMm.map((_, l) =>
+    nmiCost(drawSamples(fixed[l], o.samples[l], o.bins, o.seed + l, l >= o.brainFromLevel ? brainRegion : headRegion), moving[l], o.bins),
+  );
 
   const starts = [...axisAlignedRotations(), ...principalAxisRotations(input.covariance, reference.covariance)];
   let evaluations = 0;
@@ -117,13 +146,20 @@ export async function registerToAtlasWithReport(
     return { index, start, parameters: r.parameters, cost: r.cost };
   });
   screened.sort((a, b) => a.cost - b.cost);
-  const finalists = screened.slice(0, Math.max(1, o.keepCandidates)).map((c) => {
+  // The header's orientation (candidate 0) always goes on to the full search, with the best few others.
+  const chosen = [screened.find((c) => c.index === 0)!, ...screened.filter((c) => c.index !== 0).slice(0, Math.max(0, o.keepCandidates - 1))];
+  const finalists = chosen.map((c) => {
     const r = patternSearch((p) => costs[0](atlasToInput(c.start, p)), c.parameters, { step: 8, minStep: 1, maxEvaluations: 400 });
     evaluations += r.evaluations;
     return { ...c, parameters: r.parameters, cost: r.cost };
   });
-  finalists.sort((a, b) => a.cost - b.cost);
-  const best = finalists[0];
+  // DICOM geometry already accounts for patient position (prone and decubitus heads are upright in LPS), so
+  // the header is believed unless another start is decisively better: its NMI gain over 1 must exceed the
+  // header's by a factor. Between different people and sequences, MI at 6 mm separates orientations only
+  // weakly (a 90° pitch can score within a few per cent), while a truly mislabelled header loses by far more.
+  const header = finalists[0];
+  const challenger = finalists.slice(1).sort((a, b) => a.cost - b.cost)[0];
+  const best = challenger && -challenger.cost - 1 > o.orientationMargin * (-header.cost - 1) ? challenger : header;
 
   let parameters = best.parameters;
   let cost = best.cost;
@@ -145,3 +181,8 @@ export async function registerToAtlasWithReport(
   return { transform, nmi: -cost, candidate: best.index, candidates: starts.length, evaluations, milliseconds };
 }
 
+
+/** Registration options from the configuration section (config/sections/registration.ts). */
+export function registrationOptionsFromConfig(config: { levelsMm: unknown[]; samples: unknown[]; bins: number; orientationMargin: number }): RegistrationOptions {
+  return { levelsMm: config.levelsMm.map(Number), samples: config.samples.map(Number), bins: config.bins, orientationMargin: config.orientationMargin };
+}

@@ -47,3 +47,37 @@ export function downsample(volume: Volume<Float32Array>, factors: Vec3): Volume<
   const spacing: Vec3 = [volume.spacing[0] * bx, volume.spacing[1] * by, volume.spacing[2] * bz];
   return { dims, spacing, origin, direction: volume.direction.map((d) => [...d]) as [Vec3, Vec3, Vec3], data: out };
 }
+
+/**
+ * Separable Gaussian blur with a standard deviation given in mm (converted per axis, so thick slices get less
+ * smoothing across them). Edges replicate the border voxel. Axes where σ is under a third of a voxel are skipped.
+ */
+export function smooth(volume: Volume<Float32Array>, sigmaMm: number): Volume<Float32Array> {
+  let src = volume.data;
+  const [nx, ny] = volume.dims;
+  const strides = [1, nx, nx * ny];
+  for (let axis = 0; axis < 3; axis++) {
+    const sigma = sigmaMm / volume.spacing[axis];
+    const n = volume.dims[axis];
+    if (sigma < 1 / 3 || n < 2) continue;
+    const radius = Math.ceil(2.5 * sigma);
+    const kernel = new Float32Array(2 * radius + 1);
+    let total = 0;
+    for (let q = -radius; q <= radius; q++) total += kernel[q + radius] = Math.exp((-q * q) / (2 * sigma * sigma));
+    for (let q = 0; q < kernel.length; q++) kernel[q] /= total;
+    const stride = strides[axis];
+    const out = new Float32Array(src.length);
+    for (let v = 0; v < src.length; v++) {
+      const c = Math.floor(v / stride) % n;
+      const base = v - c * stride;
+      let s = 0;
+      for (let q = -radius; q <= radius; q++) {
+        const p = c + q < 0 ? 0 : c + q >= n ? n - 1 : c + q;
+        s += kernel[q + radius] * src[base + p * stride];
+      }
+      out[v] = s;
+    }
+    src = out;
+  }
+  return src === volume.data ? volume : { ...volume, data: src };
+}

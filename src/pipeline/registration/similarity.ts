@@ -57,21 +57,33 @@ export interface SampleSet {
  * Draws `count` points in the atlas volume's box, keeping background points with probability 1/3 so most of
  * the effort goes to the head while the head/air edge still anchors the fit.
  */
-export function drawSamples(fixed: Volume<Float32Array>, count: number, bins: number, seed: number): SampleSet {
+export function drawSamples(
+  fixed: Volume<Float32Array>,
+  count: number,
+  bins: number,
+  seed: number,
+  region?: Volume<Uint8Array>,
+): SampleSet {
   const random = seededRandom(seed);
+  const regionIndex = region ? worldToIndex(region) : undefined;
   const range = robustRange(fixed.data);
   const toWorld = indexToWorld(fixed);
   const [nx, ny, nz] = fixed.dims;
   const points = new Float64Array(count * 3);
   const fixedBins = new Uint8Array(count);
   let n = 0;
-  for (let attempts = 0; n < count && attempts < count * 20; attempts++) {
+  for (let attempts = 0; n < count && attempts < count * 50; attempts++) {
     const x = random() * (nx - 1);
     const y = random() * (ny - 1);
     const z = random() * (nz - 1);
-    const bin = Math.round(toBin(sampleAt(fixed, x, y, z), range, bins));
-    if (bin === 0 && random() > 1 / 3) continue;
     const p = applyToPoint(toWorld, [x, y, z]);
+    if (region && regionIndex) {
+      const [ri, rj, rk] = applyToPoint(regionIndex, p).map(Math.round);
+      const [rx, ry, rz] = region.dims;
+      if (ri < 0 || rj < 0 || rk < 0 || ri >= rx || rj >= ry || rk >= rz || !region.data[ri + rx * (rj + ry * rk)]) continue;
+    }
+    const bin = Math.round(toBin(sampleAt(fixed, x, y, z), range, bins));
+    if (!region && bin === 0 && random() > 1 / 3) continue;
     points.set(p, n * 3);
     fixedBins[n] = bin;
     n++;
