@@ -220,6 +220,27 @@ describe.skipIf(!canRun || !haveData)('failures and crashes', () => {
     expect(spooledFiles(n.dataDir)).toHaveLength(2);
   });
 
+  it('a sender that dies mid-transfer leaves no partial file, and its series still completes', async () => {
+    const n = await node();
+    const files = seriesFiles(classicSeries);
+    const sender = spawn('storescu', ['-v', '-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort), ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    sender.stdout.on('data', (d) => (log += d));
+    sender.stderr.on('data', (d) => (log += d));
+    const senderDone = new Promise((r) => sender.on('close', r));
+    await waitFor('10 acknowledged instances', () => ((log.match(/Received Store Response \(Success\)/g) ?? []).length >= 10 ? true : undefined));
+    sender.kill('SIGKILL');
+    await senderDone;
+    await waitFor('partial files removed', () => (fs.readdirSync(path.join(n.dataDir, 'spool/incoming')).length === 0 ? true : undefined), 10_000);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
+    const jobs = await waitFor('the partial series to complete', async () => {
+      const j = await n.jobs();
+      return j.length === 1 && j[0].state !== 'receiving' ? j : undefined;
+    });
+    expect(jobs[0].instances).toBeGreaterThanOrEqual(10);
+    expect(jobs[0].instances).toBe(spooledFiles(n.dataDir).length);
+  });
+
   it('after kill -9 during a transfer and a restart, every acknowledged instance is in the spool and the job continues', async () => {
     const dataDir = makeDataDir();
     const first = await node({ receive: { seriesIdleSeconds: 2 } }, dataDir);

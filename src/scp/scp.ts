@@ -253,7 +253,8 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
           callingAe: this.callingAe,
           bytes: writer.bytes,
         });
-        deps.completion.instanceArrived(job, this.associationId);
+        // An instance whose storing finished after its association dropped must not hold the series open.
+        deps.completion.instanceArrived(job, this.ended ? undefined : this.associationId);
         if (created) this.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
         else if (reopened) this.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
         else this.log.debug('instance stored', { ...ids, jobId: job.id });

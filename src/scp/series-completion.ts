@@ -40,10 +40,11 @@ export class SeriesCompletion {
     return this.pending.size;
   }
 
-  instanceArrived(job: Job, associationId: number): void {
+  /** `associationId`: the open association that delivered it; undefined when it has already ended. */
+  instanceArrived(job: Job, associationId: number | undefined): void {
     const entry = this.track(job);
     entry.lastArrival = Date.now();
-    entry.delivering.add(associationId);
+    if (associationId !== undefined) entry.delivering.add(associationId);
   }
 
   /** Starts (or restarts) the idle timer of a job that is receiving, e.g. after a restart. */
