@@ -1,6 +1,7 @@
 // The loader as a specification: synthetic series with a known answer (geometry, values, several volumes),
 // every transfer syntax of the real test image, and malformed input that must be refused with a clear reason
 // naming the series — never a crash, never a wrong volume.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,8 @@ import { applyToPoint, indexToWorld } from '../src/pipeline/geometry.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TS_DIR = path.resolve(repoRoot, '../shared/data/dicom/transfer-syntaxes');
 const haveTs = fs.existsSync(TS_DIR);
+const haveDcmodify = spawnSync('dcmodify', ['--version']).status === 0;
+if (!haveDcmodify) console.warn('dicom-load: DCMTK dcmodify is not installed; skipping the character-set cases');
 if (!haveTs) console.warn(`dicom-load: ${TS_DIR} is absent (shared test data); skipping the transfer-syntax files`);
 
 let work: string;
@@ -110,6 +113,35 @@ describe('a classic series becomes a volume in patient space', () => {
     const { volume } = await loadSeries([...s.paths, copy]);
     expect(volume.dims[2]).toBe(8);
   });
+});
+
+describe.skipIf(!haveDcmodify)('attributes are decoded with the source SpecificCharacterSet', () => {
+  // DCMTK writes the raw bytes we give it: Latin-1 for ISO_IR 100, ISO 2022 escapes for Japanese (IR 87).
+  for (const [charset, name, encoded] of [
+    ['ISO_IR 100', 'Müller^Jörg', Buffer.from('Müller^Jörg', 'latin1')],
+    [
+      '\\ISO 2022 IR 87',
+      'Yamada^Tarou=山田^太郎=やまだ^たろう',
+      // ESC $ B switches to JIS X 0208, ESC ( B back to ASCII (PS3.5 annex H example, encoded by iconv).
+      execFileSync('iconv', ['-f', 'UTF-8', '-t', 'ISO-2022-JP'], { input: 'Yamada^Tarou=山田^太郎=やまだ^たろう' }),
+    ],
+  ] as [string, string, Buffer][]) {
+    it(`${charset}: ${name}`, async () => {
+      const s = await series({ slices: 3 });
+      const script = path.join(work, `charset-${counter++}.sh`);
+      // The value goes through a file so that non-UTF-8 bytes reach dcmodify unchanged.
+      fs.writeFileSync(`${script}.name`, encoded);
+      fs.writeFileSync(script, `dcmodify -nb -m "(0008,0005)=${charset.replace(/\\/g, '\\\\')}" -m "(0010,0010)=$(cat '${script}.name')" "$@"\n`);
+      execFileSync('bash', [script, ...s.paths]);
+      const { source } = await loadSeries(s.paths);
+      const [alphabetic, ideographic, phonetic] = name.split('=');
+      const patientName = (source.attributes.PatientName as Record<string, string>[])[0];
+      expect(patientName.Alphabetic).toBe(alphabetic);
+      if (ideographic) expect(patientName.Ideographic).toBe(ideographic);
+      if (phonetic) expect(patientName.Phonetic).toBe(phonetic);
+      expect(source.attributes.SpecificCharacterSet).toBe('ISO_IR 192');
+    });
+  }
 });
 
 describe('several volumes at the same positions (diffusion, multi-echo) are split on purpose', () => {

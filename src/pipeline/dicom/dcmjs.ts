@@ -36,6 +36,22 @@ export interface ParsedPart10 {
 
 /** Parses a DICOM Part-10 byte stream; `headerOnly` stops before the pixel data (for listing series). */
 export function parsePart10(bytes: Uint8Array, headerOnly = false): ParsedPart10 {
+  try {
+    return parseOnce(bytes, headerOnly);
+  } catch (error) {
+    // dcmjs refuses multi-valued SpecificCharacterSet (code extensions, e.g. '\ISO 2022 IR 87' for Japanese
+    // names). The ISO 2022 escape sequences in the values say which set each run of bytes uses, so decoding
+    // with the extension's own decoder (iso-2022-jp for IR 87/159) reads them correctly.
+    if (!(error instanceof Error) || !/multiple character sets/.test(error.message)) throw error;
+    const patched = withSingleCharacterSet(bytes);
+    if (!patched) throw error;
+    const parsed = parseOnce(patched, headerOnly);
+    stripEscapes(parsed.dataset);
+    return parsed;
+  }
+}
+
+function parseOnce(bytes: Uint8Array, headerOnly: boolean): ParsedPart10 {
   // dcmjs wants a whole ArrayBuffer; a file read on its own already is one (small reads share Node's pool).
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
   const buffer = whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
@@ -44,3 +60,44 @@ export function parsePart10(bytes: Uint8Array, headerOnly = false): ParsedPart10
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);
   return { transferSyntaxUid: String(meta.TransferSyntaxUID ?? '').replace(/\0/g, '').trim(), meta, dataset };
 }
+
+/** A copy of `bytes` whose SpecificCharacterSet holds only its last (code-extension) term, padded to length. */
+function withSingleCharacterSet(bytes: Uint8Array): Uint8Array | undefined {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const [tag, explicit, le] of [
+    [[0x08, 0x00, 0x05, 0x00], true, true],
+    [[0x08, 0x00, 0x05, 0x00], false, true],
+    [[0x00, 0x08, 0x00, 0x05], true, false],
+  ] as [number[], boolean, boolean][]) {
+    let at = buf.indexOf(Buffer.from(explicit ? [...tag, 0x43, 0x53] : tag), 132);
+    if (at < 0) continue;
+    const length = explicit ? (le ? buf.readUInt16LE(at + 6) : buf.readUInt16BE(at + 6)) : buf.readUInt32LE(at + 4);
+    at += 8;
+    if (length === 0 || length > 128 || at + length > buf.length) continue;
+    const terms = buf.toString('latin1', at, at + length).split('\\').map((t) => t.trim()).filter(Boolean);
+    const term = terms[terms.length - 1];
+    if (!term) return undefined;
+    const copy = Buffer.from(buf);
+    copy.write(term.padEnd(length, ' '), at, length, 'latin1');
+    return copy;
+  }
+  return undefined;
+}
+
+/** Removes ISO 2022 escape sequences that a single-set decoder (e.g. euc-kr) leaves in decoded strings. */
+function stripEscapes(value: unknown): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      if (typeof v === 'string') value[i] = v.replace(ESCAPE, '');
+      else stripEscapes(v);
+    });
+  } else if (value && typeof value === 'object' && !(value instanceof ArrayBuffer) && !ArrayBuffer.isView(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (typeof record[key] === 'string') record[key] = (record[key] as string).replace(ESCAPE, '');
+      else stripEscapes(record[key]);
+    }
+  }
+}
+// eslint-disable-next-line no-control-regex
+const ESCAPE = /\x1b[$()*+\-./,][A-Za-z@]?[A-Za-z@]/g;
