@@ -1,7 +1,7 @@
 // The receiving node, driven by DCMTK's echoscu/storescu as a real peer: association policy, C-STORE of classic,
 // Enhanced and compressed instances into the spool, one job per series, failures answered without dying, and
 // nothing acknowledged lost across kill -9.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -286,5 +286,25 @@ describe.skipIf(!canRun || !haveData)('failures and crashes', () => {
       return j[0]?.instances === 96 && j[0].state !== 'receiving' ? j : undefined;
     });
     expect(jobs[0].instances).toBe(96);
+  });
+});
+
+const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!canRun || !haveData || !haveOpenssl)('DICOM over TLS', () => {
+  it('accepts TLS associations with the node certificate (tls.scpEnabled) and refuses plain TCP', async () => {
+    const dataDir = makeDataDir();
+    const key = path.join(dataDir, 'key.pem');
+    const cert = path.join(dataDir, 'cert.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
+    expect(made.status, String(made.stderr)).toBe(0);
+    const n = await node({ tls: { scpEnabled: true, certificate: cert, privateKey: key } }, dataDir);
+    const tls = ['+tla', '+cf', cert];
+    expect((await runTool('echoscu', [...tls, '-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).not.toBe(0);
+    const files = seriesFiles(classicSeries).slice(0, 3);
+    const sent = await storescu(n, files, tls);
+    expect(sent.status, sent.output).toBe(0);
+    for (const f of files) expect(spooledCopy(n.dataDir, f)).toBeDefined();
   });
 });
