@@ -314,8 +314,25 @@ describe.skipIf(!haveTs)('the transfer-syntaxes test image (one Siemens mosaic i
     expect(syntaxes.size).toBe(7);
   });
 
-  it('is refused as a volume: a single 2D image', async () => {
-    const error = await refusal(loadVolume(path.join(TS_DIR, '9.dcm')));
+  it('is read as a mosaic of 35 slices of 64×64, the same volume from every file', async () => {
+    const reference = await loadVolume(path.join(TS_DIR, '1.dcm'));
+    expect(reference.volume.dims).toEqual([64, 64, 35]);
+    expect(reference.volume.spacing[2]).toBeCloseTo(3.6, 6);
+    expect(new Set(reference.source?.frames.map((f) => f.sopInstanceUid)).size).toBe(1);
+    for (const file of files.slice(1)) {
+      const other = await loadVolume(path.join(TS_DIR, file));
+      expect(other.volume.origin, file).toEqual(reference.volume.origin);
+      expect(Buffer.compare(Buffer.from(other.volume.data.buffer), Buffer.from(reference.volume.data.buffer)), file).toBe(0);
+    }
+  });
+
+  it('without the Siemens headers that say how many slices it tiles, is refused as a single 2D image', async () => {
+    const copy = path.join(work, 'mosaic-without-csa.dcm');
+    fs.copyFileSync(path.join(TS_DIR, '1.dcm'), copy);
+    rewrite(copy, (d) => {
+      for (const key of Object.keys(d)) if (/^00(19|29)/.test(key)) delete d[key];
+    });
+    const error = await refusal(loadVolume(copy));
     expect(error.message).toMatch(/single 2D image/);
     expect(error.message).toContain('1.3.12.2.1107.5.2.32.35131.2014031012481958900586557.0.0.0');
   });

@@ -35,6 +35,8 @@ const VOLUME_SERIES = [
   'siemens-t1-patient-positions/HFDR/2_t1_fl2d_sag',
   'canon-oblique-dwi/cl',
   'canon-oblique-dwi/enh',
+  // A Siemens mosaic (35 EPI slices tiled in one image); dcm2niix here lacks JPEG-LS, so the explicit LE copy.
+  'transfer-syntaxes/1.dcm',
 ];
 
 let work: string;
@@ -43,9 +45,16 @@ beforeAll(() => {
   if (haveData && !fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 });
 
-function dcm2niix(folder: string, name: string): Volume<Float32Array> {
+function dcm2niix(input: string, name: string): Volume<Float32Array> {
   const out = path.join(work, `ref-${name}`);
   fs.mkdirSync(out, { recursive: true });
+  // dcm2niix converts whole folders: a single file gets a folder of its own.
+  let folder = input;
+  if (fs.statSync(input).isFile()) {
+    folder = path.join(work, `in-${name}`);
+    fs.mkdirSync(folder, { recursive: true });
+    fs.copyFileSync(input, path.join(folder, path.basename(input)));
+  }
   execFileSync('dcm2niix', ['-z', 'n', '-b', 'n', '-f', 'ref', '-o', out, folder], { stdio: 'pipe' });
   // 4D output (diffusion): volume 0 is the one compared, the loader's documented default.
   return readNifti(path.join(out, 'ref.nii'), { volumeIndex: 0 });

@@ -277,3 +277,25 @@ export function permuteGrid(grid: Grid, from: [number, number, number], flip: [b
   const origin = applyToPoint(indexToWorld(grid), oldIndex);
   return { dims, spacing, origin, direction };
 }
+
+/** `p` moved `distance` mm along the unit vector `direction`. */
+export function pointAlong(p: Vec3, direction: Vec3, distance: number): Vec3 {
+  return [p[0] + direction[0] * distance, p[1] + direction[1] * distance, p[2] + direction[2] * distance];
+}
+
+/**
+ * Patient position of the first voxel of a Siemens mosaic's slices. The mosaic's ImagePositionPatient is that
+ * of the whole tiled image's first voxel; each tile is centred on it, so the tile origin lies half the
+ * difference between mosaic and tile size further along the rows and columns (as nibabel and dcm2niix compute).
+ */
+export function mosaicTileOrigin(
+  imagePositionPatient: Vec3,
+  imageOrientationPatient: readonly number[],
+  pixelSpacing: readonly [number, number],
+  mosaic: { rows: number; columns: number; tileRows: number; tileColumns: number },
+): Vec3 {
+  const o = imageOrientationPatient;
+  const down = ((mosaic.rows - mosaic.tileRows) / 2) * pixelSpacing[0];
+  const right = ((mosaic.columns - mosaic.tileColumns) / 2) * pixelSpacing[1];
+  return pointAlong(pointAlong(imagePositionPatient, [o[0], o[1], o[2]], right), [o[3], o[4], o[5]], down);
+}

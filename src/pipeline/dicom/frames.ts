@@ -1,9 +1,11 @@
 // Where each 2D frame of an instance lies in the patient: classic single-frame MR (Image Plane module at top
 // level) or Enhanced MR (Plane Position / Plane Orientation / Pixel Measures / Pixel Value Transformation in the
 // per-frame functional groups, falling back to the shared ones).
+import { mosaicTileOrigin, pointAlong, sliceNormal } from '../geometry.js';
 import type { Vec3 } from '../volume.js';
 import type { Dataset } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
+import { privateBlock, readCsaImageHeader } from './siemens-csa.js';
 
 export type Orientation = [number, number, number, number, number, number];
 
@@ -22,6 +24,16 @@ export interface FrameGeometry {
   rescaleIntercept: number;
   /** Keys that order several frames at the same position into volumes (acquisition order). */
   order: number[];
+  /** For a slice tiled in a Siemens mosaic: which tile of the (single) frame holds it. */
+  tile?: MosaicTile;
+}
+
+export interface MosaicTile {
+  index: number;
+  /** Tiles per mosaic row, and the size of one tile. */
+  perRow: number;
+  rows: number;
+  columns: number;
 }
 
 export const ENHANCED_MR = '1.2.840.10008.5.1.4.1.1.4.1';
@@ -36,6 +48,7 @@ export function frameGeometries(dataset: Dataset, ids: DicomIdentifiers): FrameG
   const sopClassUid = String(dataset.SOPClassUID ?? '');
   const sopInstanceUid = String(dataset.SOPInstanceUID ?? '');
   if (!isMultiFrameMr(dataset)) {
+    if (isMosaic(dataset)) return mosaicGeometries(dataset, ids);
     const position = vector(dataset.ImagePositionPatient, 3, 'ImagePositionPatient', ids) as Vec3;
     const orientation = vector(dataset.ImageOrientationPatient, 6, 'ImageOrientationPatient', ids) as Orientation;
     const spacing = vector(dataset.PixelSpacing, 2, 'PixelSpacing', ids) as [number, number];
@@ -121,4 +134,43 @@ function rescale(source: Dataset, ids: DicomIdentifiers): { rescaleSlope: number
   const intercept = source.RescaleIntercept === undefined || source.RescaleIntercept === '' ? 0 : num(source.RescaleIntercept);
   if (slope === 0) throw new SeriesError('RescaleSlope is 0', ids);
   return { rescaleSlope: slope, rescaleIntercept: intercept };
+}
+
+export function isMosaic(dataset: Dataset): boolean {
+  const imageType = Array.isArray(dataset.ImageType) ? dataset.ImageType.map(String) : String(dataset.ImageType ?? '').split('\\');
+  return imageType.includes('MOSAIC');
+}
+
+/**
+ * The slices of a Siemens mosaic (one 2D image tiling N slices). N and the slice normal come from the CSA image
+ * header; slices follow each other along that normal by SpacingBetweenSlices (SliceThickness without it).
+ */
+function mosaicGeometries(dataset: Dataset, ids: DicomIdentifiers): FrameGeometry[] {
+  const csa = readCsaImageHeader(dataset);
+  const fromCsa = Number(csa?.get('NumberOfImagesInMosaic')?.[0]);
+  const mrBlock = privateBlock(dataset, '0019', 'SIEMENS MR HEADER');
+  const fromPrivate = mrBlock ? num(dataset[`0019${mrBlock}0A`]) : 0;
+  const count = fromCsa > 0 ? fromCsa : fromPrivate;
+  if (!(count > 0)) throw new SeriesError('the series is a single 2D image (a Siemens mosaic whose number of slices is not recorded), not a volume', ids);
+  const perRow = Math.ceil(Math.sqrt(count));
+  const bigRows = Number(dataset.Rows);
+  const bigColumns = Number(dataset.Columns);
+  if (bigRows % perRow !== 0 || bigColumns % perRow !== 0) throw new SeriesError(`a ${bigColumns}×${bigRows} mosaic cannot hold ${count} tiles in a ${perRow}×${perRow} grid`, ids);
+  const tile = { perRow, rows: bigRows / perRow, columns: bigColumns / perRow };
+  const orientation = checkOrientation(vector(dataset.ImageOrientationPatient, 6, 'ImageOrientationPatient', ids) as Orientation, ids);
+  const spacing = checkSpacing(vector(dataset.PixelSpacing, 2, 'PixelSpacing', ids) as [number, number], ids);
+  const position = vector(dataset.ImagePositionPatient, 3, 'ImagePositionPatient', ids) as Vec3;
+  const csaNormal = (csa?.get('SliceNormalVector') ?? []).map(Number);
+  const normal: Vec3 = csaNormal.length === 3 && csaNormal.every(Number.isFinite) ? (csaNormal as Vec3) : sliceNormal(orientation);
+  const sliceSpacing = num(dataset.SpacingBetweenSlices) || num(dataset.SliceThickness);
+  if (!(sliceSpacing > 0)) throw new SeriesError('the mosaic has neither SpacingBetweenSlices nor SliceThickness to place its slices', ids);
+  const origin = mosaicTileOrigin(position, orientation, spacing, { rows: bigRows, columns: bigColumns, tileRows: tile.rows, tileColumns: tile.columns });
+  const base = { sopClassUid: String(dataset.SOPClassUID ?? ''), sopInstanceUid: String(dataset.SOPInstanceUID ?? ''), imageOrientationPatient: orientation, pixelSpacing: spacing, ...rescale(dataset, ids) };
+  return Array.from({ length: count }, (_, k) => ({
+    ...base,
+    frameIndex: 0,
+    imagePositionPatient: pointAlong(origin, normal, k * sliceSpacing),
+    order: [num(dataset.EchoNumbers), num(dataset.TemporalPositionIdentifier), num(dataset.AcquisitionNumber), num(dataset.InstanceNumber)],
+    tile: { index: k, ...tile },
+  }));
 }

@@ -9,7 +9,7 @@ import { voxelCount } from '../volume.js';
 import { type AssembleOptions, planVolume } from './assemble.js';
 import { type Dataset, type ParsedPart10, parsePart10 } from './dcmjs.js';
 import { AmbiguousSeriesError, type DicomIdentifiers, SeriesError } from './errors.js';
-import { type FrameGeometry, frameGeometries, isMultiFrameMr } from './frames.js';
+import { type FrameGeometry, type MosaicTile, frameGeometries, isMultiFrameMr } from './frames.js';
 import { decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pixels.js';
 
 export interface LoadSeriesOptions extends AssembleOptions {
@@ -65,13 +65,12 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     const uid = instance.ids.sopInstanceUid ?? instance.path;
     if (seen.has(uid)) continue;
     seen.add(uid);
-    if (isMosaic(instance.dataset)) {
-      throw new SeriesError('the series is a single 2D image (a Siemens mosaic: slices tiled in one image), not a volume', instance.ids);
-    }
     for (const geometry of frameGeometries(instance.dataset, instance.ids)) frames.push({ geometry, instance });
   }
 
-  const plan = planVolume(frames, rows, columns, seriesIds, options);
+  // A mosaic's slices are its tiles: the volume's rows and columns are those of one tile.
+  const tile = frames[0]?.geometry.tile;
+  const plan = planVolume(frames, tile ? tile.rows : rows, tile ? tile.columns : columns, seriesIds, options);
   if (plan.volumeCount > 1) log.info(`series holds ${plan.volumeCount} volumes at the same positions; using volume ${plan.volumeIndex}`, { volumeCount: plan.volumeCount, volumeIndex: plan.volumeIndex });
 
   // Decode only the frames of the chosen volume, instance by instance.
@@ -80,7 +79,7 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     if (!wanted.has(s.instance)) wanted.set(s.instance, new Set());
     wanted.get(s.instance)!.add(s.geometry.frameIndex);
   }
-  const slicePixels = rows * columns;
+  const slicePixels = plan.grid.dims[0] * plan.grid.dims[1];
   const data = new Float32Array(voxelCount(plan.grid));
   const decoded = new Map<Instance, ReturnType<typeof decodeFrames>>();
   for (const [instance, frameSet] of wanted) {
@@ -94,6 +93,11 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     const stored = decoded.get(s.instance)!.frames[s.geometry.frameIndex]!;
     const { rescaleSlope: slope, rescaleIntercept: intercept } = s.geometry;
     const offset = k * slicePixels;
+    if (s.geometry.tile) {
+      copyTile(stored, columns, s.geometry.tile, data, offset);
+      if (slope !== 1 || intercept !== 0) for (let v = offset; v < offset + slicePixels; v++) data[v] = data[v] * slope + intercept;
+      return;
+    }
     // TypedArray.set converts integer types natively, far faster than an element loop over a union of array types.
     data.set(stored.subarray(0, slicePixels), offset);
     if (slope !== 1 || intercept !== 0) for (let v = offset; v < offset + slicePixels; v++) data[v] = data[v] * slope + intercept;
@@ -191,9 +195,14 @@ function groupBySeries(instances: Instance[]): Map<string, Instance[]> {
   return out;
 }
 
-function isMosaic(dataset: Dataset): boolean {
-  const imageType = Array.isArray(dataset.ImageType) ? dataset.ImageType.map(String) : String(dataset.ImageType ?? '').split('\\');
-  return imageType.includes('MOSAIC');
+/** Copies tile `tile.index` (row-major in the mosaic grid) of a mosaic image into `out` at `offset`. */
+function copyTile(mosaic: ArrayLike<number>, mosaicColumns: number, tile: MosaicTile, out: Float32Array, offset: number): void {
+  const top = Math.floor(tile.index / tile.perRow) * tile.rows;
+  const left = (tile.index % tile.perRow) * tile.columns;
+  for (let j = 0, o = offset; j < tile.rows; j++) {
+    const row = (top + j) * mosaicColumns + left;
+    for (let i = 0; i < tile.columns; i++, o++) out[o] = mosaic[row + i];
+  }
 }
 
 function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instance: Instance }[]): SourceSeries {
