@@ -7,7 +7,7 @@ export const jobsSection = {
     env: 'BRAINSTRIP_JOBS_DATABASE',
   },
   concurrency: {
-    doc: 'Series processed at the same time (each one uses the worker pool)',
+    doc: 'Series processed at the same time (each one uses the worker pool); 0 pauses processing (series are still received and queued)',
     format: 'nat',
     default: 1,
     env: 'BRAINSTRIP_JOBS_CONCURRENCY',

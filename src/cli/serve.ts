@@ -168,5 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await node.stop();
+  // Stopped cleanly; a handle someone left open (a worker thread, a socket) must not keep the process alive.
+  setTimeout(() => process.exit(0), 5000).unref();
   return 0;
 }

@@ -45,7 +45,8 @@ export class JobRunner {
 
   /** Starts queued jobs while there is a free slot. */
   wake(): void {
-    while (!this.stopped && this.running.size < Math.max(1, this.options.concurrency)) {
+    // concurrency 0 pauses processing: series are still received and queued.
+    while (!this.stopped && this.running.size < this.options.concurrency) {
       let job: Job | undefined;
       try {
         job = this.store.claimNext();

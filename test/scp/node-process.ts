@@ -44,6 +44,8 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     log: { level: 'debug', file: 'logs/brainstrip.log' },
     receive: { port: 0, seriesIdleSeconds: 1, ...(config.receive ?? {}) },
     http: { port: 0, host: '127.0.0.1', ...(config.http ?? {}) },
+    // Receiving is under test: series are queued but not processed unless a test asks for it.
+    jobs: { concurrency: 0, ...(config.jobs ?? {}) },
     results: { destinations: [{ aeTitle: 'NOWHERE', host: '127.0.0.1', port: 9 }], ...(config.results ?? {}) },
   };
   const file = path.join(dataDir, `config-${Date.now()}.json`);
@@ -77,7 +79,9 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     output: () => output,
     stop: async () => {
       child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       await exited;
+      clearTimeout(killer);
     },
     kill: async () => {
       child.kill('SIGKILL');
