@@ -3,6 +3,7 @@
 // nothing acknowledged lost across kill -9.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileMeta } from '../src/scp/part10.js';
@@ -85,6 +86,39 @@ describe.skipIf(!canRun)('association policy', () => {
     expect((await call('ELSEWHERE')).status).not.toBe(0); // allowed only from another host
     expect((await call('PACS')).status).toBe(0);
     expect((await call('MODALITY')).status).toBe(0);
+  });
+});
+
+describe.skipIf(!canRun)('bad input and load', () => {
+  it('survives bytes that are not DICOM, and a PDU that lies about its length', async () => {
+    const n = await node();
+    const garbage = async (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(n.dicomPort, '127.0.0.1', () => socket.end(bytes));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.setTimeout(3000, () => socket.destroy());
+      });
+    await garbage(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await garbage(Buffer.from([0x01, 0x00, 0x00, 0x00, 0x00, 0x10, 0xde, 0xad, 0xbe, 0xef])); // A-ASSOCIATE-RQ, cut short
+    await garbage(Buffer.from([0x04, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00])); // P-DATA-TF outside an association
+    expect(n.child.exitCode).toBeNull();
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
+  });
+
+  it.skipIf(!haveData)('rejects associations beyond receive.maxAssociations as transient, and serves them later', async () => {
+    const n = await node({ receive: { maxAssociations: 1 } });
+    const sender = spawn('storescu', ['-v', '-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort), ...seriesFiles(classicSeries)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    sender.stdout.on('data', (d) => (log += d));
+    sender.stderr.on('data', (d) => (log += d));
+    const senderDone = new Promise((r) => sender.on('close', r));
+    await waitFor('the first association to be busy', () => (/Received Store Response/.test(log) ? true : undefined));
+    const second = await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)]);
+    expect(second.status).not.toBe(0);
+    expect(second.output).toMatch(/Rejected Transient/i);
+    await senderDone;
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)])).status).toBe(0);
   });
 });
 
