@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -38,6 +39,15 @@ def loss_fn(logits, target):
     return ce + dice, float(dice)
 
 
+def crop(x, m, size, rng):
+    """A random size^3 box of the sample (the whole grid when size is 0 or the grid size)."""
+    if not size or size >= x.shape[-1]:
+        return x, m
+    o = [int(rng.integers(0, x.shape[a] - size + 1)) for a in range(3)]
+    box = (slice(o[0], o[0] + size), slice(o[1], o[1] + size), slice(o[2], o[2] + size))
+    return x[box], m[box]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
@@ -46,7 +56,9 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='torch intra-op threads (0 = all cores)')
     ap.add_argument('--device', default='auto')
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--reuse', type=int, default=2, help='optimizer steps per generated sample (2nd+ mirrored left-right)')
+    ap.add_argument('--reuse', type=int, default=5, help='optimizer steps per generated sample (each a random crop, randomly mirrored left-right)')
+    ap.add_argument('--crop', type=int, default=96, help='train on random crops of this size (multiple of 16; 0 or 128 = whole grid)')
+    ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
     ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
     ap.add_argument('--export', help='ONNX path to write at the end')
@@ -81,24 +93,61 @@ def main():
         torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}, ckpt_path + '.tmp')
         os.replace(ckpt_path + '.tmp', ckpt_path)
 
+    def recalibrate():
+        # Crops see less background than the whole grid: BatchNorm's running statistics are re-estimated on whole
+        # 128^3 samples (cumulative average) so that inference-mode normalisation matches what the node feeds.
+        if args.bn_recalibrate <= 0:
+            return
+        bns = [mod for mod in model.modules() if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)]
+        if not bns:
+            return
+        saved = [(b.momentum) for b in bns]
+        for b in bns:
+            b.reset_running_stats()
+            b.momentum = None
+        model.train()
+        with torch.no_grad():
+            for _ in range(args.bn_recalibrate):
+                xr, _m = gen.sample()
+                model(xr[None, None].to(device))
+        for b, mom in zip(bns, saved):
+            b.momentum = mom
+
     def do_export(path, tag):
+        recalibrate()
         model.eval()
         meta = export(model.cpu(), path, extra={'arch': args.arch, 'steps': state['step'], 'samples': state['samples'],
                                                  'training_minutes': round(state['elapsed'] / 60, 1), 'tag': tag})
         model.to(device).train()
         print(f'exported {path}: {json.dumps(meta)}', flush=True)
 
+    stop = {'now': False}
+
+    def on_signal(signum, frame):
+        stop['now'] = True  # finish the step, save, exit: rerunning the command resumes
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     model.train()
     last_save = time.time()
     running = None
     while state['elapsed'] < budget:
+        if stop['now']:
+            save()
+            print(f"stopped at step {state['step']}; rerun the same command to resume", flush=True)
+            return
         t0 = time.time()
         x, m = gen.sample()
         state['samples'] += 1
         for r in range(args.reuse):
             if state['elapsed'] >= budget:
                 break
-            xb, mb = (x, m) if r == 0 else (x.flip(-1), m.flip(-1))  # left-right mirror (i axis)
+            xb, mb = crop(x, m, args.crop, gen.rng)
+            if gen.rng.random() < 0.5:
+                xb, mb = xb.flip(-1), mb.flip(-1)  # left-right mirror (i axis)
+            if r > 0:
+                # a cheap contrast change so that the reuses of one sample are not the same picture
+                xb = xb.clamp(min=0) ** float(math.exp(gen.rng.normal(0, 0.2)))
             frac = state['elapsed'] / budget
             lr = args.lr * min(1.0, (state['elapsed'] + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:

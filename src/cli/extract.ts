@@ -77,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     const context = loaded.source ? { studyInstanceUid: loaded.source.studyInstanceUid, seriesInstanceUid: loaded.source.seriesInstanceUid } : {};
     const atlas = loadAtlas(model.dir || undefined);
     pool = createWorkerPool(config);
-    const result = await extractBrain(loaded.volume, { pool, atlas, config: { model }, transform, context });
+    const result = await extractBrain(loaded.volume, { pool, atlas, config: { model, registration: config.registration }, transform, context });
     fs.mkdirSync(out, { recursive: true });
     writeNifti(path.join(out, 'mask.nii.gz'), result.mask, { description: `brainstrip mask ${result.model.name} ${result.model.version}` });
     writeNifti(path.join(out, 'brain.nii.gz'), compact(result.brain), { description: 'brainstrip skull-stripped' });

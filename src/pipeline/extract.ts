@@ -6,9 +6,11 @@ import type { ModelConfig } from '../../config/sections/model.js';
 import { type DicomContext, logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { InferPayload, InferResult } from '../pool/tasks/infer.js';
+import type { RegisterTaskPayload, RegisterTaskResult } from '../pool/tasks/register.js';
 import type { Atlas } from './atlas.js';
 import { resample, resampleMask } from './geometry.js';
 import { resolveModel } from './model-files.js';
+import { registrationOptionsFromConfig } from './registration/index.js';
 import { cleanMask } from './postprocess.js';
 import type { RigidTransform } from './transform.js';
 import { type Grid, type Volume, gridOf, voxelCount, withData } from './volume.js';
@@ -29,16 +31,11 @@ export interface BrainExtraction {
 export interface ExtractDeps {
   pool: Pick<WorkerPool, 'run' | 'intraOpThreads'>;
   atlas: Atlas;
-  config: { model: ModelConfig };
+  /** `registration` (config/sections/registration.ts) tunes the registration; absent, its defaults apply. */
+  config: { model: ModelConfig; registration?: Parameters<typeof registrationOptionsFromConfig>[0] };
   /** A known input → atlas transform (skips registration). */
   transform?: RigidTransform;
   /** DICOM identifiers for logs and errors. */
-  context?: DicomContext;
-}
-
-/** What the 'register' task (src/pool/tasks/register.ts) receives. */
-export interface RegisterPayload {
-  volume: Volume<Float32Array>;
   context?: DicomContext;
 }
 
@@ -55,8 +52,14 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
 
   let transform = deps.transform;
   if (!transform) {
-    const registered = await pool.run<RigidTransform | { transform: RigidTransform }>('register', { volume: input, context } satisfies RegisterPayload);
-    transform = 'matrix' in registered ? { matrix: registered.matrix } : { matrix: registered.transform.matrix };
+    const options = config.registration ? registrationOptionsFromConfig(config.registration) : undefined;
+    let registered: RegisterTaskResult;
+    try {
+      registered = await pool.run<RegisterTaskResult>('register', { volume: input, context, modelsDir: config.model.dir || undefined, options } satisfies RegisterTaskPayload);
+    } catch (error) {
+      throw new Error(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
+    }
+    transform = { matrix: registered.matrix };
   }
   let result: InferResult;
   try {

@@ -1,0 +1,143 @@
+// Post-processing, model input and QC picture: pure steps over small synthetic volumes with known answers.
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { atlasMaskOnInput, maskOnInputGrid } from '../src/pipeline/extract.js';
+import { indexToWorld, applyToPoint } from '../src/pipeline/geometry.js';
+import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/model-input.js';
+import { cleanMask, dice, fillHoles, largestComponent } from '../src/pipeline/postprocess.js';
+import { qcPng } from '../src/pipeline/qc-png.js';
+import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/transform.js';
+import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/volume.js';
+
+function grid(dims: Vec3, spacing: Vec3 = [1, 1, 1], direction: Grid['direction'] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]], origin?: Vec3): Grid {
+  // centred on the patient origin unless told otherwise
+  const o: Vec3 = origin ?? [0, 1, 2].map((a) => -((dims[a] - 1) / 2) * spacing[a]) as Vec3;
+  if (!origin) {
+    // centre the grid whatever its direction
+    const centre = applyToPoint(indexToWorld({ dims, spacing, origin: [0, 0, 0], direction }), [(dims[0] - 1) / 2, (dims[1] - 1) / 2, (dims[2] - 1) / 2]);
+    return { dims, spacing, direction, origin: [-centre[0], -centre[1], -centre[2]] };
+  }
+  return { dims, spacing, direction, origin: o };
+}
+
+function ball(g: Grid, centre: Vec3, radiusMm: number): Volume<Uint8Array> {
+  const m = indexToWorld(g);
+  const data = new Uint8Array(g.dims[0] * g.dims[1] * g.dims[2]);
+  for (let k = 0; k < g.dims[2]; k++)
+    for (let j = 0; j < g.dims[1]; j++)
+      for (let i = 0; i < g.dims[0]; i++) {
+        const p = applyToPoint(m, [i, j, k]);
+        if (Math.hypot(p[0] - centre[0], p[1] - centre[1], p[2] - centre[2]) <= radiusMm) data[linearIndex(g.dims, i, j, k)] = 1;
+      }
+  return { ...g, data };
+}
+
+describe('post-processing of the brain mask', () => {
+  const g = grid([40, 40, 40]);
+
+  it('keeps only the largest connected piece: a speck in the scalp is not brain', () => {
+    const brain = ball(g, [0, 0, 0], 10);
+    const speck = ball(g, [15, 15, 15], 2);
+    const mask = { ...g, data: brain.data.map((v, i) => v | speck.data[i]) };
+    const out = largestComponent(mask);
+    expect(dice(out.data, brain.data)).toBe(1);
+  });
+
+  it('fills an enclosed cavity (a ventricle, a necrotic core) but leaves background touching the border alone', () => {
+    const outer = ball(g, [0, 0, 0], 12);
+    const cavity = ball(g, [0, 0, 0], 5);
+    const holed = { ...g, data: outer.data.map((v, i) => (cavity.data[i] ? 0 : v)) };
+    expect(dice(fillHoles(holed).data, outer.data)).toBe(1);
+    // a notch open to the outside of the volume is not a hole
+    const notch = { ...g, data: new Uint8Array(64000) };
+    for (let k = 0; k < 40; k++) for (let j = 0; j < 40; j++) for (let i = 0; i < 40; i++) notch.data[linearIndex(g.dims, i, j, k)] = i > 5 && i < 30 && !(j > 15 && j < 25 && i < 20) ? 1 : 0;
+    const filled = fillHoles(notch);
+    expect(filled.data[linearIndex(g.dims, 10, 20, 20)]).toBe(0);
+  });
+
+  it('an empty mask stays empty, and Dice of two empty masks is 1', () => {
+    const empty = { ...g, data: new Uint8Array(64000) };
+    expect(cleanMask(empty).data.every((v) => v === 0)).toBe(true);
+    expect(dice(empty.data, empty.data)).toBe(1);
+  });
+});
+
+describe('model input', () => {
+  it('takes percentiles as the k-th smallest value with k = round(q·n), as the training generator does', () => {
+    const data = Float32Array.from({ length: 1000 }, (_, i) => 999 - i);
+    expect(quantiles(data, [0.005, 0.995])).toEqual([4, 994]);
+  });
+
+  it('normalisation ignores the scale and offset a scanner applies', () => {
+    const data = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i) * 100 + (i % 7));
+    const a = normaliseForModel(data);
+    const b = normaliseForModel(data.map((v) => v * 37 + 1200));
+    let worst = 0;
+    for (let v = 0; v < a.length; v++) worst = Math.max(worst, Math.abs(a[v] - b[v]));
+    expect(worst).toBeLessThan(1e-4);
+    expect(Math.min(...a)).toBe(0);
+    expect(Math.max(...a)).toBeLessThanOrEqual(1.5);
+  });
+
+  it('a prone acquisition lands on the model grid like the supine one', () => {
+    const model = grid([32, 32, 32], [2, 2, 2], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    const supine = grid([48, 48, 40], [1.25, 1.25, 1.6]);
+    const prone = grid([48, 48, 40], [1.25, 1.25, 1.6], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    const object = (g: Grid) => {
+      const b = ball(g, [6, -4, 3], 14);
+      return { ...g, data: Float32Array.from(b.data, (v) => v * 100) };
+    };
+    const a = toModelGrid(object(supine), identityTransform(), model);
+    const b = toModelGrid(object(prone), identityTransform(), model);
+    const ma = Uint8Array.from(a.data, (v) => (v > 50 ? 1 : 0));
+    const mb = Uint8Array.from(b.data, (v) => (v > 50 ? 1 : 0));
+    expect(dice(ma, mb)).toBeGreaterThan(0.97);
+  });
+
+  it('the mask comes back onto the input grid where the anatomy is, through the registration transform', () => {
+    const model = grid([40, 40, 40], [1.5, 1.5, 1.5], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    const input = grid([50, 44, 36], [1.2, 1.2, 2.0], [[0, 1, 0], [0, 0, -1], [-1, 0, 0]]);
+    // input → atlas: rotate 7° about z and shift; a brain at atlas position A sits at T⁻¹(A) in the input
+    const t = rigidAboutCentre(eulerRotation(0, 0, (7 * Math.PI) / 180), [0, 0, 0], [3, -2, 4]);
+    const atlasBall = ball(model, [0, 0, 0], 15);
+    const probability = { ...model, data: Float32Array.from(atlasBall.data) };
+    const mask = maskOnInputGrid(probability, input, t);
+    // where is the atlas centre in the input? solve t(x) = 0 → x = t⁻¹(0) = −R⁻¹·shift, about (-3, 2, -4) rotated
+    const expected = ball(input, [0, 0, 0], 15);
+    const inputCentre = applyToPoint(
+      [t.matrix[0], t.matrix[4], t.matrix[8], 0, t.matrix[1], t.matrix[5], t.matrix[9], 0, t.matrix[2], t.matrix[6], t.matrix[10], 0, 0, 0, 0, 1],
+      [-t.matrix[3], -t.matrix[7], -t.matrix[11]],
+    );
+    const moved = ball(input, inputCentre, 15);
+    expect(dice(mask.data, moved.data)).toBeGreaterThan(0.95);
+    expect(dice(mask.data, expected.data)).toBeLessThan(dice(mask.data, moved.data));
+    // the atlas mask brought back by the same transform agrees with it
+    expect(dice(atlasMaskOnInput(atlasBall, input, t).data, mask.data)).toBeGreaterThan(0.97);
+  });
+});
+
+describe('QC picture', () => {
+  it('is a PNG of three orthogonal views with a red mask outline', () => {
+    const g = grid([30, 34, 26], [2, 2, 3]);
+    const mask = ball(g, [0, 0, 0], 16);
+    const image = { ...g, data: Float32Array.from(mask.data, (v, i) => v * 800 + (i % 13)) };
+    const png = qcPng(image, mask);
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    expect(width).toBeGreaterThan(3 * 100);
+    expect(height).toBeGreaterThan(100);
+    // decode the single IDAT and look for the outline colour
+    const idatLength = png.readUInt32BE(33);
+    expect(png.toString('latin1', 37, 41)).toBe('IDAT');
+    const raw = zlib.inflateSync(png.subarray(41, 41 + idatLength));
+    expect(raw.length).toBe((width * 3 + 1) * height);
+    let red = 0;
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const o = y * (width * 3 + 1) + 1 + x * 3;
+        if (raw[o] === 255 && raw[o + 1] === 32 && raw[o + 2] === 32) red++;
+      }
+    expect(red).toBeGreaterThan(100);
+  });
+});
