@@ -102,8 +102,12 @@ export async function startNode(
     () => {
       void spool.cleanUnrouted(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
       if (config.jobs.keepFinishedDays > 0) {
+        // Check and removal in one synchronous step: no instance of the series can arrive in between.
         for (const job of store.finishedBefore(new Date(Date.now() - config.jobs.keepFinishedDays * 86400_000))) {
-          void spool.removeSeries(job.studyInstanceUid, job.seriesInstanceUid).catch(() => undefined);
+          if (spool.removeSeriesIfIdle(job.studyInstanceUid, job.seriesInstanceUid)) {
+            store.forgetSeriesInstances(job.seriesInstanceUid);
+            log.info('spooled series removed after retention', { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
+          }
         }
       }
     },

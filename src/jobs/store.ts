@@ -247,6 +247,11 @@ export class JobStore {
     })();
   }
 
+  /** Forgets the instances of a series whose spool folder was removed (a later resend counts afresh). */
+  forgetSeriesInstances(seriesInstanceUid: string): void {
+    this.db.prepare('DELETE FROM instances WHERE series_instance_uid = ?').run(seriesInstanceUid);
+  }
+
   /** Finished jobs whose series has no newer job, finished before `before` (their spool can be removed). */
   finishedBefore(before: Date): Job[] {
     return (

@@ -238,6 +238,20 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
       }
       metrics.instances.inc({ routed: String(decision.routed) });
       metrics.bytes.inc({}, writer.bytes);
+      try {
+        return this.record(header, decision, ids, writer.bytes);
+      } finally {
+        deps.spool.settled(dir);
+      }
+    }
+
+    private record(
+      header: InstanceHeader,
+      decision: ReturnType<typeof routeInstance>,
+      ids: { studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid: string },
+      bytes: number,
+    ): { code: number; comment?: string } {
+      const sopInstanceUid = ids.sopInstanceUid;
       if (!decision.routed) {
         this.log.info(`instance stored, not processed: ${decision.reason}`, { ...ids, modality: header.modality, seriesDescription: header.seriesDescription });
         return { code: constants.Status.Success };
@@ -251,7 +265,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
           modality: header.modality,
           seriesDescription: header.seriesDescription,
           callingAe: this.callingAe,
-          bytes: writer.bytes,
+          bytes,
         });
         // An instance whose storing finished after its association dropped must not hold the series open.
         deps.completion.instanceArrived(job, this.ended ? undefined : this.associationId);

@@ -142,6 +142,8 @@ export class Spool {
   readonly unroutedRoot: string;
   /** Folders already known to exist and to be durable, so that each instance costs one directory fsync. */
   private readonly knownDirs = new Set<string>();
+  /** Folders with instances committed but not yet recorded in the job store. */
+  private readonly busy = new Map<string, number>();
 
   constructor(readonly root: string) {
     this.incomingDir = path.join(root, 'incoming');
@@ -177,11 +179,43 @@ export class Spool {
    * the same instance replaces the first (a resend after an aborted association).
    */
   async commit(writer: SpoolWriter, dir: string, sopInstanceUid: string | undefined): Promise<string> {
-    await this.ensureDir(dir);
     const target = path.join(dir, `${uidFileName(sopInstanceUid ?? randomUUID())}.dcm`);
-    await rename(writer.tempPath, target);
-    await fsyncDir(dir);
+    this.busy.set(dir, (this.busy.get(dir) ?? 0) + 1);
+    try {
+      await this.ensureDir(dir);
+      await rename(writer.tempPath, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(writer.tempPath)) {
+        this.settled(dir);
+        throw error;
+      }
+      // The folder went away since it was last used (retention clean-up): create it again.
+      this.knownDirs.delete(dir);
+      try {
+        await this.ensureDir(dir);
+        await rename(writer.tempPath, target);
+      } catch (retryError) {
+        this.settled(dir);
+        throw retryError;
+      }
+    }
+    try {
+      await fsyncDir(dir);
+    } catch (error) {
+      this.settled(dir);
+      throw error;
+    }
     return target;
+  }
+
+  /**
+   * The caller of `commit` is done with the folder (the instance is recorded in the job store). Until then the
+   * folder is never removed by retention clean-up.
+   */
+  settled(dir: string): void {
+    const n = (this.busy.get(dir) ?? 1) - 1;
+    if (n <= 0) this.busy.delete(dir);
+    else this.busy.set(dir, n);
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -241,11 +275,23 @@ export class Spool {
     return removed;
   }
 
-  /** Removes a series folder (after its job is done and the retention passed). */
-  async removeSeries(studyInstanceUid: string, seriesInstanceUid: string): Promise<void> {
+  /**
+   * Removes a series folder after its job is done and the retention passed — unless an instance of it is being
+   * stored right now. Synchronous up to the rename, so that no C-STORE can slip in between the caller's check of
+   * the job store and the removal. Returns whether the folder was removed.
+   */
+  removeSeriesIfIdle(studyInstanceUid: string, seriesInstanceUid: string): boolean {
     const dir = this.seriesDir(studyInstanceUid, seriesInstanceUid);
-    await fs.promises.rm(dir, { recursive: true, force: true });
+    if (this.busy.has(dir)) return false;
+    const trash = path.join(this.incomingDir, `${randomUUID()}.removed`);
+    try {
+      fs.renameSync(dir, trash);
+    } catch {
+      return false; // already gone
+    }
     this.knownDirs.delete(dir);
+    void fs.promises.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+    return true;
   }
 }
 

@@ -9,6 +9,7 @@ import { fileMetaHeader, readFileMeta } from '../../src/scp/part10.js';
 import { isOwnOutput, routeInstance, type RoutingConfig } from '../../src/scp/routing.js';
 import { callerAllowed } from '../../src/scp/scp.js';
 import { JobStore } from '../../src/jobs/store.js';
+import { Spool } from '../../src/scp/spool.js';
 import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';
 
 const routing: RoutingConfig = {
@@ -145,5 +146,47 @@ describe('job store', () => {
     expect(stillReceiving.map((j) => j.id)).toEqual([receiving.id]);
     expect(store.countsByState()).toMatchObject({ queued: 1, failed: 1, receiving: 1 });
     store.close();
+  });
+});
+
+describe('spool', () => {
+  const meta = () => fileMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3.9', transferSyntaxUid: '1.2.840.10008.1.2.1' });
+  async function receive(spool: Spool, bytes: Buffer) {
+    const writer = spool.openInstance(meta());
+    writer.end(bytes);
+    expect(await writer.finish()).toBeUndefined();
+    return writer;
+  }
+
+  it('commits an instance into its series folder as a Part 10 file and keeps the folder while it is being recorded', async () => {
+    const spool = new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-spool-')));
+    await spool.init();
+    const dir = spool.seriesDir('1.2.3', '1.2.3.4');
+    const writer = await receive(spool, Buffer.from([8, 0, 0x18, 0, 0x55, 0x49, 2, 0, 0x31, 0]));
+    const file = await spool.commit(writer, dir, '1.2.3.9');
+    expect(readFileMeta(fs.readFileSync(file)).transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    expect(fs.readdirSync(spool.incomingDir)).toEqual([]);
+    expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(false); // not yet recorded in the job store
+    spool.settled(dir);
+    expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(true);
+    expect(fs.existsSync(dir)).toBe(false);
+    // The next instance of that series finds its folder gone and makes it again.
+    const again = await spool.commit(await receive(spool, Buffer.alloc(4)), dir, '1.2.3.10');
+    spool.settled(dir);
+    expect(fs.existsSync(again)).toBe(true);
+  });
+
+  it('reports a write failure instead of throwing, and leaves nothing behind', async () => {
+    const spool = new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-spool-')));
+    await spool.init();
+    fs.rmSync(spool.incomingDir, { recursive: true });
+    fs.writeFileSync(spool.incomingDir, '');
+    const writer = spool.openInstance(meta());
+    writer.write(Buffer.alloc(1000));
+    writer.end(Buffer.alloc(1000));
+    const error = await writer.finish();
+    expect(error?.message).toMatch(/ENOTDIR/);
+    expect(writer.bytes).toBe(2000);
+    await writer.discard();
   });
 });
