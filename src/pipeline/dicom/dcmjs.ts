@@ -27,6 +27,8 @@ const require = createRequire(import.meta.url);
 export const dcmjs = require('dcmjs') as DcmjsApi;
 // dcmjs logs every unusual VR to the console; the loader reports problems itself, with the series' UIDs.
 dcmjs.log.setLevel('error');
+// Its validation logger reports the dictionary's ambiguous VRs (US or SS) of every implicit-VR file as errors.
+dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
 
 export interface ParsedPart10 {
   transferSyntaxUid: string;
