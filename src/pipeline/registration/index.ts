@@ -22,6 +22,7 @@ import { robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';
 import { blockFactors, downsample, smooth } from './pyramid.js';
 import { dilate } from './region.js';
+import { estimateShading, flatten } from './flatten.js';
 import { type Cost, drawSamples, foregroundMoments, nmiCost } from './similarity.js';
 
 /** What registration needs of the atlas (structurally satisfied by loadAtlas()'s result). */
@@ -48,6 +49,8 @@ export interface RegistrationOptions {
   brainFromLevel?: number;
   /** Gaussian σ of each level, as a fraction of its spacing (on top of the block averaging); 0 = none. */
   smoothing?: number;
+  /** Width (σ, mm) of the local mean that both images are divided by to remove coil shading; 0 = off. */
+  shadingSigmaMm?: number;
   /** Another starting rotation replaces the header's only if its (NMI − 1) is this many times larger. */
   orientationMargin?: number;
   /** Seed of the sample positions; fixed so that the same input always gives the same transform. */
@@ -63,6 +66,7 @@ export const defaultRegistrationOptions = {
   keepCandidates: 3,
   orientationMargin: 1.25,
   smoothing: 0,
+  shadingSigmaMm: 0,
   brainMarginMm: 12,
   headMarginMm: 30,
   brainFromLevel: 1,
@@ -103,9 +107,15 @@ export async function registerToAtlasWithReport(
   if (o.samples.length !== o.levelsMm.length) throw new Error('registration: samples must give one count per pyramid level');
   if (volume.data.length === 0) throw new Error(`registration: the input volume is empty${describe(options.context)}`);
 
-  const level = (v: Volume<Float32Array>, mm: number) => smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
-  const moving = o.levelsMm.map((mm) => level(volume, mm));
-  const fixed = o.levelsMm.map((mm) => level(atlas.template, mm));
+  const pyramid = (v: Volume<Float32Array>) => {
+    const shading = o.shadingSigmaMm > 0 ? estimateShading(v, o.shadingSigmaMm) : undefined;
+    return o.levelsMm.map((mm) => {
+      const level = smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
+      return shading ? flatten(level, shading) : level;
+    });
+  };
+  const moving = pyramid(volume);
+  const fixed = pyramid(atlas.template);
 
   // Heads, not boxes: centres of mass over voxels clearly brighter than the background.
   const headMoments = (v: Volume<Float32Array>) => {
