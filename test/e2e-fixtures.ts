@@ -45,6 +45,7 @@ export interface Orthanc {
   httpPort: number;
   get<T = any>(route: string): Promise<T>;
   getBytes(route: string): Promise<Buffer>;
+  post<T = any>(route: string, body: string): Promise<T>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,6 +82,11 @@ export async function createOrthanc(options: { dicomPort?: number } = {}): Promi
     httpPort,
     async get(route) {
       const res = await fetch(`${base}${route}`);
+      if (!res.ok) throw new Error(`Orthanc ${route}: HTTP ${res.status}`);
+      return res.json();
+    },
+    async post(route, body) {
+      const res = await fetch(`${base}${route}`, { method: 'POST', body });
       if (!res.ok) throw new Error(`Orthanc ${route}: HTTP ${res.status}`);
       return res.json();
     },

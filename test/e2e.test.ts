@@ -108,4 +108,33 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     expect((await node.jobs()).jobs.length).toBe(before);
     await waitFor('the loop-protection log line', async () => (/loop protection/.test(node.log()) ? true : undefined), 10000);
   }, 60_000);
+
+  test('an Enhanced MR series comes back as one Enhanced MR skull-stripped instance and a SEG referencing its frames', async () => {
+    const enhancedDir = path.join(sharedData, 'dicom/siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
+    const enhancedFiles = fs.readdirSync(enhancedDir).map((f) => path.join(enhancedDir, f));
+    const source = fromPart10(fs.readFileSync(enhancedFiles[0]), true).dataset;
+    await storescu(orthanc.dicomPort, orthanc.aeTitle, enhancedFiles);
+    await storescu(node.dicomPort, 'BRAINSTRIP', enhancedFiles);
+    const job = await waitForJob(node, String(source.SeriesInstanceUID));
+    expect(job.state, `job ${job.id}: ${job.reason}`).toBe('done');
+    const studyId = (await orthanc.post<{ ID: string }[]>('/tools/lookup', String(source.StudyInstanceUID)))[0].ID;
+    const series = await orthanc.get<any[]>(`/studies/${studyId}/series`);
+    expect(series).toHaveLength(3);
+    const derived = series.find((s) => s.MainDicomTags.SeriesInstanceUID !== source.SeriesInstanceUID && s.MainDicomTags.Modality === 'MR');
+    const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
+    expect(derived.Instances).toHaveLength(1);
+    const derivedFile = fromPart10(await orthanc.getBytes(`/instances/${derived.Instances[0]}/file`)).dataset;
+    expect(derivedFile.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.4.1');
+    expect(Number(derivedFile.NumberOfFrames)).toBe(Number(source.NumberOfFrames));
+    const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
+    const frames = segFile.PerFrameFunctionalGroupsSequence as any[];
+    expect(frames).toHaveLength(Number(source.NumberOfFrames));
+    const frameNumbers = new Set<number>();
+    for (const frame of frames) {
+      const ref = frame.DerivationImageSequence[0].SourceImageSequence[0];
+      expect(ref.ReferencedSOPInstanceUID).toBe(source.SOPInstanceUID);
+      frameNumbers.add(Number(ref.ReferencedFrameNumber));
+    }
+    expect(frameNumbers.size).toBe(frames.length);
+  }, 900_000);
 });
