@@ -70,6 +70,9 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
 
   // A mosaic's slices are its tiles: the volume's rows and columns are those of one tile.
   const tile = frames[0]?.geometry.tile;
+  if (frames.some((f) => (f.geometry.tile?.rows ?? 0) !== (tile?.rows ?? 0) || (f.geometry.tile?.columns ?? 0) !== (tile?.columns ?? 0))) {
+    throw new SeriesError('the series mixes mosaic images with other tilings or plain images', seriesIds);
+  }
   const plan = planVolume(frames, tile ? tile.rows : rows, tile ? tile.columns : columns, seriesIds, options);
   if (plan.volumeCount > 1) log.info(`series holds ${plan.volumeCount} volumes at the same positions; using volume ${plan.volumeIndex}`, { volumeCount: plan.volumeCount, volumeIndex: plan.volumeIndex });
 
