@@ -66,6 +66,18 @@ describe.skipIf(!canRun)('association policy', () => {
     const n = await node();
     const echo = await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)]);
     expect(echo.status, echo.output).toBe(0);
+    expect(await (await n.get('/metrics')).text()).toMatch(/brainstrip_echo_total 1/);
+  });
+
+  it('reports live and ready on the operations port, and 404 for what it does not know', async () => {
+    const n = await node();
+    expect((await n.get('/health/live')).status).toBe(200);
+    const ready = await n.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { dicom: true, jobStore: true } });
+    expect((await n.get('/api/jobs/12345')).status).toBe(404);
+    expect((await n.get('/api/jobs?state=lost')).status).toBe(400);
+    expect(await (await n.get('/metrics')).text()).toMatch(/# TYPE brainstrip_jobs gauge/);
   });
 
   it('rejects a wrong called AE title with "called AE not recognised" and keeps serving', async () => {

@@ -190,3 +190,21 @@ describe('spool', () => {
     await writer.discard();
   });
 });
+
+describe('retention of unrouted instances', () => {
+  it('deletes acknowledged but unprocessed instances older than the retention, and only those', async () => {
+    const spool = new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-spool-')));
+    await spool.init();
+    const dir = spool.unroutedDir('1.2.3.4.9');
+    fs.mkdirSync(dir, { recursive: true });
+    const old = path.join(dir, 'old.dcm');
+    const fresh = path.join(dir, 'fresh.dcm');
+    fs.writeFileSync(old, 'x');
+    fs.writeFileSync(fresh, 'x');
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+    fs.utimesSync(old, twoDaysAgo, twoDaysAgo);
+    expect(await spool.cleanUnrouted(24 * 3600_000)).toBe(1);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+  });
+});
