@@ -186,6 +186,19 @@ describe('what is not one volume is refused with a reason that names the series'
     expect(error.message).toContain(s.seriesInstanceUid);
   });
 
+  it('a sheared stack (slices shifted within their plane, as with gantry tilt)', async () => {
+    const s = await series({ positionOf: (k) => [0.5 * k, 0, 2 * k] });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toMatch(/shifted within their plane/);
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('but not positions that differ only by the rounding of their decimal strings', async () => {
+    const s = await series({ positionOf: (k) => [Number((1e-4 * Math.sin(k)).toFixed(5)), 0, Number((2.1 * k + 1e-4 * Math.cos(k)).toFixed(5))] });
+    const { volume } = await loadSeries(s.paths);
+    expect(volume.spacing[2]).toBeCloseTo(2.1, 3);
+  });
+
   it('mixed orientations (a three-plane localizer)', async () => {
     const uid = newUid();
     const axial = await series({ slices: 4, attributes: { SeriesInstanceUID: uid } });

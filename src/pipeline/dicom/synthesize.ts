@@ -25,6 +25,8 @@ export interface SyntheticSeries {
   imageOrientationPatient?: [number, number, number, number, number, number];
   /** ImagePositionPatient of the first slice. */
   origin?: Vec3;
+  /** ImagePositionPatient of slice k of volume v, when not a regular stack along the normal (sheared, jittered). */
+  positionOf?: (k: number, v: number) => Vec3;
   /** Several volumes at the same positions (as diffusion series are). */
   volumes?: number;
   /** Stored value of column i, row j, slice k, volume v (unsigned 16-bit unless `signed`). */
@@ -61,7 +63,7 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
     for (let k = 0; k < spec.slices; k++) {
       const pixels = spec.signed ? new Int16Array(spec.rows * spec.columns) : new Uint16Array(spec.rows * spec.columns);
       for (let j = 0, o = 0; j < spec.rows; j++) for (let i = 0; i < spec.columns; i++, o++) pixels[o] = value(i, j, k, v);
-      const position = [0, 1, 2].map((a) => origin[a] + normal[a] * sliceSpacing * k);
+      const position = spec.positionOf ? spec.positionOf(k, v) : [0, 1, 2].map((a) => origin[a] + normal[a] * sliceSpacing * k);
       const instanceNumber = ((v * spec.slices + k) * 7919) % total + 1; // scrambled: never the slice order
       const dataset: Dataset = {
         _meta: { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } },
