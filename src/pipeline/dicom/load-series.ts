@@ -83,7 +83,6 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     wanted.get(s.instance)!.add(s.geometry.frameIndex);
   }
   const slicePixels = plan.grid.dims[0] * plan.grid.dims[1];
-  const data = new Float32Array(voxelCount(plan.grid));
   const decoded = new Map<Instance, ReturnType<typeof decodeFrames>>();
   for (const [instance, frameSet] of wanted) {
     const result = decodeFrames(instance, instance.ids, instance.bytes, frameSet);
@@ -92,6 +91,8 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     }
     decoded.set(instance, result);
   }
+  // Allocated only now that decoding has shown the pixel data to be as large as the headers claim.
+  const data = new Float32Array(voxelCount(plan.grid));
   plan.slices.forEach((s, k) => {
     const stored = decoded.get(s.instance)!.frames[s.geometry.frameIndex]!;
     const { rescaleSlope: slope, rescaleIntercept: intercept } = s.geometry;
