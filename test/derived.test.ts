@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { toPart10, fromPart10 } from '../src/pipeline/derived/part10.js';
+import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { acquisition, algorithm, dciodvfy, hasTool, options, syntheticBrain, syntheticSource, tempDir } from './derived-fixtures.js';
 
@@ -77,6 +78,23 @@ describe('skull-stripped series from a classic MR series', () => {
     expect(again.map((o) => o.sopInstanceUid)).toEqual(objects.map((o) => o.sopInstanceUid));
     const newModel = buildSkullStrippedSeries({ source, brain, algorithm: { ...algorithm, version: '1.0.1' }, options, acquisition });
     expect(newModel[0].seriesInstanceUid).not.toBe(objects[0].seriesInstanceUid);
+  });
+
+  test.skipIf(!hasTool('dciodvfy'))('a result flagged for review says so in ImageComments and the SeriesDescription, and still validates', async () => {
+    const reviewNote = 'brainstrip quality check: review before use';
+    const flagged = buildSkullStrippedSeries({ source, brain, algorithm, options: { ...options, reviewNote }, acquisition });
+    expect(flagged[0].dataset.ImageComments).toBe(reviewNote);
+    expect(String(flagged[0].dataset.SeriesDescription)).toMatch(/skull-stripped \[review\]$/);
+    expect([...String(flagged[0].dataset.SeriesDescription)].length).toBeLessThanOrEqual(64);
+    const seg = buildSegmentation({ source, mask: syntheticBrain(source).mask, algorithm, options: { ...options, reviewNote }, acquisition });
+    expect(seg.dataset.ImageComments).toBe(reviewNote);
+    const dir = tempDir('derived-review');
+    for (const o of [flagged[0], seg]) {
+      const file = path.join(dir, `${o.kind}.dcm`);
+      fs.writeFileSync(file, toPart10(o.dataset));
+      const result = await dciodvfy(file);
+      expect(result.errors, result.output).toEqual([]);
+    }
   });
 
   test('refuses a volume that is not on the source grid, naming the series', () => {

@@ -52,7 +52,7 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     expect(original.Instances).toHaveLength(files.length);
     expect(derived.MainDicomTags.Modality).toBe('MR');
     expect(derived.Instances).toHaveLength(files.length);
-    expect(derived.MainDicomTags.SeriesDescription).toMatch(/skull-stripped$/);
+    expect(derived.MainDicomTags.SeriesDescription).toMatch(/skull-stripped( \[review\])?$/);
     expect(seg.Instances).toHaveLength(1);
 
     // Every SEG frame references the original instance at its own position.

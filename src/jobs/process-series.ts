@@ -103,7 +103,13 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   if (extraction.flaggedForReview) log.warn('brain mask flagged for review: it agrees poorly with the atlas');
   setState('processing', 'building skull-stripped series and SEG');
   const acquisition = await readMrAcquisition(source.frames[0].path);
-  const options = derivedOptions(config);
+  const options: DerivedObjectOptions = {
+    ...derivedOptions(config),
+    reviewNote: extraction.flaggedForReview
+      ? `brainstrip quality check: the brain mask agrees poorly with the registered atlas (Dice ${extraction.atlasAgreementDice.toFixed(3)}, ` +
+        `expected at least ${config.model.reviewDice}); review it before use.`
+      : undefined,
+  };
   const objects = [
     ...buildSkullStrippedSeries({ source, brain: extraction.brain, algorithm: extraction.model, options, acquisition }),
     buildSegmentation({ source, mask: extraction.mask, algorithm: extraction.model, options, acquisition }),

@@ -24,6 +24,18 @@ export interface DerivedObjectOptions {
   softwareVersion: string;
   /** Creation time written into the objects; fixed in tests. */
   now?: Date;
+  /**
+   * Set when the result failed the automatic quality check: written as ImageComments of every object and marked
+   * in the SeriesDescription, so a reader sees it in the viewer and not only in brainstrip's logs.
+   */
+  reviewNote?: string;
+}
+
+export const REVIEW_MARK = ' [review]';
+
+/** ImageComments (LT) carrying the review note, if any. */
+export function reviewComments(options: DerivedObjectOptions): Dataset {
+  return options.reviewNote ? { ImageComments: [...options.reviewNote].slice(0, 10240).join('') } : {};
 }
 
 /** A created object, ready to be written as Part 10. */
@@ -191,8 +203,8 @@ export function frameOfReference(source: SourceSeries): Dataset {
 }
 
 /** SeriesDescription of a derived series: the source's plus a suffix, LO (64 characters at most). */
-export function seriesDescription(source: SourceSeries, suffix: string): string {
-  const tail = [...suffix].slice(0, 64);
+export function seriesDescription(source: SourceSeries, suffix: string, review = false): string {
+  const tail = [...`${suffix}${review ? REVIEW_MARK : ''}`].slice(0, 64);
   // Shorten the source's description, not the suffix: the suffix is what tells the two series apart.
   const base = [...(text(source.seriesDescription ?? source.attributes.SeriesDescription, 64) ?? '')].slice(0, 64 - tail.length);
   return `${base.join('').trimEnd()}${tail.join('')}`.trim();

@@ -49,12 +49,13 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Key of an input: the set of files and their sizes (a resent or added instance changes it). */
+/** Key of an input: a hash of the set of files and their sizes (a resent or added instance changes it). */
 export function inputKey(paths: string[]): string {
-  return paths
+  const listing = paths
     .map((p) => `${path.basename(p)}:${fs.statSync(p).size}`)
     .sort()
     .join('|');
+  return crypto.createHash('sha256').update(listing).digest('hex');
 }
 
 /** Writes every object, then the manifest last: a manifest on disk means all its files are complete. */

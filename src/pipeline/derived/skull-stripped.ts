@@ -16,6 +16,7 @@ import {
   equipment,
   frameOfReference,
   patientAndStudy,
+  reviewComments,
   seriesDescription,
   seriesNumber,
   sourceKey,
@@ -127,7 +128,7 @@ function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, cr
     SeriesNumber: String(seriesNumber(source, options.seriesNumberOffset)),
     SeriesDate: created.date,
     SeriesTime: created.time,
-    SeriesDescription: seriesDescription(source, options.seriesDescriptionSuffix),
+    SeriesDescription: seriesDescription(source, options.seriesDescriptionSuffix, options.reviewNote !== undefined),
     // What the image shows; a brain is not a paired structure, so Laterality (Type 2C) is left out.
     BodyPartExamined: acquisition.bodyPartExamined ?? 'BRAIN',
     PatientPosition: acquisition.patientPosition,
@@ -136,6 +137,7 @@ function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, cr
     ContentDate: created.date,
     ContentTime: created.time,
     BurnedInAnnotation: 'NO',
+    ...reviewComments(options),
   });
 }
 
