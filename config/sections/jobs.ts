@@ -12,6 +12,12 @@ export const jobsSection = {
     default: 1,
     env: 'BRAINSTRIP_JOBS_CONCURRENCY',
   },
+  timeoutMinutes: {
+    doc: 'A job still processing or sending after this many minutes fails with that reason and frees its slot (0: no limit)',
+    format: Number,
+    default: 60,
+    env: 'BRAINSTRIP_JOBS_TIMEOUT_MIN',
+  },
   keepFinishedDays: {
     doc: 'Spooled instances of jobs that are done are deleted after this many days (0: keep forever)',
     format: Number,

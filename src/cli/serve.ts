@@ -50,6 +50,7 @@ export async function startNode(
     {
       concurrency: config.jobs.concurrency,
       workRoot: path.join(dataDir, 'work'),
+      timeoutMs: config.jobs.timeoutMinutes * 60_000,
       instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
     },
     metrics,

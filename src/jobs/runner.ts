@@ -15,12 +15,16 @@ export interface RunnerOptions {
   instancePaths: (job: Job) => Promise<string[]>;
   /** How often the queue is looked at without a wake-up (a safety net, e.g. jobs queued by another process). */
   pollMs?: number;
+  /** A job still running after this long fails (and frees its slot); 0: no limit. */
+  timeoutMs?: number;
 }
 
 export class JobRunner {
   private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Processor calls that have not returned yet (including ones abandoned after a timeout). */
+  private readonly unsettled = new Set<Promise<void>>();
   private readonly log = logger('jobs.runner');
   private readonly failures;
 
@@ -56,20 +60,36 @@ export class JobRunner {
       }
       if (!job) return;
       const controller = new AbortController();
-      const done = this.run(job, controller.signal)
+      const done = this.run(job, controller)
         .catch((error: Error) => {
           // Only the store can fail here (e.g. closed at shutdown); the job is then recovered at the next start.
           this.log.error(`cannot record the end of job ${job.id}: ${error.message}`);
         })
         .finally(() => {
-        this.running.delete(job.id);
-        this.wake();
-      });
+          this.running.delete(job.id);
+          this.wake();
+        });
       this.running.set(job.id, { controller, done });
     }
   }
 
-  private async run(job: Job, signal: AbortSignal): Promise<void> {
+  private async run(job: Job, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
+    let timedOut = false;
+    const limit = this.options.timeoutMs ?? 0;
+    const timer =
+      limit > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort(new Error(`processing took longer than ${Math.round(limit / 60_000)} min (jobs.timeoutMinutes)`));
+          }, limit)
+        : undefined;
+    // A processor that ignores its signal must not hold the slot: the abort ends the wait for it.
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
     const ids = { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid };
     const log = logger('jobs', ids);
     const workDir = path.join(this.options.workRoot, String(job.id));
@@ -77,7 +97,7 @@ export class JobRunner {
       await fs.promises.mkdir(workDir, { recursive: true });
       const instancePaths = await this.options.instancePaths(job);
       log.info('processing started', { instances: instancePaths.length, attempt: job.attempts });
-      await this.processor({
+      const processing = this.processor({
         job,
         instancePaths,
         workDir,
@@ -89,28 +109,36 @@ export class JobRunner {
           log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
         },
       });
+      // Shutdown gives a processor that honours its signal a moment to stop cleanly.
+      this.unsettled.add(processing);
+      void processing.catch(() => undefined).finally(() => this.unsettled.delete(processing));
+      await Promise.race([aborted, processing]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       this.store.setState(job.id, 'done');
       log.info('job done');
     } catch (error) {
-      if (signal.aborted) {
+      if (signal.aborted && !timedOut) {
         this.store.setState(job.id, 'queued', 'interrupted by shutdown; queued again');
         log.warn('job interrupted by shutdown; it runs again at the next start');
         return;
       }
-      const reason = error instanceof Error ? error.message : String(error);
+      const cause = timedOut ? signal.reason : error;
+      const reason = cause instanceof Error ? cause.message : String(cause);
       this.store.setState(job.id, 'failed', null, reason);
       this.failures?.inc();
       log.error(`job failed: ${reason}`);
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 
-  /** Stops taking jobs, aborts the running ones and waits (at most `graceMs`) for them to hand back. */
+  /** Stops taking jobs, aborts the running ones (they are queued again) and waits at most `graceMs` for them. */
   async close(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     const running = [...this.running.values()];
     for (const r of running) r.controller.abort(new Error('node shutting down'));
-    await Promise.race([Promise.allSettled(running.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await Promise.allSettled(running.map((r) => r.done));
+    await Promise.race([Promise.allSettled([...this.unsettled]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }
 }

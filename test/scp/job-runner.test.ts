@@ -1,0 +1,89 @@
+// The job runner: a queued series reaches the processor with its spooled files; resolving is done, throwing is
+// failed with the reason, a processor that hangs fails after jobs.timeoutMinutes, and a shutdown queues it again.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JobRunner } from '../../src/jobs/runner.js';
+import { JobStore } from '../../src/jobs/store.js';
+import type { JobContext, SeriesProcessor } from '../../src/jobs/types.js';
+
+function setUp(processor: SeriesProcessor, timeoutMs = 0) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-runner-'));
+  const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+  const runner = new JobRunner(store, processor, {
+    concurrency: 1,
+    workRoot: path.join(dir, 'work'),
+    instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
+    timeoutMs,
+    pollMs: 50,
+  });
+  const queue = (series: string) => {
+    const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: series, sopInstanceUid: `${series}.1`, bytes: 10 });
+    store.markComplete(job.id);
+    return job.id;
+  };
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(what()).toBe(true);
+  };
+  return { store, runner, queue, until };
+}
+
+describe('job runner', () => {
+  it('hands a queued job to the processor and records done, with states set on the way', async () => {
+    const seen: JobContext[] = [];
+    const { store, runner, queue, until } = setUp(async (ctx) => {
+      seen.push(ctx);
+      ctx.setState('sending', 'to ARCHIVE');
+      expect(store.get(ctx.job.id)).toMatchObject({ state: 'sending', detail: 'to ARCHIVE' });
+      expect(fs.existsSync(ctx.workDir)).toBe(true);
+    });
+    const id = queue('1.2.3');
+    runner.start();
+    await until(() => store.get(id)?.state === 'done');
+    expect(seen[0].instancePaths).toEqual(['/spool/1.2.3/1.dcm']);
+    expect(seen[0].job).toMatchObject({ id, state: 'processing', attempts: 1 });
+    await runner.close();
+  });
+
+  it('records failed with the error message, and goes on with the next job', async () => {
+    const { store, runner, queue, until } = setUp(async (ctx) => {
+      if (ctx.job.seriesInstanceUid === 'bad') throw new Error('series 1.2.bad: no 3D volume');
+    });
+    const bad = queue('bad');
+    const good = queue('good');
+    runner.start();
+    await until(() => store.get(good)?.state === 'done');
+    expect(store.get(bad)).toMatchObject({ state: 'failed', reason: 'series 1.2.bad: no 3D volume' });
+    await runner.close();
+  });
+
+  it('fails a job that runs past the time limit and frees the slot for the next one', async () => {
+    const { store, runner, queue, until } = setUp(async (ctx) => {
+      if (ctx.job.seriesInstanceUid === 'stuck') await new Promise(() => undefined); // ignores its signal
+    }, 200);
+    const stuck = queue('stuck');
+    const next = queue('next');
+    runner.start();
+    await until(() => store.get(next)?.state === 'done');
+    expect(store.get(stuck)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/longer than/) });
+    await runner.close(50);
+  });
+
+  it('queues a running job again when the node shuts down', async () => {
+    let started = false;
+    const { store, runner, queue, until } = setUp(
+      (ctx) =>
+        new Promise<void>((resolve, reject) => {
+          started = true;
+          ctx.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+    );
+    const id = queue('long');
+    runner.start();
+    await until(() => started);
+    await runner.close();
+    expect(store.get(id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/shutdown/) });
+  });
+});
