@@ -127,9 +127,8 @@ export function readInstanceHeader(bytes: Buffer, transferSyntaxUid: string): He
       }
       p = value + length;
     }
-    // Ran out of bytes exactly at an element boundary: complete if these bytes are the whole dataset.
-  } catch (error) {
-    if (!(error instanceof Truncated)) throw error;
+  } catch {
+    // Truncated bytes or a malformed structure: what was read before it still counts (complete stays false).
   }
   return { header: decodeHeader(raw), complete };
 }
