@@ -16,14 +16,14 @@
 import { type Affine, compose, invert } from '../geometry.js';
 import { type DicomContext, logger } from '../../log.js';
 import { type RigidTransform, eulerRotation, translation } from '../transform.js';
-import type { Volume } from '../volume.js';
+import type { Vec3, Volume } from '../volume.js';
 import { axisAlignedRotations, principalAxisRotations } from './initialise.js';
 import { robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';
 import { blockFactors, downsample, smooth } from './pyramid.js';
 import { dilate } from './region.js';
 import { estimateShading, flatten } from './flatten.js';
-import { type Cost, drawSamples, foregroundMoments, nmiCost } from './similarity.js';
+import { type Cost, type SampleSet, drawSamples, foregroundMoments, nmiCost } from './similarity.js';
 
 /** What registration needs of the atlas (structurally satisfied by loadAtlas()'s result). */
 export interface RegistrationAtlas {
@@ -92,6 +92,54 @@ function describe(context: DicomContext = {}): string {
   return ids.length ? ` (${ids.join(', ')})` : '';
 }
 
+type ResolvedOptions = typeof defaultRegistrationOptions & RegistrationOptions;
+
+function pyramid(v: Volume<Float32Array>, o: ResolvedOptions): Volume<Float32Array>[] {
+  const shading = o.shadingSigmaMm > 0 ? estimateShading(v, o.shadingSigmaMm) : undefined;
+  return o.levelsMm.map((mm) => {
+    const level = smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
+    return shading ? flatten(level, shading) : level;
+  });
+}
+
+/** Heads, not boxes: centre of mass and second moments over voxels clearly brighter than the background. */
+function headMoments(v: Volume<Float32Array>) {
+  const r = robustRange(v.data);
+  return foregroundMoments(v, r.low + 0.1 * (r.high - r.low));
+}
+
+interface AtlasSide {
+  centre: Vec3;
+  covariance: number[];
+  samples: SampleSet[];
+}
+
+// Everything about the atlas that does not depend on the input (its pyramid, head moments, sampling regions
+// and sample points) is computed once per atlas and options: a pool worker registers many series to one atlas.
+const atlasCache = new WeakMap<Volume<Float32Array>, Map<string, AtlasSide>>();
+
+function atlasSide(atlas: RegistrationAtlas, o: ResolvedOptions): AtlasSide {
+  const key = JSON.stringify([o.levelsMm, o.samples, o.bins, o.seed, o.smoothing, o.shadingSigmaMm, o.headMarginMm, o.brainMarginMm, o.brainFromLevel, Boolean(atlas.brainMask)]);
+  let byOptions = atlasCache.get(atlas.template);
+  const cached = byOptions?.get(key);
+  if (cached) return cached;
+  const fixed = pyramid(atlas.template, o);
+  const { centre, covariance } = headMoments(fixed[0]);
+  // Sampling regions: the coarse level sees the head around the brain (the neck bends differently in every
+  // position and would pull the fit), the finer levels only the brain and its immediate surroundings.
+  const around = (marginMm: number) =>
+    atlas.brainMask && marginMm > 0
+      ? dilate(atlas.brainMask, Math.max(1, Math.round(marginMm / Math.min(...atlas.brainMask.spacing))))
+      : undefined;
+  const headRegion = around(o.headMarginMm);
+  const brainRegion = around(o.brainMarginMm);
+  const samples = o.levelsMm.map((_, l) => drawSamples(fixed[l], o.samples[l], o.bins, o.seed + l, l >= o.brainFromLevel ? brainRegion : headRegion));
+  const side = { centre, covariance, samples };
+  if (!byOptions) atlasCache.set(atlas.template, (byOptions = new Map()));
+  byOptions.set(key, side);
+  return side;
+}
+
 export async function registerToAtlas(volume: Volume<Float32Array>, atlas: RegistrationAtlas, options: RegistrationOptions = {}): Promise<RigidTransform> {
   return (await registerToAtlasWithReport(volume, atlas, options)).transform;
 }
@@ -107,24 +155,10 @@ export async function registerToAtlasWithReport(
   if (o.samples.length !== o.levelsMm.length) throw new Error('registration: samples must give one count per pyramid level');
   if (volume.data.length === 0) throw new Error(`registration: the input volume is empty${describe(options.context)}`);
 
-  const pyramid = (v: Volume<Float32Array>) => {
-    const shading = o.shadingSigmaMm > 0 ? estimateShading(v, o.shadingSigmaMm) : undefined;
-    return o.levelsMm.map((mm) => {
-      const level = smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
-      return shading ? flatten(level, shading) : level;
-    });
-  };
-  const moving = pyramid(volume);
-  const fixed = pyramid(atlas.template);
-
-  // Heads, not boxes: centres of mass over voxels clearly brighter than the background.
-  const headMoments = (v: Volume<Float32Array>) => {
-    const r = robustRange(v.data);
-    return foregroundMoments(v, r.low + 0.1 * (r.high - r.low));
-  };
+  const moving = pyramid(volume, o);
   const input = headMoments(moving[0]);
-  const reference = headMoments(fixed[0]);
   if (input.count < 8) throw new Error(`registration: the input volume has no head-like signal to register${describe(options.context)}`);
+  const reference = atlasSide(atlas, o);
 
   // atlas → input, as: shift atlas head centre to the origin, rotate (candidate, then the searched Euler
   // angles), move to the input head centre plus the searched shift.
@@ -135,17 +169,7 @@ export async function registerToAtlasWithReport(
       start,
       translation([input.centre[0] + p[0], input.centre[1] + p[1], input.centre[2] + p[2]]),
     );
-  // Sampling regions: the coarse level sees the head around the brain (the neck bends differently in every
-  // position and would pull the fit), the finer levels only the brain and its immediate surroundings.
-  const around = (marginMm: number) =>
-    atlas.brainMask && marginMm > 0
-      ? dilate(atlas.brainMask, Math.max(1, Math.round(marginMm / Math.min(...atlas.brainMask.spacing))))
-      : undefined;
-  const headRegion = around(o.headMarginMm);
-  const brainRegion = around(o.brainMarginMm);
-  const costs: Cost[] = o.levelsMm.map((_, l) =>
-    nmiCost(drawSamples(fixed[l], o.samples[l], o.bins, o.seed + l, l >= o.brainFromLevel ? brainRegion : headRegion), moving[l], o.bins),
-  );
+  const costs: Cost[] = o.levelsMm.map((_, l) => nmiCost(reference.samples[l], moving[l], o.bins));
 
   const starts = [...axisAlignedRotations(), ...principalAxisRotations(input.covariance, reference.covariance)];
   let evaluations = 0;
