@@ -85,7 +85,7 @@ export async function startRefusingArchive(status: number, comment: string): Pro
       }
       this.sendAssociationAccept();
     }
-    cStoreRequest(request: any, callback: (r: unknown) => void) {
+    cStoreRequest(request: any, callback: (r: any) => void) {
       state.received++;
       const response = CStoreResponse.fromRequest(request);
       response.setStatus(status);
