@@ -86,14 +86,16 @@ export async function run(argv: string[]): Promise<number> {
 
 /** Stores integer-valued volumes (most MR after rescale) as 16-bit integers, as dcm2niix does; else float32. */
 function compact(volume: Volume<Float32Array>): Volume {
+  const data = volume.data;
   let min = Infinity;
   let max = -Infinity;
-  for (const v of volume.data) {
-    if (!Number.isInteger(v)) return volume;
-    if (v < min) min = v;
-    if (v > max) max = v;
+  for (let v = 0; v < data.length; v++) {
+    const x = data[v];
+    if (x !== Math.round(x)) return volume;
+    if (x < min) min = x;
+    if (x > max) max = x;
   }
-  if (min >= -32768 && max <= 32767) return withData(volume, Int16Array.from(volume.data));
-  if (min >= 0 && max <= 65535) return withData(volume, Uint16Array.from(volume.data));
+  if (min >= -32768 && max <= 32767) return withData(volume, new Int16Array(data));
+  if (min >= 0 && max <= 65535) return withData(volume, new Uint16Array(data));
   return volume;
 }
