@@ -79,6 +79,19 @@ describe('model input', () => {
     expect(Math.max(...a)).toBeLessThanOrEqual(1.5);
   });
 
+  it('NaN and infinite voxels of a damaged input neither move the percentiles nor reach the network', () => {
+    const clean = Float32Array.from({ length: 2000 }, (_, i) => (i % 100) * 3);
+    const damaged = Float32Array.from(clean);
+    damaged[5] = NaN;
+    damaged[17] = Infinity;
+    damaged[29] = -Infinity;
+    const out = normaliseForModel(damaged);
+    expect(out.every((v) => Number.isFinite(v) && v >= 0 && v <= 1.5)).toBe(true);
+    expect(out[5]).toBe(0);
+    const reference = normaliseForModel(clean);
+    expect(Math.abs(out[100] - reference[100])).toBeLessThan(0.02);
+  });
+
   it('a prone acquisition lands on the model grid like the supine one', () => {
     const model = grid([32, 32, 32], [2, 2, 2], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
     const supine = grid([48, 48, 40], [1.25, 1.25, 1.6]);

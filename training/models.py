@@ -1,7 +1,12 @@
 """The two brain extraction networks: the seed paper's 3D ResU-Net (reference) and brainstrip's efficient
 variant designed for INT8 CPU inference. Both map [N, 1, 128, 128, 128] (the model grid, i fastest) to
 [N, 2, 128, 128, 128] logits (class 1 = brain)."""
+import os
+
+import nibabel as nib
+import numpy as np
 import torch
+from scipy import ndimage as ndi
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -89,14 +94,31 @@ class _ResBlock(nn.Module):
         return self.act(x + self.b(self.a(x)))
 
 
+def atlas_prior(atlas_dir=None, sigma_mm=3.0):
+    """The atlas brain mask, smoothed (sigma 3 mm), as a [1, 1, k, j, i] float tensor on the model grid."""
+    atlas_dir = atlas_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'models', 'atlas')
+    mask = np.asarray(nib.load(os.path.join(atlas_dir, 'brain-mask.nii.gz')).dataobj).astype(np.float32)
+    prior = ndi.gaussian_filter(mask, sigma_mm / 1.5).transpose(2, 1, 0).copy()
+    return torch.from_numpy(prior)[None, None]
+
+
 class EfficientUNet(nn.Module):
+    """Every input has been registered to the atlas, so the network also sees, as a second channel built into
+    the model (a constant of the ONNX graph, not an input), the atlas brain mask smoothed by 3 mm: it learns where
+    and how a head departs from the atlas rather than where a brain is from nothing."""
     name = 'efficient'
 
-    def __init__(self, channels=(16, 32, 64, 128), classes=2):
+    def __init__(self, channels=(16, 32, 64, 128), classes=2, prior=True):
         super().__init__()
         c = channels
         self.classes = classes
-        self.stem = _cbr(1, c[0], k=2, stride=2)
+        if prior is True:
+            prior = atlas_prior()
+        if prior is not None and prior is not False:
+            self.register_buffer('prior', prior)
+        else:
+            self.prior = None
+        self.stem = _cbr(1 if self.prior is None else 2, c[0], k=2, stride=2)
         self.enc = nn.ModuleList([_ResBlock(c[0])])
         self.down = nn.ModuleList()
         for i in range(1, len(c)):
@@ -107,7 +129,11 @@ class EfficientUNet(nn.Module):
         self.dec = nn.ModuleList([_ResBlock(c[i - 1]) for i in range(len(c) - 1, 0, -1)])
         self.head = nn.Conv3d(c[0], classes * 8, 1)
 
-    def forward(self, x):
+    def forward(self, x, prior=None):
+        """prior: the matching crop of self.prior when x is a crop (training); None for the whole grid."""
+        if self.prior is not None:
+            p = self.prior if prior is None else prior
+            x = torch.cat([x, p.expand(x.shape[0], 1, *x.shape[2:])], 1)
         x = self.enc[0](self.stem(x))
         skips = [x]
         for i in range(len(self.down)):

@@ -39,13 +39,12 @@ def loss_fn(logits, target):
     return ce + dice, float(dice)
 
 
-def crop(x, m, size, rng):
-    """A random size^3 box of the sample (the whole grid when size is 0 or the grid size)."""
-    if not size or size >= x.shape[-1]:
-        return x, m
-    o = [int(rng.integers(0, x.shape[a] - size + 1)) for a in range(3)]
-    box = (slice(o[0], o[0] + size), slice(o[1], o[1] + size), slice(o[2], o[2] + size))
-    return x[box], m[box]
+def crop_box(shape, size, rng):
+    """A random size^3 box of the grid (the whole grid when size is 0 or the grid size)."""
+    if not size or size >= shape[-1]:
+        return (slice(None),) * 3
+    o = [int(rng.integers(0, shape[a] - size + 1)) for a in range(3)]
+    return (slice(o[0], o[0] + size), slice(o[1], o[1] + size), slice(o[2], o[2] + size))
 
 
 def main():
@@ -142,9 +141,13 @@ def main():
         for r in range(args.reuse):
             if state['elapsed'] >= budget:
                 break
-            xb, mb = crop(x, m, args.crop, gen.rng)
+            box = crop_box(x.shape, args.crop, gen.rng)
+            xb, mb = x[box], m[box]
+            pb = model.prior[(slice(None), slice(None)) + box] if getattr(model, 'prior', None) is not None else None
             if gen.rng.random() < 0.5:
-                xb, mb = xb.flip(-1), mb.flip(-1)  # left-right mirror (i axis)
+                # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample
+                xb, mb = xb.flip(-1), mb.flip(-1)
+                pb = pb.flip(-1) if pb is not None else None
             if r > 0:
                 # a cheap contrast change so that the reuses of one sample are not the same picture
                 xb = xb.clamp(min=0) ** float(math.exp(gen.rng.normal(0, 0.2)))
@@ -152,7 +155,7 @@ def main():
             lr = args.lr * min(1.0, (state['elapsed'] + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g['lr'] = lr
-            logits = model(xb[None, None].to(device))
+            logits = model(xb[None, None].to(device)) if pb is None else model(xb[None, None].to(device), pb)
             loss, dice = loss_fn(logits, mb[None].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -87,3 +87,11 @@ export function resolveModel(options: { dir?: string; name: string; precision: '
   if (!sha256) throw new Error(`checksums.json lists model ${entry.name} but no checksum for ${entry.file}`);
   return { name: entry.name, version: entry.version, precision: entry.precision, path: path.join(dir, entry.file), sha256 };
 }
+
+/**
+ * What the node calls at start: the configured model and the atlas exist and match checksums.json (when
+ * model.verifyChecksums is on). Throws, naming the file, so that the node does not start on a wrong model.
+ */
+export function verifyModelsAtStart(model: { dir: string; name: string; precision: 'FP32' | 'INT8'; verifyChecksums: boolean }): ModelEntry {
+  return resolveModel({ dir: model.dir || undefined, name: model.name, precision: model.precision, verify: model.verifyChecksums });
+}

@@ -15,10 +15,19 @@ export function toModelGrid(input: Volume<Float32Array>, transform: RigidTransfo
   return resample(input, grid, { targetToSource: atlasToInput, interpolation: 'linear', fill: 0 }) as Volume<Float32Array>;
 }
 
-/** k-th smallest (1-based) of data for each quantile q, k = max(1, round(q · n)). */
+/**
+ * k-th smallest (1-based) of the finite values of data for each quantile q, k = max(1, round(q · n)), n the
+ * number of finite values (NaN and ±Inf from a damaged input do not move the percentiles).
+ */
 export function quantiles(data: Float32Array, qs: number[]): number[] {
   const sorted = Float32Array.from(data).sort();
-  return qs.map((q) => sorted[Math.min(sorted.length, Math.max(1, Math.round(q * sorted.length))) - 1]);
+  let n = 0;
+  while (n < sorted.length && Number.isFinite(sorted[n])) n++;
+  let first = 0;
+  while (first < n && sorted[first] === -Infinity) first++;
+  const finite = sorted.subarray(first, n);
+  if (finite.length === 0) return qs.map(() => 0);
+  return qs.map((q) => finite[Math.min(finite.length, Math.max(1, Math.round(q * finite.length))) - 1]);
 }
 
 export function normaliseForModel(data: Float32Array): Float32Array {
@@ -27,7 +36,8 @@ export function normaliseForModel(data: Float32Array): Float32Array {
   const out = new Float32Array(data.length);
   for (let v = 0; v < data.length; v++) {
     const x = (data[v] - lo) / scale;
-    out[v] = x < 0 ? 0 : x > NORMALISATION.max ? NORMALISATION.max : x;
+    // written so that NaN becomes 0
+    out[v] = x > 0 ? (x > NORMALISATION.max ? NORMALISATION.max : x) : 0;
   }
   return out;
 }
