@@ -33,7 +33,9 @@ async function node(config: Record<string, any> = {}, dataDir = makeDataDir()) {
   return n;
 }
 afterEach(async () => {
-  for (const n of running.splice(0)) if (n.child.exitCode === null && n.child.signalCode === null) await n.stop();
+  const nodes = running.splice(0);
+  for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) await n.stop();
+  for (const n of nodes) fs.rmSync(n.dataDir, { recursive: true, force: true });
 });
 
 function dataset(file: string): { transferSyntaxUid: string; bytes: Buffer; sopInstanceUid?: string; seriesInstanceUid?: string } {
