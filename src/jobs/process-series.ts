@@ -161,6 +161,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       index.record(job.seriesInstanceUid, key, dir);
     }
 
+    if (destinations.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
     for (const destination of destinations) {
       const items = results.objects.map((o) => ({ path: o.path, sopClassUid: o.sopClassUid, sopInstanceUid: o.sopInstanceUid, label: o.label }));
