@@ -178,15 +178,15 @@ describe.skipIf(!fs.existsSync(patientPositionsDir))('series acquired in four pa
       }
     }
     console.log('patient positions, pairwise Dice of the atlas mask in world space:', dices);
-    // Issue 4 asks for ≥ 0.9 for every pair. Measured (2026-11-25): HFS-HFDR 0.93, HFP-HFDR 0.94, HFS-HFP 0.90,
-    // HFDL-HFDR 0.90, HFS-HFDL 0.88, HFP-HFDL 0.85. What stands in the way: 4.8 mm slices (the masks are
-    // voxelised on different anatomical slice positions in each series, worth about 0.03 of Dice), a flat MI
-    // landscape between Colin27 and a 2D FLASH of another person, and HFDL covering only part of the head (its
-    // slab cuts the brain laterally and inferiorly), which moves its optimum by ~10 mm. The bound below guards
-    // against regressions; the gap to 0.9 is open work (see the README, section registration).
-    for (const [pair, dice] of Object.entries(dices)) expect(dice, pair).toBeGreaterThanOrEqual(0.83);
+    // Issue 4 asks for ≥ 0.9 for every pair. Measured (2026-11-25): HFS-HFP 0.96, HFS-HFDR 0.96, HFP-HFDR 0.94,
+    // HFDL-HFDR 0.93, HFS-HFDL 0.91, HFP-HFDL 0.89. HFDL's slab covers only part of the head (it cuts the brain
+    // laterally and inferiorly), and between Colin27 and another person's 2D FLASH the MI optimum moves with
+    // what is visible (about 10 mm for half a head, measured by cropping HFS); 4.8 mm slices voxelise the masks at
+    // different anatomical positions in each series. The bounds guard against regressions; the last pair's gap
+    // to 0.9 is open work (README, section registration).
+    for (const [pair, dice] of Object.entries(dices)) expect(dice, pair).toBeGreaterThanOrEqual(0.87);
     const mean = Object.values(dices).reduce((s, d) => s + d, 0) / Object.values(dices).length;
-    expect(mean).toBeGreaterThanOrEqual(0.88);
+    expect(mean).toBeGreaterThanOrEqual(0.92);
   });
 });
 

@@ -23,7 +23,7 @@ import { patternSearch } from './optimizer.js';
 import { blockFactors, downsample, smooth } from './pyramid.js';
 import { dilate } from './region.js';
 import { estimateShading, flatten } from './flatten.js';
-import { type Cost, type SampleSet, drawSamples, foregroundMoments, nmiCost } from './similarity.js';
+import { type Cost, type SampleSet, drawSamples, foregroundMoments, nmiCost, samplesInside } from './similarity.js';
 
 /** What registration needs of the atlas (structurally satisfied by loadAtlas()'s result). */
 export interface RegistrationAtlas {
@@ -51,6 +51,8 @@ export interface RegistrationOptions {
   smoothing?: number;
   /** Width (σ, mm) of the local mean that both images are divided by to remove coil shading; 0 = off. */
   shadingSigmaMm?: number;
+  /** Finer levels measure over samples frozen at least this far (mm) inside the input's grid; 0 = never freeze. */
+  freezeMarginMm?: number;
   /** Another starting rotation replaces the header's only if its (NMI − 1) is this many times larger. */
   orientationMargin?: number;
   /** Seed of the sample positions; fixed so that the same input always gives the same transform. */
@@ -67,6 +69,7 @@ export const defaultRegistrationOptions = {
   orientationMargin: 1.25,
   smoothing: 0,
   shadingSigmaMm: 0,
+  freezeMarginMm: 8,
   brainMarginMm: 12,
   headMarginMm: 30,
   brainFromLevel: 1,
@@ -196,23 +199,28 @@ export async function registerToAtlasWithReport(
   const best = challenger && -challenger.cost - 1 > o.orientationMargin * (-header.cost - 1) ? challenger : header;
 
   let parameters = best.parameters;
-  let cost = best.cost;
+  let finalCost = best.cost;
   for (let l = 1; l < o.levelsMm.length; l++) {
     const step = Math.max(0.5, o.levelsMm[l] / 2);
-    const r = patternSearch((p) => costs[l](atlasToInput(best.start, p)), parameters, {
-      step,
-      minStep: l === o.levelsMm.length - 1 ? 0.05 : step / 8,
-      maxEvaluations: 400,
-    });
-    evaluations += r.evaluations;
-    parameters = r.parameters;
-    cost = r.cost;
+    // Twice per level: the frozen sample set is chosen at the pose reached so far (see samplesInside).
+    for (let pass = 0; pass < (o.freezeMarginMm > 0 ? 2 : 1); pass++) {
+      const inside = o.freezeMarginMm > 0 ? samplesInside(reference.samples[l], moving[l], atlasToInput(best.start, parameters), o.freezeMarginMm) : undefined;
+      const cost = inside && inside.count >= reference.samples[l].count / 10 ? nmiCost(inside, moving[l], o.bins) : costs[l];
+      const r = patternSearch((p) => cost(atlasToInput(best.start, p)), parameters, {
+        step,
+        minStep: l === o.levelsMm.length - 1 ? 0.05 : step / 8,
+        maxEvaluations: 400,
+      });
+      evaluations += r.evaluations;
+      parameters = r.parameters;
+      finalCost = r.cost;
+    }
   }
 
   const transform: RigidTransform = { matrix: invert(atlasToInput(best.start, parameters)) };
   const milliseconds = performance.now() - started;
-  log.debug('registered to atlas', { candidate: best.index, nmi: -cost, evaluations, milliseconds: Math.round(milliseconds) });
-  return { transform, nmi: -cost, candidate: best.index, candidates: starts.length, evaluations, milliseconds };
+  log.debug('registered to atlas', { candidate: best.index, nmi: -finalCost, evaluations, milliseconds: Math.round(milliseconds) });
+  return { transform, nmi: -finalCost, candidate: best.index, candidates: starts.length, evaluations, milliseconds };
 }
 
 

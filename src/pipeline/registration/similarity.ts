@@ -6,7 +6,7 @@
 // can optimise it; the moving intensity is split linearly between two neighbouring bins (partial-volume
 // histogram), which keeps the cost continuous in the transform parameters.
 import { type Affine, applyToPoint, indexToWorld, multiply, worldToIndex } from '../geometry.js';
-import type { Vec3, Volume } from '../volume.js';
+import type { Grid, Vec3, Volume } from '../volume.js';
 import { type IntensityRange, robustRange, toBin } from './intensity.js';
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a registration is reproducible. */
@@ -147,6 +147,30 @@ export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: 
     }
     return hJoint > 0 ? -(hFixed + hMoving) / hJoint : 0;
   };
+}
+
+/**
+ * The samples that `atlasToInput` puts at least `marginMm` inside the input's grid. NMI over a sample set that
+ * changes with the pose is biased when the input covers only part of the head (a slab): moving the atlas so
+ * that more informative anatomy (midline, ventricles) falls inside the slab raises NMI without aligning
+ * anything. Freezing the set at the start of a level, with a margin so that small moves keep it inside,
+ * removes that incentive.
+ */
+export function samplesInside(samples: SampleSet, moving: Grid, atlasToInput: Affine, marginMm: number): SampleSet {
+  const m = multiply(worldToIndex(moving), atlasToInput);
+  const margin = moving.spacing.map((s) => marginMm / s);
+  const keep: number[] = [];
+  for (let s = 0; s < samples.count; s++) {
+    const q = applyToPoint(m, [samples.points[3 * s], samples.points[3 * s + 1], samples.points[3 * s + 2]]);
+    if (q.every((x, a) => x >= Math.min(margin[a], (moving.dims[a] - 1) / 2) && x <= moving.dims[a] - 1 - Math.min(margin[a], (moving.dims[a] - 1) / 2))) keep.push(s);
+  }
+  const points = new Float64Array(keep.length * 3);
+  const fixedBins = new Uint8Array(keep.length);
+  keep.forEach((s, n) => {
+    points.set(samples.points.subarray(3 * s, 3 * s + 3), 3 * n);
+    fixedBins[n] = samples.fixedBins[s];
+  });
+  return { points, fixedBins, count: keep.length };
 }
 
 /** Centre of mass and second moments of the voxels brighter than `threshold`, in patient LPS. */
