@@ -11,6 +11,7 @@ import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derive
 import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
+import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { loadSeries } from '../pipeline/dicom/load-series.js';
 import type { DicomContext } from '../log.js';
 import type { Volume } from '../pipeline/volume.js';
@@ -92,7 +93,8 @@ function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
 async function computeResults(ctx: JobContext, config: BrainstripConfig, extractor: BrainExtractor, dir: string, key: string): Promise<ResultSet> {
   const { job, instancePaths, setState, log } = ctx;
   setState('processing', `reading ${instancePaths.length} instance(s)`);
-  const loaded = await loadSeries(instancePaths, { seriesInstanceUid: job.seriesInstanceUid });
+  // The site's choices for multi-volume series and slice tolerances apply to the node exactly as to the CLI.
+  const loaded = await loadSeries(instancePaths, { ...(config.pipeline as PipelineConfig), seriesInstanceUid: job.seriesInstanceUid });
   const { source } = loaded;
   setState('processing', 'brain extraction');
   const extraction = await extractor.extract(loaded.volume, { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid });
