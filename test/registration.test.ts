@@ -128,6 +128,24 @@ describe.skipIf(!hasColin27)('registration of Colin27 moved by a known rigid tra
   });
 });
 
+const compiledTask = path.join(repoRoot, 'dist/src/pool/tasks/register.js');
+describe.skipIf(!hasColin27 || !fs.existsSync(compiledTask))('registration in the worker pool', () => {
+  it('runs off the main thread and returns the input → atlas matrix', async () => {
+    const { createWorkerPool } = await import('../src/pool/pool.js');
+    const pool = createWorkerPool({ pool: { workers: 1, intraOpThreads: 1, maxQueue: 4, idleTimeoutMs: 0 } });
+    try {
+      const atlas = loadTestAtlas();
+      const truth = motion([-10, 0, 15], [0, -12, 6]);
+      const volume = movedHead(readNifti(colin27Path), truth);
+      const result = await pool.run<{ matrix: number[]; candidate: number }>('register', { volume }, [volume.data.buffer]);
+      expect(result.candidate).toBe(0);
+      expect(meanLandmarkError(atlas, { matrix: result.matrix }, truth)).toBeLessThan(1);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 const cli = path.join(repoRoot, 'dist/src/cli.js');
 describe.skipIf(!hasColin27 || !fs.existsSync(cli))('brainstrip register', () => {
   it('writes transform.json (input → atlas) and the input on the atlas grid', async () => {
