@@ -120,6 +120,12 @@ describe.skipIf(!hasColin27)('registration of Colin27 moved by a known rigid tra
     await expect(registerToAtlas(blank, atlas, { context: { seriesInstanceUid: '1.2.3.4' } })).rejects.toThrow(/no head-like signal.*1\.2\.3\.4/);
   });
 
+  it('refuses a single slice instead of guessing', async () => {
+    const [nx, ny] = head.dims;
+    const slice = { ...head, dims: [nx, ny, 1] as Vec3, data: head.data.slice(nx * ny * 90, nx * ny * 91) };
+    await expect(registerToAtlas(slice, atlas, { context: { seriesInstanceUid: '1.2.3.5' } })).rejects.toThrow(/too thin.*1\.2\.3\.5/);
+  });
+
   it('runs as the pool task and returns the input → atlas matrix', async () => {
     const { default: task } = await import('../src/pool/tasks/register.js');
     const truth = motion([0, 10, 0], [8, 0, 0]);

@@ -165,6 +165,11 @@ export async function registerToAtlasWithReport(
   const log = logger('registration', options.context ?? {});
   if (o.samples.length !== o.levelsMm.length) throw new Error('registration: samples must give one count per pyramid level');
   if (volume.data.length === 0) throw new Error(`registration: the input volume is empty${describe(options.context)}`);
+  // A single image or a handful of slices has no 3D shape to register; say so rather than return a guess.
+  const extentMm = volume.dims.map((n, a) => n * volume.spacing[a]);
+  if (volume.dims.some((n) => n < 3) || extentMm.some((e) => e < 40)) {
+    throw new Error(`registration: a ${volume.dims.join('×')} volume (${extentMm.map((e) => e.toFixed(0)).join('×')} mm) is too thin to register to the atlas${describe(options.context)}`);
+  }
 
   const moving = pyramid(volume, o);
   const input = headMoments(moving[0]);
