@@ -30,7 +30,6 @@ import { robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';
 import { blockFactors, downsample, smooth } from './pyramid.js';
 import { dilate } from './region.js';
-import { estimateShading, flatten } from './flatten.js';
 import { type Cost, type SampleSet, drawSamples, foregroundMoments, nmiCost, samplesInside } from './similarity.js';
 
 /** What registration needs of the atlas (structurally satisfied by loadAtlas()'s result). */
@@ -57,8 +56,6 @@ export interface RegistrationOptions {
   brainFromLevel?: number;
   /** Gaussian σ of each level, as a fraction of its spacing (on top of the block averaging); 0 = none. */
   smoothing?: number;
-  /** Width (σ, mm) of the local mean that both images are divided by to remove coil shading; 0 = off. */
-  shadingSigmaMm?: number;
   /** Finer levels measure over samples frozen at least this far (mm) inside the input's grid; 0 = never freeze. */
   freezeMarginMm?: number;
   /** Another starting rotation replaces the header's only if its (NMI − 1) is this many times larger. */
@@ -76,7 +73,6 @@ export const defaultRegistrationOptions = {
   keepCandidates: 3,
   orientationMargin: 1.25,
   smoothing: 0,
-  shadingSigmaMm: 0,
   freezeMarginMm: 8,
   brainMarginMm: 12,
   headMarginMm: 30,
@@ -106,11 +102,7 @@ function describe(context: DicomContext = {}): string {
 type ResolvedOptions = typeof defaultRegistrationOptions & RegistrationOptions;
 
 function pyramid(v: Volume<Float32Array>, o: ResolvedOptions): Volume<Float32Array>[] {
-  const shading = o.shadingSigmaMm > 0 ? estimateShading(v, o.shadingSigmaMm) : undefined;
-  return o.levelsMm.map((mm) => {
-    const level = smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm);
-    return shading ? flatten(level, shading) : level;
-  });
+  return o.levelsMm.map((mm) => smooth(downsample(v, blockFactors(v.spacing, mm)), o.smoothing * mm));
 }
 
 /** Heads, not boxes: centre of mass and second moments over voxels clearly brighter than the background. */
@@ -130,7 +122,7 @@ interface AtlasSide {
 const atlasCache = new WeakMap<Volume<Float32Array>, Map<string, AtlasSide>>();
 
 function atlasSide(atlas: RegistrationAtlas, o: ResolvedOptions): AtlasSide {
-  const key = JSON.stringify([o.levelsMm, o.samples, o.bins, o.seed, o.smoothing, o.shadingSigmaMm, o.headMarginMm, o.brainMarginMm, o.brainFromLevel, Boolean(atlas.brainMask)]);
+  const key = JSON.stringify([o.levelsMm, o.samples, o.bins, o.seed, o.smoothing, o.headMarginMm, o.brainMarginMm, o.brainFromLevel, Boolean(atlas.brainMask)]);
   let byOptions = atlasCache.get(atlas.template);
   const cached = byOptions?.get(key);
   if (cached) return cached;
