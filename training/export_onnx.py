@@ -34,15 +34,43 @@ def export(model, path, extra=None):
     return meta
 
 
+def recalibrate_batchnorm(model, sample, count):
+    """Re-estimates BatchNorm running statistics (cumulative average) on `count` whole-grid samples from
+    sample() -> (x, mask): training on crops sees less background than the node's whole 128^3 grid."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or count <= 0:
+        return
+    momenta = [b.momentum for b in bns]
+    for b in bns:
+        b.reset_running_stats()
+        b.momentum = None
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for _ in range(count):
+            x, _m = sample()
+            model(x[None, None].to(next(model.parameters()).device))
+    for b, m in zip(bns, momenta):
+        b.momentum = m
+    model.train(was_training)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
     ap.add_argument('--checkpoint', default=None, help='default ~/.cache/brainstrip/training/<arch>/last.pt')
     ap.add_argument('--out', required=True)
+    ap.add_argument('--bn-recalibrate', type=int, default=12, help='whole-grid samples to re-estimate BatchNorm statistics on (0: as saved)')
+    ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     ck = torch.load(args.checkpoint or os.path.expanduser(f'~/.cache/brainstrip/training/{args.arch}/last.pt'), map_location='cpu')
     model = models.build(args.arch)
     model.load_state_dict(ck['model'])
+    if args.bn_recalibrate:
+        import synth
+        gen = synth.Generator(synth.Atlas(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'models', 'atlas')), seed=4242)
+        recalibrate_batchnorm(model, gen.sample, args.bn_recalibrate)
     st = ck['state']
     print(json.dumps(export(model, args.out, {'arch': args.arch, 'steps': st['step'], 'samples': st['samples'],
                                               'training_minutes': round(st['elapsed'] / 60, 1)})))

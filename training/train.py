@@ -47,6 +47,29 @@ def crop_box(shape, size, rng):
     return (slice(o[0], o[0] + size), slice(o[1], o[1] + size), slice(o[2], o[2] + size))
 
 
+def prior_crop(model, box, shape, args, rng):
+    """The built-in atlas prior for a crop, deliberately unreliable: shifted against the image by up to
+    --prior-jitter voxels per axis and, with probability --prior-dropout, absent (zeros). Registration leaves real
+    heads off the atlas by more than the rigid/scale/elastic augmentation alone teaches, and a network that can
+    trust its prior learns to copy it instead of reading the image."""
+    prior = getattr(model, 'prior', None)
+    if prior is None:
+        return None
+    if rng.random() < args.prior_dropout:
+        size = [b.stop - b.start if b.start is not None else shape[a] for a, b in enumerate(box)]
+        return torch.zeros((1, 1, *size), dtype=prior.dtype, device=prior.device)
+    shifted = []
+    for a, b in enumerate(box):
+        if b.start is None:
+            shifted.append(b)
+            continue
+        size = b.stop - b.start
+        j = int(rng.integers(-args.prior_jitter, args.prior_jitter + 1))
+        start = min(max(b.start + j, 0), shape[a] - size)
+        shifted.append(slice(start, start + size))
+    return prior[(slice(None), slice(None)) + tuple(shifted)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
@@ -57,6 +80,8 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--reuse', type=int, default=5, help='optimizer steps per generated sample (each a random crop, randomly mirrored left-right)')
     ap.add_argument('--crop', type=int, default=96, help='train on random crops of this size (multiple of 16; 0 or 128 = whole grid)')
+    ap.add_argument('--prior-jitter', type=int, default=6, help='voxels (1.5 mm) by which the atlas prior is shifted against the image in training')
+    ap.add_argument('--prior-dropout', type=float, default=0.2, help='probability of training a step without the atlas prior')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
     ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
@@ -143,7 +168,7 @@ def main():
                 break
             box = crop_box(x.shape, args.crop, gen.rng)
             xb, mb = x[box], m[box]
-            pb = model.prior[(slice(None), slice(None)) + box] if getattr(model, 'prior', None) is not None else None
+            pb = prior_crop(model, box, x.shape, args, gen.rng)
             if gen.rng.random() < 0.5:
                 # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample
                 xb, mb = xb.flip(-1), mb.flip(-1)
