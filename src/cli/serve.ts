@@ -43,6 +43,8 @@ export async function startNode(
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
   const store = new JobStore(path.resolve(dataDir, config.jobs.database));
 
+  // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
+  if (!options.processor) (await import('../pipeline/model-files.js')).verifyModelsAtStart(config.model);
   const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config);
   const runner = new JobRunner(
     store,

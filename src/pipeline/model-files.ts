@@ -92,6 +92,7 @@ export function resolveModel(options: { dir?: string; name: string; precision: '
  * What the node calls at start: the configured model and the atlas exist and match checksums.json (when
  * model.verifyChecksums is on). Throws, naming the file, so that the node does not start on a wrong model.
  */
-export function verifyModelsAtStart(model: { dir: string; name: string; precision: 'FP32' | 'INT8'; verifyChecksums: boolean }): ModelEntry {
+export function verifyModelsAtStart(model: { dir: string; name: string; precision: string; verifyChecksums: boolean }): ModelEntry {
+  if (model.precision !== 'FP32' && model.precision !== 'INT8') throw new Error(`model.precision must be FP32 or INT8, not '${model.precision}'`);
   return resolveModel({ dir: model.dir || undefined, name: model.name, precision: model.precision, verify: model.verifyChecksums });
 }
