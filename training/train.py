@@ -5,8 +5,8 @@ Resumable: checkpoints live outside git (default ~/.cache/brainstrip/training/<a
 same command continues where it stopped. The learning-rate schedule follows the elapsed training time against
 --minutes, so a resumed run ends on the same schedule.
 
-  # the shipped model (about 55 min on one core of a 2-core machine; all cores: --threads 0)
-  /usr/bin/python3 training/train.py --arch efficient --minutes 55 --export models/brainstrip-efficient-fp32.onnx
+  # the shipped model (72 min on one core of a 2-core machine; all cores: --threads 0)
+  /usr/bin/python3 training/train.py --arch efficient --minutes 72 --export models/brainstrip-efficient-fp32.onnx
   # the seed paper's architecture, for comparison
   /usr/bin/python3 training/train.py --arch resunet-reference --minutes 120 --export models/brainstrip-resunet-reference-fp32.onnx
 
