@@ -1,7 +1,6 @@
 // `brainstrip convert <dicom-folder|dicom-file|nifti> <out.nii[.gz]> [--series UID]`: one series (or NIfTI) → a
 // NIfTI volume in patient space, on the source's own grid (no resampling). A folder with several series
 // lists them and asks for --series.
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/schema.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
@@ -9,6 +8,7 @@ import { listSeries } from '../pipeline/dicom/load-series.js';
 import { configureLogging } from '../log.js';
 import { writeNifti } from '../pipeline/nifti.js';
 import { type Volume, withData } from '../pipeline/volume.js';
+import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip convert <dicom-folder|dicom-file|nifti> <out.nii.gz> [options]
 
@@ -20,29 +20,14 @@ options:
   --config <file.json>           configuration file`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        series: { type: 'string' },
-        list: { type: 'boolean' },
-        volume: { type: 'string' },
-        'multi-volume': { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    console.error(`brainstrip convert: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
+  const args = parseCommand('convert', USAGE, argv, {
+    series: { type: 'string' },
+    list: { type: 'boolean' },
+    volume: { type: 'string' },
+    'multi-volume': { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const [input, output] = positionals;
   if (values.list && input) {
     for (const s of listSeries(input)) console.log(`${s.seriesInstanceUid}  #${s.seriesNumber ?? '?'} ${s.modality ?? ''} "${s.seriesDescription ?? ''}" ${s.instances} instance(s), ${s.frames} frame(s)`);

@@ -4,7 +4,6 @@
 // the node.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/schema.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { configureLogging } from '../log.js';
@@ -17,6 +16,7 @@ import { qcPng } from '../pipeline/qc-png.js';
 import { fromJson, toJson } from '../pipeline/transform.js';
 import { type Volume, withData } from '../pipeline/volume.js';
 import { createWorkerPool } from '../pool/pool.js';
+import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip extract <dicom-folder|dicom-file|nifti> --out <dir> [options]
 
@@ -32,30 +32,15 @@ options:
   --config <file.json>         configuration file`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        model: { type: 'string' },
-        precision: { type: 'string' },
-        series: { type: 'string' },
-        transform: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    console.error(`brainstrip extract: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
+  const args = parseCommand('extract', USAGE, argv, {
+    out: { type: 'string' },
+    model: { type: 'string' },
+    precision: { type: 'string' },
+    series: { type: 'string' },
+    transform: { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length !== 1 || !values.out) {
     console.error(USAGE);
     return 2;

@@ -4,7 +4,6 @@
 // command, so the registration runs on this thread; the node runs the same function in the worker pool.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
 import { loadAtlas } from '../pipeline/atlas.js';
@@ -14,6 +13,7 @@ import { resample } from '../pipeline/geometry.js';
 import { writeNifti } from '../pipeline/nifti.js';
 import { registerToAtlasWithReport, registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import { invertTransform, toJson } from '../pipeline/transform.js';
+import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip register <dicom-folder|dicom-file|nifti> --out <dir> [options]
 
@@ -26,28 +26,13 @@ options:
   --config <file.json>           configuration file`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        series: { type: 'string' },
-        models: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    console.error(`brainstrip register: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
-  }
+  const args = parseCommand('register', USAGE, argv, {
+    out: { type: 'string' },
+    series: { type: 'string' },
+    models: { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length !== 1 || !values.out) {
     console.error(USAGE);
     return 2;
