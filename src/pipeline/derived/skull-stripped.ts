@@ -179,14 +179,7 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
       ImagePositionPatient: frame.imagePositionPatient.map(ds),
       ImageOrientationPatient: source.imageOrientationPatient.map(ds),
       PixelSpacing: source.pixelSpacing.map(ds),
-      SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2',
-      Rows: source.rows,
-      Columns: source.columns,
-      BitsAllocated: 16,
-      BitsStored: 16,
-      HighBit: 15,
-      PixelRepresentation: 0,
+      ...imagePixelModule(source),
       WindowCenter: ds(center),
       WindowWidth: ds(width),
       WindowCenterWidthExplanation: 'BRAIN',
@@ -195,6 +188,11 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
     };
     return { kind: 'derived', sopClassUid: SOP_CLASS.mrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
   });
+}
+
+/** Image Pixel module of every skull-stripped image: unsigned 16-bit monochrome on the source's own matrix. */
+function imagePixelModule(source: SourceSeries): Dataset {
+  return { SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', Rows: source.rows, Columns: source.columns, BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelRepresentation: 0 };
 }
 
 function buildEnhanced(input: SkullStrippedInput): DicomObject {
@@ -276,14 +274,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
     ],
     PerFrameFunctionalGroupsSequence: perFrame,
     NumberOfFrames: String(source.frames.length),
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: 'MONOCHROME2',
-    Rows: source.rows,
-    Columns: source.columns,
-    BitsAllocated: 16,
-    BitsStored: 16,
-    HighBit: 15,
-    PixelRepresentation: 0,
+    ...imagePixelModule(source),
     LossyImageCompression: '00',
     PixelData: [pixels.buffer],
     _vrMap: { PixelData: 'OW' },
