@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { applyToPoint, compose, gridFromAffine, identity, indexToWorld, multiply, resampleMask, worldToIndex } from '../src/pipeline/geometry.js';
 import { readNifti, writeNifti } from '../src/pipeline/nifti.js';
 import { registerToAtlas, registerToAtlasWithReport } from '../src/pipeline/registration/index.js';
+import { flattenShading } from '../src/pipeline/registration/pyramid.js';
 import {
   type RigidTransform,
   composeTransforms,
@@ -38,6 +39,34 @@ import {
 } from './registration-fixtures.js';
 
 const run = promisify(execFile);
+
+describe('coil shading', () => {
+  it('is divided out: a head lit three times brighter on one side comes out even, the air around it 0', () => {
+    // A 40 mm-radius ball of "tissue" with a fine stripe pattern, in air, shaded 1× → 3× from left to right.
+    const n = 64;
+    const data = new Float32Array(n * n * n);
+    for (let k = 0, v = 0; k < n; k++) {
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < n; i++, v++) {
+          const r = Math.hypot(i - 31.5, j - 31.5, k - 31.5) * 1.5;
+          if (r < 40) data[v] = (1 + 2 * (i / (n - 1))) * (100 + 20 * (j % 2));
+        }
+      }
+    }
+    const volume: Volume<Float32Array> = { dims: [n, n, n], spacing: [1.5, 1.5, 1.5], origin: [0, 0, 0], direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], data };
+    const flat = flattenShading(volume, 12);
+    const at = (i: number, j: number, k: number) => flat.data[i + n * (j + n * k)];
+    // Well inside the ball, left and right: the 3× shading is gone, the stripes (anatomy) are kept.
+    const left = (at(16, 32, 32) + at(16, 33, 32)) / 2;
+    const right = (at(47, 32, 32) + at(47, 33, 32)) / 2;
+    expect(right / left).toBeGreaterThan(0.85);
+    expect(right / left).toBeLessThan(1.15);
+    expect(at(32, 33, 32) / at(32, 32, 32)).toBeCloseTo(120 / 100, 1);
+    expect(at(0, 0, 0)).toBe(0);
+    // σ = 0 leaves the volume alone.
+    expect(flattenShading(volume, 0)).toBe(volume);
+  });
+});
 
 describe('a rigid transform', () => {
   const t = motion([12, -7, 25], [4, -9, 13]);
@@ -202,15 +231,10 @@ describe.skipIf(!fs.existsSync(patientPositionsDir))('series acquired in four pa
       }
     }
     console.log('patient positions, pairwise Dice of the atlas mask in world space:', dices);
-    // Issue 4 asks for ≥ 0.9 for every pair. Measured (2026-11-25): HFS-HFP 0.96, HFS-HFDR 0.96, HFP-HFDR 0.94,
-    // HFDL-HFDR 0.93, HFS-HFDL 0.91, HFP-HFDL 0.89. HFDL's slab covers only part of the head (it cuts the brain
-    // laterally and inferiorly), and between Colin27 and another person's 2D FLASH the MI optimum moves with
-    // what is visible (about 10 mm for half a head, measured by cropping HFS); 4.8 mm slices voxelise the masks at
-    // different anatomical positions in each series. The bounds guard against regressions; the last pair's gap
-    // to 0.9 is open work (README, section registration).
-    for (const [pair, dice] of Object.entries(dices)) expect(dice, pair).toBeGreaterThanOrEqual(0.87);
-    const mean = Object.values(dices).reduce((s, d) => s + d, 0) / Object.values(dices).length;
-    expect(mean).toBeGreaterThanOrEqual(0.92);
+    // Issue 4: ≥ 0.9 for every pair. Measured (2026-11-25) with the shading divided out of the coarser levels:
+    // 0.95–0.98 for all six pairs; without it HFDL's slab, cut through the head and lying against the coil, was
+    // pulled 11 mm sideways (HFP-HFDL 0.887).
+    for (const [pair, dice] of Object.entries(dices)) expect(dice, pair).toBeGreaterThanOrEqual(0.9);
   });
 });
 

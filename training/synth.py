@@ -3,8 +3,9 @@
 Each sample: the atlas (T1, tissue classes, brain mask) put through a random rigid + scaling + elastic
 deformation (residual misalignment after registration, head-size and shape variation), with a synthetic
 tumour (necrotic core, enhancing rim, oedema) or resection cavity inside the brain, then every tissue class gets
-a random intensity (random contrasts, with T1 / T1+contrast / T2 / FLAIR-like presets mixed in), texture from
-the T1, a bias field, blur and thick slices, noise, a gamma change and sometimes a partial field of view.
+a random intensity (random contrasts, with T1 / T1+contrast / T2 / FLAIR-like presets mixed in; a quarter of
+the samples keep the atlas T1's own intensities; some hide the mask's edge by making the dark tissue outside it
+as dark as the CSF inside), texture from the T1, a bias field, blur and thick slices, noise, a gamma change and sometimes a partial field of view.
 The target is the atlas mask deformed the same way (tumours stay inside it; a cut field of view cuts it).
 
 Normalisation (identical in src/pipeline/model-input.ts, documented in models/MODEL_CARD.md):
@@ -76,8 +77,10 @@ def _smooth_field(shape, ctrl, std, channels=1, gen=None):
 class Generator:
     COARSE = 33
 
-    def __init__(self, atlas, seed=0, spacing_mm=1.5, strength=1.0):
+    def __init__(self, atlas, seed=0, spacing_mm=1.5, strength=1.0, p_as_acquired=0.25, p_hidden_edge=0.15):
         self.a = atlas
+        self.p_as_acquired = p_as_acquired
+        self.p_hidden_edge = p_hidden_edge
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator().manual_seed(seed)
         self.mm = spacing_mm
@@ -160,6 +163,20 @@ class Generator:
         means[BG] = self.u(0, 0.08) if self.rng.random() < 0.3 else 0.0
         return torch.clamp(means, 0, 1.2)
 
+    def _as_acquired(self):
+        """Class means and texture gains that reproduce the atlas T1 itself (v == t1 outside lesions), with
+        lesion classes given T1 or T1+contrast looks on the atlas's intensity scale. Real T1 heads show the
+        mask's outer edge only faintly (subarachnoid CSF and the inner table are both dark), so the network must
+        see that look, not only synthetic contrasts in which every class edge is sharp."""
+        preset = PRESETS['t1c' if self.rng.random() < 0.5 else 't1']
+        scale = float(self.a.class_mean[WM]) / preset[WM]
+        means = self.a.class_mean.clone()
+        for c in (NECROSIS, RIM, OEDEMA):
+            means[c] = preset[c] * scale * self.u(0.85, 1.15)
+        gain = torch.ones(N_CLASSES)
+        gain[NECROSIS:] = torch.tensor(self.rng.uniform(0, 0.5, 3), dtype=torch.float32)
+        return means, gain
+
     def sample(self):
         a = self.a
         labels = a.labels
@@ -170,12 +187,18 @@ class Generator:
         both = F.grid_sample(self.t1_mask, grid, mode='bilinear', padding_mode='zeros', align_corners=True)[0]
         t1, mask = both[0], both[1] > 0.5
 
-        means = self._class_means()
-        # texture: the T1's deviation from its class mean, with a random per-class gain and sign
-        gain = torch.tensor(self.rng.uniform(-3, 3, N_CLASSES), dtype=torch.float32)
-        gain[BG] = 0
         base_mean = a.class_mean.clone()
         base_mean[NECROSIS:] = t1.mean()
+        if self.rng.random() < self.p_as_acquired:
+            means, gain = self._as_acquired()
+        else:
+            means = self._class_means()
+            # texture: the T1's deviation from its class mean, with a random per-class gain and sign
+            gain = torch.tensor(self.rng.uniform(-3, 3, N_CLASSES), dtype=torch.float32)
+            gain[BG] = 0
+            if self.rng.random() < self.p_hidden_edge:
+                # the tissue just outside the mask as dark as the CSF inside it: the edge must come from shape
+                means[DARK] = means[CSF] + self.u(-0.03, 0.03)
         v = means[lab] + gain[lab] * (t1 - base_mean[lab])
         # per-class low-frequency heterogeneity (lesions and tissue are never flat)
         v = v + _smooth_field(a.shape, 8, self.u(0, 0.06), 1, self.gen)[0]

@@ -48,26 +48,24 @@ def crop_box(shape, size, rng):
 
 
 def prior_crop(model, box, shape, args, rng):
-    """The built-in atlas prior for a crop, deliberately unreliable: shifted against the image by up to
-    --prior-jitter voxels per axis and, with probability --prior-dropout, absent (zeros). Registration leaves real
-    heads off the atlas by more than the rigid/scale/elastic augmentation alone teaches, and a network that can
-    trust its prior learns to copy it instead of reading the image."""
+    """The built-in atlas prior for a crop (or the whole grid), deliberately unreliable: shifted against the image
+    by up to --prior-jitter voxels per axis (zeros shifted in at the edge) and, with probability --prior-dropout,
+    absent (zeros). Registration leaves real heads off the atlas by more than the rigid/scale/elastic
+    augmentation alone teaches, and a network that can trust its prior learns to copy it instead of reading the
+    image."""
     prior = getattr(model, 'prior', None)
     if prior is None:
         return None
+    size = [(b.stop - b.start) if b.start is not None else shape[a] for a, b in enumerate(box)]
     if rng.random() < args.prior_dropout:
-        size = [b.stop - b.start if b.start is not None else shape[a] for a, b in enumerate(box)]
         return torch.zeros((1, 1, *size), dtype=prior.dtype, device=prior.device)
+    j = args.prior_jitter
+    padded = F.pad(prior, (j, j, j, j, j, j))
     shifted = []
     for a, b in enumerate(box):
-        if b.start is None:
-            shifted.append(b)
-            continue
-        size = b.stop - b.start
-        j = int(rng.integers(-args.prior_jitter, args.prior_jitter + 1))
-        start = min(max(b.start + j, 0), shape[a] - size)
-        shifted.append(slice(start, start + size))
-    return prior[(slice(None), slice(None)) + tuple(shifted)]
+        start = (b.start or 0) + j + int(rng.integers(-j, j + 1))
+        shifted.append(slice(start, start + size[a]))
+    return padded[(slice(None), slice(None)) + tuple(shifted)].contiguous()
 
 
 def main():
@@ -75,16 +73,17 @@ def main():
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
     ap.add_argument('--minutes', type=float, default=55.0, help='training-time budget (wall clock, excluding exports)')
     ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--threads', type=int, default=1, help='torch intra-op threads (0 = all cores)')
+    ap.add_argument('--threads', type=int, default=0, help='torch intra-op threads (0 = all cores)')
     ap.add_argument('--device', default='auto')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--reuse', type=int, default=5, help='optimizer steps per generated sample (each a random crop, randomly mirrored left-right)')
-    ap.add_argument('--crop', type=int, default=96, help='train on random crops of this size (multiple of 16; 0 or 128 = whole grid)')
+    ap.add_argument('--crop', type=int, default=0, help='train on random crops of this size (multiple of 16; 0 or 128 = whole grid, the default: on a CPU a whole-grid step costs half a 96^3 crop step)')
     ap.add_argument('--prior-jitter', type=int, default=6, help='voxels (1.5 mm) by which the atlas prior is shifted against the image in training')
     ap.add_argument('--prior-dropout', type=float, default=0.2, help='probability of training a step without the atlas prior')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
     ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
+    ap.add_argument('--init', help='start from the weights of this checkpoint (fresh optimiser and schedule); ignored when resuming')
     ap.add_argument('--export', help='ONNX path to write at the end')
     ap.add_argument('--early-export-minutes', type=float, default=0, help='also export after this much training (0: never)')
     args = ap.parse_args()
@@ -106,6 +105,10 @@ def main():
         opt.load_state_dict(ck['opt'])
         state = ck['state']
         print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, map_location=device)['model'])
+        state['init'] = args.init
+        print(f'initialised from {args.init}', flush=True)
 
     atlas = synth.Atlas(args.atlas)
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
@@ -167,7 +170,7 @@ def main():
             if state['elapsed'] >= budget:
                 break
             box = crop_box(x.shape, args.crop, gen.rng)
-            xb, mb = x[box], m[box]
+            xb, mb = x[box].contiguous(), m[box].contiguous()
             pb = prior_crop(model, box, x.shape, args, gen.rng)
             if gen.rng.random() < 0.5:
                 # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample

@@ -25,6 +25,12 @@ export const registrationSection = {
     default: 1.25,
     env: 'BRAINSTRIP_REGISTRATION_ORIENTATION_MARGIN',
   },
+  flattenMm: {
+    doc: 'Gaussian σ (mm) of the coil shading divided out of the input before registering; 0 turns it off',
+    format: Number,
+    default: 12,
+    env: 'BRAINSTRIP_REGISTRATION_FLATTEN_MM',
+  },
 };
 
 export interface RegistrationConfig {
@@ -32,4 +38,5 @@ export interface RegistrationConfig {
   samples: number[];
   bins: number;
   orientationMargin: number;
+  flattenMm: number;
 }

@@ -81,3 +81,20 @@ export function smooth(volume: Volume<Float32Array>, sigmaMm: number): Volume<Fl
   }
   return src === volume.data ? volume : { ...volume, data: src };
 }
+
+/**
+ * Divides out slowly varying shading (receive-coil sensitivity, which is strongest in decubitus and prone
+ * positions where the head lies against one side of the coil): each voxel over the local mean within a Gaussian
+ * of σ = `sigmaMm`. Where that local mean is under 15 % of its maximum (air around the head) the result is 0.
+ * What is left is anatomy at the scale registration needs (tissue edges, skull, CSF spaces).
+ */
+export function flattenShading(volume: Volume<Float32Array>, sigmaMm: number): Volume<Float32Array> {
+  if (!(sigmaMm > 0)) return volume;
+  const local = smooth(volume, sigmaMm).data;
+  let peak = 0;
+  for (let v = 0; v < local.length; v++) if (local[v] > peak) peak = local[v];
+  const floor = 0.15 * peak;
+  const out = new Float32Array(local.length);
+  for (let v = 0; v < out.length; v++) out[v] = local[v] > floor ? volume.data[v] / local[v] : 0;
+  return { ...volume, data: out };
+}
