@@ -3,7 +3,8 @@
 Each sample: the atlas (T1, tissue classes, brain mask) put through a random rigid + scaling + elastic
 deformation (residual misalignment after registration, head-size and shape variation), with a synthetic
 tumour (necrotic core, enhancing rim, oedema) or resection cavity inside the brain, then every tissue class gets
-a random intensity (random contrasts, with T1 / T1+contrast / T2 / FLAIR-like presets mixed in; a quarter of
+a random intensity (random contrasts, with T1 / T1+contrast / T2 / FLAIR-like presets mixed in, a third of
+those fat-suppressed; a quarter of
 the samples keep the atlas T1's own intensities; some hide the mask's edge by making the dark tissue outside it
 as dark as the CSF inside), texture from the T1, a bias field, blur and thick slices, noise, a gamma change and sometimes a partial field of view.
 The target is the atlas mask deformed the same way (tumours stay inside it; a cut field of view cuts it).
@@ -158,6 +159,11 @@ class Generator:
             name = list(PRESETS)[int(self.rng.integers(len(PRESETS)))]
             means = torch.tensor([PRESETS[name][c] for c in range(N_CLASSES)], dtype=torch.float32)
             means = means + torch.tensor(self.rng.normal(0, 0.08, N_CLASSES), dtype=torch.float32)
+            if self.rng.random() < 0.35:
+                # fat suppression (common in 3D FLAIR and post-contrast T1): scalp and marrow go dark, so the
+                # brightest ring around the brain is no longer the scalp
+                means[BRIGHT] = self.u(0.02, 0.3)
+                means[MID] = means[MID] * self.u(0.3, 1.0)
         else:
             means = torch.tensor(self.rng.uniform(0, 1, N_CLASSES), dtype=torch.float32)
         means[BG] = self.u(0, 0.08) if self.rng.random() < 0.3 else 0.0
