@@ -73,7 +73,7 @@ def main():
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
     ap.add_argument('--minutes', type=float, default=118.0, help='training-time budget (wall clock, excluding exports)')
     ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--threads', type=int, default=0, help='torch intra-op threads (0 = all cores)')
+    ap.add_argument('--threads', type=int, default=0, help="torch intra-op threads (0 = torch's default; on the 2-core development machine that is 1, and 1 or 2 threads measured the same step time)")
     ap.add_argument('--device', default='auto')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--reuse', type=int, default=5, help='optimizer steps per generated sample (each a random crop, randomly mirrored left-right)')
@@ -83,7 +83,6 @@ def main():
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
     ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
-    ap.add_argument('--init', help='start from the weights of this checkpoint (fresh optimiser and schedule); ignored when resuming')
     ap.add_argument('--export', help='ONNX path to write at the end')
     ap.add_argument('--early-export-minutes', type=float, default=0, help='also export after this much training (0: never)')
     args = ap.parse_args()
@@ -105,10 +104,6 @@ def main():
         opt.load_state_dict(ck['opt'])
         state = ck['state']
         print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
-    elif args.init:
-        model.load_state_dict(torch.load(args.init, map_location=device)['model'])
-        state['init'] = args.init
-        print(f'initialised from {args.init}', flush=True)
 
     atlas = synth.Atlas(args.atlas)
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
