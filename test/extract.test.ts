@@ -21,7 +21,7 @@ import { createWorkerPool, tasksDir, type WorkerPool } from '../src/pool/pool.js
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
-const modelConfig = { dir: '', name: 'brainstrip-efficient', precision: 'FP32' as const, verifyChecksums: true, reviewDice: 0.8 };
+const modelConfig = { dir: '', name: 'brainstrip-efficient', precision: 'FP32' as const, verifyChecksums: true, reviewDice: 0.83 };
 
 describe('brain extraction on Colin27', () => {
   let pool: WorkerPool;
@@ -48,7 +48,9 @@ describe('brain extraction on Colin27', () => {
       expect(result.mask.dims).toEqual(input.dims);
       const d = dice(result.mask.data, reference.data);
       expect(d).toBeGreaterThan(0.93);
-      expect(result.atlasAgreementDice).toBeCloseTo(d, 6);
+      // Colin27 itself: the size-tolerant agreement finds it at the atlas's own size, and equals the true Dice
+      expect(Math.abs(result.atlasAgreementDice - d)).toBeLessThan(0.01);
+      expect(Math.abs(result.atlasScale - 1)).toBeLessThanOrEqual(0.03);
       expect(result.flaggedForReview).toBe(false);
       expect(result.brainVolumeMl).toBeGreaterThan(1500);
       expect(result.brainVolumeMl).toBeLessThan(2300);
@@ -62,7 +64,7 @@ describe('brain extraction on Colin27', () => {
     // a deliberately wrong transform (the head is elsewhere): the atlas mask lands off the brain
     const wrong = rigidAboutCentre(eulerRotation(0, 0, 0), [0, 0, 0], [0, 0, 45]);
     const result = await extractBrain(atlas.template, { pool, atlas, config: { model: modelConfig }, transform: wrong });
-    expect(result.atlasAgreementDice).toBeLessThan(0.8);
+    expect(result.atlasAgreementDice).toBeLessThan(0.83);
     expect(result.flaggedForReview).toBe(true);
   });
 });

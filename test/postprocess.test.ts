@@ -1,6 +1,7 @@
 // Post-processing, model input and QC picture: pure steps over small synthetic volumes with known answers.
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { atlasAgreement, maskCentroid } from '../src/pipeline/atlas-agreement.js';
 import { atlasMaskOnInput, maskOnInputGrid } from '../src/pipeline/extract.js';
 import { indexToWorld, applyToPoint } from '../src/pipeline/geometry.js';
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/model-input.js';
@@ -152,5 +153,66 @@ describe('QC picture', () => {
         if (raw[o] === 255 && raw[o + 1] === 32 && raw[o + 2] === 32) red++;
       }
     expect(red).toBeGreaterThan(100);
+  });
+});
+
+describe('atlas agreement (the review check)', () => {
+  // A head-shaped atlas mask (ellipsoid, semi-axes 68 × 84 × 62 mm) on a 2 mm atlas grid.
+  const atlasGrid = grid([90, 100, 84], [2, 2, 2]);
+  const axes: Vec3 = [68, 84, 62];
+  const centre: Vec3 = [0, -10, 8];
+  function ellipsoid(g: Grid, c: Vec3, a: Vec3, transformToAtlas = identityTransform()): Volume<Uint8Array> {
+    const m = indexToWorld(g);
+    const data = new Uint8Array(g.dims[0] * g.dims[1] * g.dims[2]);
+    for (let k = 0; k < g.dims[2]; k++)
+      for (let j = 0; j < g.dims[1]; j++)
+        for (let i = 0; i < g.dims[0]; i++) {
+          const p = applyToPoint(transformToAtlas.matrix, applyToPoint(m, [i, j, k]));
+          const r = ((p[0] - c[0]) / a[0]) ** 2 + ((p[1] - c[1]) / a[1]) ** 2 + ((p[2] - c[2]) / a[2]) ** 2;
+          if (r <= 1) data[linearIndex(g.dims, i, j, k)] = 1;
+        }
+    return { ...g, data };
+  }
+  const atlasMask = ellipsoid(atlasGrid, centre, axes);
+  // The input: an oblique 1.5 × 1.5 × 3 mm acquisition; `t` maps its patient space to the atlas's.
+  const input = grid([120, 140, 60], [1.5, 1.5, 3]);
+  const t = rigidAboutCentre(eulerRotation(0.15, -0.1, 0.2), [0, 0, 0], [4, -6, 3]);
+  const scaled = (s: number): Vec3 => [axes[0] * s, axes[1] * s, axes[2] * s];
+
+  it('finds the atlas centre of mass in patient space', () => {
+    const c = maskCentroid(atlasMask);
+    for (let a = 0; a < 3; a++) expect(Math.abs(c[a] - centre[a])).toBeLessThan(0.5);
+  });
+
+  it('does not flag a correct mask of a small head, and says how small', () => {
+    // 0.86 of the atlas's linear size: about 0.64 of its volume
+    const mask = ellipsoid(input, centre, scaled(0.86), t);
+    const agreement = atlasAgreement(mask, atlasMask, t);
+    expect(agreement.diceUnscaled).toBeLessThan(0.8); // rigid check alone would flag a correct result
+    expect(agreement.dice).toBeGreaterThan(0.95);
+    expect(Math.abs(agreement.scale - 0.86)).toBeLessThanOrEqual(0.015);
+  });
+
+  it('matches the plain Dice of a head of the atlas size', () => {
+    const mask = ellipsoid(input, centre, axes, t);
+    const agreement = atlasAgreement(mask, atlasMask, t);
+    expect(agreement.scale).toBe(1);
+    expect(agreement.dice).toBeGreaterThan(0.97);
+    expect(Math.abs(agreement.dice - dice(mask.data, atlasMaskOnInput(atlasMask, input, t).data))).toBeLessThan(0.01);
+  });
+
+  it('still flags a mask that spills into the skull all round, a misplaced mask, and a mask with a piece missing', () => {
+    const spilled = ellipsoid(input, centre, scaled(1.16), t);
+    expect(atlasAgreement(spilled, atlasMask, t).dice).toBeLessThan(0.8);
+    const misplaced = ellipsoid(input, [centre[0], centre[1] + 40, centre[2]], scaled(0.9), t);
+    expect(atlasAgreement(misplaced, atlasMask, t).dice).toBeLessThan(0.8);
+    // the lower 40% of the head missing (a mask that stops at the skull base of a wrongly placed slab)
+    const cut = ellipsoid(input, centre, axes, t);
+    const m = indexToWorld(input);
+    for (let v = 0; v < cut.data.length; v++) {
+      const [i, j, k] = [v % input.dims[0], Math.floor(v / input.dims[0]) % input.dims[1], Math.floor(v / (input.dims[0] * input.dims[1]))];
+      if (applyToPoint(t.matrix, applyToPoint(m, [i, j, k]))[2] < centre[2] - 0.2 * axes[2]) cut.data[v] = 0;
+    }
+    expect(atlasAgreement(cut, atlasMask, t).dice).toBeLessThan(0.8);
   });
 });

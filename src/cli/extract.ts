@@ -69,11 +69,11 @@ export async function run(argv: string[]): Promise<number> {
     fs.writeFileSync(path.join(out, 'qc.png'), qcPng(loaded.volume, result.mask));
     fs.writeFileSync(
       path.join(out, 'transform.json'),
-      JSON.stringify(toJson(result.transform, { atlasAgreementDice: result.atlasAgreementDice, brainVolumeMl: result.brainVolumeMl, model: result.model }), null, 1),
+      JSON.stringify(toJson(result.transform, { atlasAgreementDice: result.atlasAgreementDice, atlasScale: result.atlasScale, brainVolumeMl: result.brainVolumeMl, model: result.model }), null, 1),
     );
     const flag = result.flaggedForReview ? `, FLAGGED FOR REVIEW (threshold ${model.reviewDice})` : '';
     console.log(
-      `brain volume ${result.brainVolumeMl.toFixed(1)} mL; atlas agreement Dice ${result.atlasAgreementDice.toFixed(3)}${flag}; ` +
+      `brain volume ${result.brainVolumeMl.toFixed(1)} mL; atlas agreement Dice ${result.atlasAgreementDice.toFixed(3)} (head ${result.atlasScale.toFixed(2)}× the atlas)${flag}; ` +
         `model ${result.model.name} ${result.model.version} ${result.model.precision}; written to ${out}`,
     );
     return 0;

@@ -25,6 +25,7 @@ export interface BrainExtractionResult {
   brain: Volume<Float32Array>;
   brainVolumeMl: number;
   atlasAgreementDice: number;
+  atlasScale: number;
   flaggedForReview: boolean;
   model: AlgorithmIdentity;
 }
@@ -122,6 +123,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
     summary: {
       brainVolumeMl: Math.round(extraction.brainVolumeMl),
       atlasAgreementDice: Number(extraction.atlasAgreementDice.toFixed(3)),
+      atlasScale: extraction.atlasScale,
       flaggedForReview: extraction.flaggedForReview,
     },
   });

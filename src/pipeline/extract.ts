@@ -21,8 +21,10 @@ export interface BrainExtraction {
   /** The input with everything outside the mask set to 0. */
   brain: Volume<Float32Array>;
   brainVolumeMl: number;
-  /** Dice between the mask and the atlas brain mask brought onto the input by the registration. */
+  /** Dice between the mask and the atlas brain mask brought onto the input by the registration, allowing for head size. */
   atlasAgreementDice: number;
+  /** Linear head size against the atlas at which that agreement was found (pipeline/atlas-agreement.ts). */
+  atlasScale: number;
   flaggedForReview: boolean;
   transform: RigidTransform;
   model: { name: string; version: string; precision: 'FP32' | 'INT8' };
@@ -84,13 +86,20 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
   }
   const brainVolumeMl = (count * input.spacing[0] * input.spacing[1] * input.spacing[2]) / 1000;
   const flaggedForReview = !(result.atlasAgreementDice >= config.model.reviewDice);
-  log.info('brain extracted', { brainVolumeMl: Math.round(brainVolumeMl), atlasAgreementDice: Number(result.atlasAgreementDice.toFixed(4)), flaggedForReview, ...result.timings });
+  log.info('brain extracted', {
+    brainVolumeMl: Math.round(brainVolumeMl),
+    atlasAgreementDice: Number(result.atlasAgreementDice.toFixed(4)),
+    atlasScale: result.atlasScale,
+    flaggedForReview,
+    ...result.timings,
+  });
   if (flaggedForReview) log.warn('mask disagrees with the registered atlas: flagged for review', { atlasAgreementDice: result.atlasAgreementDice, threshold: config.model.reviewDice });
   return {
     mask,
     brain: withData(gridOf(input), brainData),
     brainVolumeMl,
     atlasAgreementDice: result.atlasAgreementDice,
+    atlasScale: result.atlasScale,
     flaggedForReview,
     transform,
     model: { name: model.name, version: model.version, precision: model.precision },

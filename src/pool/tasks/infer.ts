@@ -2,9 +2,9 @@
 // out. Everything heavy happens here, off the main thread: resampling onto the model grid, the network (one ONNX
 // Runtime session per worker, cached), resampling the probability back, post-processing and the atlas check.
 import { loadAtlas } from '../../pipeline/atlas.js';
-import { atlasMaskOnInput, maskOnInputGrid } from '../../pipeline/extract.js';
+import { atlasAgreement } from '../../pipeline/atlas-agreement.js';
+import { maskOnInputGrid } from '../../pipeline/extract.js';
 import { modelInput } from '../../pipeline/model-input.js';
-import { dice } from '../../pipeline/postprocess.js';
 import type { Volume } from '../../pipeline/volume.js';
 import { brainProbability } from '../onnx-session.js';
 
@@ -20,7 +20,10 @@ export interface InferPayload {
 
 export interface InferResult {
   mask: Uint8Array;
+  /** Dice with the registered atlas mask, allowing for head size (pipeline/atlas-agreement.ts). */
   atlasAgreementDice: number;
+  /** Linear size of the head against the atlas at which that Dice was found. */
+  atlasScale: number;
   timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
 }
 
@@ -33,12 +36,12 @@ export default async function infer(payload: InferPayload): Promise<InferResult>
   const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, atlas.grid.dims);
   const t2 = performance.now();
   const mask = maskOnInputGrid({ ...atlas.grid, data: probability }, payload.volume, transform);
-  const atlasMask = atlasMaskOnInput(atlas.brainMask, payload.volume, transform);
-  const atlasAgreementDice = dice(mask.data, atlasMask.data);
+  const agreement = atlasAgreement(mask, atlas.brainMask, transform);
   const t3 = performance.now();
   return {
     mask: mask.data,
-    atlasAgreementDice,
+    atlasAgreementDice: agreement.dice,
+    atlasScale: agreement.scale,
     timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) },
   };
 }
