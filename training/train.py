@@ -7,8 +7,10 @@ same command continues where it stopped. The learning-rate schedule follows the 
 
   # the shipped model (118 min on both cores of a 2-core machine)
   /usr/bin/python3 training/train.py --arch efficient --minutes 118 --export models/brainstrip-efficient-fp32.onnx
-  # the seed paper's architecture, for comparison
-  /usr/bin/python3 training/train.py --arch resunet-reference --minutes 120 --export models/brainstrip-resunet-reference-fp32.onnx
+  # the seed paper's architecture, for comparison (105 min on 2 cores; on a CPU a 128^3 step of it takes
+  # 75-99 s, so it learns from 64^3 crops; with a GPU, drop --crop to give it whole-grid steps)
+  /usr/bin/python3 training/train.py --arch resunet-reference --crop 64 --threads 2 --minutes 105 \
+      --export models/brainstrip-resunet-reference-fp32.onnx
 
 A CUDA GPU is used when present (--device auto) and only shortens the run.
 """
