@@ -23,7 +23,7 @@ export interface AtlasAgreement {
  * Colin27 is at the top of the adult range, and a mask that reaches into the skull all round looks like a bigger
  * head, which must stay flagged.
  */
-export const DEFAULT_AGREEMENT_SCALES: readonly number[] = [0.82, 0.85, 0.88, 0.91, 0.94, 0.97, 1];
+const AGREEMENT_SCALES: readonly number[] = [0.82, 0.85, 0.88, 0.91, 0.94, 0.97, 1];
 
 /** Centre of mass of a 0/1 mask, in patient LPS mm. */
 export function maskCentroid(mask: Volume<Uint8Array>): Vec3 {
@@ -59,27 +59,19 @@ function scaledAbout(centre: Vec3, scale: number): Affine {
 
 /**
  * Agreement of `mask` (on the input's grid) with `atlasMask` (on the atlas grid), `transform` mapping input
- * patient space to atlas patient space. Computed on a grid `factor` times coarser than the input's (the masks are
- * large and smooth; the estimate moves by well under 0.01).
+ * patient space to atlas patient space. Computed on a grid twice as coarse as the input's (the masks are large and
+ * smooth; the estimate moves by well under 0.01).
  */
-export function atlasAgreement(
-  mask: Volume<Uint8Array>,
-  atlasMask: Volume<Uint8Array>,
-  transform: RigidTransform,
-  options: { scales?: readonly number[]; factor?: number } = {},
-): AtlasAgreement {
-  const scales = options.scales ?? DEFAULT_AGREEMENT_SCALES;
-  const grid = coarserGrid(mask, options.factor ?? 2);
+export function atlasAgreement(mask: Volume<Uint8Array>, atlasMask: Volume<Uint8Array>, transform: RigidTransform): AtlasAgreement {
+  const grid = coarserGrid(mask, 2);
   const own = resampleMask(mask, grid).data;
   const centre = maskCentroid(atlasMask);
   let best = { dice: -1, scale: 1 };
-  let diceUnscaled = Number.NaN;
-  for (const scale of scales) {
-    const atlasOnInput = resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data;
-    const d = dice(own, atlasOnInput);
+  let diceUnscaled = 0;
+  for (const scale of AGREEMENT_SCALES) {
+    const d = dice(own, resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data);
     if (scale === 1) diceUnscaled = d;
     if (d > best.dice) best = { dice: d, scale };
   }
-  if (Number.isNaN(diceUnscaled)) diceUnscaled = dice(own, resampleMask(atlasMask, grid, transform.matrix).data);
   return { dice: best.dice, diceUnscaled, scale: best.scale };
 }

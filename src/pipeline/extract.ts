@@ -8,7 +8,7 @@ import type { WorkerPool } from '../pool/pool.js';
 import type { InferPayload, InferResult } from '../pool/tasks/infer.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from '../pool/tasks/register.js';
 import type { Atlas } from './atlas.js';
-import { resample, resampleMask } from './geometry.js';
+import { resample } from './geometry.js';
 import { resolveModel } from './model-files.js';
 import { registrationOptionsFromConfig } from './registration/index.js';
 import { cleanMask } from './postprocess.js';
@@ -112,9 +112,4 @@ export function maskOnInputGrid(probability: Volume<Float32Array>, input: Grid, 
   const data = new Uint8Array(p.data.length);
   for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
   return cleanMask(withData(gridOf(input), data));
-}
-
-/** The atlas brain mask brought onto the input's grid by the registration. */
-export function atlasMaskOnInput(atlasMask: Volume<Uint8Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
-  return resampleMask(atlasMask, gridOf(input), transform.matrix);
 }
