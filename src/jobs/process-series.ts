@@ -13,6 +13,7 @@ import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { loadSeries } from '../pipeline/dicom/load-series.js';
+import { qcPng } from '../pipeline/qc-png.js';
 import type { DicomContext } from '../log.js';
 import type { Volume } from '../pipeline/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
@@ -117,7 +118,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
     ...buildSkullStrippedSeries({ source, brain: extraction.brain, algorithm: extraction.model, options, acquisition }),
     buildSegmentation({ source, mask: extraction.mask, algorithm: extraction.model, options, acquisition }),
   ];
-  return writeResultSet(dir, objects, {
+  const set = writeResultSet(dir, objects, {
     inputKey: key,
     model: extraction.model,
     summary: {
@@ -125,8 +126,17 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
       atlasAgreementDice: Number(extraction.atlasAgreementDice.toFixed(3)),
       atlasScale: extraction.atlasScale,
       flaggedForReview: extraction.flaggedForReview,
+      reviewDice: config.model.reviewDice,
     },
   });
+  // Next to the results (not in the manifest): the operations page shows it, and a job that reuses these results
+  // finds it through the result index.
+  try {
+    fs.writeFileSync(path.join(dir, 'qc.png'), qcPng(loaded.volume, extraction.mask));
+  } catch (error) {
+    log.warn(`QC picture not written: ${(error as Error).message}`);
+  }
+  return set;
 }
 
 export interface SeriesProcessorHandle {
@@ -165,6 +175,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       index.record(job.seriesInstanceUid, key, dir);
     }
 
+    await ctx.whenSendingAllowed?.();
     if (destinations.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
     for (const destination of destinations) {

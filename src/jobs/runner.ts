@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
 import type { MetricsRegistry } from '../ops/metrics.js';
+import type { NodeControls } from './controls.js';
 import type { JobStore } from './store.js';
 import type { Job, SeriesProcessor } from './types.js';
 
@@ -17,7 +18,12 @@ export interface RunnerOptions {
   pollMs?: number;
   /** A job still running after this long fails (and frees its slot); 0: no limit. */
   timeoutMs?: number;
+  /** Operator pauses: a paused `processing` starts no job, a paused `sending` holds jobs before they send. */
+  controls?: NodeControls;
 }
+
+/** What an operator asked of a running job: stop it as failed, or put it back in the queue at once. */
+export type Interruption = { state: 'failed'; reason: string } | { state: 'queued'; detail: string };
 
 export class JobRunner {
   private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
@@ -25,6 +31,7 @@ export class JobRunner {
   private stopped = false;
   /** Processor calls that have not returned yet (including ones abandoned after a timeout). */
   private readonly unsettled = new Set<Promise<void>>();
+  private readonly interruptions = new Map<number, Interruption>();
   private readonly log = logger('jobs.runner');
   private readonly failures;
 
@@ -35,6 +42,26 @@ export class JobRunner {
     metrics?: MetricsRegistry,
   ) {
     this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
+    options.controls?.onChange((what, paused) => {
+      if (what === 'processing' && !paused) this.wake();
+    });
+  }
+
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
+  isRunning(id: number): boolean {
+    return this.running.has(id);
+  }
+
+  /** Stops a running job the way the operator asked; false when the job is not running here. */
+  interrupt(id: number, how: Interruption): boolean {
+    const running = this.running.get(id);
+    if (!running) return false;
+    this.interruptions.set(id, how);
+    running.controller.abort(new Error(how.state === 'failed' ? how.reason : how.detail));
+    return true;
   }
 
   start(): void {
@@ -50,7 +77,7 @@ export class JobRunner {
   /** Starts queued jobs while there is a free slot. */
   wake(): void {
     // concurrency 0 pauses processing: series are still received and queued.
-    while (!this.stopped && this.running.size < this.options.concurrency) {
+    while (!this.stopped && this.running.size < this.options.concurrency && !this.options.controls?.isPaused('processing')) {
       let job: Job | undefined;
       try {
         job = this.store.claimNext();
@@ -103,6 +130,13 @@ export class JobRunner {
         workDir,
         log,
         signal,
+        whenSendingAllowed: async () => {
+          const controls = this.options.controls;
+          if (!controls?.isPaused('sending')) return;
+          this.store.setState(job.id, 'sending', 'waiting: sending is paused');
+          log.info('sending is paused; the job waits');
+          await controls.whenRunning('sending', signal);
+        },
         setState: (state, detail) => {
           if (signal.aborted) return;
           this.store.setState(job.id, state, detail ?? null);
@@ -117,6 +151,18 @@ export class JobRunner {
       this.store.setState(job.id, 'done');
       log.info('job done');
     } catch (error) {
+      const interruption = this.interruptions.get(job.id);
+      if (interruption) {
+        this.interruptions.delete(job.id);
+        if (interruption.state === 'failed') {
+          this.store.setState(job.id, 'failed', null, interruption.reason);
+          log.warn(`job stopped: ${interruption.reason}`);
+        } else {
+          this.store.setState(job.id, 'queued', interruption.detail);
+          log.info(`job queued again: ${interruption.detail}`);
+        }
+        return;
+      }
       if (signal.aborted && !timedOut) {
         this.store.setState(job.id, 'queued', 'interrupted by shutdown; queued again');
         log.warn('job interrupted by shutdown; it runs again at the next start');

@@ -37,6 +37,12 @@ interface JobRow {
   updated_at: string;
   last_instance_at: string | null;
   finished_at: string | null;
+  patient_name?: string | null;
+  patient_id?: string | null;
+  accession_number?: string | null;
+  study_description?: string | null;
+  study_date?: string | null;
+  series_number?: string | null;
 }
 
 function toJob(row: JobRow): Job {
@@ -58,7 +64,41 @@ function toJob(row: JobRow): Job {
     updatedAt: row.updated_at,
     lastInstanceAt: row.last_instance_at,
     finishedAt: row.finished_at,
+    patientName: row.patient_name ?? null,
+    patientId: row.patient_id ?? null,
+    accessionNumber: row.accession_number ?? null,
+    studyDescription: row.study_description ?? null,
+    studyDate: row.study_date ?? null,
+    seriesNumber: row.series_number ?? null,
   };
+}
+
+/** One change of a job's state or detail. */
+export interface JobEvent {
+  at: string;
+  state: JobState;
+  detail: string | null;
+  reason: string | null;
+}
+
+export interface JobFilter {
+  state?: JobState;
+  /** ISO times: jobs created in [from, to). */
+  from?: string;
+  to?: string;
+  callingAe?: string;
+  /** Part of a patient ID, patient name, accession number or series description (case-insensitive). */
+  text?: string;
+  limit?: number;
+}
+
+export interface JobIdentification {
+  patientName: string;
+  patientId: string;
+  accessionNumber: string;
+  studyDescription: string;
+  studyDate: string;
+  seriesNumber: string;
 }
 
 const now = () => new Date().toISOString();
@@ -103,7 +143,30 @@ export class JobStore {
         received_at TEXT NOT NULL,
         PRIMARY KEY (series_instance_uid, sop_instance_uid)
       ) WITHOUT ROWID;
+      -- Every change of state or detail, written by SQLite itself so that no code path can skip it: the job's
+      -- timeline and the time each stage took come from here.
+      CREATE TABLE IF NOT EXISTS job_events (
+        job_id INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT,
+        reason TEXT
+      );
+      CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, rowid);
+      CREATE TRIGGER IF NOT EXISTS job_created AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_events (job_id, at, state, detail, reason) VALUES (NEW.id, NEW.created_at, NEW.state, NEW.detail, NEW.reason);
+      END;
+      CREATE TRIGGER IF NOT EXISTS job_changed AFTER UPDATE OF state, detail ON jobs
+        WHEN NEW.state IS NOT OLD.state OR NEW.detail IS NOT OLD.detail BEGIN
+        INSERT INTO job_events (job_id, at, state, detail, reason)
+          VALUES (NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), NEW.state, NEW.detail, NEW.reason);
+      END;
     `);
+    // Patient and study identification, filled by describe() from the first spooled instance.
+    const columns = new Set((this.db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const column of ['patient_name', 'patient_id', 'accession_number', 'study_description', 'study_date', 'series_number']) {
+      if (!columns.has(column)) this.db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
+    }
   }
 
   close(): void {
@@ -245,6 +308,81 @@ export class JobStore {
       const receiving = (this.db.prepare("SELECT * FROM jobs WHERE state = 'receiving' ORDER BY id").all() as JobRow[]).map(toJob);
       return { requeued: interrupted.map((r) => this.get(r.id)!), receiving };
     })();
+  }
+
+  /** The job's changes of state and detail, oldest first. */
+  events(id: number): JobEvent[] {
+    return this.db.prepare('SELECT at, state, detail, reason FROM job_events WHERE job_id = ? ORDER BY rowid').all(id) as JobEvent[];
+  }
+
+  /** Most recent first. */
+  search(filter: JobFilter): Job[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.state) where.push('state = ?'), args.push(filter.state);
+    if (filter.from) where.push('created_at >= ?'), args.push(filter.from);
+    if (filter.to) where.push('created_at < ?'), args.push(filter.to);
+    if (filter.callingAe) where.push('calling_ae = ?'), args.push(filter.callingAe.trim());
+    if (filter.text) {
+      where.push(["patient_id", "patient_name", "accession_number", "series_description"].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR '));
+      const like = `%${filter.text.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+      args.push(like, like, like, like);
+    }
+    const clause = where.length ? `WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
+    return (this.db.prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`).all(...args, filter.limit ?? 500) as JobRow[]).map(toJob);
+  }
+
+  /** Calling AE titles seen, for a filter's choices. */
+  callingAes(): string[] {
+    return (this.db.prepare('SELECT DISTINCT calling_ae AS ae FROM jobs WHERE calling_ae IS NOT NULL ORDER BY 1').all() as Array<{ ae: string }>).map((r) => r.ae);
+  }
+
+  /** Jobs whose patient and study identification has not been read yet. */
+  undescribed(limit = 50): Job[] {
+    return (this.db.prepare('SELECT * FROM jobs WHERE patient_name IS NULL ORDER BY id DESC LIMIT ?').all(limit) as JobRow[]).map(toJob);
+  }
+
+  describe(id: number, ident: JobIdentification): void {
+    this.db
+      .prepare('UPDATE jobs SET patient_name = ?, patient_id = ?, accession_number = ?, study_description = ?, study_date = ?, series_number = ? WHERE id = ?')
+      .run(ident.patientName, ident.patientId, ident.accessionNumber, ident.studyDescription, ident.studyDate, ident.seriesNumber, id);
+  }
+
+  /** Series received, processed and failed since `since`, and the turnaround (first instance to done) of those done. */
+  activity(since: Date): { received: number; done: number; failed: number; turnaroundSeconds: number[] } {
+    const iso = since.toISOString();
+    const count = (sql: string) => (this.db.prepare(sql).get(iso) as { n: number }).n;
+    const turnaround = this.db
+      .prepare("SELECT (julianday(finished_at) - julianday(created_at)) * 86400 AS s FROM jobs WHERE state = 'done' AND finished_at >= ? ORDER BY s")
+      .all(iso) as Array<{ s: number }>;
+    return {
+      received: count('SELECT count(*) AS n FROM jobs WHERE created_at >= ?'),
+      done: count("SELECT count(*) AS n FROM jobs WHERE state = 'done' AND finished_at >= ?"),
+      failed: count("SELECT count(*) AS n FROM jobs WHERE state = 'failed' AND finished_at >= ?"),
+      turnaroundSeconds: turnaround.map((r) => r.s),
+    };
+  }
+
+  /**
+   * A finished job (done or failed) goes back to the queue. The processor skips what is already on disk (computed
+   * results, objects an archive confirmed), so the job resumes at the stage where it stopped.
+   */
+  requeue(id: number, detail: string): boolean {
+    return (
+      this.db
+        .prepare("UPDATE jobs SET state = 'queued', detail = ?, reason = NULL, finished_at = NULL, updated_at = ? WHERE id = ? AND state IN ('done', 'failed')")
+        .run(detail, now(), id).changes > 0
+    );
+  }
+
+  /** Ends a job that is not running (receiving, complete or queued) as failed with `reason`. */
+  cancelWaiting(id: number, reason: string): boolean {
+    const t = now();
+    return (
+      this.db
+        .prepare("UPDATE jobs SET state = 'failed', detail = NULL, reason = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('receiving', 'complete', 'queued')")
+        .run(reason, t, t, id).changes > 0
+    );
   }
 
   /** Forgets the instances of a series whose spool folder was removed (a later resend counts afresh). */

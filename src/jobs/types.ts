@@ -27,6 +27,14 @@ export interface Job {
   updatedAt: string;
   lastInstanceAt: string | null;
   finishedAt: string | null;
+  /** Identification read from the first instance (decoded with its character set); null until read. */
+  patientName?: string | null;
+  patientId?: string | null;
+  accessionNumber?: string | null;
+  studyDescription?: string | null;
+  /** DICOM DA (YYYYMMDD). */
+  studyDate?: string | null;
+  seriesNumber?: string | null;
 }
 
 export interface JobContext {
@@ -36,6 +44,8 @@ export interface JobContext {
   /** A folder of its own where the processor may write intermediate and result files. */
   workDir: string;
   setState(state: 'processing' | 'sending', detail?: string): void;
+  /** Resolves when the operator allows sending (at once unless sending is paused); rejects when aborted. */
+  whenSendingAllowed?(): Promise<void>;
   log: Logger;
   /** Aborted when the node shuts down; the job is then queued again at the next start. */
   signal?: AbortSignal;

@@ -40,6 +40,8 @@ export interface ScpOptions {
   routing: RoutingConfig;
   /** Listen with TLS (PEM contents). */
   tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requireClientCert: boolean };
+  /** While it answers true, new associations are refused as transient: senders keep their series and retry. */
+  intakePaused?: () => boolean;
 }
 
 export interface ScpDependencies {
@@ -114,6 +116,15 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
       }
       if (!callerAllowed(options.allowedCallers, this.callingAe, this.peer)) {
         reject(constants.RejectResult.Permanent, constants.RejectSource.ServiceUser, constants.RejectReason.CallingAeNotRecognized, 'calling AE title not allowed');
+        return;
+      }
+      if (options.intakePaused?.()) {
+        reject(
+          constants.RejectResult.Transient,
+          constants.RejectSource.ServiceProviderPresentation,
+          constants.RejectReason.TemporaryCongestion,
+          'intake paused by an operator',
+        );
         return;
       }
       if (active >= options.maxAssociations) {
