@@ -13,7 +13,7 @@ import { extractBrain } from '../src/pipeline/extract.js';
 import { resample, resampleMask } from '../src/pipeline/geometry.js';
 import { resolveModel, shippedModelsDir } from '../src/pipeline/model-files.js';
 import { readNifti, writeNifti } from '../src/pipeline/nifti.js';
-import { dice } from '../src/pipeline/postprocess.js';
+import { dice } from '../src/pipeline/mask-metrics.js';
 import { eulerRotation, identityTransform, rigidAboutCentre, toJson } from '../src/pipeline/transform.js';
 import type { Grid, Volume } from '../src/pipeline/volume.js';
 import { createWorkerPool, tasksDir, type WorkerPool } from '../src/pool/pool.js';

@@ -5,7 +5,8 @@ import { atlasAgreement, maskCentroid } from '../src/pipeline/atlas-agreement.js
 import { maskOnInputGrid } from '../src/pipeline/extract.js';
 import { indexToWorld, applyToPoint, resampleMask } from '../src/pipeline/geometry.js';
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/model-input.js';
-import { cleanMask, dice, fillHoles, largestComponent } from '../src/pipeline/postprocess.js';
+import { dice } from '../src/pipeline/mask-metrics.js';
+import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/postprocess.js';
 import { qcPng } from '../src/pipeline/qc-png.js';
 import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/transform.js';
 import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/volume.js';

@@ -16,9 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
 
 
-def export(model, path, extra=None):
+def export(model, path, extra=None, shape=(1, 1, 128, 128, 128)):
     model = model.eval()
-    dummy = torch.zeros(1, 1, 128, 128, 128)
+    dummy = torch.zeros(*shape)
     tmp = path + '.tmp'
     with torch.no_grad():
         torch.onnx.export(model, dummy, tmp, opset_version=13, input_names=['image'], output_names=['logits'],
@@ -27,7 +27,7 @@ def export(model, path, extra=None):
     with open(path, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     meta = {'file': os.path.basename(path), 'sha256': digest, 'parameters': models.count_parameters(model),
-            'flops': models.count_flops(model), 'input': [1, 1, 128, 128, 128], 'output': [1, 2, 128, 128, 128],
+            'flops': models.count_flops(model, tuple(shape)), 'input': list(shape), 'output': [shape[0], 2, *shape[2:]],
             'opset': 13, **(extra or {})}
     with open(os.path.splitext(path)[0] + '.json', 'w') as f:
         json.dump(meta, f, indent=1)
@@ -53,6 +53,74 @@ def recalibrate_batchnorm(model, sample, count):
     for b, m in zip(bns, momenta):
         b.momentum = m
     model.train(was_training)
+
+
+def init_from_onnx(model, onnx_path, sample):
+    """Loads the convolutions of an exported model (BatchNorm folded into them) into `model` and re-derives each
+    BatchNorm so that it reproduces the folded layer in training mode on `sample` and in inference mode
+    everywhere. A first convolution with more input channels than `model`'s keeps the leading ones (the image
+    channel of a model that also saw the atlas prior)."""
+    import onnx
+    from onnx import numpy_helper
+
+    g = onnx.load(onnx_path).graph
+    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    def module_path(node_name):
+        # '/enc.0/a/a.0/Conv' -> 'enc.0.a.0': each scope repeats its parent's name before its own index
+        segments = node_name.strip('/').split('/')[:-1]
+        path = [segments[0]]
+        for prev, seg in zip(segments, segments[1:]):
+            path.append(seg[len(prev) + 1:] if seg.startswith(prev + '.') else seg)
+        return '.'.join(path)
+
+    modules = dict(model.named_modules())
+    pairs = []
+    for n in g.node:
+        if n.op_type == 'Conv':
+            key = module_path(n.name)
+            if not isinstance(modules.get(key), torch.nn.Conv3d):
+                raise SystemExit(f'{onnx_path}: convolution {n.name} has no counterpart {key}')
+            pairs.append((key, modules[key], init[n.input[1]], init[n.input[2]] if len(n.input) > 2 else None))
+    if len(pairs) != sum(isinstance(m, torch.nn.Conv3d) for m in modules.values()):
+        raise SystemExit(f'{onnx_path}: {len(pairs)} convolutions do not match the model')
+    follows = {}
+    for k, m, _w, _b in pairs:
+        parent, _, idx = k.rpartition('.')
+        seq = modules.get(parent)
+        nxt = None
+        if isinstance(seq, torch.nn.Sequential) and idx.isdigit() and int(idx) + 1 < len(seq):
+            nxt = seq[int(idx) + 1]
+        follows[k] = nxt if isinstance(nxt, torch.nn.BatchNorm3d) else None
+    with torch.no_grad():
+        for k, m, w, b in pairs:
+            w = torch.from_numpy(w.copy())
+            if w.shape[1] > m.weight.shape[1]:
+                w = w[:, :m.weight.shape[1]]
+            if w.shape != m.weight.shape:
+                raise SystemExit(f'{k}: weight {tuple(w.shape)} against {tuple(m.weight.shape)}')
+            m.weight.copy_(w)
+            bn = follows[k]
+            bias = torch.from_numpy(b.copy()) if b is not None else torch.zeros(w.shape[0])
+            if bn is None:
+                m.bias.copy_(bias)
+                continue
+            bn.running_mean.zero_(); bn.running_var.fill_(1 - bn.eps); bn.weight.fill_(1); bn.bias.copy_(bias)
+        # inference mode now computes the folded network; measure each BatchNorm's input on the sample
+        stats = {}
+        hooks = [bn.register_forward_hook(lambda mod, inp, out, key=id(bn): stats.__setitem__(key, (inp[0].mean((0, 2, 3, 4)), inp[0].var((0, 2, 3, 4), unbiased=False))))
+                 for bn in follows.values() if bn is not None]
+        model.eval()
+        model(sample)
+        for h in hooks:
+            h.remove()
+        for bn in follows.values():
+            if bn is None:
+                continue
+            mean, var = stats[id(bn)]
+            bias = bn.bias.clone()
+            bn.weight.copy_(torch.sqrt(var + bn.eps)); bn.bias.copy_(mean + bias)
+            bn.running_mean.copy_(mean); bn.running_var.copy_(var)
+    model.train()
 
 
 def main():

@@ -150,7 +150,16 @@ class EfficientUNet(nn.Module):
         return y.reshape(n_, self.classes, 2 * d, 2 * h, 2 * w)
 
 
-ARCHITECTURES = {'efficient': EfficientUNet, 'resunet-reference': ResUNetReference}
+class EfficientImageUNet(EfficientUNet):
+    """The efficient net without the atlas prior: it reads the image alone, so a registration that is off by
+    degrees or centimetres moves the input but not what the network concludes from it."""
+    name = 'efficient-image'
+
+    def __init__(self):
+        super().__init__(prior=False)
+
+
+ARCHITECTURES = {'efficient-image': EfficientImageUNet, 'efficient': EfficientUNet, 'resunet-reference': ResUNetReference}
 
 
 def build(arch):

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Trains a brainstrip brain extraction network on synthetic data generated from Colin27 (training/synth.py).
+"""Trains a brainstrip brain extraction network on synthetic heads: by default SynthStrip-style from the SynthSeg
+whole-head label maps 1-17 (training/heads.py; maps 18-20 are held out), or from Colin27 alone (--data colin27,
+training/synth.py, the recipe of models up to 1.1.0).
 
-Resumable: checkpoints live outside git (default ~/.cache/brainstrip/training/<arch>/last.pt); rerunning the
-same command continues where it stopped. The learning-rate schedule follows the elapsed training time against
---minutes, so a resumed run ends on the same schedule.
+Resumable: checkpoints live in --cache (default ~/.cache/brainstrip/training/<arch>/last.pt); rerunning the
+same command continues where it stopped, and --checkpoint-copy keeps a copy (weights + optimiser, a few MB) where
+the next machine finds it. The learning-rate schedule follows the elapsed training time against --minutes, so a
+resumed run ends on the same schedule.
 
-  # the shipped model (118 min on both cores of a 2-core machine)
-  /usr/bin/python3 training/train.py --arch efficient --minutes 118 --export models/brainstrip-efficient-fp32.onnx
+  # the shipped model: the image-only efficient net on the 1.6 mm head grid, fine-tuned from 1.1.0's weights
+  /usr/bin/python3 training/train.py --arch efficient-image --grid training/grids/head-1.6mm.json \
+      --init-onnx models/brainstrip-efficient-fp32-1.1.0.onnx --minutes 120 --threads 2 \
+      --checkpoint-copy training/checkpoints/efficient-image.pt --export models/brainstrip-efficient-fp32.onnx
   # the seed paper's architecture, for comparison (105 min on 2 cores; on a CPU a 128^3 step of it takes
   # 75-99 s, so it learns from 64^3 crops; with a GPU, drop --crop to give it whole-grid steps)
   /usr/bin/python3 training/train.py --arch resunet-reference --crop 64 --threads 2 --minutes 105 \
@@ -26,17 +31,21 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heads  # noqa: E402
 import models  # noqa: E402
 import synth  # noqa: E402
-from export_onnx import export  # noqa: E402
+from export_onnx import export, init_from_onnx, recalibrate_batchnorm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def loss_fn(logits, target):
-    ce = F.cross_entropy(logits, target)
-    p = torch.softmax(logits, 1)[:, 1]
-    t = target.float()
+def loss_fn(logits, target, valid=None):
+    """Cross-entropy + soft Dice over the voxels inside the field of view (valid = 1)."""
+    if valid is None:
+        valid = torch.ones_like(target, dtype=logits.dtype)
+    ce = (F.cross_entropy(logits, target, reduction='none') * valid).sum() / valid.sum().clamp(min=1)
+    p = torch.softmax(logits, 1)[:, 1] * valid
+    t = target.float() * valid
     dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
     return ce + dice, float(dice)
 
@@ -70,23 +79,66 @@ def prior_crop(model, box, shape, args, rng):
     return padded[(slice(None), slice(None)) + tuple(shifted)].contiguous()
 
 
+class Sampler(torch.utils.data.IterableDataset):
+    """Endless stream of (x, mask, valid) from a generator built inside the loader process."""
+
+    def __init__(self, args, seed):
+        self.args, self.seed = args, seed
+
+    def __iter__(self):
+        torch.set_num_threads(1)
+        gen = make_generator(self.args, self.seed)
+        while True:
+            yield gen.sample()
+
+
+def make_generator(args, seed, indices=None):
+    if args.data == 'heads':
+        g = heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, indices=indices or heads.TRAINING_MAPS, seed=seed)
+        return g
+    gen = synth.Generator(synth.Atlas(args.atlas), seed=seed)
+    plain = gen.sample
+    gen.sample = lambda: (*plain(), None)
+    return gen
+
+
+def validate(model, device, samples):
+    """Dice on fixed samples of the held-out label maps (inside the field of view), in inference mode."""
+    model.eval()
+    dices = []
+    with torch.no_grad():
+        for x, m, valid in samples:
+            pred = model(x[None, None].to(device)).argmax(1)[0].cpu()
+            v = valid > 0 if valid is not None else torch.ones_like(m, dtype=torch.bool)
+            p, t = (pred == 1) & v, (m == 1) & v
+            dices.append(float(2 * (p & t).sum() / max(1, int(p.sum() + t.sum()))))
+    model.train()
+    return dices
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
-    ap.add_argument('--minutes', type=float, default=118.0, help='training-time budget (wall clock, excluding exports)')
-    ap.add_argument('--lr', type=float, default=2e-3)
-    ap.add_argument('--threads', type=int, default=0, help="torch intra-op threads (0 = torch's default; on the 2-core development machine that is 1, and 1 or 2 threads measured the same step time)")
+    ap.add_argument('--arch', default='efficient-image', choices=list(models.ARCHITECTURES))
+    ap.add_argument('--data', default='heads', choices=['heads', 'colin27'])
+    ap.add_argument('--grid', default=os.path.join(HERE, 'grids', 'head-1.6mm.json'), help="the network's grid (heads data)")
+    ap.add_argument('--maps', default=heads.DEFAULT_MAPS, help='folder of the SynthSeg label maps')
+    ap.add_argument('--init-onnx', help='start from the weights of this exported model (BatchNorm re-derived from the folded convolutions)')
+    ap.add_argument('--minutes', type=float, default=120.0, help='training-time budget (wall clock, excluding exports)')
+    ap.add_argument('--lr', type=float, default=1e-3)
+    ap.add_argument('--threads', type=int, default=0, help="torch intra-op threads (0 = torch's default)")
+    ap.add_argument('--loader-workers', type=int, default=1, help='processes generating samples beside training')
     ap.add_argument('--device', default='auto')
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--reuse', type=int, default=5, help='optimizer steps per generated sample (each a random crop, randomly mirrored left-right)')
-    ap.add_argument('--crop', type=int, default=0, help='train on random crops of this size (multiple of 16; 0 or 128 = whole grid, the default: on a CPU a whole-grid step costs half a 96^3 crop step)')
-    ap.add_argument('--prior-jitter', type=int, default=6, help='voxels (1.5 mm) by which the atlas prior is shifted against the image in training')
-    ap.add_argument('--prior-dropout', type=float, default=0.2, help='probability of training a step without the atlas prior')
+    ap.add_argument('--reuse', type=int, default=2, help='optimizer steps per generated sample (each randomly mirrored left-right, the later ones with a gamma change)')
+    ap.add_argument('--crop', type=int, default=0, help='train on random crops of this size (multiple of 16; 0 = whole grid)')
+    ap.add_argument('--prior-jitter', type=int, default=6, help='voxels by which a built-in atlas prior is shifted against the image in training')
+    ap.add_argument('--prior-dropout', type=float, default=0.2, help='probability of training a step without a built-in atlas prior')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
+    ap.add_argument('--validate-minutes', type=float, default=15, help='Dice on held-out label maps every this many minutes')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
+    ap.add_argument('--checkpoint-copy', help='also keep the checkpoint here (resumed from when the cache has none)')
     ap.add_argument('--atlas', default=os.path.join(HERE, '..', 'models', 'atlas'))
     ap.add_argument('--export', help='ONNX path to write at the end')
-    ap.add_argument('--early-export-minutes', type=float, default=0, help='also export after this much training (0: never)')
     args = ap.parse_args()
 
     if args.threads > 0:
@@ -95,53 +147,56 @@ def main():
     workdir = os.path.join(args.cache, args.arch)
     os.makedirs(workdir, exist_ok=True)
     ckpt_path = os.path.join(workdir, 'last.pt')
+    grid = heads.load_grid(args.grid) if args.data == 'heads' else None
+    shape = (1, 1, *reversed(grid.dims)) if grid else (1, 1, 128, 128, 128)
 
     torch.manual_seed(args.seed)
     model = models.build(args.arch).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    state = {'step': 0, 'elapsed': 0.0, 'samples': 0, 'early_exported': False, 'history': []}
-    if os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, map_location=device)
+    state = {'step': 0, 'elapsed': 0.0, 'samples': 0, 'history': [], 'validation': [], 'data': args.data,
+             'grid': os.path.basename(args.grid) if grid else 'atlas', 'init': args.init_onnx and os.path.basename(args.init_onnx)}
+    resume = ckpt_path if os.path.exists(ckpt_path) else (args.checkpoint_copy if args.checkpoint_copy and os.path.exists(args.checkpoint_copy) else None)
+    if resume:
+        ck = torch.load(resume, map_location=device)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         state = ck['state']
-        print(f"resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+        print(f"resumed from {resume} at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+    elif args.init_onnx:
+        init_gen = make_generator(args, 777)
+        init_from_onnx(model, args.init_onnx, init_gen.sample()[0][None, None])
+        print(f'initialised from {args.init_onnx}', flush=True)
 
-    atlas = synth.Atlas(args.atlas)
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
-    gen = synth.Generator(atlas, seed=args.seed * 100003 + state['samples'])
+    seed = args.seed * 100003 + state['samples']
+    rng = __import__('numpy').random.default_rng(seed)
+    loader = iter(torch.utils.data.DataLoader(Sampler(args, seed), batch_size=None, num_workers=args.loader_workers,
+                                              prefetch_factor=2 if args.loader_workers else None, persistent_workers=False))
+    held_out = None
+    if args.data == 'heads':
+        vgen = make_generator(args, 4242, indices=heads.VALIDATION_MAPS)
+        held_out = [vgen.sample() for _ in range(6)]
     budget = args.minutes * 60
     warmup = 60.0
 
     def save():
-        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}, ckpt_path + '.tmp')
-        os.replace(ckpt_path + '.tmp', ckpt_path)
-
-    def recalibrate():
-        # Crops see less background than the whole grid: BatchNorm's running statistics are re-estimated on whole
-        # 128^3 samples (cumulative average) so that inference-mode normalisation matches what the node feeds.
-        if args.bn_recalibrate <= 0:
-            return
-        bns = [mod for mod in model.modules() if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)]
-        if not bns:
-            return
-        saved = [(b.momentum) for b in bns]
-        for b in bns:
-            b.reset_running_stats()
-            b.momentum = None
-        model.train()
-        with torch.no_grad():
-            for _ in range(args.bn_recalibrate):
-                xr, _m = gen.sample()
-                model(xr[None, None].to(device))
-        for b, mom in zip(bns, saved):
-            b.momentum = mom
+        ck = {'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}
+        for path in [ckpt_path] + ([args.checkpoint_copy] if args.checkpoint_copy else []):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            torch.save(ck, path + '.tmp')
+            os.replace(path + '.tmp', path)
 
     def do_export(path, tag):
-        recalibrate()
+        if args.bn_recalibrate > 0:
+            g = make_generator(args, 4243)
+            recalibrate_batchnorm(model, lambda: g.sample()[:2], args.bn_recalibrate)
         model.eval()
-        meta = export(model.cpu(), path, extra={'arch': args.arch, 'steps': state['step'], 'samples': state['samples'],
-                                                 'training_minutes': round(state['elapsed'] / 60, 1), 'tag': tag})
+        extra = {'arch': args.arch, 'steps': state['step'], 'samples': state['samples'],
+                 'training_minutes': round(state['elapsed'] / 60, 1), 'tag': tag, 'data': args.data}
+        if grid:
+            with open(args.grid) as f:
+                extra['grid'] = json.load(f)
+        meta = export(model.cpu(), path, extra=extra, shape=shape)
         model.to(device).train()
         print(f'exported {path}: {json.dumps(meta)}', flush=True)
 
@@ -154,6 +209,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     model.train()
     last_save = time.time()
+    last_validation = state['elapsed']
     running = None
     while state['elapsed'] < budget:
         if stop['now']:
@@ -161,27 +217,30 @@ def main():
             print(f"stopped at step {state['step']}; rerun the same command to resume", flush=True)
             return
         t0 = time.time()
-        x, m = gen.sample()
+        x, m, valid = next(loader)
         state['samples'] += 1
         for r in range(args.reuse):
             if state['elapsed'] >= budget:
                 break
-            box = crop_box(x.shape, args.crop, gen.rng)
+            box = crop_box(x.shape, args.crop, rng)
             xb, mb = x[box].contiguous(), m[box].contiguous()
-            pb = prior_crop(model, box, x.shape, args, gen.rng)
-            if gen.rng.random() < 0.5:
+            vb = valid[box].contiguous() if valid is not None else None
+            pb = prior_crop(model, box, x.shape, args, rng)
+            if rng.random() < 0.5:
                 # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample
                 xb, mb = xb.flip(-1), mb.flip(-1)
+                vb = vb.flip(-1) if vb is not None else None
                 pb = pb.flip(-1) if pb is not None else None
             if r > 0:
                 # a cheap contrast change so that the reuses of one sample are not the same picture
-                xb = xb.clamp(min=0) ** float(math.exp(gen.rng.normal(0, 0.2)))
+                xb = xb.clamp(min=0) ** float(math.exp(rng.normal(0, 0.2)))
             frac = state['elapsed'] / budget
             lr = args.lr * min(1.0, (state['elapsed'] + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g['lr'] = lr
-            logits = model(xb[None, None].to(device)) if pb is None else model(xb[None, None].to(device), pb)
-            loss, dice = loss_fn(logits, mb[None].to(device))
+            inp = xb[None, None].to(device)
+            logits = model(inp) if pb is None else model(inp, pb)
+            loss, dice = loss_fn(logits, mb[None].to(device), vb[None].to(device) if vb is not None else None)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -193,13 +252,14 @@ def main():
             if state['step'] % 25 == 0:
                 state['history'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 2), 'loss': round(running, 4), 'lr': lr})
                 print(f"step {state['step']} {state['elapsed'] / 60:.1f} min loss {running:.4f} (dice loss {dice:.3f}) lr {lr:.2e}", flush=True)
+        if held_out and state['elapsed'] - last_validation >= args.validate_minutes * 60:
+            last_validation = state['elapsed']
+            d = validate(model, device, held_out)
+            state['validation'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 1), 'dice': [round(v, 4) for v in d]})
+            print(f"validation (held-out maps) step {state['step']}: mean Dice {sum(d) / len(d):.4f}, min {min(d):.4f}", flush=True)
         if time.time() - last_save > 300:
             save()
             last_save = time.time()
-        if args.export and args.early_export_minutes and not state['early_exported'] and state['elapsed'] >= args.early_export_minutes * 60:
-            save()
-            do_export(args.export, 'early')
-            state['early_exported'] = True
     save()
     if args.export:
         do_export(args.export, 'final')

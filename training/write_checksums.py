@@ -44,7 +44,8 @@ def main():
         version = args.version or meta.get('version') or ('0.1.0-early' if meta.get('tag') == 'early' else '1.0.0')
         models.append({'name': m.group(1), 'version': version, 'precision': m.group(2).upper(), 'file': name,
                        'parameters': meta.get('parameters'), 'flops': meta.get('flops'), 'trainingSteps': meta.get('steps'),
-                       'trainingMinutes': meta.get('training_minutes')})
+                       'trainingMinutes': meta.get('training_minutes'),
+                       **({'grid': {k: meta['grid'][k] for k in ('dims', 'spacing', 'origin', 'direction')}} if meta.get('grid') else {})})
     out = {'description': 'SHA-256 of every file brainstrip loads from this folder; the node refuses to start on a mismatch. '
                           'Written by training/write_checksums.py.', 'files': files, 'models': models}
     with open(os.path.join(root, 'checksums.json'), 'w') as f:

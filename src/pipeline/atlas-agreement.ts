@@ -6,7 +6,7 @@
 // of the wrong shape or place is.
 import { type Affine, applyToPoint, compose, indexToWorld, resampleMask } from './geometry.js';
 import { type RigidTransform, translation } from './transform.js';
-import { dice } from './postprocess.js';
+import { dice } from './mask-metrics.js';
 import { type Grid, type Vec3, type Volume } from './volume.js';
 
 export interface AtlasAgreement {

@@ -26,6 +26,8 @@ export interface BrainExtraction {
   /** Linear head size against the atlas at which that agreement was found (pipeline/atlas-agreement.ts). */
   atlasScale: number;
   flaggedForReview: boolean;
+  /** Why the result was flagged, in words for the person who reviews it. */
+  reviewReason?: string;
   transform: RigidTransform;
   model: { name: string; version: string; precision: 'FP32' | 'INT8' };
 }
@@ -71,6 +73,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
       modelsDir: config.model.dir || undefined,
       volume: input,
       transform: transform.matrix,
+      grid: model.grid,
     } satisfies InferPayload);
   } catch (error) {
     throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
@@ -101,6 +104,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     atlasAgreementDice: result.atlasAgreementDice,
     atlasScale: result.atlasScale,
     flaggedForReview,
+    ...(flaggedForReview ? { reviewReason: `atlas agreement ${result.atlasAgreementDice.toFixed(3)} below ${config.model.reviewDice}` } : {}),
     transform,
     model: { name: model.name, version: model.version, precision: model.precision },
   };

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Grid, gridOf } from './volume.js';
 
 export interface ModelEntry {
   /** e.g. 'brainstrip-efficient' */
@@ -14,11 +15,16 @@ export interface ModelEntry {
   /** Absolute path of the ONNX file. */
   path: string;
   sha256: string;
+  /**
+   * The grid the network reads its input on (patient LPS in atlas space). Models up to 1.1.0 carry none and
+   * read the atlas grid.
+   */
+  grid?: Grid;
 }
 
 interface ChecksumsFile {
   files: Record<string, string>;
-  models: Array<{ name: string; version: string; precision: 'FP32' | 'INT8'; file: string }>;
+  models: Array<{ name: string; version: string; precision: 'FP32' | 'INT8'; file: string; grid?: Grid }>;
 }
 
 /** The models folder shipped with brainstrip (found upwards from this module, in src/ or in dist/src/). */
@@ -85,7 +91,14 @@ export function resolveModel(options: { dir?: string; name: string; precision: '
   if (options.verify ?? true) verifyModelFiles(dir);
   const sha256 = sums.files[entry.file];
   if (!sha256) throw new Error(`checksums.json lists model ${entry.name} but no checksum for ${entry.file}`);
-  return { name: entry.name, version: entry.version, precision: entry.precision, path: path.join(dir, entry.file), sha256 };
+  return {
+    name: entry.name,
+    version: entry.version,
+    precision: entry.precision,
+    path: path.join(dir, entry.file),
+    sha256,
+    ...(entry.grid ? { grid: gridOf(entry.grid) } : {}),
+  };
 }
 
 /**

@@ -69,18 +69,3 @@ export function fillHoles(mask: Volume<Uint8Array>): Volume<Uint8Array> {
 export function cleanMask(mask: Volume<Uint8Array>): Volume<Uint8Array> {
   return fillHoles(largestComponent(mask));
 }
-
-export function dice(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) throw new Error(`dice: masks of ${a.length} and ${b.length} voxels`);
-  let both = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let v = 0; v < a.length; v++) {
-    const x = a[v] ? 1 : 0;
-    const y = b[v] ? 1 : 0;
-    both += x & y;
-    sa += x;
-    sb += y;
-  }
-  return sa + sb === 0 ? 1 : (2 * both) / (sa + sb);
-}

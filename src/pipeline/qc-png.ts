@@ -78,38 +78,71 @@ function renderView(image: Volume<Float32Array>, mask: Volume<Uint8Array>, centr
   return { width, height, grey, mask: m.data as Uint8Array };
 }
 
-/** Three orthogonal views of `image` with the outline of `mask` (same grid), as a PNG. */
-export function qcPng(image: Volume<Float32Array>, mask: Volume<Uint8Array>, options: QcOptions = {}): Buffer {
+export interface RgbImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+/** Outline colours: the mask in red, a reference mask (when given) in green. */
+const OUTLINE: Array<[number, number, number]> = [
+  [255, 32, 32],
+  [40, 230, 40],
+];
+
+/**
+ * Three orthogonal views of `image` through the centre of `masks[0]`, with the outline of each mask (same grid
+ * as the image) drawn over it.
+ */
+export function qcViews(image: Volume<Float32Array>, masks: Array<Volume<Uint8Array>>, options: QcOptions = {}): RgbImage {
   const size = options.viewSize ?? 256;
-  const centre = maskCentre(mask);
+  const centre = maskCentre(masks[0]);
   const range = window(image.data);
-  const views = VIEWS.map((v) => renderView(image, { ...gridOf(image), data: mask.data }, centre, v, size, range));
+  const views = VIEWS.map((view) => masks.map((mask) => renderView(image, { ...gridOf(image), data: mask.data }, centre, view, size, range)));
   const gap = 4;
-  const width = views.reduce((s, v) => s + v.width, 0) + gap * (views.length - 1);
-  const height = Math.max(...views.map((v) => v.height));
+  const width = views.reduce((s, v) => s + v[0].width, 0) + gap * (views.length - 1);
+  const height = Math.max(...views.map((v) => v[0].height));
   const rgb = new Uint8Array(width * height * 3);
   let x0 = 0;
-  for (const v of views) {
+  for (const layers of views) {
+    const v = layers[0];
     for (let y = 0; y < v.height; y++) {
       for (let x = 0; x < v.width; x++) {
         const p = y * v.width + x;
         const o = (y * width + x0 + x) * 3;
-        const inside = v.mask[p] !== 0;
-        const edge =
-          inside &&
-          (x === 0 || y === 0 || x === v.width - 1 || y === v.height - 1 || !v.mask[p - 1] || !v.mask[p + 1] || !v.mask[p - v.width] || !v.mask[p + v.width]);
-        if (edge) {
-          rgb[o] = 255;
-          rgb[o + 1] = 32;
-          rgb[o + 2] = 32;
-        } else {
-          rgb[o] = rgb[o + 1] = rgb[o + 2] = v.grey[p];
+        rgb[o] = rgb[o + 1] = rgb[o + 2] = v.grey[p];
+        // the reference underneath, the mask on top
+        for (let m = layers.length - 1; m >= 0; m--) {
+          const mask = layers[m].mask;
+          const edge =
+            mask[p] !== 0 &&
+            (x === 0 || y === 0 || x === v.width - 1 || y === v.height - 1 || !mask[p - 1] || !mask[p + 1] || !mask[p - v.width] || !mask[p + v.width]);
+          if (edge) [rgb[o], rgb[o + 1], rgb[o + 2]] = OUTLINE[Math.min(m, OUTLINE.length - 1)];
         }
       }
     }
     x0 += v.width + gap;
   }
+  return { width, height, rgb };
+}
+
+/** Three orthogonal views of `image` with the outline of `mask` (same grid), as a PNG. */
+export function qcPng(image: Volume<Float32Array>, mask: Volume<Uint8Array>, options: QcOptions = {}): Buffer {
+  const { width, height, rgb } = qcViews(image, [mask], options);
   return encodePng(width, height, rgb);
+}
+
+/** Rows stacked top to bottom (left-aligned, black where a row is narrower), with a gap between them. */
+export function stackRows(rows: RgbImage[], gap = 4): RgbImage {
+  const width = Math.max(1, ...rows.map((r) => r.width));
+  const height = Math.max(1, rows.reduce((s, r) => s + r.height, 0) + gap * Math.max(0, rows.length - 1));
+  const rgb = new Uint8Array(width * height * 3);
+  let y0 = 0;
+  for (const r of rows) {
+    for (let y = 0; y < r.height; y++) rgb.set(r.rgb.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * width) * 3);
+    y0 += r.height + gap;
+  }
+  return { width, height, rgb };
 }
 
 const CRC_TABLE = (() => {

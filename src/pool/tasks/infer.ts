@@ -5,7 +5,7 @@ import { loadAtlas } from '../../pipeline/atlas.js';
 import { atlasAgreement } from '../../pipeline/atlas-agreement.js';
 import { maskOnInputGrid } from '../../pipeline/extract.js';
 import { modelInput } from '../../pipeline/model-input.js';
-import type { Volume } from '../../pipeline/volume.js';
+import type { Grid, Volume } from '../../pipeline/volume.js';
 import { brainProbability } from '../onnx-session.js';
 
 export interface InferPayload {
@@ -16,6 +16,8 @@ export interface InferPayload {
   volume: Volume<Float32Array>;
   /** Registration result: input LPS → atlas LPS, row-major 4×4. */
   transform: number[];
+  /** The model's own input grid in atlas space (absent: the atlas grid). */
+  grid?: Grid;
 }
 
 export interface InferResult {
@@ -31,11 +33,12 @@ export default async function infer(payload: InferPayload): Promise<InferResult>
   const atlas = loadAtlas(payload.modelsDir || undefined);
   const transform = { matrix: payload.transform };
   const t0 = performance.now();
-  const input = modelInput(payload.volume, transform, atlas.grid);
+  const grid = payload.grid ?? atlas.grid;
+  const input = modelInput(payload.volume, transform, grid);
   const t1 = performance.now();
-  const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, atlas.grid.dims);
+  const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, grid.dims);
   const t2 = performance.now();
-  const mask = maskOnInputGrid({ ...atlas.grid, data: probability }, payload.volume, transform);
+  const mask = maskOnInputGrid({ ...grid, data: probability }, payload.volume, transform);
   const agreement = atlasAgreement(mask, atlas.brainMask, transform);
   const t3 = performance.now();
   return {

@@ -1,0 +1,324 @@
+// `brainstrip evaluate-model` (`npm run evaluate:model`): the shipped model, through the node's own pipeline
+// (registration, model grid, network, back to the native grid, clean-up, review check), on heads it never
+// learned from: every open-ms clinical image with its expert mask, and the held-out SynthSeg label maps rendered
+// as T1-, T2- and FLAIR-like images. Writes the table (per image, per contrast: mean and worst), a contact sheet
+// (one row per image: mask in red, reference in green, three planes) and how much the mask moves when the
+// registration is wrong by 10° and 15 mm, or missing altogether.
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../config/schema.js';
+import { configureLogging } from '../log.js';
+import { loadAtlas } from '../pipeline/atlas.js';
+import { extractBrain } from '../pipeline/extract.js';
+import { applyToPoint, indexToWorld } from '../pipeline/geometry.js';
+import { compareMasks, dice } from '../pipeline/mask-metrics.js';
+import { readNifti } from '../pipeline/nifti.js';
+import { encodePng, qcViews, stackRows } from '../pipeline/qc-png.js';
+import { type RigidTransform, composeTransforms, eulerRotation, rigidAboutCentre, translation } from '../pipeline/transform.js';
+import { type Vec3, type Volume, withData } from '../pipeline/volume.js';
+import { createWorkerPool } from '../pool/pool.js';
+import { parseCommand } from './args.js';
+import { binary } from './evaluate.js';
+
+const USAGE = `usage: brainstrip evaluate-model [options]
+
+runs the model on every open-ms image and every held-out label map of <data> and writes
+<out>/evaluation.json, <out>/evaluation.md and <out>/evaluation-contact-sheet.png
+
+options:
+  --data <dir>            the training/validation data (default ../shared/data/train)
+  --out <dir>             where to write (default models/)
+  --model <name>          model from models/checksums.json (default: configuration)
+  --precision FP32|INT8   (default: configuration)
+  --perturbations <n>     registration errors tried per open-ms image (default 3)
+  --only <substring>      only the cases whose name contains this`;
+
+/** SynthSeg label maps kept out of training (training/heads.py VALIDATION_MAPS). */
+export const HELD_OUT_LABEL_MAPS = [18, 19, 20];
+const BRAIN_MAX_LABEL = 499;
+
+export interface EvaluationCase {
+  name: string;
+  source: 'open-ms' | 'label-map';
+  contrast: string;
+  load(): { image: Volume<Float32Array>; reference: Volume<Uint8Array> };
+}
+
+export function openMsCases(dir: string): EvaluationCase[] {
+  const cases: EvaluationCase[] = [];
+  if (!fs.existsSync(dir)) return cases;
+  for (const patient of fs.readdirSync(dir).filter((p) => p.startsWith('patient')).sort()) {
+    for (const file of fs.readdirSync(path.join(dir, patient)).sort()) {
+      const m = /^(study\d+)_(T1W|T2W|FLAIR)\.nii\.gz$/.exec(file);
+      if (!m) continue;
+      const reference = path.join(dir, patient, `${m[1]}_${m[2]}_brainmask.nii.gz`);
+      if (!fs.existsSync(reference)) continue;
+      cases.push({
+        name: `${patient}/${m[1]}_${m[2]}`,
+        source: 'open-ms',
+        contrast: m[2],
+        load: () => ({ image: readNifti(path.join(dir, patient, file)), reference: binary(readNifti(reference)) }),
+      });
+    }
+  }
+  return cases;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so the evaluation is the same every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Mean intensity of the brain structures (FreeSurfer labels) in each rendered contrast; the extra-cerebral
+// tissue classes (≥ 500, unnamed) get fixed pseudo-random intensities per contrast.
+const CONTRAST_MEANS: Record<string, Record<string, number>> = {
+  T1: { wm: 0.8, ctx: 0.5, deep: 0.62, csf: 0.12, cbwm: 0.75, cbctx: 0.5, stem: 0.7 },
+  T2: { wm: 0.35, ctx: 0.55, deep: 0.45, csf: 1.0, cbwm: 0.35, cbctx: 0.55, stem: 0.4 },
+  FLAIR: { wm: 0.45, ctx: 0.62, deep: 0.55, csf: 0.08, cbwm: 0.45, cbctx: 0.6, stem: 0.5 },
+};
+const GROUP_OF: Record<number, string> = {};
+for (const [group, labels] of Object.entries({
+  wm: [2, 41], ctx: [3, 42], csf: [4, 5, 14, 15, 24, 43, 44, 72], cbwm: [7, 46], cbctx: [8, 47], stem: [16],
+  deep: [10, 11, 12, 13, 17, 18, 26, 28, 49, 50, 51, 52, 53, 54, 58, 60],
+})) for (const l of labels) GROUP_OF[l] = group;
+
+/** A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask. */
+export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typeof CONTRAST_MEANS, seed: number): { image: Volume<Float32Array>; reference: Volume<Uint8Array> } {
+  const random = seededRandom(seed);
+  const means = new Map<number, number>();
+  const meanOf = (label: number): number => {
+    let m = means.get(label);
+    if (m === undefined) {
+      const group = GROUP_OF[label];
+      m = label === 0 ? 0 : group ? CONTRAST_MEANS[contrast][group] : label <= BRAIN_MAX_LABEL ? CONTRAST_MEANS[contrast].ctx : 0.05 + 0.9 * random();
+      means.set(label, m);
+    }
+    return m;
+  };
+  const n = labels.data.length;
+  const raw = new Float32Array(n);
+  const mask = new Uint8Array(n);
+  for (let v = 0; v < n; v++) {
+    const l = Math.round(labels.data[v]);
+    raw[v] = meanOf(l);
+    mask[v] = l > 0 && l <= BRAIN_MAX_LABEL ? 1 : 0;
+  }
+  const image = boxBlur(raw, labels.dims);
+  for (let v = 0; v < n; v++) {
+    // Box–Muller, 2 % of the white-matter level; magnitude images are never negative
+    const g = Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+    image[v] = Math.abs(image[v] + 0.02 * g) * 1000;
+  }
+  return { image: withData(labels, image), reference: withData(labels, mask) };
+}
+
+/** 3-voxel box filter along each axis (partial volume at the edges of labels). */
+function boxBlur(data: Float32Array, dims: Vec3): Float32Array {
+  const [nx, ny, nz] = dims;
+  const strides = [1, nx, nx * ny];
+  let src = data;
+  for (let axis = 0; axis < 3; axis++) {
+    const out = new Float32Array(src.length);
+    const s = strides[axis];
+    const len = dims[axis];
+    for (let v = 0; v < src.length; v++) {
+      const idx = Math.floor(v / s) % len;
+      const a = idx > 0 ? src[v - s] : src[v];
+      const b = idx < len - 1 ? src[v + s] : src[v];
+      out[v] = (a + src[v] + b) / 3;
+    }
+    src = out;
+  }
+  void nz;
+  return src;
+}
+
+export function labelMapCases(dir: string): EvaluationCase[] {
+  const cases: EvaluationCase[] = [];
+  for (const index of HELD_OUT_LABEL_MAPS) {
+    const file = path.join(dir, `training_seg_${String(index).padStart(2, '0')}.nii.gz`);
+    if (!fs.existsSync(file)) continue;
+    for (const contrast of ['T1', 'T2', 'FLAIR'] as const) {
+      cases.push({
+        name: `label-map-${index}/${contrast}`,
+        source: 'label-map',
+        contrast: `synthetic ${contrast}`,
+        load: () => renderLabelMap(readNifti(file), contrast, index * 10 + contrast.length),
+      });
+    }
+  }
+  return cases;
+}
+
+/** A rigid registration error of exactly `degrees` (about a random axis) and `mm` (random direction), in atlas space about `centre`. */
+export function registrationError(random: () => number, degrees: number, mm: number, centre: Vec3): RigidTransform {
+  const unit = (): Vec3 => {
+    const z = 2 * random() - 1;
+    const phi = 2 * Math.PI * random();
+    const r = Math.sqrt(1 - z * z);
+    return [r * Math.cos(phi), r * Math.sin(phi), z];
+  };
+  const axis = unit();
+  const angle = (degrees * Math.PI) / 180;
+  // Rodrigues' rotation about the unit axis
+  const [x, y, z] = axis;
+  const c = Math.cos(angle);
+  const s = Math.sin(angle);
+  const t = 1 - c;
+  const rotation = [t * x * x + c, t * x * y - s * z, t * x * z + s * y, 0, t * x * y + s * z, t * y * y + c, t * y * z - s * x, 0, t * x * z - s * y, t * y * z + s * x, t * z * z + c, 0, 0, 0, 0, 1];
+  const d = unit();
+  return rigidAboutCentre(rotation, centre, [d[0] * mm, d[1] * mm, d[2] * mm]);
+}
+
+/** Intensity-weighted centre of the voxels above a fifth of the 99th percentile (the head), in LPS mm. */
+export function headCentre(image: Volume<Float32Array>): Vec3 {
+  const step = Math.max(1, Math.floor(image.data.length / 100_000));
+  const sample: number[] = [];
+  for (let v = 0; v < image.data.length; v += step) sample.push(image.data[v]);
+  sample.sort((a, b) => a - b);
+  const threshold = 0.2 * sample[Math.floor(0.99 * (sample.length - 1))];
+  const [nx, ny] = image.dims;
+  let si = 0, sj = 0, sk = 0, n = 0;
+  for (let v = 0; v < image.data.length; v++) {
+    if (!(image.data[v] > threshold)) continue;
+    si += v % nx;
+    sj += Math.floor(v / nx) % ny;
+    sk += Math.floor(v / (nx * ny));
+    n++;
+  }
+  return applyToPoint(indexToWorld(image), n ? [si / n, sj / n, sk / n] : [(image.dims[0] - 1) / 2, (image.dims[1] - 1) / 2, (image.dims[2] - 1) / 2]);
+}
+
+interface CaseResult {
+  name: string;
+  source: string;
+  contrast: string;
+  dice: number;
+  hd95Mm: number | null;
+  predictedMl: number;
+  referenceMl: number;
+  flaggedForReview: boolean;
+  reviewReason?: string;
+  robustness?: { perturbedDice: number[]; headerOnlyDice: number };
+  seconds: number;
+}
+
+function summarise(rows: CaseResult[]) {
+  const hd = rows.map((r) => r.hd95Mm ?? Infinity);
+  return {
+    images: rows.length,
+    meanDice: rows.reduce((s, r) => s + r.dice, 0) / rows.length,
+    worstDice: Math.min(...rows.map((r) => r.dice)),
+    worstImage: rows.reduce((w, r) => (r.dice < w.dice ? r : w)).name,
+    meanHd95Mm: hd.reduce((s, h) => s + h, 0) / rows.length,
+    worstHd95Mm: Math.max(...hd),
+  };
+}
+
+const f3 = (x: number) => x.toFixed(3);
+const f1 = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(1));
+
+function markdown(report: { model: string; groups: Record<string, ReturnType<typeof summarise>>; cases: CaseResult[]; robustness: Record<string, number> }): string {
+  const lines = [`# Evaluation of ${report.model}`, '', '| set | images | mean Dice | worst Dice (image) | mean HD95 mm | worst HD95 mm |', '|---|---|---|---|---|---|'];
+  for (const [name, g] of Object.entries(report.groups)) lines.push(`| ${name} | ${g.images} | ${f3(g.meanDice)} | ${f3(g.worstDice)} (${g.worstImage}) | ${f1(g.meanHd95Mm)} | ${f1(g.worstHd95Mm)} |`);
+  lines.push('', '| image | contrast | Dice | HD95 mm | mask mL | reference mL | review flag | Dice under registration errors (min) | header only |', '|---|---|---|---|---|---|---|---|---|');
+  for (const c of report.cases) {
+    const rob = c.robustness ? `${f3(Math.min(...c.robustness.perturbedDice))}` : '';
+    const hdr = c.robustness ? f3(c.robustness.headerOnlyDice) : '';
+    lines.push(`| ${c.name} | ${c.contrast} | ${f3(c.dice)} | ${f1(c.hd95Mm)} | ${c.predictedMl.toFixed(0)} | ${c.referenceMl.toFixed(0)} | ${c.flaggedForReview ? `flagged: ${c.reviewReason ?? ''}` : 'no'} | ${rob} | ${hdr} |`);
+  }
+  if (Object.keys(report.robustness).length) {
+    lines.push('', `Registration errors of 10° and 15 mm (random axis and direction, ${report.robustness.perturbations} per open-ms image): mask Dice against the registered result mean ${f3(report.robustness.meanDice)}, worst ${f3(report.robustness.worstDice)}; header orientation only (no registration): mean ${f3(report.robustness.headerOnlyMeanDice)}, worst ${f3(report.robustness.headerOnlyWorstDice)}.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommand('evaluate-model', USAGE, argv, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    model: { type: 'string' },
+    precision: { type: 'string' },
+    perturbations: { type: 'string' },
+    only: { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
+  const { values } = args;
+  const data = path.resolve(values.data ?? path.join('..', 'shared', 'data', 'train'));
+  const out = path.resolve(values.out ?? 'models');
+  const perturbations = Number(values.perturbations ?? 3);
+  const config = loadConfig({ file: values.config });
+  const model = { ...config.model, name: values.model ?? config.model.name, precision: (values.precision ?? config.model.precision) as 'FP32' | 'INT8' };
+  configureLogging({ level: 'error', stream: 'stderr' });
+  const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => !values.only || c.name.includes(values.only));
+  if (cases.length === 0) {
+    console.error(`brainstrip evaluate-model: no open-ms images or label maps under ${data}`);
+    return 1;
+  }
+  const atlas = loadAtlas(model.dir || undefined);
+  const atlasCentre = headCentre(atlas.template);
+  const pool = createWorkerPool(config);
+  const deps = { pool, atlas, config: { model, registration: config.registration } };
+  const results: CaseResult[] = [];
+  const rows = [];
+  const random = seededRandom(20261130);
+  let modelName = '';
+  try {
+    for (const c of cases) {
+      const t0 = performance.now();
+      const { image, reference } = c.load();
+      const result = await extractBrain(image, deps);
+      modelName = `${result.model.name} ${result.model.version} ${result.model.precision}`;
+      const metrics = compareMasks(result.mask, reference);
+      const row: CaseResult = { name: c.name, source: c.source, contrast: c.contrast, ...metrics, flaggedForReview: result.flaggedForReview, seconds: 0 };
+      if (result.reviewReason) row.reviewReason = result.reviewReason;
+      if (c.source === 'open-ms' && perturbations > 0) {
+        const perturbedDice: number[] = [];
+        for (let p = 0; p < perturbations; p++) {
+          const error = registrationError(random, 10, 15, atlasCentre);
+          const moved = await extractBrain(image, { ...deps, transform: composeTransforms(result.transform, error) });
+          perturbedDice.push(dice(moved.mask.data, result.mask.data));
+        }
+        const c0 = headCentre(image);
+        const headerOnly: RigidTransform = { matrix: translation([atlasCentre[0] - c0[0], atlasCentre[1] - c0[1], atlasCentre[2] - c0[2]]) };
+        const header = await extractBrain(image, { ...deps, transform: headerOnly });
+        row.robustness = { perturbedDice, headerOnlyDice: dice(header.mask.data, result.mask.data) };
+      }
+      row.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+      results.push(row);
+      rows.push(qcViews(image, [result.mask, reference], { viewSize: 150 }));
+      console.error(`${c.name}: Dice ${f3(row.dice)}, HD95 ${f1(row.hd95Mm)} mm, ${row.predictedMl.toFixed(0)}/${row.referenceMl.toFixed(0)} mL${row.flaggedForReview ? ', flagged' : ''}${row.robustness ? `, perturbed min ${f3(Math.min(...row.robustness.perturbedDice))}, header ${f3(row.robustness.headerOnlyDice)}` : ''}`);
+    }
+  } finally {
+    await pool.close();
+  }
+  const groups: Record<string, ReturnType<typeof summarise>> = {};
+  const add = (name: string, sel: CaseResult[]) => {
+    if (sel.length) groups[name] = summarise(sel);
+  };
+  add('open-ms, all', results.filter((r) => r.source === 'open-ms'));
+  for (const contrast of ['T1W', 'T2W', 'FLAIR']) add(`open-ms ${contrast}`, results.filter((r) => r.source === 'open-ms' && r.contrast === contrast));
+  add('held-out label maps, all', results.filter((r) => r.source === 'label-map'));
+  for (const contrast of ['T1', 'T2', 'FLAIR']) add(`label maps ${contrast}`, results.filter((r) => r.contrast === `synthetic ${contrast}`));
+  const robust = results.filter((r) => r.robustness);
+  const all = robust.flatMap((r) => r.robustness!.perturbedDice);
+  const headers = robust.map((r) => r.robustness!.headerOnlyDice);
+  const robustness: Record<string, number> = all.length
+    ? { perturbations, meanDice: all.reduce((s, d) => s + d, 0) / all.length, worstDice: Math.min(...all), headerOnlyMeanDice: headers.reduce((s, d) => s + d, 0) / headers.length, headerOnlyWorstDice: Math.min(...headers) }
+    : {};
+  const report = { model: modelName, date: new Date().toISOString(), data, groups, robustness, cases: results };
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'evaluation.json'), `${JSON.stringify(report, null, 1)}\n`);
+  fs.writeFileSync(path.join(out, 'evaluation.md'), markdown(report));
+  const sheet = stackRows(rows);
+  fs.writeFileSync(path.join(out, 'evaluation-contact-sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb));
+  console.log(markdown(report));
+  return 0;
+}

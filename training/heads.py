@@ -1,0 +1,255 @@
+"""SynthStrip-style training data from many heads: the whole-head label maps of SynthSeg
+(../shared/data/train/synthseg-label-maps, Apache-2.0), generated directly on the model grid.
+
+Each sample takes one label map, places its brain where registration would put it (brain centroid on the atlas
+brain centroid, then a random rigid + scaling + non-linear deformation at several scales: the residual of a
+rigid registration and head shapes well beyond the 20 maps), optionally paints a tumour (necrotic core,
+enhancing rim, oedema) or a resection cavity into the brain, gives every label a random intensity (fully random,
+or T1 / T2 / FLAIR / PD-like for the brain labels), blurs, applies thick slices along any axis, a bias field,
+Rician noise and a gamma change, and cuts the field of view by oblique planes (slabs that stop in the posterior
+fossa, a vertex cut, a lateral cut). Voxels outside the field of view hold 0 (as the node fills them) and are
+left out of the loss: the network is told nothing about anatomy it cannot see.
+
+Mask convention (models/MODEL_CARD.md): every label below 500 is intracranial — cerebral and cerebellar grey
+and white matter, deep nuclei, brain stem, ventricles, the CSF around the brain (24), vessels and the optic
+chiasm — tumours and cavities included. Labels 500 and above (skull, scalp, fat, eyes, muscle, neck) are not.
+"""
+import glob
+import json
+import math
+import os
+
+import nibabel as nib
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from synth import _gaussian_blur, _rotation, _smooth_field, normalise
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_MAPS = os.path.join(HERE, '..', '..', 'shared', 'data', 'train', 'synthseg-label-maps')
+
+# Label maps held out of training (validation of the synthetic task); the rest train.
+VALIDATION_MAPS = (18, 19, 20)
+TRAINING_MAPS = tuple(range(1, 18))
+
+BRAIN_MAX_LABEL = 499
+
+# Intensity groups of the brain labels (FreeSurfer numbering); homologous structures share a mean.
+GROUPS = {
+    'wm': [2, 41], 'ctx': [3, 42], 'ventricle': [4, 5, 43, 44, 14, 15, 72], 'cbwm': [7, 46], 'cbctx': [8, 47],
+    'deep': [10, 11, 12, 13, 17, 18, 26, 28, 49, 50, 51, 52, 53, 54, 58, 60], 'stem': [16], 'csf': [24],
+}
+PRESETS = {
+    't1': {'wm': 0.8, 'ctx': 0.5, 'ventricle': 0.12, 'cbwm': 0.75, 'cbctx': 0.5, 'deep': 0.62, 'stem': 0.7, 'csf': 0.12},
+    't2': {'wm': 0.35, 'ctx': 0.55, 'ventricle': 1.0, 'cbwm': 0.35, 'cbctx': 0.55, 'deep': 0.45, 'stem': 0.4, 'csf': 1.0},
+    'flair': {'wm': 0.45, 'ctx': 0.62, 'ventricle': 0.06, 'cbwm': 0.45, 'cbctx': 0.6, 'deep': 0.55, 'stem': 0.5, 'csf': 0.08},
+    'pd': {'wm': 0.6, 'ctx': 0.78, 'ventricle': 0.9, 'cbwm': 0.6, 'cbctx': 0.75, 'deep': 0.7, 'stem': 0.62, 'csf': 0.9},
+}
+LESION = ('necrosis', 'rim', 'oedema')
+
+
+class ModelGrid:
+    """The network's grid (RAS voxel → mm affine, dims i, j, k), from the model's grid description."""
+
+    def __init__(self, spec):
+        self.dims = tuple(int(d) for d in spec['dims'])
+        lps_to_ras = np.diag([-1.0, -1.0, 1.0])
+        direction = np.asarray(spec['direction'], float)  # columns: i, j, k axes in LPS
+        m = np.eye(4)
+        m[:3, :3] = lps_to_ras @ direction @ np.diag(spec['spacing'])
+        m[:3, 3] = lps_to_ras @ np.asarray(spec['origin'], float)
+        self.affine = m  # voxel (i, j, k) → RAS mm
+        self.spacing = float(spec['spacing'][0])
+
+
+def load_grid(path):
+    with open(path) as f:
+        return ModelGrid(json.load(f))
+
+
+class HeadGenerator:
+    COARSE = 25
+
+    def __init__(self, grid, maps_dir=DEFAULT_MAPS, indices=TRAINING_MAPS, atlas_dir=None, seed=0, strength=1.0):
+        self.grid = grid
+        self.rng = np.random.default_rng(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.strength = strength
+        atlas_dir = atlas_dir or os.path.join(HERE, '..', 'models', 'atlas')
+        am = nib.load(os.path.join(atlas_dir, 'brain-mask.nii.gz'))
+        idx = np.argwhere(np.asarray(am.dataobj) > 0)
+        self.atlas_centroid = (am.affine @ np.r_[idx.mean(0), 1.0])[:3]
+        self.maps = []
+        labels = set()
+        for i in indices:
+            img = nib.load(os.path.join(maps_dir, f'training_seg_{i:02d}.nii.gz'))
+            lab = np.rint(np.asarray(img.dataobj)).astype(np.int32)
+            labels.update(np.unique(lab).tolist())
+            self.maps.append((lab, img.affine))
+        self.labels = sorted(labels)
+        lut = np.zeros(max(self.labels) + 1, np.int64)
+        for n, l in enumerate(self.labels):
+            lut[l] = n
+        self.n_lab = len(self.labels) + len(LESION)
+        self.lesion_index = {name: len(self.labels) + n for n, name in enumerate(LESION)}
+        self.brain = torch.tensor([0 < l <= BRAIN_MAX_LABEL for l in self.labels] + [True] * len(LESION))
+        self.parenchyma = torch.tensor([l in GROUPS['wm'] + GROUPS['ctx'] + GROUPS['deep'] for l in self.labels] + [False] * len(LESION))
+        self.csf_index = self.labels.index(24)
+        self.group_of = {}
+        for g, ls in GROUPS.items():
+            for l in ls:
+                if l in self.labels:
+                    self.group_of[self.labels.index(l)] = g
+        volumes = []
+        for lab, aff in self.maps:
+            brain_idx = np.argwhere((lab > 0) & (lab <= BRAIN_MAX_LABEL))
+            centroid = (aff @ np.r_[brain_idx.mean(0), 1.0])[:3]
+            # [1, 1, k, j, i] float (grid_sample needs float); nearest sampling keeps the label indices exact
+            t = torch.from_numpy(lut[lab].transpose(2, 1, 0).astype(np.float32).copy())[None, None]
+            volumes.append((t, aff, centroid, np.array(lab.shape)))
+        self.maps = volumes
+        di, dj, dk = grid.dims
+        c = self.COARSE
+        kk, jj, ii = np.meshgrid(np.linspace(0, dk - 1, c), np.linspace(0, dj - 1, c), np.linspace(0, di - 1, c), indexing='ij')
+        vox = np.stack([ii, jj, kk, np.ones_like(ii)], -1)  # [c, c, c, 4], layout k, j, i
+        self.coarse_ras = torch.from_numpy((vox @ grid.affine.T)[..., :3].astype(np.float32))
+        self.shape = (dk, dj, di)
+
+    def u(self, lo, hi):
+        return float(self.rng.uniform(lo, hi))
+
+    # -- spatial -----------------------------------------------------------------------------------------
+    def _labels_on_grid(self):
+        vol, aff, centroid, shape = self.maps[int(self.rng.integers(len(self.maps)))]
+        s = self.strength
+        deg = math.pi / 180
+        rot = _rotation(self.u(-18, 18) * s * deg, self.u(-12, 12) * s * deg, self.u(-12, 12) * s * deg)
+        scale = torch.tensor([self.u(0.92, 1.08) for _ in range(3)]) * self.u(0.85, 1.15)
+        trans = torch.tensor([self.u(-12, 12) * s for _ in range(3)])
+        p = self.coarse_ras - torch.tensor(self.atlas_centroid, dtype=torch.float32)
+        q = (p / scale) @ rot.T + trans + torch.tensor(centroid, dtype=torch.float32)
+        c = self.COARSE
+        for ctrl, amp in ((int(self.rng.integers(3, 5)), self.u(0, 6)), (int(self.rng.integers(6, 10)), self.u(0, 2.5))):
+            if self.rng.random() < 0.8:
+                q = q + _smooth_field((c, c, c), ctrl, amp * s, 3, self.gen).permute(1, 2, 3, 0)
+        inv = torch.tensor(np.linalg.inv(aff), dtype=torch.float32)
+        vox = q @ inv[:3, :3].T + inv[:3, 3]  # map voxel (i, j, k)
+        norm = 2 * vox / torch.tensor((shape - 1).astype(np.float32)) - 1
+        norm = F.interpolate(norm.permute(3, 0, 1, 2)[None], size=self.shape, mode='trilinear', align_corners=True)
+        g = norm[0].permute(1, 2, 3, 0)[None]
+        return F.grid_sample(vol, g, mode='nearest', padding_mode='zeros', align_corners=True)[0, 0].long()
+
+    # -- lesions -----------------------------------------------------------------------------------------
+    def _add_lesion(self, lab):
+        inside = self.brain[lab]
+        parenchyma = self.parenchyma[lab]
+        idx = torch.nonzero(parenchyma)
+        if len(idx) == 0:
+            return lab
+        centre = idx[int(self.rng.integers(len(idx)))].float()
+        radius = self.u(5, 30) / self.grid.spacing
+        radii = torch.tensor([self.u(0.7, 1.3) for _ in range(3)]) * radius
+        reach = (radii * 2.3 + 2).ceil().long()
+        lo = [max(0, int(centre[a]) - int(reach[a])) for a in range(3)]
+        hi = [min(lab.shape[a], int(centre[a]) + int(reach[a]) + 1) for a in range(3)]
+        zz, yy, xx = torch.meshgrid(torch.arange(lo[0], hi[0]), torch.arange(lo[1], hi[1]), torch.arange(lo[2], hi[2]), indexing='ij')
+        r = torch.sqrt(((zz - centre[0]) / radii[0]) ** 2 + ((yy - centre[1]) / radii[1]) ** 2 + ((xx - centre[2]) / radii[2]) ** 2)
+        r = r + _smooth_field(tuple(r.shape), 5, 0.25, 1, self.gen)[0]
+        box = (slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2]))
+        out = lab.clone()
+        sub, ins, par = out[box], inside[box], parenchyma[box]
+        if self.rng.random() < 0.2:
+            sub[(r < 1.0) & ins] = self.csf_index  # resection cavity
+            return out
+        sub[(r < self.u(1.0, 2.0)) & par] = self.lesion_index['oedema']
+        sub[(r < 1.0) & ins] = self.lesion_index['rim']
+        if self.rng.random() < 0.75:
+            sub[(r < self.u(0.4, 0.85)) & ins] = self.lesion_index['necrosis']
+        return out
+
+    # -- intensities -------------------------------------------------------------------------------------
+    def _means(self):
+        means = torch.tensor(self.rng.uniform(0, 1, self.n_lab), dtype=torch.float32)
+        if self.rng.random() < 0.55:
+            preset = PRESETS[list(PRESETS)[int(self.rng.integers(len(PRESETS)))]]
+            jitter = {g: float(self.rng.normal(0, 0.07)) for g in GROUPS}
+            for n, g in self.group_of.items():
+                means[n] = preset[g] + jitter[g] + float(self.rng.normal(0, 0.02))
+        else:
+            # homologous structures alike even in random contrasts
+            group_mean = {g: self.u(0, 1) for g in GROUPS}
+            for n, g in self.group_of.items():
+                means[n] = group_mean[g] + float(self.rng.normal(0, 0.03))
+        if self.rng.random() < 0.2:
+            # the tissue just outside the brain as dark as the CSF inside: the edge must come from shape
+            for n, l in enumerate(self.labels):
+                if l >= 500 and self.rng.random() < 0.5:
+                    means[n] = means[self.csf_index] + self.u(-0.04, 0.04)
+        means[0] = self.u(0, 0.06) if self.rng.random() < 0.3 else 0.0
+        return means.clamp(0, 1.2)
+
+    def sample(self):
+        """(x [k, j, i] normalised, brain [k, j, i] long, valid [k, j, i] float)."""
+        lab = self._labels_on_grid()
+        if self.rng.random() < 0.4:
+            lab = self._add_lesion(lab)
+        brain = self.brain[lab]
+        means = self._means()
+        stds = torch.tensor(self.rng.uniform(0, 0.08, self.n_lab), dtype=torch.float32)
+        v = means[lab] + stds[lab] * torch.randn(lab.shape, generator=self.gen)
+        v = v.clamp(min=0)[None, None]
+        v = _gaussian_blur(v, [self.u(0.2, 1.2) for _ in range(3)])
+        if self.rng.random() < 0.6:
+            axis = 2 + (0 if self.rng.random() < 0.6 else int(self.rng.integers(3)))  # mostly k: axial 2D series
+            factor = self.u(1.5, 4.5)
+            size = list(v.shape[2:])
+            low = size.copy()
+            low[axis - 2] = max(8, int(size[axis - 2] / factor))
+            v = F.interpolate(F.interpolate(v, size=low, mode='area'), size=size, mode='trilinear', align_corners=False)
+        v = v[0, 0]
+        if self.rng.random() < 0.85:
+            v = v * torch.exp(_smooth_field(self.shape, 4, self.u(0.05, 0.45), 1, self.gen)[0])
+        sigma = self.u(0, 0.07)
+        if sigma > 0.005:
+            n1 = torch.randn(v.shape, generator=self.gen) * sigma
+            n2 = torch.randn(v.shape, generator=self.gen) * sigma
+            v = torch.sqrt((v + n1) ** 2 + n2 ** 2)
+        v = v.clamp(min=0) ** math.exp(self.rng.normal(0, 0.3))
+        valid = self._field_of_view(brain)
+        v = v * valid
+        v = v * self.u(0.2, 5.0) * 1000
+        return normalise(v), brain.long(), valid
+
+    def _field_of_view(self, brain):
+        """1 inside the scanned field of view, 0 beyond: oblique slab planes (inferior edge in the posterior
+        fossa or lower, vertex cut), sometimes a lateral or anterior/posterior cut."""
+        valid = torch.ones(self.shape)
+        idx = torch.nonzero(brain)
+        if len(idx) == 0:
+            return valid
+        dk, dj, di = self.shape
+        kk = torch.arange(dk, dtype=torch.float32)[:, None, None]
+        jj = torch.arange(dj, dtype=torch.float32)[None, :, None]
+        ii = torch.arange(di, dtype=torch.float32)[None, None, :]
+        pts = idx.float()
+
+        def cut(axis, lo_q, hi_q, side):
+            tilt = [self.u(-0.5, 0.5), self.u(-0.5, 0.5)]  # up to ~27 degrees
+            n = [0.0, 0.0, 0.0]
+            n[axis] = 1.0
+            others = [a for a in range(3) if a != axis]
+            n[others[0]], n[others[1]] = tilt
+            d = n[0] * kk + n[1] * jj + n[2] * ii
+            proj = pts @ torch.tensor(n)
+            level = float(torch.quantile(proj[torch.randint(len(proj), (20000,), generator=self.gen)], self.u(lo_q, hi_q)))
+            return (d >= level).float() if side > 0 else (d <= level).float()
+
+        if self.rng.random() < 0.45:
+            valid = valid * cut(0, 0.0, 0.3, +1)  # inferior edge: the slab stops above the neck or in the fossa
+        if self.rng.random() < 0.2:
+            valid = valid * cut(0, 0.8, 1.0, -1)  # vertex cut
+        if self.rng.random() < 0.1:
+            axis = 1 + int(self.rng.integers(2))
+            valid = valid * (cut(axis, 0.0, 0.15, +1) if self.rng.random() < 0.5 else cut(axis, 0.85, 1.0, -1))
+        return valid
