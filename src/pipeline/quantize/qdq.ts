@@ -1,0 +1,201 @@
+// Static INT8 quantization in the QDQ form that ONNX Runtime turns into QLinearConv: around each quantized Conv,
+// QuantizeLinear→DequantizeLinear on the input activation (uint8, asymmetric, per tensor), int8 weights
+// (symmetric, per output channel) and int32 bias behind DequantizeLinear, and QuantizeLinear→DequantizeLinear on
+// the output. A Relu that is the only consumer of a Conv is folded into the output quantization: its range
+// starts at 0, so the zero point is 0 and QuantizeLinear's clamp is the Relu. Everything else stays FP32.
+import {
+  type ModelProto,
+  type NodeProto,
+  attribute,
+  cloneModel,
+  floatTensor,
+  floatValues,
+  int32Tensor,
+  int8Tensor,
+  intAttribute,
+  node,
+  uint8Tensor,
+} from './onnx-model.js';
+
+export interface TensorRange {
+  min: number;
+  max: number;
+}
+
+/** A Conv the quantizer may turn into integer arithmetic. */
+export interface ConvLayer {
+  /** The Conv node's name (its output name when unnamed): how reports and fallback name it. */
+  name: string;
+  input: string;
+  weight: string;
+  bias?: string;
+  /** Output channels × input channels per group × kernel. */
+  weightDims: number[];
+  /** The tensor after the Conv, or after its folded Relu: where the output quantization sits. */
+  output: string;
+  /** The Conv's own output name (differs from `output` when a Relu is folded). */
+  convOutput: string;
+  foldedRelu?: string;
+}
+
+export interface ActivationQuantization {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** uint8 asymmetric parameters for a range; the range always includes 0 so that 0 (padding) is exact. */
+export function activationQuantization(range: TensorRange): ActivationQuantization {
+  const lo = Math.min(range.min, 0);
+  let hi = Math.max(range.max, 0);
+  if (!(hi - lo > 1e-12)) hi = lo + 1e-12;
+  // float32, as stored in the model, so that the bias scale below is exactly the one the kernels use
+  const scale = Math.fround((hi - lo) / 255);
+  const zeroPoint = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/** int8 symmetric per-output-channel weights in [-127, 127] (the int8 range ONNX Runtime's kernels assume). */
+export function weightQuantization(weights: Float32Array, outputChannels: number): { q: Int8Array; scales: Float32Array } {
+  const per = weights.length / outputChannels;
+  const q = new Int8Array(weights.length);
+  const scales = new Float32Array(outputChannels);
+  for (let m = 0; m < outputChannels; m++) {
+    let amax = 0;
+    for (let i = m * per; i < (m + 1) * per; i++) amax = Math.max(amax, Math.abs(weights[i]));
+    const scale = amax > 0 ? amax / 127 : 1;
+    scales[m] = scale;
+    for (let i = m * per; i < (m + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(weights[i] / scale)));
+  }
+  return { q, scales };
+}
+
+function consumers(nodes: NodeProto[], tensor: string): NodeProto[] {
+  return nodes.filter((n) => n.input.includes(tensor));
+}
+
+/** Every Conv with constant weights, in graph order, with the Relu folded where it is the only consumer. */
+export function convLayers(model: ModelProto): ConvLayer[] {
+  const g = model.graph;
+  const initializers = new Map(g.initializer.map((t) => [t.name ?? '', t]));
+  const graphOutputs = new Set(g.output.map((o) => o.name));
+  const layers: ConvLayer[] = [];
+  for (const n of g.node) {
+    if (n.op_type !== 'Conv' || (n.domain ?? '') !== '') continue;
+    const weight = initializers.get(n.input[1]);
+    if (!weight || weight.data_type !== 1) continue;
+    const bias = n.input[2] ? initializers.get(n.input[2]) : undefined;
+    if (n.input[2] && !bias) continue;
+    const convOutput = n.output[0];
+    const next = consumers(g.node, convOutput);
+    const relu = next.length === 1 && next[0].op_type === 'Relu' && !graphOutputs.has(convOutput) ? next[0] : undefined;
+    layers.push({
+      name: n.name || convOutput,
+      input: n.input[0],
+      weight: n.input[1],
+      bias: n.input[2] || undefined,
+      weightDims: (weight.dims ?? []).map(Number),
+      output: relu ? relu.output[0] : convOutput,
+      convOutput,
+      foldedRelu: relu ? relu.name || relu.output[0] : undefined,
+    });
+  }
+  return layers;
+}
+
+/** The tensors whose ranges calibration must measure to quantize `layers`. */
+export function calibrationTensors(layers: ConvLayer[]): string[] {
+  return [...new Set(layers.flatMap((l) => [l.input, l.output]))];
+}
+
+/**
+ * The model with `quantize` (layer names) in QDQ form, using calibrated `ranges` for their input and output
+ * tensors. Layers not named stay FP32. The input model is not modified.
+ */
+export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>, quantize: Iterable<string>): ModelProto {
+  const model = cloneModel(fp32);
+  const g = model.graph;
+  const wanted = new Set(quantize);
+  const layers = convLayers(model).filter((l) => wanted.has(l.name));
+  for (const name of wanted) if (!layers.some((l) => l.name === name)) throw new Error(`quantize: no quantizable Conv named '${name}'`);
+  const byConv = new Map(layers.map((l) => [l.convOutput, l]));
+  const folded = new Set(layers.filter((l) => l.foldedRelu).map((l) => l.output));
+  const initializers = new Map(g.initializer.map((t) => [t.name ?? '', t]));
+  const range = (tensor: string): TensorRange => {
+    const r = ranges.get(tensor);
+    if (!r) throw new Error(`quantize: no calibrated range for tensor '${tensor}'`);
+    return r;
+  };
+  // Tensors already available in dequantized form (a quantized layer's output): name → the DQ output name.
+  const dequantized = new Map<string, string>();
+  for (const l of layers) dequantized.set(l.output, l.output);
+
+  const out: NodeProto[] = [];
+  const added: typeof g.initializer = [];
+  const qdq = (tensor: string, target: string, params: ActivationQuantization, tag: string) => {
+    added.push(floatTensor(`${tag}_scale`, [], [params.scale]), uint8Tensor(`${tag}_zero_point`, [], Uint8Array.of(params.zeroPoint)));
+    out.push(node('QuantizeLinear', [tensor, `${tag}_scale`, `${tag}_zero_point`], [`${tag}_quantized`], `${tag}_QuantizeLinear`));
+    out.push(node('DequantizeLinear', [`${tag}_quantized`, `${tag}_scale`, `${tag}_zero_point`], [target], `${tag}_DequantizeLinear`));
+  };
+
+  for (const n of g.node) {
+    if (n.op_type === 'Relu' && folded.has(n.output[0])) continue;
+    const layer = n.op_type === 'Conv' ? byConv.get(n.output[0]) : undefined;
+    if (!layer) {
+      out.push(n);
+      continue;
+    }
+    // An input produced by another quantized layer is read through that layer's output DequantizeLinear.
+    const x = activationQuantization(range(layer.input));
+    let xq = dequantized.get(layer.input);
+    if (!xq) {
+      xq = `${layer.input}_dequantized`;
+      qdq(layer.input, xq, x, `${layer.input}_input`);
+      dequantized.set(layer.input, xq);
+    }
+    const wTensor = initializers.get(layer.weight)!;
+    const outputChannels = layer.weightDims[0];
+    const w = weightQuantization(floatValues(wTensor), outputChannels);
+    const wTag = `${layer.name}_weight`;
+    added.push(
+      int8Tensor(`${wTag}_quantized`, layer.weightDims, w.q),
+      floatTensor(`${wTag}_scale`, [outputChannels], w.scales),
+      int8Tensor(`${wTag}_zero_point`, [outputChannels], new Int8Array(outputChannels)),
+    );
+    out.push(node('DequantizeLinear', [`${wTag}_quantized`, `${wTag}_scale`, `${wTag}_zero_point`], [`${wTag}_dequantized`], `${wTag}_DequantizeLinear`, [intAttribute('axis', 0)]));
+    const inputs = [xq, `${wTag}_dequantized`];
+    if (layer.bias) {
+      const b = floatValues(initializers.get(layer.bias)!);
+      const bTag = `${layer.name}_bias`;
+      const scales = w.scales.map((s) => s * x.scale);
+      const q = new Int32Array(b.length);
+      for (let m = 0; m < b.length; m++) q[m] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(b[m] / scales[m])));
+      added.push(int32Tensor(`${bTag}_quantized`, [b.length], q), floatTensor(`${bTag}_scale`, [b.length], scales), int32Tensor(`${bTag}_zero_point`, [b.length], new Int32Array(b.length)));
+      out.push(node('DequantizeLinear', [`${bTag}_quantized`, `${bTag}_scale`, `${bTag}_zero_point`], [`${bTag}_dequantized`], `${bTag}_DequantizeLinear`, [intAttribute('axis', 0)]));
+      inputs.push(`${bTag}_dequantized`);
+    }
+    const convFloat = `${layer.output}_float`;
+    out.push({ ...n, input: inputs, output: [convFloat] });
+    qdq(convFloat, layer.output, activationQuantization(range(layer.output)), `${layer.output}_output`);
+  }
+  g.node = out;
+  g.initializer = [...g.initializer, ...added];
+  dropUnused(model);
+  return model;
+}
+
+/** Removes initializers (and their graph-input entries) that no node reads any more: the replaced FP32 weights. */
+function dropUnused(model: ModelProto): void {
+  const g = model.graph;
+  const used = new Set(g.node.flatMap((n) => n.input));
+  for (const n of g.node) for (const a of n.attribute ?? []) if (a.t?.name) used.add(a.t.name);
+  const unused = new Set(g.initializer.filter((t) => !used.has(t.name ?? '')).map((t) => t.name));
+  g.initializer = g.initializer.filter((t) => !unused.has(t.name));
+  g.input = g.input.filter((i) => !unused.has(i.name));
+}
+
+/** Input channels of a Conv layer (weights are [M, C/group, k…]). */
+export function inputChannels(model: ModelProto, layer: ConvLayer): number {
+  const conv = model.graph.node.find((n) => n.op_type === 'Conv' && n.output[0] === layer.convOutput);
+  const group = conv ? Number(attribute(conv, 'group')?.i ?? 1) : 1;
+  return layer.weightDims[1] * group;
+}
