@@ -7,6 +7,7 @@ import { jobsSection } from './jobs.js';
 import { modelSection } from './model.js';
 import { poolSection } from './pool.js';
 import { registrationSection } from './registration.js';
+import { opsSection } from './ops.js';
 export const sectionsByArea = {
   receive: receiveSection,
   http: httpSection,
@@ -17,4 +18,5 @@ export const sectionsByArea = {
   registration: registrationSection,
   results: resultsSection,
   tls: tlsSection,
+  ops: opsSection,
 };

@@ -4,12 +4,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
+import { configFilePath } from '../../config/sources.js';
 import { configureLogging, logger } from '../log.js';
+import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobStore } from '../jobs/store.js';
 import type { SeriesProcessor } from '../jobs/types.js';
 import { MetricsRegistry } from '../ops/metrics.js';
 import { startOpsServer } from '../ops/http.js';
+import { Accounts } from '../ops/accounts.js';
+import { createWebHandler } from '../ops/web.js';
 import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startScp } from '../scp/index.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
@@ -29,7 +33,7 @@ export interface RunningNode {
 /** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
 export async function startNode(
   config: BrainstripConfig,
-  options: { processor?: { process: SeriesProcessor; close(): Promise<void> } } = {},
+  options: { processor?: { process: SeriesProcessor; close(): Promise<void> }; configFile?: string } = {},
 ): Promise<RunningNode> {
   const log = logger('serve');
   const dataDir = path.resolve(config.dataDir);
@@ -45,6 +49,11 @@ export async function startNode(
 
   // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
   if (!options.processor) (await import('../pipeline/model-files.js')).verifyModelsAtStart(config.model);
+  // Operator pauses (intake, processing, sending), kept across restarts.
+  const controls = new NodeControls(path.join(dataDir, 'paused.json'));
+  for (const what of ['intake', 'processing', 'sending'] as const) {
+    if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
+  }
   const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config);
   const runner = new JobRunner(
     store,
@@ -53,6 +62,7 @@ export async function startNode(
       concurrency: config.jobs.concurrency,
       workRoot: path.join(dataDir, 'work'),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
+      controls,
       instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
     },
     metrics,
@@ -88,6 +98,7 @@ export async function startNode(
       timeoutMs: config.receive.timeoutSeconds * 1000,
       routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
       tls,
+      intakePaused: () => controls.isPaused('intake'),
     },
     { spool, store, completion, metrics },
   );
@@ -95,9 +106,22 @@ export async function startNode(
   runner.start();
 
   let closing = false;
+  const accounts = new Accounts(path.resolve(dataDir, config.ops.database), config.ops.sessionHours * 3600_000);
+  if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
+  const web = createWebHandler({
+    config,
+    configFile: options.configFile,
+    store,
+    accounts,
+    controls,
+    runner,
+    instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
+    spoolRoot: spoolRoot(config),
+    dicomPort: () => scp.port,
+  });
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
-    { store, metrics, readiness: { checks: () => ({ dicom: !closing, jobStore: !closing }) } },
+    { store, metrics, web, readiness: { checks: () => ({ dicom: !closing, jobStore: !closing }) } },
   );
 
   // Housekeeping: unrouted instances after their retention, spooled series of jobs done long ago.
@@ -138,6 +162,7 @@ export async function startNode(
       await runner.close();
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
+      accounts.close();
       store.close();
       log.info('brainstrip node stopped');
     },
@@ -165,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
   process.on('uncaughtException', (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
 
-  const node = await startNode(config);
+  const node = await startNode(config, { configFile: configFilePath(file) });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info(`${signal} received, stopping`);

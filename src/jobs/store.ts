@@ -146,13 +146,14 @@ export class JobStore {
       -- Every change of state or detail, written by SQLite itself so that no code path can skip it: the job's
       -- timeline and the time each stage took come from here.
       CREATE TABLE IF NOT EXISTS job_events (
+        id INTEGER PRIMARY KEY,
         job_id INTEGER NOT NULL,
         at TEXT NOT NULL,
         state TEXT NOT NULL,
         detail TEXT,
         reason TEXT
       );
-      CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, rowid);
+      CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id); -- entries of one job_id are kept in rowid order
       CREATE TRIGGER IF NOT EXISTS job_created AFTER INSERT ON jobs BEGIN
         INSERT INTO job_events (job_id, at, state, detail, reason) VALUES (NEW.id, NEW.created_at, NEW.state, NEW.detail, NEW.reason);
       END;
@@ -312,7 +313,7 @@ export class JobStore {
 
   /** The job's changes of state and detail, oldest first. */
   events(id: number): JobEvent[] {
-    return this.db.prepare('SELECT at, state, detail, reason FROM job_events WHERE job_id = ? ORDER BY rowid').all(id) as JobEvent[];
+    return this.db.prepare('SELECT at, state, detail, reason FROM job_events WHERE job_id = ? ORDER BY id').all(id) as JobEvent[];
   }
 
   /** Most recent first. */

@@ -1,4 +1,5 @@
-// The operations port: /health (live and ready), /metrics (Prometheus) and /api/jobs (JSON).
+// The operations port: /health (live and ready) and /metrics (Prometheus), open for monitoring; the operations
+// page (web.ts) and /api/jobs (JSON) behind a login.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../log.js';
@@ -24,15 +25,23 @@ function send(res: http.ServerResponse, status: number, body: unknown, contentTy
 
 export async function startOpsServer(
   options: { port: number; host: string },
-  deps: { store: JobStore; metrics: MetricsRegistry; readiness: Readiness },
+  deps: {
+    store: JobStore;
+    metrics: MetricsRegistry;
+    readiness: Readiness;
+    /** The operations page; answers true when it handled the request (it also guards /api/*). */
+    web?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL, route: string, readiness: Readiness) => Promise<boolean>;
+  },
 ): Promise<OpsServer> {
   const log = logger('ops.http');
   const started = Date.now();
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
       const route = url.pathname.replace(/\/+$/, '') || '/';
+      const open = route === '/metrics' || route === '/health' || route.startsWith('/health/');
+      if (!open && deps.web && (await deps.web(req, res, url, route, deps.readiness))) return;
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
       if (route === '/health/live') return send(res, 200, { status: 'live', uptimeSeconds: Math.round((Date.now() - started) / 1000) });
       if (route === '/health/ready' || route === '/health') {
         const checks = deps.readiness.checks();
@@ -43,7 +52,9 @@ export async function startOpsServer(
       if (route === '/api/jobs') {
         const state = url.searchParams.get('state') ?? undefined;
         if (state && !JOB_STATES.includes(state as JobState)) return send(res, 400, { error: `unknown state '${state}'`, states: JOB_STATES });
-        const limit = Math.min(Number(url.searchParams.get('limit') ?? 200) || 200, 10_000);
+        const limitText = url.searchParams.get('limit');
+        const limit = limitText === null ? 200 : Number(limitText);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return send(res, 400, { error: 'limit must be a whole number from 1 to 10000' });
         const jobs = deps.store.list({ state: state as JobState | undefined, seriesInstanceUid: url.searchParams.get('series') ?? undefined, limit });
         return send(res, 200, { counts: deps.store.countsByState(), jobs });
       }

@@ -36,6 +36,28 @@ export class StoredLedger {
     }
   }
 
+  /** Forgets a confirmed store, so that the object is sent again (an operator's re-send). */
+  forget(d: Destination, sopInstanceUid: string): void {
+    if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);
+    fs.rmSync(path.join(this.folder(d), sopInstanceUid), { force: true });
+  }
+
+  /** The most recent confirmed store at `d`, if any. */
+  latest(d: Destination): StoredRecord | undefined {
+    const folder = this.folder(d);
+    let newest: { name: string; mtime: number } | undefined;
+    try {
+      for (const name of fs.readdirSync(folder)) {
+        if (name.endsWith('.tmp')) continue;
+        const mtime = fs.statSync(path.join(folder, name)).mtimeMs;
+        if (!newest || mtime > newest.mtime) newest = { name, mtime };
+      }
+    } catch {
+      return undefined;
+    }
+    return newest && this.get(d, newest.name);
+  }
+
   /** Records a confirmed store: written to a temporary name, fsynced, renamed, and the folder fsynced. */
   record(d: Destination, sopInstanceUid: string, status: number, description: string): void {
     if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);

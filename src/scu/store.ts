@@ -42,7 +42,7 @@ function readPem(file: string | undefined): Buffer | undefined {
   return file ? fs.readFileSync(file) : undefined;
 }
 
-function securityOptions(destination: Destination, tls: TlsFiles | undefined) {
+export function securityOptions(destination: Destination, tls: TlsFiles | undefined) {
   if (!destination.tls) return undefined;
   const own = typeof destination.tls === 'object' ? destination.tls : {};
   return {
