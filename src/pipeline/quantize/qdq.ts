@@ -54,6 +54,12 @@ export function activationQuantization(range: TensorRange): ActivationQuantizati
   return { scale, zeroPoint };
 }
 
+/** Round half to even, as ONNX QuantizeLinear rounds, so that the stored integers follow the same convention. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** int8 symmetric per-output-channel weights in [-127, 127] (the int8 range ONNX Runtime's kernels assume). */
 export function weightQuantization(weights: Float32Array, outputChannels: number): { q: Int8Array; scales: Float32Array } {
   const per = weights.length / outputChannels;
@@ -64,7 +70,7 @@ export function weightQuantization(weights: Float32Array, outputChannels: number
     for (let i = m * per; i < (m + 1) * per; i++) amax = Math.max(amax, Math.abs(weights[i]));
     const scale = amax > 0 ? amax / 127 : 1;
     scales[m] = scale;
-    for (let i = m * per; i < (m + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(weights[i] / scale)));
+    for (let i = m * per; i < (m + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, roundHalfEven(weights[i] / scale)));
   }
   return { q, scales };
 }
@@ -129,6 +135,8 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
   const dequantized = new Map<string, string>();
   for (const l of layers) dequantized.set(l.output, l.output);
 
+  // Quantized layers' outputs, for FP32 convolutions that read them.
+  const quantizedOutputs = new Map<string, { tag: string; params: ActivationQuantization; channels: number }>();
   const out: NodeProto[] = [];
   const added: typeof g.initializer = [];
   const qdq = (tensor: string, target: string, params: ActivationQuantization, tag: string) => {
@@ -141,7 +149,19 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
     if (n.op_type === 'Relu' && folded.has(n.output[0])) continue;
     const layer = n.op_type === 'Conv' ? byConv.get(n.output[0]) : undefined;
     if (!layer) {
-      out.push(n);
+      const shielded = n.op_type === 'Conv' ? quantizedOutputs.get(n.input[0]) : undefined;
+      if (shielded) {
+        // ONNX Runtime's WeightBiasQuantization quantizes the float weights (per tensor) of any Conv that reads
+        // a per-tensor DequantizeLinear, which would undo the fallback. A per-channel DequantizeLinear with the
+        // same scale in every channel computes the same values and is left alone.
+        const { tag, params, channels } = shielded;
+        const target = `${n.input[0]}_fp32_dequantized_for_${n.name || n.output[0]}`;
+        added.push(floatTensor(`${tag}_scale_per_channel`, [channels], new Array(channels).fill(params.scale)), uint8Tensor(`${tag}_zero_point_per_channel`, [channels], new Uint8Array(channels).fill(params.zeroPoint)));
+        out.push(node('DequantizeLinear', [`${tag}_quantized`, `${tag}_scale_per_channel`, `${tag}_zero_point_per_channel`], [target], `${target}_DequantizeLinear`, [intAttribute('axis', 1)]));
+        out.push({ ...n, input: [target, ...n.input.slice(1)] });
+      } else {
+        out.push(n);
+      }
       continue;
     }
     // An input produced by another quantized layer is read through that layer's output DequantizeLinear.
@@ -168,14 +188,16 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
       const bTag = `${layer.name}_bias`;
       const scales = w.scales.map((s) => s * x.scale);
       const q = new Int32Array(b.length);
-      for (let m = 0; m < b.length; m++) q[m] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(b[m] / scales[m])));
+      for (let m = 0; m < b.length; m++) q[m] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(b[m] / scales[m])));
       added.push(int32Tensor(`${bTag}_quantized`, [b.length], q), floatTensor(`${bTag}_scale`, [b.length], scales), int32Tensor(`${bTag}_zero_point`, [b.length], new Int32Array(b.length)));
       out.push(node('DequantizeLinear', [`${bTag}_quantized`, `${bTag}_scale`, `${bTag}_zero_point`], [`${bTag}_dequantized`], `${bTag}_DequantizeLinear`, [intAttribute('axis', 0)]));
       inputs.push(`${bTag}_dequantized`);
     }
     const convFloat = `${layer.output}_float`;
     out.push({ ...n, input: inputs, output: [convFloat] });
-    qdq(convFloat, layer.output, activationQuantization(range(layer.output)), `${layer.output}_output`);
+    const outputParams = activationQuantization(range(layer.output));
+    qdq(convFloat, layer.output, outputParams, `${layer.output}_output`);
+    quantizedOutputs.set(layer.output, { tag: `${layer.output}_output`, params: outputParams, channels: outputChannels });
   }
   g.node = out;
   g.initializer = [...g.initializer, ...added];

@@ -1,0 +1,172 @@
+// INT8 post-training quantization: the arithmetic ONNX Runtime performs on the quantized graph is the one the
+// quantizer promises (checked by hand on a tiny convolution), the accuracy-aware fallback finds the one layer
+// that quantization ruins, and ONNX Runtime really runs integer kernels (optimised graph and profile).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { percentileRange } from '../src/pipeline/quantize/calibrate.js';
+import { quantize } from '../src/pipeline/quantize/index.js';
+import { decodeModel, encodeModel } from '../src/pipeline/quantize/onnx-model.js';
+import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/pipeline/quantize/qdq.js';
+import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
+import { convChain, smoothInput } from './quantize-fixtures.js';
+
+function tmpdir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-quantize-'));
+}
+
+// round half to even, as QuantizeLinear and the requantisation of QLinearConv round
+const roundEven = roundHalfEven;
+
+describe('quantized arithmetic', () => {
+  test('a 1×1×1 convolution with Relu gives exactly the hand-computed uint8 result', async () => {
+    // 3 input channels, 2 output channels, 8 voxels
+    const weights = Float32Array.from([0.5, -0.25, 0.125, -0.3, 0.7, 0.05]);
+    const bias = Float32Array.from([0.1, -0.05]);
+    const model = convChain({ channels: 3, size: 2 }, [{ name: 'conv', in: 3, out: 2, kernel: 1, relu: true, weights, bias }]);
+    const x = Float32Array.from({ length: 24 }, (_, i) => -0.9 + ((i * 0.37) % 2.7));
+    const ranges = new Map([
+      ['x', { min: -1, max: 2 }],
+      ['conv_relu', { min: 0, max: 1.5 }],
+    ]);
+    const layers = convLayers(model);
+    expect(layers.map((l) => [l.name, l.output, l.foldedRelu])).toEqual([['conv', 'conv_relu', 'conv_Relu']]);
+    const int8 = quantizeModel(model, ranges, ['conv']);
+    expect(int8.graph.node.map((n) => n.op_type).filter((t) => t === 'Relu')).toEqual([]);
+
+    const session = await createSession(encodeModel(int8));
+    const y = (await runFloat(session, x, [1, 3, 2, 2, 2])).y;
+    await session.release();
+
+    // By hand: x → uint8 with scale 3/255 and zero point 85; weights int8 per output channel with scale
+    // max|w|/127; bias int32 with scale xs·ws; integer accumulation; requantised to the output's uint8 scale
+    // 1.5/255 with zero point 0 (the folded Relu); dequantised.
+    const xs = Math.fround(3 / 255);
+    const xzp = 85;
+    expect(activationQuantization(ranges.get('x')!)).toEqual({ scale: xs, zeroPoint: xzp });
+    const ys = Math.fround(1.5 / 255);
+    const ws = [Math.fround(0.5 / 127), Math.fround(0.7 / 127)];
+    const wq = [
+      [127, roundEven(-0.25 / ws[0]), roundEven(0.125 / ws[0])],
+      [roundEven(-0.3 / ws[1]), 127, roundEven(0.05 / ws[1])],
+    ];
+    expect(Array.from(weightQuantization(weights, 2).q)).toEqual(wq.flat());
+    const expected = new Float32Array(16);
+    for (let m = 0; m < 2; m++) {
+      const bq = roundEven(bias[m] / Math.fround(xs * ws[m]));
+      const multiplier = Math.fround(Math.fround(xs * ws[m]) / ys);
+      for (let v = 0; v < 8; v++) {
+        let acc = bq;
+        for (let c = 0; c < 3; c++) {
+          const xq = Math.min(255, Math.max(0, roundEven(x[c * 8 + v] / xs) + xzp));
+          acc += (xq - xzp) * wq[m][c];
+        }
+        const yq = Math.min(255, Math.max(0, roundEven(Math.fround(acc * multiplier))));
+        expected[m * 8 + v] = yq * ys;
+      }
+    }
+    for (let i = 0; i < 16; i++) expect(y[i]).toBeCloseTo(expected[i], 6);
+    // and it is the FP32 result to within the output's quantisation step (plus the input's rounding)
+    for (let m = 0; m < 2; m++)
+      for (let v = 0; v < 8; v++) {
+        let f = bias[m];
+        for (let c = 0; c < 3; c++) f += weights[m * 3 + c] * x[c * 8 + v];
+        expect(Math.abs(y[m * 8 + v] - Math.min(1.5, Math.max(0, f)))).toBeLessThan(2 * ys);
+      }
+  });
+
+  test('percentile calibration clips a rare outlier but keeps the bulk', () => {
+    const h = new Float64Array(100);
+    h.fill(1000, 0, 10); // values in [0, 1) of a [0, 10) range
+    h[99] = 1; // one outlier near 10
+    expect(percentileRange(h, { min: 0, max: 10 }, 0.9999)).toEqual({ min: 0, max: 1 });
+    expect(percentileRange(h, { min: 0, max: 10 }, 1)).toEqual({ min: 0, max: 10 });
+  });
+});
+
+describe('accuracy-aware fallback', () => {
+  test('returns exactly the quantization-hostile layer to FP32', async () => {
+    const size = 12;
+    const random = (() => {
+      let s = 7;
+      return () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    })();
+    const conv = (out: number, inCh: number) => Float32Array.from({ length: out * inCh * 27 }, () => random() * Math.sqrt(3 / (inCh * 27)));
+    // B's first output channel is dead (Relu of a negative constant), so C may carry a huge weight on it
+    // without any effect in FP32; with per-channel int8 scales that weight flattens every other weight of C to 0.
+    const b = conv(8, 8);
+    b.fill(0, 0, 8 * 27);
+    const bBias = Float32Array.from({ length: 8 }, (_, m) => (m === 0 ? -1 : 0.05));
+    const c = conv(8, 8);
+    for (let m = 0; m < 8; m++) c[m * 8 * 27 + 13] = 500;
+    // D's two classes are opposite, so the FP32 mask splits the volume rather than being mostly one class
+    const d1 = Float32Array.from({ length: 8 }, () => random());
+    const d = Float32Array.from([...d1.map((w) => -w), ...d1]);
+    const model = convChain({ channels: 4, size }, [
+      { name: 'A', in: 4, out: 8, kernel: 3, relu: true },
+      { name: 'B', in: 8, out: 8, kernel: 3, relu: true, weights: b, bias: bBias },
+      { name: 'C', in: 8, out: 8, kernel: 3, relu: true, weights: c },
+      { name: 'D', in: 8, out: 2, kernel: 1, relu: false, weights: d, bias: new Float32Array(2) },
+    ]);
+    const calibration = [1, 2, 3, 4].map((s) => smoothInput(4, size, s));
+    const validation = [11, 12, 13, 14].map((s) => ({ name: `v${s}`, input: smoothInput(4, size, s) }));
+    const { model: bytes, report } = await quantize(encodeModel(model), { calibration, validation, maxDiceDrop: 0.02, methods: ['minmax'] });
+
+    expect(report.fallback.initial.diceDrop).toBeGreaterThan(0.02);
+    expect(report.fallback.ranking[0].layer).toBe('C');
+    expect(report.fp32.map((f) => f.layer)).toEqual(['C']);
+    expect(report.fp32[0].reason).toMatch(/accuracy fallback/);
+    expect(report.quantized).toEqual(['A', 'B', 'D']);
+    expect(report.withinLimit).toBe(true);
+    const int8 = decodeModel(bytes);
+    const convs = int8.graph.node.filter((n) => n.op_type === 'Conv');
+    expect(convs.map((n) => n.name)).toEqual(['A', 'B', 'C', 'D']);
+    // C reads FP32 weights; the others read int8 weights through DequantizeLinear
+    expect(convs.find((n) => n.name === 'C')!.input[1]).toBe('C.weight');
+    expect(convs.filter((n) => n.name !== 'C').every((n) => n.input[1].endsWith('_weight_dequantized'))).toBe(true);
+    // and ONNX Runtime keeps it FP32 (it would quantize the float weights of a Conv behind a per-tensor
+    // DequantizeLinear on its own)
+    const dir = tmpdir();
+    const session = await createSession(bytes, { optimizedModelFilePath: path.join(dir, 'optimized.onnx') });
+    await session.release();
+    const ops = decodeModel(new Uint8Array(fs.readFileSync(path.join(dir, 'optimized.onnx')))).graph.node.map((n) => n.op_type);
+    expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(3);
+    expect(ops.filter((o) => o === 'Conv' || o === 'FusedConv')).toHaveLength(1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('ONNX Runtime runs integer kernels', () => {
+  test('every quantized convolution becomes QLinearConv in the optimised graph and in the profile', async () => {
+    const size = 12;
+    const model = convChain({ channels: 4, size }, [
+      { name: 'A', in: 4, out: 16, kernel: 3, relu: true },
+      { name: 'B', in: 16, out: 16, kernel: 3, relu: true },
+      { name: 'C', in: 16, out: 16, kernel: 3, relu: false },
+      { name: 'D', in: 16, out: 2, kernel: 1, relu: false },
+    ]);
+    const calibration = [1, 2].map((s) => smoothInput(4, size, s));
+    const { model: bytes, report } = await quantize(encodeModel(model), { calibration, validation: [{ name: 'v', input: smoothInput(4, size, 9) }], maxDiceDrop: 1, methods: ['minmax'] });
+    expect(report.quantized).toEqual(['A', 'B', 'C', 'D']);
+
+    const dir = tmpdir();
+    const optimized = path.join(dir, 'optimized.onnx');
+    const session = await createSession(bytes, { optimizedModelFilePath: optimized, profileFilePrefix: path.join(dir, 'profile') });
+    await runFloat(session, smoothInput(4, size, 5), [1, 4, size, size, size]);
+    session.endProfiling();
+    await session.release();
+
+    const ops = decodeModel(new Uint8Array(fs.readFileSync(optimized))).graph.node.map((n) => n.op_type);
+    expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(4);
+    expect(ops.filter((o) => o === 'Conv' || o === 'FusedConv')).toHaveLength(0);
+
+    const profile = fs.readdirSync(dir).find((f) => f.startsWith('profile') && f.endsWith('.json'));
+    expect(profile).toBeDefined();
+    const events = JSON.parse(fs.readFileSync(path.join(dir, profile!), 'utf8')) as Array<{ cat: string; name: string; args?: { op_name?: string } }>;
+    const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.args?.op_name);
+    expect(kernels.filter((k) => k === 'QLinearConv').length).toBeGreaterThanOrEqual(4);
+    expect(kernels).not.toContain('Conv');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
