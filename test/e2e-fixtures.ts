@@ -129,6 +129,8 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2 },
     http: { port: httpPort, host: '127.0.0.1' },
     results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
+    // The tests read /api/jobs without logging in; the operations page itself is tested with users.
+    ops: { apiWithoutLogin: true },
     ...extra,
   };
   const configFile = path.join(dataDir, 'config.json');

@@ -184,6 +184,12 @@ export function createWebHandler(deps: WebDeps) {
     return html`<form class="inline" method="post" action="${href}"><input type="hidden" name="csrf" value="${s.csrf}">${fields}<button type="submit" class="${options.cls ?? ''}">${label}</button></form>`;
   };
 
+  // The job's own identifiers are on the page already; a log line shows what else it says.
+  const extraText = (extra: Record<string, unknown>): string => {
+    const rest = Object.entries(extra).filter(([k]) => !['jobId', 'studyInstanceUid', 'seriesInstanceUid', 'callingAe'].includes(k));
+    return rest.length ? ` ${rest.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}` : '';
+  };
+
   const jobName = (job: Job): string => job.seriesDescription || `series ${job.seriesNumber ?? ''}`.trim() || 'series';
 
   // ---------- pages ----------
@@ -330,7 +336,7 @@ export function createWebHandler(deps: WebDeps) {
       }
       </div></div>
       <h2>Log</h2>
-      <pre class="log" id="log">${lines.map((l) => html`<span class="${l.level}">${when(l.timestamp)} ${l.level.padEnd(5)} ${l.component ?? ''} ${l.message}${Object.keys(l.extra).length ? ` ${JSON.stringify(l.extra)}` : ''}</span>\n`)}</pre>`;
+      <pre class="log" id="log">${lines.map((l) => html`<span class="${l.level}">${when(l.timestamp)} ${l.level.padEnd(5)} ${l.component ?? ''} ${l.message}${extraText(l.extra)}</span>\n`)}</pre>`;
     return page(
       { title: `Job ${job.id}`, user: pageUser(s), active: '/jobs', note: params.get('note') ?? undefined, error: params.get('error') ?? undefined, refresh: ['done', 'failed'].includes(job.state) ? undefined : 5, aeTitle: config.receive.aeTitle },
       body,

@@ -47,6 +47,8 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     // Receiving is under test: series are queued but not processed unless a test asks for it.
     jobs: { concurrency: 0, ...(config.jobs ?? {}) },
     results: { destinations: [{ aeTitle: 'NOWHERE', host: '127.0.0.1', port: 9 }], ...(config.results ?? {}) },
+    // These tests read /api/jobs without logging in.
+    ops: { apiWithoutLogin: true, ...(config.ops ?? {}) },
   };
   const file = path.join(dataDir, `config-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...config, ...base }));

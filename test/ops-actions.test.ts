@@ -1,0 +1,182 @@
+// What the operations page's buttons do to the job queue, without a browser: pauses are honoured by the runner
+// and the processor, cancel and retry end or restart a job, and every change lands in the job's timeline. And the
+// access rules underneath: scrypt-hashed passwords, sessions, and where each configuration value came from.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { loadConfig } from '../config/schema.js';
+import { configSources } from '../config/sources.js';
+import { NodeControls } from '../src/jobs/controls.js';
+import { JobRunner } from '../src/jobs/runner.js';
+import { JobStore } from '../src/jobs/store.js';
+import type { JobContext } from '../src/jobs/types.js';
+import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
+import { tempDir } from './derived-fixtures.js';
+
+const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+function queuedJob(store: JobStore, n = 1) {
+  const uid = `1.2.3.${n}`;
+  const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: uid, sopInstanceUid: `${uid}.1`, bytes: 10, callingAe: 'PACS' });
+  store.markComplete(job.id);
+  return job.id;
+}
+
+describe('operator actions on the job queue', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function setUp(processor: (ctx: JobContext) => Promise<void>) {
+    const dir = tempDir('ops-actions');
+    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+    const controls = new NodeControls(path.join(dir, 'paused.json'));
+    const runner = new JobRunner(store, processor, { concurrency: 1, workRoot: path.join(dir, 'work'), instancePaths: async () => [], controls, pollMs: 50 });
+    cleanups.push(() => store.close(), () => runner.close(100));
+    return { dir, store, controls, runner };
+  }
+
+  test('paused processing starts no job; resuming starts the queued one', async () => {
+    const { store, controls, runner } = setUp(async () => undefined);
+    controls.set('processing', true, 'alice');
+    const id = queuedJob(store);
+    runner.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(store.get(id)!.state).toBe('queued');
+    controls.set('processing', false, 'alice');
+    await until('the job to be done', () => store.get(id)!.state === 'done');
+  });
+
+  test('a pause survives a restart of the node', () => {
+    const dir = tempDir('ops-pause');
+    new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
+    const again = new NodeControls(path.join(dir, 'paused.json'));
+    expect(again.isPaused('intake')).toBe(true);
+    expect(again.get('intake').by).toBe('alice');
+    expect(again.isPaused('sending')).toBe(false);
+  });
+
+  test('paused sending holds a job with results before it sends, and lets it go on resume', async () => {
+    let sent = false;
+    const { store, controls, runner } = setUp(async (ctx) => {
+      ctx.setState('processing', 'brain extraction');
+      await ctx.whenSendingAllowed?.();
+      sent = true;
+    });
+    controls.set('sending', true, 'alice');
+    const id = queuedJob(store);
+    runner.start();
+    await until('the job to wait', () => store.get(id)!.detail === 'waiting: sending is paused');
+    expect(store.get(id)!.state).toBe('sending');
+    expect(sent).toBe(false);
+    controls.set('sending', false, 'alice');
+    await until('the job to be done', () => store.get(id)!.state === 'done');
+    expect(sent).toBe(true);
+  });
+
+  test('cancel ends a running job as failed with who cancelled it; retry queues it again and it completes', async () => {
+    let calls = 0;
+    const { store, runner } = setUp(async (ctx) => {
+      calls++;
+      if (calls === 1) await new Promise((_, reject) => ctx.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
+    });
+    const id = queuedJob(store);
+    runner.start();
+    await until('the job to run', () => runner.isRunning(id));
+    expect(runner.interrupt(id, { state: 'failed', reason: 'cancelled by alice' })).toBe(true);
+    await until('the job to fail', () => store.get(id)!.state === 'failed');
+    expect(store.get(id)!.reason).toBe('cancelled by alice');
+
+    expect(store.requeue(id, 'retry requested by alice')).toBe(true);
+    runner.wake();
+    await until('the retried job to be done', () => store.get(id)!.state === 'done');
+    const timeline = store.events(id).map((e) => `${e.state}${e.detail ? `: ${e.detail}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
+    expect(timeline).toEqual(['receiving', 'complete', 'queued', 'processing', 'failed (cancelled by alice)', 'queued: retry requested by alice', 'processing', 'done']);
+  });
+
+  test('a waiting job is cancelled without running; a running job restarted on request runs again', async () => {
+    let calls = 0;
+    const { store, runner } = setUp(async (ctx) => {
+      calls++;
+      if (calls === 1) await new Promise((_, reject) => ctx.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
+    });
+    const first = queuedJob(store, 1);
+    const second = queuedJob(store, 2);
+    expect(store.cancelWaiting(second, 'cancelled by bob')).toBe(true);
+    expect(store.cancelWaiting(second, 'again')).toBe(false);
+    runner.start();
+    await until('the first job to run', () => runner.isRunning(first));
+    runner.interrupt(first, { state: 'queued', detail: 'retry requested by bob' });
+    await until('the first job to be done', () => store.get(first)!.state === 'done');
+    expect(calls).toBe(2);
+    expect(store.get(second)!.state).toBe('failed');
+  });
+
+  test('jobs are found by patient ID, accession number or series description, state and calling AE', () => {
+    const { store } = setUp(async () => undefined);
+    const a = queuedJob(store, 1);
+    const b = queuedJob(store, 2);
+    store.describe(a, { patientName: 'Müller^Jürgen', patientId: 'P-100', accessionNumber: 'ACC7', studyDescription: 'Kopf', studyDate: '20260101', seriesNumber: '3' });
+    store.describe(b, { patientName: 'Yamada^Tarou=山田^太郎', patientId: 'P-200', accessionNumber: 'ACC8', studyDescription: '', studyDate: '', seriesNumber: '' });
+    expect(store.search({ text: 'p-100' }).map((j) => j.id)).toEqual([a]);
+    expect(store.search({ text: 'ACC8' }).map((j) => j.id)).toEqual([b]);
+    expect(store.search({ text: '山田' }).map((j) => j.id)).toEqual([b]);
+    expect(store.search({ text: '%' })).toEqual([]);
+    expect(store.search({ callingAe: 'PACS', state: 'queued' })).toHaveLength(2);
+    expect(store.search({ callingAe: 'OTHER' })).toHaveLength(0);
+    expect(store.search({ from: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(0);
+  });
+});
+
+describe('access to the operations page', () => {
+  test('passwords are stored as scrypt hashes that verify only the right password', async () => {
+    const hash = await hashPassword('correct horse');
+    expect(hash).toMatch(/^scrypt\$32768\$8\$3\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(hash).not.toContain('correct horse');
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    expect(await verifyPassword('correct horsE', hash)).toBe(false);
+    expect(await hashPassword('correct horse')).not.toBe(hash); // salted
+  });
+
+  test('a login gives a session with its own CSRF token; a new password ends it', async () => {
+    const accounts = new Accounts(path.join(tempDir('ops-accounts'), 'ops.sqlite'));
+    try {
+      expect(await accounts.setUser('alice', 'admin', 'first password')).toBe('added');
+      await expect(accounts.setUser('bob', 'viewer', 'short')).rejects.toThrow(/at least 8/);
+      expect(await accounts.login('alice', 'wrong password')).toBeUndefined();
+      expect(await accounts.login('nobody', 'first password')).toBeUndefined();
+      const login = (await accounts.login('alice', 'first password'))!;
+      const session = accounts.session(login.token)!;
+      expect(session.user).toEqual({ name: 'alice', role: 'admin' });
+      expect(sameToken(login.session.csrf, session.csrf)).toBe(true);
+      expect(sameToken('forged', session.csrf)).toBe(false);
+      expect(sameToken(undefined, session.csrf)).toBe(false);
+      expect(accounts.session('not a token')).toBeUndefined();
+      expect(await accounts.setUser('alice', 'viewer', 'second password')).toBe('updated');
+      expect(accounts.session(login.token)).toBeUndefined();
+    } finally {
+      accounts.close();
+    }
+  });
+
+  test('the configuration page names each value’s source and masks secrets', () => {
+    const dir = tempDir('ops-config');
+    const file = path.join(dir, 'site.json');
+    fs.writeFileSync(file, JSON.stringify({ receive: { aeTitle: 'NODE1' }, tls: { privateKey: '/etc/brainstrip/key.pem' } }));
+    const env = { BRAINSTRIP_HTTP_PORT: '9090' };
+    const config = loadConfig({ file, overrides: { http: { port: 9090 } } });
+    const values = new Map(configSources(config as unknown as Record<string, unknown>, file, env).map((v) => [v.key, v]));
+    expect(values.get('receive.aeTitle')).toMatchObject({ value: 'NODE1', source: 'file' });
+    expect(values.get('http.port')).toMatchObject({ value: 9090, source: 'environment', env: 'BRAINSTRIP_HTTP_PORT' });
+    expect(values.get('receive.port')).toMatchObject({ value: 11112, source: 'default' });
+    expect(values.get('tls.privateKey')).toMatchObject({ source: 'file', secret: true });
+    expect(JSON.stringify([...values.values()])).not.toContain('key.pem');
+  });
+});
