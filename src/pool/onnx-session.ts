@@ -13,6 +13,10 @@ export function getSession(modelPath: string, intraOpThreads: number): Promise<o
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // The arena reuses one inference's buffers for the next; memory patterns would plan (and keep) a second set
+      // per run, which doubled peak RSS after the second inference.
+      enableCpuMemArena: true,
+      enableMemPattern: false,
     });
     // A failed load is not cached, so a corrected file can be picked up without restarting the worker.
     session.catch(() => sessions.delete(key));
