@@ -7,9 +7,11 @@ export const httpSection = {
     env: 'BRAINSTRIP_HTTP_PORT',
   },
   host: {
-    doc: 'Address the operations port listens on (0.0.0.0: every interface)',
+    doc:
+      'Address the operations port listens on. 127.0.0.1 (this machine only) by default: the job list shows UIDs, AE ' +
+      'titles and paths; 0.0.0.0 opens it on every interface',
     format: String,
-    default: '0.0.0.0',
+    default: '127.0.0.1',
     env: 'BRAINSTRIP_HTTP_HOST',
   },
 };

@@ -97,6 +97,32 @@ export const receiveSection = {
     default: 120,
     env: 'BRAINSTRIP_ASSOCIATION_TIMEOUT_S',
   },
+  artimSeconds: {
+    doc: 'A connection that has not sent its association request after this long is closed (ARTIM timer, PS3.8 9.1.5)',
+    format: 'nat',
+    default: 30,
+    env: 'BRAINSTRIP_ARTIM_S',
+  },
+  maxPendingConnections: {
+    doc: 'Connections held at once that have not yet asked for an association; more are closed at once',
+    format: 'nat',
+    default: 32,
+    env: 'BRAINSTRIP_MAX_PENDING_CONNECTIONS',
+  },
+  minFreeMegabytes: {
+    doc:
+      'Instances are refused with Out of Resources (and /health reports not ready) when the spool has less free space ' +
+      'than this, so that the job store never finds the disk full',
+    format: 'nat',
+    default: 64,
+    env: 'BRAINSTRIP_MIN_FREE_MB',
+  },
+  errorAreaMaxFiles: {
+    doc: 'Refused instances kept in spool/errors for inspection (deleted after unroutedRetentionHours); more are not kept',
+    format: 'nat',
+    default: 1000,
+    env: 'BRAINSTRIP_ERROR_AREA_MAX_FILES',
+  },
   spoolDir: {
     doc: 'Where received instances are kept, exactly as received (relative to dataDir)',
     format: String,

@@ -1,5 +1,6 @@
 // `brainstrip serve`: the DICOM node. Receives into the spool (scp), groups series into durable jobs (jobs),
 // processes them one by one (the SeriesProcessor of the results area) and reports on an HTTP port (ops).
+import '../ort-env.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import dcmjsDimse from 'dcmjs-dimse';
@@ -88,6 +89,23 @@ export async function startNode(
         requireClientCert: config.tls.requireClientCert,
       }
     : undefined;
+  // Whether the spool and the job store can write, probed every few seconds (a full disk fails writes while reads,
+  // and so a naive health check, still succeed). Undefined: fine; otherwise why not.
+  const storage: { spool?: string; jobStore?: string } = {};
+  const probeStorage = async () => {
+    storage.spool = await spool.probeWritable(256 * 1024, config.receive.minFreeMegabytes * 1048576);
+    try {
+      store.probeWrite();
+      storage.jobStore = undefined;
+    } catch (error) {
+      storage.jobStore = `job store cannot write: ${(error as Error).message}`;
+    }
+    if (storage.spool || storage.jobStore) log.warn('storage problem: not ready', { ...storage });
+  };
+  await probeStorage();
+  const storageProbe = setInterval(() => void probeStorage().catch(() => undefined), 5000);
+  storageProbe.unref();
+
   const scp = await startScp(
     {
       aeTitle: config.receive.aeTitle,
@@ -96,11 +114,14 @@ export async function startNode(
       maxAssociations: config.receive.maxAssociations,
       maxPduLength: config.receive.maxPduLength,
       timeoutMs: config.receive.timeoutSeconds * 1000,
+      artimMs: config.receive.artimSeconds * 1000,
+      maxPendingConnections: config.receive.maxPendingConnections,
+      maxErrorFiles: config.receive.errorAreaMaxFiles,
       routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
       tls,
       intakePaused: () => controls.isPaused('intake'),
     },
-    { spool, store, completion, metrics },
+    { spool, store, completion, metrics, spoolProblem: () => storage.spool },
   );
   completion.start();
   runner.start();
@@ -121,13 +142,21 @@ export async function startNode(
   });
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
-    { store, metrics, web, readiness: { checks: () => ({ dicom: !closing, jobStore: !closing }) } },
+    {
+      store,
+      metrics,
+      web,
+      readiness: {
+        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool }),
+      },
+    },
   );
 
   // Housekeeping: unrouted instances after their retention, spooled series of jobs done long ago.
   const housekeeping = setInterval(
     () => {
       void spool.cleanUnrouted(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
+      void spool.cleanErrors(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
       if (config.jobs.keepFinishedDays > 0) {
         // Check and removal in one synchronous step: no instance of the series can arrive in between.
         for (const job of store.finishedBefore(new Date(Date.now() - config.jobs.keepFinishedDays * 86400_000))) {
@@ -157,6 +186,7 @@ export async function startNode(
     stop: async () => {
       closing = true;
       clearInterval(housekeeping);
+      clearInterval(storageProbe);
       await scp.close();
       completion.stop();
       await runner.close();

@@ -103,6 +103,13 @@ export interface JobIdentification {
 
 const now = () => new Date().toISOString();
 
+/** SQLite reads a negative LIMIT as "no limit": every list is capped whatever a caller passes. */
+export const MAX_LIST_LIMIT = 10_000;
+function boundedLimit(limit: number | undefined, fallback: number): number {
+  if (limit === undefined || !Number.isFinite(limit)) return fallback;
+  return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
+}
+
 export class JobStore {
   private readonly db: Database.Database;
 
@@ -192,7 +199,7 @@ export class JobStore {
       args.push(options.seriesInstanceUid);
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, options.limit ?? 1000) as JobRow[]).map(toJob);
+    return (this.db.prepare(sql).all(...args, boundedLimit(options.limit, 1000)) as JobRow[]).map(toJob);
   }
 
   countsByState(): Record<JobState, number> {
@@ -330,7 +337,7 @@ export class JobStore {
       args.push(like, like, like, like);
     }
     const clause = where.length ? `WHERE ${where.map((w) => `(${w})`).join(' AND ')}` : '';
-    return (this.db.prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`).all(...args, filter.limit ?? 500) as JobRow[]).map(toJob);
+    return (this.db.prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`).all(...args, boundedLimit(filter.limit, 500)) as JobRow[]).map(toJob);
   }
 
   /** Calling AE titles seen, for a filter's choices. */
@@ -384,6 +391,51 @@ export class JobStore {
         .prepare("UPDATE jobs SET state = 'failed', detail = NULL, reason = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('receiving', 'complete', 'queued')")
         .run(reason, t, t, id).changes > 0
     );
+  }
+
+  /** The study the series' jobs belong to (from its latest job), if the series is known. */
+  studyOfSeries(seriesInstanceUid: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT study_instance_uid FROM jobs WHERE series_instance_uid = ? ORDER BY id DESC LIMIT 1')
+      .get(seriesInstanceUid) as { study_instance_uid: string } | undefined;
+    return row?.study_instance_uid;
+  }
+
+  /** The latest job of a series, if any. */
+  latestJobOfSeries(seriesInstanceUid: string): Job | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE series_instance_uid = ? ORDER BY id DESC LIMIT 1').get(seriesInstanceUid) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  /**
+   * Records an instance as part of a finished job without re-opening it: an instance that was in the spool when
+   * the job ran, but whose row was lost (the store could not write then). Its job already processed it.
+   */
+  recordProcessedInstance(jobId: number, instance: ReceivedInstance): void {
+    this.db.transaction(() => {
+      const t = now();
+      this.db
+        .prepare(
+          `INSERT INTO instances (series_instance_uid, sop_instance_uid, bytes, received_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (series_instance_uid, sop_instance_uid) DO NOTHING`,
+        )
+        .run(instance.seriesInstanceUid, instance.sopInstanceUid, instance.bytes, t);
+      this.db
+        .prepare(
+          `UPDATE jobs SET instances = (SELECT count(*) FROM instances WHERE series_instance_uid = ?),
+             bytes = (SELECT coalesce(sum(bytes), 0) FROM instances WHERE series_instance_uid = ?) WHERE id = ?`,
+        )
+        .run(instance.seriesInstanceUid, instance.seriesInstanceUid, jobId);
+    })();
+  }
+
+  /**
+   * Whether the store can commit a write now (a full disk makes SQLite answer "database or disk is full" while
+   * reads still work). Throws with SQLite's message when it cannot.
+   */
+  probeWrite(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)');
+    this.db.prepare('INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)').run(now());
   }
 
   /** Forgets the instances of a series whose spool folder was removed (a later resend counts afresh). */

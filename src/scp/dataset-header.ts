@@ -43,10 +43,17 @@ const SEQUENCE_DELIMITER = 0xfffee0dd;
 
 class Truncated extends Error {}
 
+/** Deeper nesting of sequences than any real dataset has is a hostile one; reading stops there. */
+export const MAX_SEQUENCE_DEPTH = 32;
+/** Elements read (nested ones included) before the wanted groups end; beyond this the dataset is refused. */
+export const MAX_HEADER_ELEMENTS = 200_000;
+
 export interface HeaderReadResult {
   header: InstanceHeader;
   /** true when reading stopped after the last wanted group; false when the bytes ran out first. */
   complete: boolean;
+  /** Why the bytes are not a dataset (a malformed structure, too deep or too many elements), if they are not. */
+  error?: string;
 }
 
 /**
@@ -63,28 +70,31 @@ export function readInstanceHeader(bytes: Buffer, transferSyntaxUid: string): He
   const need = (p: number, n: number) => {
     if (p + n > bytes.length) throw new Truncated();
   };
+  let elements = 0;
   const readTag = (p: number) => {
+    if (++elements > MAX_HEADER_ELEMENTS) throw new Error(`more than ${MAX_HEADER_ELEMENTS} elements before group 0020 ends`);
     need(p, 4);
     return ((u16(p) << 16) | u16(p + 2)) >>> 0;
   };
 
   /** Skips the elements of an undefined-length item; returns the position after its delimiter. */
-  const skipItemContent = (p: number): number => {
+  const skipItemContent = (p: number, depth: number): number => {
     for (;;) {
       const tag = readTag(p);
       if (tag === ITEM_DELIMITER) return p + 8;
-      p = skipElement(p, tag);
+      p = skipElement(p, tag, depth);
     }
   };
   /** Skips the items of an undefined-length sequence (or encapsulated fragments); returns the position after it. */
-  const skipUndefinedSequence = (p: number): number => {
+  const skipUndefinedSequence = (p: number, depth: number): number => {
+    if (depth > MAX_SEQUENCE_DEPTH) throw new Error(`sequences nested deeper than ${MAX_SEQUENCE_DEPTH}`);
     for (;;) {
       const tag = readTag(p);
       need(p, 8);
       const length = u32(p + 4);
       if (tag === SEQUENCE_DELIMITER) return p + 8;
       if (tag !== ITEM) throw new Error(`unexpected tag ${tag.toString(16)} inside a sequence`);
-      p = length === UNDEFINED_LENGTH ? skipItemContent(p + 8) : p + 8 + length;
+      p = length === UNDEFINED_LENGTH ? skipItemContent(p + 8, depth) : p + 8 + length;
     }
   };
   /** Position after the element at p, whose tag is `tag`; records wanted top-level values on the way. */
@@ -101,13 +111,14 @@ export function readInstanceHeader(bytes: Buffer, transferSyntaxUid: string): He
     }
     return { value: p + 8, length: u16(p + 6) };
   };
-  const skipElement = (p: number, tag: number): number => {
+  const skipElement = (p: number, tag: number, depth: number): number => {
     const { value, length } = elementBounds(p, tag);
-    return length === UNDEFINED_LENGTH ? skipUndefinedSequence(value) : value + length;
+    return length === UNDEFINED_LENGTH ? skipUndefinedSequence(value, depth + 1) : value + length;
   };
 
   let p = 0;
   let complete = false;
+  let error: string | undefined;
   try {
     while (p < bytes.length) {
       const tag = readTag(p);
@@ -117,7 +128,7 @@ export function readInstanceHeader(bytes: Buffer, transferSyntaxUid: string): He
       }
       const { value, length } = elementBounds(p, tag);
       if (length === UNDEFINED_LENGTH) {
-        p = skipUndefinedSequence(value);
+        p = skipUndefinedSequence(value, 1);
         continue;
       }
       const key = WANTED[tag];
@@ -127,10 +138,11 @@ export function readInstanceHeader(bytes: Buffer, transferSyntaxUid: string): He
       }
       p = value + length;
     }
-  } catch {
+  } catch (e) {
     // Truncated bytes or a malformed structure: what was read before it still counts (complete stays false).
+    if (!(e instanceof Truncated)) error = e instanceof RangeError ? 'structure too deep to read' : (e as Error).message;
   }
-  return { header: decodeHeader(raw), complete };
+  return { header: decodeHeader(raw), complete, error };
 }
 
 function decodeHeader(raw: Partial<Record<keyof InstanceHeader, Buffer>>): InstanceHeader {

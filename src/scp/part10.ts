@@ -56,10 +56,11 @@ export function datasetOffset(file: Buffer): number {
 }
 
 /** Transfer syntax and dataset start of a Part 10 file (its File Meta Information is explicit VR little endian). */
-export function readFileMeta(file: Buffer): { transferSyntaxUid: string; datasetOffset: number } {
+export function readFileMeta(file: Buffer): { transferSyntaxUid: string; sopInstanceUid: string; datasetOffset: number } {
   const offset = datasetOffset(file);
   let p = 132;
   let transferSyntaxUid = '';
+  let sopInstanceUid = '';
   while (p + 8 <= offset) {
     const group = file.readUInt16LE(p);
     const elementNumber = file.readUInt16LE(p + 2);
@@ -67,8 +68,10 @@ export function readFileMeta(file: Buffer): { transferSyntaxUid: string; dataset
     const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
     const length = long ? file.readUInt32LE(p + 8) : file.readUInt16LE(p + 6);
     const value = p + (long ? 12 : 8);
-    if (group === 0x0002 && elementNumber === 0x0010) transferSyntaxUid = file.toString('latin1', value, value + length).replace(/[\0 ]+$/, '');
+    const text = () => file.toString('latin1', value, value + length).replace(/[\0 ]+$/, '');
+    if (group === 0x0002 && elementNumber === 0x0010) transferSyntaxUid = text();
+    if (group === 0x0002 && elementNumber === 0x0003) sopInstanceUid = text();
     p = value + length;
   }
-  return { transferSyntaxUid, datasetOffset: offset };
+  return { transferSyntaxUid, sopInstanceUid, datasetOffset: offset };
 }

@@ -1,5 +1,7 @@
-// At start: the spool is the truth about what was acknowledged. Instances that reached their series folder but not
-// the job store (the process died in between) are recorded now, so that their series still becomes a job.
+// The spool is the truth about what was acknowledged. Instances that reached their series folder but not the job
+// store (the process died in between, or the store could not write) are recorded, so that their series still
+// becomes a job — but never a new job for a series whose job ran after the instance was spooled: that job already
+// processed it, and processing it again would send its results again.
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
@@ -10,6 +12,13 @@ import { readFileMeta } from './part10.js';
 import type { Spool } from './spool.js';
 
 const HEADER_BYTES = 1024 * 1024;
+
+/** Whether a finished job last started processing after a file was spooled (and so read the file). */
+function processedAfter(store: JobStore, job: Job, spooledAtMs: number): boolean {
+  const starts = store.events(job.id).filter((e) => e.state === 'processing').map((e) => Date.parse(e.at));
+  const started = starts.length > 0 ? Math.max(...starts) : Date.parse(job.finishedAt ?? '');
+  return Number.isFinite(started) && spooledAtMs <= started;
+}
 
 export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ recorded: number; jobs: Job[] }> {
   const log = logger('scp.recovery');
@@ -33,10 +42,12 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
         }
         const meta = readFileMeta(buffer);
         const { header } = readInstanceHeader(buffer.subarray(meta.datasetOffset), meta.transferSyntaxUid);
-        const sopInstanceUid = header.sopInstanceUid ?? sopFromName;
+        // The SCP names the file and records the instance by the UID of the C-STORE request, which the file meta
+        // holds; the dataset's own is the same (anything else is refused).
+        const sopInstanceUid = meta.sopInstanceUid || header.sopInstanceUid || sopFromName;
         if (!header.studyInstanceUid || !header.seriesInstanceUid) throw new Error('no Study/Series Instance UID');
         if (store.hasInstance(header.seriesInstanceUid, sopInstanceUid)) continue;
-        const { job } = store.recordInstance({
+        const instance = {
           studyInstanceUid: header.studyInstanceUid,
           seriesInstanceUid: header.seriesInstanceUid,
           sopInstanceUid,
@@ -44,7 +55,15 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
           modality: header.modality,
           seriesDescription: header.seriesDescription,
           bytes: size - meta.datasetOffset,
-        });
+        };
+        const latest = store.latestJobOfSeries(header.seriesInstanceUid);
+        const spooledAt = (await fs.promises.stat(file)).mtimeMs;
+        if (latest && (latest.state === 'done' || latest.state === 'failed') && processedAfter(store, latest, spooledAt)) {
+          store.recordProcessedInstance(latest.id, instance);
+          log.info('spooled instance recorded with the finished job that processed it', { jobId: latest.id, sopInstanceUid, seriesInstanceUid: instance.seriesInstanceUid });
+          continue;
+        }
+        const { job } = store.recordInstance(instance);
         jobs.set(job.id, job);
         recorded++;
       } catch (error) {

@@ -13,7 +13,8 @@ import { fileMetaHeader } from './part10.js';
 import { chooseTransferSyntax, STORAGE_SOP_CLASSES, VERIFICATION } from './presentation-contexts.js';
 import { routeInstance, type RoutingConfig } from './routing.js';
 import type { SeriesCompletion } from './series-completion.js';
-import { SpoolWriter, type Spool } from './spool.js';
+import { isValidUid, SpoolWriter, type Spool } from './spool.js';
+import { abortPdu, PduGuard } from './pdu-guard.js';
 
 const { Scp, Server, Dataset, constants } = dcmjsDimse;
 const { CEchoResponse, CStoreResponse } = dcmjsDimse.responses;
@@ -26,6 +27,14 @@ type CEchoResponseType = dimseResponses.CEchoResponse;
 
 /** C-STORE status "Refused: Out of Resources" (PS3.4 B.2.3). */
 export const STATUS_OUT_OF_RESOURCES = 0xa700;
+/** "Error: Data Set does not match SOP Class" (PS3.4 B.2.3): a required attribute is missing or invalid. */
+export const STATUS_DATASET_MISMATCH = 0xa900;
+/** "Error: Cannot understand" (PS3.4 B.2.3): the bytes are not a dataset. */
+export const STATUS_CANNOT_UNDERSTAND = 0xc000;
+/** "Failure: Invalid SOP Instance" (PS3.7 C.4.2): the SOP Instance UID is not a UID. */
+export const STATUS_INVALID_SOP_INSTANCE = 0x0117;
+/** "Failure: Duplicate SOP Instance" (PS3.7 C.4.2): the UID is already stored with other content. */
+export const STATUS_DUPLICATE_SOP_INSTANCE = 0x0111;
 /** How much of a dataset is read back from disk when its first bytes did not hold the wanted attributes. */
 const HEADER_FALLBACK_BYTES = 16 * 1024 * 1024;
 
@@ -38,6 +47,12 @@ export interface ScpOptions {
   maxPduLength: number;
   timeoutMs: number;
   routing: RoutingConfig;
+  /** A connection that has not sent a complete A-ASSOCIATE-RQ after this long is closed (ARTIM, PS3.8 9.1.5). */
+  artimMs?: number;
+  /** Connections still negotiating (no association yet) held at once; more are closed at once. */
+  maxPendingConnections?: number;
+  /** Refused instances kept in the error area at most. */
+  maxErrorFiles?: number;
   /** Listen with TLS (PEM contents). */
   tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requireClientCert: boolean };
   /** While it answers true, new associations are refused as transient: senders keep their series and retry. */
@@ -49,11 +64,15 @@ export interface ScpDependencies {
   store: JobStore;
   completion: SeriesCompletion;
   metrics: MetricsRegistry;
+  /** Why the spool cannot take instances now (disk nearly full), as last probed; undefined when it can. */
+  spoolProblem?: () => string | undefined;
 }
 
 export interface RunningScp {
   port: number;
   activeAssociations(): number;
+  /** Instances acknowledged and spooled but not yet recorded in the job store. */
+  unrecordedInstances(): number;
   close(): Promise<void>;
 }
 
@@ -80,7 +99,24 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
     echoes: deps.metrics.counter('brainstrip_echo_total', 'C-ECHO requests answered'),
   };
   let active = 0;
+  let pendingConnections = 0;
   let nextAssociationId = 1;
+  /** Spooled and acknowledged instances the job store could not record yet. */
+  const unrecorded = new Map<string, Parameters<JobStore['recordInstance']>[0]>();
+  deps.metrics.gauge('brainstrip_instances_unrecorded', 'Spooled instances waiting to be recorded in the job store', () => unrecorded.size);
+  const retryRecording = setInterval(() => {
+    for (const [key, instance] of unrecorded) {
+      try {
+        const { job } = deps.store.recordInstance(instance);
+        unrecorded.delete(key);
+        deps.completion.instanceArrived(job, undefined);
+        log.info('spooled instance recorded in the job store after all', { jobId: job.id, seriesInstanceUid: instance.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid });
+      } catch {
+        return; // still failing: try again at the next tick
+      }
+    }
+  }, 2000);
+  retryRecording.unref();
   deps.metrics.gauge('brainstrip_associations_active', 'Associations open now', () => active);
 
   class BrainstripScp extends Scp {
@@ -93,15 +129,78 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
     /** Instances being received on this association, until their C-STORE is answered. */
     private readonly writers = new Map<CStoreRequest, SpoolWriter>();
 
+    private readonly socket: Socket;
+    private readonly guard = new PduGuard(options.maxPduLength);
+    private pending = true;
+    private artim: NodeJS.Timeout | undefined;
+
     constructor(socket: Socket, opts: ConstructorParameters<typeof Scp>[1]) {
       super(socket, opts);
+      this.socket = socket;
       // dcmjs-dimse leaves Nagle on; small C-STORE responses then wait for the delayed ACK of the peer.
       socket.setNoDelay(true);
+      // dcmjs-dimse's own idle timer never runs before an association and its socket timeout is fixed at minutes.
+      socket.setTimeout(options.timeoutMs);
       this.peer = socket.remoteAddress;
       this.on('close', () => this.associationEnded('connection closed'));
+      socket.once('close', () => this.leavePending());
+      if (pendingConnections >= (options.maxPendingConnections ?? 32)) {
+        this.pending = false;
+        metrics.associations.inc({ result: 'rejected', reason: 'too many connections before association' });
+        socket.destroy();
+        return;
+      }
+      pendingConnections++;
+      this.artim = setTimeout(() => {
+        metrics.associations.inc({ result: 'rejected', reason: 'no association request in time (ARTIM)' });
+        log.warn('connection closed: no A-ASSOCIATE-RQ within the ARTIM timeout', { peer: this.peer });
+        socket.destroy();
+      }, options.artimMs ?? 30_000);
+      this.artim.unref();
+      // The PDU guard sees every byte before dcmjs-dimse buffers it, and the socket is paused while the spool is
+      // behind, so that one association holds at most one PDU and a few MiB of unwritten data in memory.
+      for (const listener of socket.listeners('data') as Array<(chunk: Buffer) => void>) {
+        socket.off('data', listener);
+        socket.on('data', (chunk: Buffer) => {
+          const violation = this.guard.accept(chunk);
+          if (violation) {
+            this.violated(violation.message, violation.abortReason);
+            return;
+          }
+          listener(chunk);
+          for (const writer of this.writers.values()) {
+            if (writer.writableNeedDrain) {
+              socket.pause();
+              writer.once('drain', () => socket.resume());
+              writer.once('close', () => socket.resume());
+              break;
+            }
+          }
+        });
+      }
+    }
+
+    private leavePending(): void {
+      if (this.artim) clearTimeout(this.artim);
+      this.artim = undefined;
+      if (this.pending) pendingConnections--;
+      this.pending = false;
+    }
+
+    /** A PDU broke the rules: A-ABORT and close at once, before any of it is buffered. */
+    private violated(message: string, reason: number): void {
+      if (this.socket.destroyed) return;
+      metrics.associations.inc({ result: 'aborted', reason: 'protocol violation' });
+      this.log.warn(`association aborted: ${message}`, { peer: this.peer });
+      this.socket.end(abortPdu(reason));
+      this.socket.pause();
+      setTimeout(() => this.socket.destroy(), 500).unref();
+      this.associationEnded('aborted (protocol violation)');
     }
 
     override associationRequested(association: Association): void {
+      this.leavePending();
+      this.guard.associationRequested();
       this.callingAe = association.getCallingAeTitle().trim();
       const called = association.getCalledAeTitle().trim();
       this.log = logger('scp', { callingAe: this.callingAe });
@@ -220,40 +319,99 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
     }
 
     private async store(request: CStoreRequest, writer: SpoolWriter | undefined, transferSyntaxUid: string) {
-      const sopInstanceUid = request.getAffectedSopInstanceUid();
+      const sopInstanceUid = request.getAffectedSopInstanceUid()?.replace(/[\0 ]+$/, '') ?? '';
       if (!writer) {
         metrics.failures.inc({ reason: 'no dataset' });
         return { code: constants.Status.ProcessingFailure, comment: 'C-STORE without a dataset' };
       }
-      const writeError = await writer.finish();
+      const writeError = (await writer.finish()) ?? (deps.spoolProblem?.() ? new Error(deps.spoolProblem()) : undefined);
       if (writeError) {
         await writer.discard();
         metrics.failures.inc({ reason: 'spool unwritable' });
         this.log.error(`cannot spool instance: ${writeError.message}`, { sopInstanceUid });
         return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${writeError.message}` };
       }
-      const header = await this.readHeader(writer, transferSyntaxUid, sopInstanceUid);
+      const read = await this.readHeader(writer, transferSyntaxUid, sopInstanceUid);
+      const header = read.header;
       const ids = { studyInstanceUid: header.studyInstanceUid, seriesInstanceUid: header.seriesInstanceUid, sopInstanceUid };
-      if (header.sopInstanceUid && header.sopInstanceUid !== sopInstanceUid) {
-        this.log.warn(`dataset SOPInstanceUID ${header.sopInstanceUid} differs from the C-STORE request's`, ids);
-      }
+      const refusal = this.check(request, sopInstanceUid, read);
+      if (refusal) return this.refuse(writer, refusal, ids);
+
       const decision = routeInstance({ ...header, sopInstanceUid }, this.callingAe, options.routing);
+      if (decision.routed) {
+        // One series belongs to one study; its spool folder and its job are found by both UIDs.
+        const study = deps.store.studyOfSeries(header.seriesInstanceUid!);
+        if (study && study !== header.studyInstanceUid) {
+          return this.refuse(writer, { code: STATUS_DATASET_MISMATCH, reason: 'series in two studies', comment: `series already received in study ${study}` }, ids);
+        }
+      }
       const dir = decision.routed ? deps.spool.seriesDir(header.studyInstanceUid, header.seriesInstanceUid) : deps.spool.unroutedDir(header.seriesInstanceUid);
+      let committed;
       try {
-        await deps.spool.commit(writer, dir, sopInstanceUid);
+        committed = await deps.spool.commit(writer, dir, sopInstanceUid);
       } catch (error) {
         await writer.discard();
         metrics.failures.inc({ reason: 'spool unwritable' });
         this.log.error(`cannot spool instance: ${(error as Error).message}`, ids);
         return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${(error as Error).message}` };
       }
-      metrics.instances.inc({ routed: String(decision.routed) });
-      metrics.bytes.inc({}, writer.bytes);
       try {
+        if (committed.existing === 'different') {
+          return await this.refuse(
+            writer,
+            { code: STATUS_DUPLICATE_SOP_INSTANCE, reason: 'conflicting duplicate', comment: 'SOP Instance UID already stored with other content' },
+            { ...ids, spooledAs: committed.target },
+          );
+        }
+        if (committed.existing === 'identical') this.log.info('instance received again with identical content', ids);
+        metrics.instances.inc({ routed: String(decision.routed) });
+        metrics.bytes.inc({}, writer.bytes);
         return this.record(header, decision, ids, writer.bytes);
       } finally {
         deps.spool.settled(dir);
       }
+    }
+
+    /** Why an instance that reached the disk must not be acknowledged, if it must not. */
+    private check(request: CStoreRequest, sopInstanceUid: string, read: { header: InstanceHeader; error?: string; whole: boolean }) {
+      const { header } = read;
+      if (!isValidUid(sopInstanceUid)) {
+        return { code: STATUS_INVALID_SOP_INSTANCE, reason: 'invalid UID', comment: 'Affected SOP Instance UID is not a valid UID' };
+      }
+      const uids = { SOPClassUID: header.sopClassUid, SOPInstanceUID: header.sopInstanceUid, StudyInstanceUID: header.studyInstanceUid, SeriesInstanceUID: header.seriesInstanceUid };
+      const missing = Object.entries(uids).filter(([, v]) => !v).map(([k]) => k);
+      if (missing.length === 4 || (missing.length > 0 && read.error)) {
+        const why = read.error ?? (read.whole ? 'no identifying attributes' : 'no identifying attributes in its first bytes');
+        return { code: STATUS_CANNOT_UNDERSTAND, reason: 'unparseable', comment: `cannot parse dataset: ${why}` };
+      }
+      if (missing.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'missing UID', comment: `missing ${missing.join(', ')}` };
+      const invalid = Object.entries(uids).filter(([, v]) => !isValidUid(v)).map(([k]) => k);
+      if (invalid.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'invalid UID', comment: `invalid ${invalid.join(', ')}` };
+      if (header.sopInstanceUid !== sopInstanceUid) {
+        return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPInstanceUID differs from the C-STORE request' };
+      }
+      const requestClass = request.getAffectedSopClassUid()?.replace(/[\0 ]+$/, '');
+      if (requestClass && header.sopClassUid !== requestClass) {
+        return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPClassUID differs from the C-STORE request' };
+      }
+      return undefined;
+    }
+
+    /** Answers a failure, keeps the instance in the error area for inspection, and counts it. */
+    private async refuse(
+      writer: SpoolWriter,
+      refusal: { code: number; reason: string; comment: string },
+      ids: { studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid: string; spooledAs?: string },
+    ) {
+      metrics.failures.inc({ reason: refusal.reason });
+      const kept = await deps.spool.keepRefused(
+        writer,
+        { status: `0x${refusal.code.toString(16).padStart(4, '0')}`, reason: refusal.comment, callingAe: this.callingAe, peer: this.peer, ...ids },
+        options.maxErrorFiles ?? 1000,
+      );
+      // UIDs from a refused instance may be anything: they go to the log as JSON strings, never into paths.
+      this.log.warn(`instance refused: ${refusal.comment}`, { ...ids, status: refusal.code, keptAs: kept });
+      return { code: refusal.code, comment: refusal.comment };
     }
 
     private record(
@@ -267,46 +425,53 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
         this.log.info(`instance stored, not processed: ${decision.reason}`, { ...ids, modality: header.modality, seriesDescription: header.seriesDescription });
         return { code: constants.Status.Success };
       }
+      const instance = {
+        studyInstanceUid: header.studyInstanceUid!,
+        seriesInstanceUid: header.seriesInstanceUid!,
+        sopInstanceUid,
+        sopClassUid: header.sopClassUid,
+        modality: header.modality,
+        seriesDescription: header.seriesDescription,
+        callingAe: this.callingAe,
+        bytes,
+      };
       try {
-        const { job, created, reopened } = deps.store.recordInstance({
-          studyInstanceUid: header.studyInstanceUid!,
-          seriesInstanceUid: header.seriesInstanceUid!,
-          sopInstanceUid,
-          sopClassUid: header.sopClassUid,
-          modality: header.modality,
-          seriesDescription: header.seriesDescription,
-          callingAe: this.callingAe,
-          bytes,
-        });
+        const { job, created, reopened } = deps.store.recordInstance(instance);
         // An instance whose storing finished after its association dropped must not hold the series open.
         deps.completion.instanceArrived(job, this.ended ? undefined : this.associationId);
         if (created) this.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
         else if (reopened) this.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
         else this.log.debug('instance stored', { ...ids, jobId: job.id });
       } catch (error) {
-        // The instance is durable in the spool; the spool scan at the next start creates its job.
-        this.log.error(`instance spooled but not recorded in the job store: ${(error as Error).message}`, ids);
+        // The instance is durable in the spool, so it is acknowledged; recording it is retried until the store
+        // writes again (and the spool scan at the next start would find it too).
+        unrecorded.set(`${instance.seriesInstanceUid}/${sopInstanceUid}`, instance);
+        this.log.error(`instance spooled but not recorded in the job store (retried): ${(error as Error).message}`, ids);
       }
       return { code: constants.Status.Success };
     }
 
-    private async readHeader(writer: SpoolWriter, transferSyntaxUid: string, sopInstanceUid: string): Promise<InstanceHeader> {
+    private async readHeader(
+      writer: SpoolWriter,
+      transferSyntaxUid: string,
+      sopInstanceUid: string,
+    ): Promise<{ header: InstanceHeader; error?: string; whole: boolean }> {
       try {
         const prefix = writer.prefix;
         const first = readInstanceHeader(prefix, transferSyntaxUid);
-        if (first.complete || prefix.length >= writer.bytes) return first.header;
+        if (first.complete || first.error || prefix.length >= writer.bytes) return { header: first.header, error: first.error, whole: prefix.length >= writer.bytes };
         const fd = await fs.promises.open(writer.tempPath, 'r');
         try {
-          const metaLength = (await fd.stat()).size - writer.bytes;
           const buffer = Buffer.alloc(Math.min(writer.bytes, HEADER_FALLBACK_BYTES));
-          await fd.read(buffer, 0, buffer.length, metaLength);
-          return readInstanceHeader(buffer, transferSyntaxUid).header;
+          await fd.read(buffer, 0, buffer.length, writer.metaLength);
+          const second = readInstanceHeader(buffer, transferSyntaxUid);
+          return { header: second.header, error: second.error, whole: buffer.length >= writer.bytes };
         } finally {
           await fd.close();
         }
       } catch (error) {
         this.log.warn(`cannot read the dataset header: ${(error as Error).message}`, { sopInstanceUid });
-        return { imageType: [] };
+        return { header: { imageType: [] }, error: (error as Error).message, whole: false };
       }
     }
 
@@ -361,8 +526,10 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
   return {
     port,
     activeAssociations: () => active,
+    unrecordedInstances: () => unrecorded.size,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(retryRecording);
         const s = netServer();
         if (!s?.listening) return resolve();
         s.close(() => resolve());

@@ -75,7 +75,7 @@ describe('dataset header as received', () => {
   it('writes a Part 10 header that reads back', () => {
     const meta = fileMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.4.70', sourceAeTitle: 'PACS' });
     const parsed = readFileMeta(Buffer.concat([meta, Buffer.alloc(16)]));
-    expect(parsed).toEqual({ transferSyntaxUid: '1.2.840.10008.1.2.4.70', datasetOffset: meta.length });
+    expect(parsed).toEqual({ transferSyntaxUid: '1.2.840.10008.1.2.4.70', sopInstanceUid: expect.any(String), datasetOffset: meta.length });
   });
 
   it.skipIf(!haveData)('reads identity and routing attributes in every transfer syntax, without touching pixel data', () => {
@@ -163,7 +163,8 @@ describe('spool', () => {
     await spool.init();
     const dir = spool.seriesDir('1.2.3', '1.2.3.4');
     const writer = await receive(spool, Buffer.from([8, 0, 0x18, 0, 0x55, 0x49, 2, 0, 0x31, 0]));
-    const file = await spool.commit(writer, dir, '1.2.3.9');
+    const { target: file, existing } = await spool.commit(writer, dir, '1.2.3.9');
+    expect(existing).toBe('none');
     expect(readFileMeta(fs.readFileSync(file)).transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
     expect(fs.readdirSync(spool.incomingDir)).toEqual([]);
     expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(false); // not yet recorded in the job store
@@ -171,7 +172,7 @@ describe('spool', () => {
     expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(true);
     expect(fs.existsSync(dir)).toBe(false);
     // The next instance of that series finds its folder gone and makes it again.
-    const again = await spool.commit(await receive(spool, Buffer.alloc(4)), dir, '1.2.3.10');
+    const { target: again } = await spool.commit(await receive(spool, Buffer.alloc(4)), dir, '1.2.3.10');
     spool.settled(dir);
     expect(fs.existsSync(again)).toBe(true);
   });
