@@ -1,0 +1,48 @@
+// One row of the quantization report, measured in a process of its own so that its peak RSS is its own: an ONNX
+// Runtime session with the node's options, one warm-up and `runs` timed inferences on the first input, then the
+// mask of every input written beside it (`<input>.<tag>.mask`), optionally with an operator profile.
+//
+//   node dist/bench/quantization-variant.js --model m.onnx --threads 2 --runs 5 --shape 1,1,128,144,128 \
+//     --tag int8 [--profile <prefix>] input1.f32 [input2.f32 …]
+// prints one JSON line: { latencyMs: [...], peakRssMb, masks: [...] }
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
+import { maskFromLogits } from '../src/pipeline/quantize/validate.js';
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { model: { type: 'string' }, threads: { type: 'string' }, runs: { type: 'string' }, shape: { type: 'string' }, tag: { type: 'string' }, profile: { type: 'string' } },
+  });
+  const shape = (values.shape ?? '').split(',').map(Number);
+  const inputs = positionals.map((file) => {
+    const buffer = fs.readFileSync(file);
+    return new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4);
+  });
+  const session = await createSession(values.model!, { threads: Number(values.threads ?? 1), profileFilePrefix: values.profile });
+  const latencyMs: number[] = [];
+  await runFloat(session, inputs[0], shape);
+  for (let r = 0; r < Number(values.runs ?? 3); r++) {
+    const t0 = performance.now();
+    await runFloat(session, inputs[0], shape);
+    latencyMs.push(performance.now() - t0);
+  }
+  const masks: string[] = [];
+  if (values.tag) {
+    for (const [i, input] of inputs.entries()) {
+      const out = await runFloat(session, input, shape);
+      const file = `${positionals[i]}.${values.tag}.mask`;
+      fs.writeFileSync(file, maskFromLogits(out[session.outputNames[0]]));
+      masks.push(file);
+    }
+  }
+  if (values.profile) session.endProfiling();
+  await session.release();
+  console.log(JSON.stringify({ latencyMs, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), masks }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : String(error));
+  process.exitCode = 1;
+});
