@@ -76,6 +76,12 @@ export interface RunningScp {
   close(): Promise<void>;
 }
 
+/** A UID from the command set as sent: dcmjs splits a value holding a backslash into several. */
+function requestUid(value: unknown): string {
+  const text = Array.isArray(value) ? value.join('\\') : value === undefined || value === null ? '' : String(value);
+  return text.replace(/[\0 ]+$/, '');
+}
+
 /** true when `callingAe` from `host` is on the allow-list (or the list is empty). */
 export function callerAllowed(allowed: string[], callingAe: string, host: string | undefined): boolean {
   if (allowed.length === 0) return true;
@@ -306,7 +312,8 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
         },
         (error: Error) => {
           // store() handles its own failures; this is a bug, but the peer still gets an answer.
-          this.log.error(`C-STORE failed unexpectedly: ${error.message}`, { sopInstanceUid: request.getAffectedSopInstanceUid() });
+          this.log.error(`C-STORE failed unexpectedly: ${error.message}`, { sopInstanceUid: String(request.getAffectedSopInstanceUid()) });
+          void writer?.discard();
           const response = CStoreResponse.fromRequest(request);
           response.setStatus(constants.Status.ProcessingFailure);
           callback(response);
@@ -319,7 +326,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
     }
 
     private async store(request: CStoreRequest, writer: SpoolWriter | undefined, transferSyntaxUid: string) {
-      const sopInstanceUid = request.getAffectedSopInstanceUid()?.replace(/[\0 ]+$/, '') ?? '';
+      const sopInstanceUid = requestUid(request.getAffectedSopInstanceUid());
       if (!writer) {
         metrics.failures.inc({ reason: 'no dataset' });
         return { code: constants.Status.ProcessingFailure, comment: 'C-STORE without a dataset' };
@@ -386,11 +393,14 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
       }
       if (missing.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'missing UID', comment: `missing ${missing.join(', ')}` };
       const invalid = Object.entries(uids).filter(([, v]) => !isValidUid(v)).map(([k]) => k);
+      if (invalid.includes('SOPInstanceUID')) {
+        return { code: STATUS_INVALID_SOP_INSTANCE, reason: 'invalid UID', comment: 'SOPInstanceUID is not a valid UID' };
+      }
       if (invalid.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'invalid UID', comment: `invalid ${invalid.join(', ')}` };
       if (header.sopInstanceUid !== sopInstanceUid) {
         return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPInstanceUID differs from the C-STORE request' };
       }
-      const requestClass = request.getAffectedSopClassUid()?.replace(/[\0 ]+$/, '');
+      const requestClass = requestUid(request.getAffectedSopClassUid());
       if (requestClass && header.sopClassUid !== requestClass) {
         return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPClassUID differs from the C-STORE request' };
       }
