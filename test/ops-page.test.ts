@@ -192,6 +192,44 @@ describe.skipIf(missing !== undefined)('the operations page in a browser', () =>
     expect(await echo()).toBe(true);
   });
 
+  test('paused processing holds a queued job; cancelled, it fails; a bulk retry of the failed jobs shown runs it on resume', async () => {
+    await page.goto(`${base}/`);
+    await page.click('button:has-text("Pause processing")');
+    await expect.poll(() => page.textContent('.note')).toContain('processing paused');
+    await page.goto(`${base}/jobs/${jobId}`);
+    await page.click('button:has-text("Re-send results")');
+    await new Promise((r) => setTimeout(r, 3000));
+    await page.reload();
+    expect(await page.textContent('h1')).toMatch(/queued/);
+    await page.click('button:has-text("Cancel")');
+    await expect.poll(() => page.textContent('h1')).toMatch(/failed/);
+    expect(await page.textContent('main')).toContain(`cancelled by ${ADMIN.name}`);
+
+    await page.goto(`${base}/jobs?state=failed`);
+    expect(await page.locator('#jobs tr').count()).toBe(2); // the header and the cancelled job
+    await page.click('button:has-text("Retry the 1 failed job(s) shown")');
+    await expect.poll(() => page.textContent('.note')).toContain('1 failed job(s) queued again');
+    await page.goto(`${base}/jobs/${jobId}`);
+    expect(await page.textContent('h1')).toMatch(/queued/);
+    await page.goto(`${base}/`);
+    await page.click('button:has-text("Resume processing")');
+    await page.goto(`${base}/jobs/${jobId}`);
+    await reloadUntil(page, 'the job to be done again', async () => /\bdone\b/.test((await page.textContent('h1')) ?? ''), 120_000);
+  }, 180_000);
+
+  test('the self-test sends a synthetic head through the node to the chosen archive and reports each stage', async () => {
+    await page.goto(`${base}/self-test`);
+    await page.click('button:has-text("Run the self-test")');
+    await reloadUntil(page, 'the self-test to end', async () => /passed|failed/.test((await page.textContent('h2')) ?? ''), 600_000);
+    const report = (await page.textContent('table.self-test'))!;
+    expect(await page.textContent('h2'), report).toContain('passed');
+    for (const stage of ['C-ECHO of the destination', 'sent to our own DICOM port', 'processed', 'results sent to the destination']) expect(report).toContain(stage);
+    expect(report).not.toMatch(/\bfailed\b/);
+    await page.screenshot({ path: path.join(screenshots, 'self-test.png'), fullPage: true });
+    const studies = await orthanc.post<unknown[]>('/tools/find', JSON.stringify({ Level: 'Study', Query: { PatientID: 'BRAINSTRIP-SELF-TEST' } }));
+    expect(studies).toHaveLength(1);
+  }, 660_000);
+
   test('a viewer sees the job but cannot retry, cancel or re-send it', async () => {
     const context = await browser.newContext();
     const viewer = await logIn(context, base, VIEWER);

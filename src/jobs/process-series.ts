@@ -176,9 +176,11 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     }
 
     await ctx.whenSendingAllowed?.();
-    if (destinations.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
+    const targets = ctx.onlyDestination ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination) : destinations;
+    if (ctx.onlyDestination && targets.length === 0) throw new Error(`destination ${ctx.onlyDestination} is not configured (results.destinations)`);
+    if (targets.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
-    for (const destination of destinations) {
+    for (const destination of targets) {
       const items = results.objects.map((o) => ({ path: o.path, sopClassUid: o.sopClassUid, sopInstanceUid: o.sopInstanceUid, label: o.label }));
       const pending = items.filter((i) => !ledger.has(destination, i.sopInstanceUid)).length;
       if (pending === 0) {

@@ -130,6 +130,7 @@ export class JobRunner {
         workDir,
         log,
         signal,
+        onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
         whenSendingAllowed: async () => {
           const controls = this.options.controls;
           if (!controls?.isPaused('sending')) return;

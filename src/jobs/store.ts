@@ -161,6 +161,11 @@ export class JobStore {
         reason TEXT
       );
       CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id); -- entries of one job_id are kept in rowid order
+      -- A series whose results go to one archive only (the self-test's chosen destination), keyed AE@host:port.
+      CREATE TABLE IF NOT EXISTS series_destination (
+        series_instance_uid TEXT PRIMARY KEY,
+        destination TEXT NOT NULL
+      ) WITHOUT ROWID;
       CREATE TRIGGER IF NOT EXISTS job_created AFTER INSERT ON jobs BEGIN
         INSERT INTO job_events (job_id, at, state, detail, reason) VALUES (NEW.id, NEW.created_at, NEW.state, NEW.detail, NEW.reason);
       END;
@@ -316,6 +321,16 @@ export class JobStore {
       const receiving = (this.db.prepare("SELECT * FROM jobs WHERE state = 'receiving' ORDER BY id").all() as JobRow[]).map(toJob);
       return { requeued: interrupted.map((r) => this.get(r.id)!), receiving };
     })();
+  }
+
+  /** Results of `seriesInstanceUid` go to `destination` (AE@host:port) only; recorded before the series arrives. */
+  restrictDestination(seriesInstanceUid: string, destination: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO series_destination (series_instance_uid, destination) VALUES (?, ?)').run(seriesInstanceUid, destination);
+  }
+
+  /** The only destination of a series' results, if it has one. */
+  destinationOf(seriesInstanceUid: string): string | undefined {
+    return (this.db.prepare('SELECT destination FROM series_destination WHERE series_instance_uid = ?').get(seriesInstanceUid) as { destination: string } | undefined)?.destination;
   }
 
   /** The job's changes of state and detail, oldest first. */

@@ -44,6 +44,8 @@ export interface JobContext {
   /** A folder of its own where the processor may write intermediate and result files. */
   workDir: string;
   setState(state: 'processing' | 'sending', detail?: string): void;
+  /** When set, results go to this destination (AE@host:port) only, not to every configured one. */
+  onlyDestination?: string;
   /** Resolves when the operator allows sending (at once unless sending is paused); rejects when aborted. */
   whenSendingAllowed?(): Promise<void>;
   log: Logger;

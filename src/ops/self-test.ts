@@ -7,6 +7,7 @@ import type { JobStore } from '../jobs/store.js';
 import type { Job } from '../jobs/types.js';
 import { writeSyntheticSeries } from '../pipeline/dicom/synthesize.js';
 import { echo } from '../scu/echo.js';
+import { destinationKey } from '../scu/ledger.js';
 import { storeOverAssociation } from '../scu/store.js';
 
 export interface Stage {
@@ -86,7 +87,7 @@ export class SelfTests {
         'sent to our own DICOM port',
         'series complete, job queued',
         'processed (brain extraction, results built)',
-        'results sent to the archives',
+        'results sent to the destination',
       ].map((name) => ({ name, status: 'waiting' as const, detail: '' })),
     };
     this.runs.push(run);
@@ -146,6 +147,8 @@ export class SelfTests {
       },
     });
     this.end(make, true, `${series.paths.length} slices, 128 × 128, 1.5 mm`);
+    // Its results go to the chosen archive only.
+    this.deps.store.restrictDestination(series.seriesInstanceUid, destinationKey(destination));
 
     this.begin(send);
     const items = series.paths.map((p, n) => ({ path: p, sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: `${series.seriesInstanceUid}.${n}` }));
@@ -177,7 +180,7 @@ export class SelfTests {
           this.begin((stage = sent));
         }
         if (job.state === 'done') {
-          this.end(sent, true, 'every archive confirmed every object');
+          this.end(sent, true, `${run.destination} confirmed every object`);
           run.finished = true;
           run.ok = true;
           return;

@@ -277,13 +277,16 @@ export function createWebHandler(deps: WebDeps) {
     // Time spent in each state (and each step of processing, named by its detail).
     const stages = new Map<string, number>();
     events.forEach((e, n) => {
-      const end = n + 1 < events.length ? Date.parse(events[n + 1].at) : job.finishedAt || e.state === 'done' || e.state === 'failed' ? undefined : Date.now();
-      if (end === undefined) return;
+      if (e.state === 'done' || e.state === 'failed') return; // an end, not a stage (until an operator's retry)
+      const end = n + 1 < events.length ? Date.parse(events[n + 1].at) : Date.now();
       const key = e.state === 'processing' && e.detail ? `processing: ${e.detail.replace(/\d+/g, 'n')}` : e.state;
       stages.set(key, (stages.get(key) ?? 0) + (end - Date.parse(e.at)) / 1000);
     });
     const summary = results?.set.summary as { brainVolumeMl?: number; atlasAgreementDice?: number; flaggedForReview?: boolean; reviewDice?: number } | undefined;
     const running = runner.isRunning(job.id);
+    // While a job retries (an archive down), its state says what it attempts; the log says what went wrong.
+    const lastProblem = [...lines].reverse().find((l) => l.level === 'warn' || l.level === 'error');
+    const problem = running && lastProblem && Date.parse(lastProblem.timestamp) >= Date.parse(events[events.length - 1]?.at ?? job.updatedAt) - 1000 ? lastProblem : undefined;
     const actions = [
       job.state === 'failed' ? action(s, `/jobs/${job.id}/retry`, 'Retry from the failed stage', { back, cls: 'primary' }) : '',
       running ? action(s, `/jobs/${job.id}/retry`, job.state === 'sending' ? 'Retry sending now' : 'Restart now', { back, cls: 'primary' }) : '',
@@ -303,7 +306,7 @@ export function createWebHandler(deps: WebDeps) {
         <dt>Study</dt><dd>${job.studyDescription || '—'} ${dicomDate(job.studyDate)}${job.accessionNumber ? ` · accession ${job.accessionNumber}` : ''}</dd>
         <dt>Series</dt><dd>${job.seriesNumber ? `#${job.seriesNumber} ` : ''}${job.seriesDescription ?? ''} (${job.modality ?? '?'}, ${job.instances} instances, ${bytes(job.bytes)})</dd>
         <dt>From</dt><dd>${job.callingAe ?? '—'}</dd>
-        <dt>Now</dt><dd>${job.state === 'failed' ? html`<span class="bad">${job.reason}</span>` : (job.detail ?? job.state)}</dd>
+        <dt>Now</dt><dd>${job.state === 'failed' ? html`<span class="bad">${job.reason}</span>` : (job.detail ?? job.state)}${problem ? html`<div class="warn">last problem ${when(problem.timestamp)}: ${problem.message}</div>` : ''}</dd>
         <dt>Attempts</dt><dd>${job.attempts}</dd>
         <dt>Received</dt><dd>${when(job.createdAt)}</dd><dt>Finished</dt><dd>${when(job.finishedAt)}</dd>
         <dt>Brain volume</dt><dd>${summary?.brainVolumeMl !== undefined ? `${summary.brainVolumeMl} ml` : '—'}</dd>
