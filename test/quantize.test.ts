@@ -7,9 +7,17 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { percentileRange } from '../src/pipeline/quantize/calibrate.js';
 import { quantize } from '../src/pipeline/quantize/index.js';
-import { decodeModel, encodeModel } from '../src/pipeline/quantize/onnx-model.js';
+import { decodeModel, encodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js';
 import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/pipeline/quantize/qdq.js';
 import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
+import { loadAtlas } from '../src/pipeline/atlas.js';
+import { modelInput } from '../src/pipeline/model-input.js';
+import { resolveModel } from '../src/pipeline/model-files.js';
+import { readNifti } from '../src/pipeline/nifti.js';
+import { isBrainLabel, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
+import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
+import { identityTransform } from '../src/pipeline/transform.js';
+import { gridOf, withData } from '../src/pipeline/volume.js';
 import { convChain, smoothInput } from './quantize-fixtures.js';
 
 function tmpdir(): string {
@@ -168,5 +176,56 @@ describe('ONNX Runtime runs integer kernels', () => {
     expect(kernels.filter((k) => k === 'QLinearConv').length).toBeGreaterThanOrEqual(4);
     expect(kernels).not.toContain('Conv');
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('the shipped model', () => {
+  test('quantizes to integer convolutions everywhere but the first, and its mask of the atlas head stays the FP32 mask', async () => {
+    const fp32Path = resolveModel({ name: 'brainstrip-efficient', precision: 'FP32' }).path;
+    const fp32 = new Uint8Array(fs.readFileSync(fp32Path));
+    const shape = inputShape(decodeModel(fp32));
+    const atlas = loadAtlas();
+    const grid = modelGrid(fp32Path, atlas, shape);
+    // the atlas template is a real head already in atlas space: the identity is its registration
+    const input = modelInput(atlas.template, identityTransform(), grid);
+    const { model, report } = await quantize(fp32, { calibration: [input], validation: [{ name: 'atlas', input }], maxDiceDrop: 1, methods: ['minmax'] });
+    const first = convLayers(decodeModel(fp32))[0].name;
+    expect(report.fp32.map((f) => f.layer)).toEqual([first]);
+    expect(report.fp32[0].reason).toMatch(/input channel/);
+    expect(report.quantized.length).toBe(report.layers - 1);
+    expect(report.fp32VsInt8.agreement).toBeGreaterThan(0.99);
+
+    const dir = tmpdir();
+    const session = await createSession(model, { optimizedModelFilePath: path.join(dir, 'optimized.onnx') });
+    await session.release();
+    const ops = decodeModel(new Uint8Array(fs.readFileSync(path.join(dir, 'optimized.onnx')))).graph.node.map((n) => n.op_type);
+    expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(report.quantized.length);
+    expect(ops.filter((o) => o === 'Conv' || o === 'FusedConv')).toHaveLength(1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+const labelMaps = path.resolve('..', 'shared', 'data', 'train', 'synthseg-label-maps');
+describe.skipIf(!fs.existsSync(labelMaps) && process.env.CI !== 'true')('calibration images from label maps', () => {
+  test('a rendered label map is reproducible and its mask is exactly the brain labels', () => {
+    if (!fs.existsSync(labelMaps)) throw new Error(`${labelMaps} is missing (CI=true requires ../shared/data)`);
+    const head = readNifti(path.join(labelMaps, 'training_seg_01.nii.gz'));
+    // a 96³ block through the middle of the head (brain, skull and scalp) keeps the test quick
+    const n = 96;
+    const [nx, ny, nz] = head.dims;
+    const block = new Float32Array(n ** 3);
+    for (let k = 0; k < n; k++)
+      for (let j = 0; j < n; j++)
+        for (let i = 0; i < n; i++) block[i + n * (j + n * k)] = head.data[i + 80 + nx * (j + (ny - n) / 2 + ny * (k + (nz - n) / 2))];
+    const labels = withData({ ...gridOf(head), dims: [n, n, n] }, block);
+    expect(labels.data.some((l) => l >= 500) && labels.data.some((l) => isBrainLabel(l))).toBe(true);
+    const a = renderLabelMap(labels, 't1', 7);
+    const b = renderLabelMap(labels, 't1', 7);
+    expect(Buffer.from(a.image.data.buffer).equals(Buffer.from(b.image.data.buffer))).toBe(true);
+    let mismatches = 0;
+    for (let v = 0; v < labels.data.length; v++) if (a.mask.data[v] !== (isBrainLabel(Math.round(labels.data[v])) ? 1 : 0)) mismatches++;
+    expect(mismatches).toBe(0);
+    expect(a.mask.dims).toEqual(labels.dims);
+    expect(a.image.data.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
   });
 });
