@@ -1,6 +1,7 @@
 // What the operations page's buttons do to the job queue, without a browser: pauses are honoured by the runner
 // and the processor, cancel and retry end or restart a job, and every change lands in the job's timeline. And the
 // access rules underneath: scrypt-hashed passwords, sessions, and where each configuration value came from.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -11,7 +12,10 @@ import { JobRunner } from '../src/jobs/runner.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { JobContext } from '../src/jobs/types.js';
 import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
-import { tempDir } from './derived-fixtures.js';
+import { personName } from '../src/ops/html.js';
+import { describeJobs } from '../src/ops/job-facts.js';
+import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { hasTool, tempDir } from './derived-fixtures.js';
 
 const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {
   const deadline = Date.now() + timeoutMs;
@@ -179,4 +183,37 @@ describe('access to the operations page', () => {
     expect(values.get('tls.privateKey')).toMatchObject({ source: 'file', secret: true });
     expect(JSON.stringify([...values.values()])).not.toContain('key.pem');
   });
+});
+
+describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page are the ones the scanner wrote', () => {
+  // DCMTK writes the raw bytes given to it: Latin-1 for ISO_IR 100, ISO 2022 escapes for Japanese (IR 87).
+  for (const [charset, encoded, shown] of [
+    ['ISO_IR 100', Buffer.from('Müller^Jörg', 'latin1'), 'Müller, Jörg'],
+    [
+      '\\ISO 2022 IR 87',
+      execFileSync('iconv', ['-f', 'UTF-8', '-t', 'ISO-2022-JP'], { input: 'Yamada^Tarou=山田^太郎=やまだ^たろう' }),
+      'Yamada, Tarou / 山田, 太郎 / やまだ, たろう',
+    ],
+  ] as [string, Buffer, string][]) {
+    test(`${charset}: ${shown}`, async () => {
+      const dir = tempDir('ops-names');
+      const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 4, columns: 4, slices: 3 });
+      const script = path.join(dir, 'name.sh');
+      fs.writeFileSync(`${script}.name`, encoded);
+      fs.writeFileSync(script, `dcmodify -nb -m "(0008,0005)=${charset.replace(/\\/g, '\\\\')}" -m "(0010,0010)=$(cat '${script}.name')" -m "(0008,0050)=ACC-42" "$@"\n`);
+      execFileSync('bash', [script, ...series.paths]);
+      const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+      try {
+        const { job } = store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
+        await describeJobs({ store, dataDir: dir, logFile: undefined, destinations: [], instancePaths: async () => series.paths }, store.undescribed());
+        const described = store.get(job.id)!;
+        expect(personName(described.patientName)).toBe(shown);
+        expect(described.patientId).toBe('SYNTH-1');
+        expect(store.search({ text: 'acc-42' }).map((j) => j.id)).toEqual([job.id]);
+        expect(store.undescribed()).toHaveLength(0);
+      } finally {
+        store.close();
+      }
+    });
+  }
 });
