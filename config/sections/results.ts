@@ -103,10 +103,20 @@ export const resultsSection = {
   },
   retry: {
     maxAttempts: {
-      doc: 'C-STORE attempts per object and destination before the job fails (network errors and transient statuses)',
+      doc:
+        'C-STORE attempts per destination before the job fails (network errors and transient statuses); 0: no limit, ' +
+        'only giveUpAfterHours',
       format: 'nat',
-      default: 6,
+      default: 0,
       env: 'BRAINSTRIP_RESULTS_RETRY_MAX_ATTEMPTS',
+    },
+    giveUpAfterHours: {
+      doc:
+        'An archive that keeps failing transiently (down, busy, out of resources) is retried this long before the job ' +
+        'fails; the job stays `sending` meanwhile and can be retried later from the API (0: no time limit)',
+      format: Number,
+      default: 24,
+      env: 'BRAINSTRIP_RESULTS_RETRY_GIVE_UP_H',
     },
     initialDelayMs: {
       doc: 'Wait before the first retry; doubles after each failed attempt',
@@ -117,7 +127,7 @@ export const resultsSection = {
     maxDelayMs: {
       doc: 'Upper bound of the wait between attempts',
       format: 'nat',
-      default: 120000,
+      default: 300000,
       env: 'BRAINSTRIP_RESULTS_RETRY_MAX_DELAY_MS',
     },
   },

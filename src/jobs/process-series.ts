@@ -20,6 +20,8 @@ import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
 import type { JobContext, SeriesProcessor } from './types.js';
 
+const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
+
 /** What the results need from brain extraction (the BrainExtraction contract of src/pipeline/extract.ts). */
 export interface BrainExtractionResult {
   mask: Volume<Uint8Array>;
@@ -180,8 +182,16 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     if (ctx.onlyDestination && targets.length === 0) throw new Error(`destination ${ctx.onlyDestination} is not configured (results.destinations)`);
     if (targets.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
+    let partial = false;
     for (const destination of targets) {
-      const items = results.objects.map((o) => ({ path: o.path, sopClassUid: o.sopClassUid, sopInstanceUid: o.sopInstanceUid, label: o.label }));
+      // The SEG goes last: an archive never holds a SEG whose images it lacks.
+      const items = results.objects.map((o) => ({
+        path: o.path,
+        sopClassUid: o.sopClassUid,
+        sopInstanceUid: o.sopInstanceUid,
+        label: o.label,
+        last: o.sopClassUid === SEGMENTATION_STORAGE,
+      }));
       const pending = items.filter((i) => !ledger.has(destination, i.sopInstanceUid)).length;
       if (pending === 0) {
         log.info(`${destinationKey(destination)} already holds all ${items.length} objects`);
@@ -190,7 +200,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       try {
         await deliver(destination, items, {
           ledger,
-          policy: config.results.retry,
+          policy: { ...config.results.retry, giveUpAfterMs: config.results.retry.giveUpAfterHours * 3600_000 },
           store: {
             callingAeTitle: config.results.callingAeTitle,
             connectTimeoutMs: config.results.timeouts.connectMs,
@@ -200,7 +210,11 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
           },
           log,
           onAttempt: (attempt, left) =>
-            setState('sending', `${left} of ${items.length} object(s) to ${destination.aeTitle}${attempt > 1 ? `, attempt ${attempt}/${config.results.retry.maxAttempts}` : ''}`),
+            setState(
+              'sending',
+              `${left} of ${items.length} object(s) to ${destination.aeTitle}` +
+                (attempt > 1 ? `, attempt ${attempt}${config.results.retry.maxAttempts > 0 ? `/${config.results.retry.maxAttempts}` : ''} (archive not storing; retried with backoff)` : ''),
+            ),
         });
         log.info(`${destinationKey(destination)} stored all ${items.length} objects`, {
           derivedSeriesInstanceUid: results.objects[0]?.seriesInstanceUid,
@@ -208,11 +222,12 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       } catch (error) {
         if (ctx.signal?.aborted) throw error;
         const message = error instanceof DeliveryError ? error.message : `${destination.aeTitle}: ${(error as Error).message}`;
+        if (error instanceof DeliveryError && error.delivered > 0) partial = true;
         failures.push(message);
       }
     }
     if (failures.length > 0) {
-      throw new Error(`results of series ${job.seriesInstanceUid} not delivered: ${failures.join('; ')}`);
+      throw new Error(`results of series ${job.seriesInstanceUid} ${partial ? 'only partly delivered' : 'not delivered'}: ${failures.join('; ')}`);
     }
   };
 

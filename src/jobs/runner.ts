@@ -134,12 +134,15 @@ export class JobRunner {
         whenSendingAllowed: async () => {
           const controls = this.options.controls;
           if (!controls?.isPaused('sending')) return;
+          if (timer) clearTimeout(timer);
           this.store.setState(job.id, 'sending', 'waiting: sending is paused');
           log.info('sending is paused; the job waits');
           await controls.whenRunning('sending', signal);
         },
         setState: (state, detail) => {
           if (signal.aborted) return;
+          // jobs.timeoutMinutes bounds the computation; an archive outage is bounded by results.retry instead.
+          if (state === 'sending' && timer) clearTimeout(timer);
           this.store.setState(job.id, state, detail ?? null);
           log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
         },

@@ -1,21 +1,28 @@
 // Delivery of a set of objects to one archive, for sure or with a clear reason: objects the ledger already lists
-// are skipped; the rest are sent; those refused for a transient reason (archive down, busy, out of resources)
-// are sent again after an exponentially growing wait, up to the configured number of attempts; a permanent
-// refusal ends delivery at once. The error names the archive's status and the UIDs concerned.
+// are skipped; the rest are sent; those refused for a transient reason (archive down, busy, out of resources) are
+// sent again after an exponentially growing wait, for as long as the policy allows (hours by default: an archive
+// outage is routine, not a failure); a permanent refusal ends delivery at once. Objects marked `last` (the SEG)
+// are sent only once the archive holds every other object, so that it never references images the archive lacks.
+// The error names the archive's status, the UIDs concerned, and how much of the set the archive holds.
 import type { Destination } from '../../config/sections/results.js';
 import type { Logger } from '../log.js';
 import { type StoredLedger, destinationKey } from './ledger.js';
 import { type StoreItem, type StoreOptions, type StoreOutcome, storeOverAssociation } from './store.js';
 
 export interface RetryPolicy {
+  /** Attempts before giving up; 0: no limit (only `giveUpAfterMs`). */
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /** Time after the first attempt when delivery gives up; 0 or absent: no limit (only `maxAttempts`). */
+  giveUpAfterMs?: number;
 }
 
 export interface SendItem extends StoreItem {
   /** What the object is, for messages ("skull-stripped series", "SEG"). */
   label: string;
+  /** Sent only after every object without it is stored (the SEG, which references the images). */
+  last?: boolean;
 }
 
 export class DeliveryError extends Error {
@@ -25,6 +32,9 @@ export class DeliveryError extends Error {
     readonly sopInstanceUid: string,
     readonly status: number | undefined,
     readonly retryable: boolean,
+    /** Objects of the set the archive holds (confirmed) when delivery ended, and the set's size. */
+    readonly delivered = 0,
+    readonly total = 0,
   ) {
     super(message);
     this.name = 'DeliveryError';
@@ -63,11 +73,22 @@ export interface DeliveryDeps {
 /** Resolves when every item is in the ledger for `destination`; throws a DeliveryError otherwise. */
 export async function deliver(destination: Destination, items: SendItem[], deps: DeliveryDeps): Promise<void> {
   const key = destinationKey(destination);
+  const started = Date.now();
+  const giveUpAt = deps.policy.giveUpAfterMs ? started + deps.policy.giveUpAfterMs : Infinity;
+  const held = () => items.filter((item) => deps.ledger.has(destination, item.sopInstanceUid)).length;
+  const partly = () => {
+    const n = held();
+    const seg = items.filter((i) => i.last && !deps.ledger.has(destination, i.sopInstanceUid)).map((i) => i.label);
+    return n === 0 ? 'nothing delivered' : `partial delivery: ${n} of ${items.length} objects stored${seg.length ? ` (${[...new Set(seg)].join(', ')} not sent)` : ''}`;
+  };
   let last: StoreOutcome | undefined;
-  for (let attempt = 1; ; attempt++) {
-    const pending = items.filter((item) => !deps.ledger.has(destination, item.sopInstanceUid));
-    if (pending.length === 0) return;
-    deps.onAttempt?.(attempt, pending.length);
+  // `attempt` counts rounds that failed (plus the one under way): sending the SEG after the images is no retry.
+  for (let attempt = 1; ; ) {
+    const missing = items.filter((item) => !deps.ledger.has(destination, item.sopInstanceUid));
+    if (missing.length === 0) return;
+    const first = missing.filter((item) => !item.last);
+    const pending = first.length > 0 ? first : missing;
+    deps.onAttempt?.(attempt, missing.length);
     const outcomes = await storeOverAssociation(destination, pending, deps.store);
     let permanent: (StoreOutcome & { stored: false }) | undefined;
     let failed = 0;
@@ -86,26 +107,39 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
     if (permanent) {
       const item = permanent.item as SendItem;
       throw new DeliveryError(
-        `${destination.aeTitle} refused ${item.label} ${item.sopInstanceUid}: ${permanent.description}`,
+        `${destination.aeTitle} refused ${item.label} ${item.sopInstanceUid}: ${permanent.description}; ${partly()}`,
         key,
         item.sopInstanceUid,
         permanent.status,
         false,
+        held(),
+        items.length,
       );
     }
-    if (failed === 0) continue; // loop once more to confirm the ledger holds everything
-    if (attempt >= deps.policy.maxAttempts) {
+    if (failed === 0) continue; // the next round sends what waited (the SEG) or confirms the ledger holds everything
+    const delay = backoffDelay(deps.policy, attempt);
+    const outOfAttempts = deps.policy.maxAttempts > 0 && attempt >= deps.policy.maxAttempts;
+    if (outOfAttempts || Date.now() + delay > giveUpAt) {
       const item = last!.item as SendItem;
+      const why = outOfAttempts ? `after ${attempt} attempts` : `after ${attempt} attempts over ${formatDuration(Date.now() - started)}`;
       throw new DeliveryError(
-        `${destination.aeTitle} did not store ${failed} object(s) after ${attempt} attempts; last: ${item.label} ${item.sopInstanceUid}: ${last!.description}`,
+        `${destination.aeTitle} did not store ${failed} object(s) ${why}; last: ${item.label} ${item.sopInstanceUid}: ${last!.description}; ${partly()}`,
         key,
         item.sopInstanceUid,
         last!.status,
         true,
+        held(),
+        items.length,
       );
     }
-    const delay = backoffDelay(deps.policy, attempt);
-    deps.log.info(`${key}: ${failed} object(s) not stored, attempt ${attempt}/${deps.policy.maxAttempts}; retrying in ${delay} ms`);
+    deps.log.info(`${key}: ${failed} object(s) not stored, attempt ${attempt}${deps.policy.maxAttempts > 0 ? `/${deps.policy.maxAttempts}` : ''}; retrying in ${delay} ms`);
     await sleep(delay, deps.store.signal);
+    attempt++;
   }
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
