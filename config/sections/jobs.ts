@@ -18,6 +18,24 @@ export const jobsSection = {
     default: 60,
     env: 'BRAINSTRIP_JOBS_TIMEOUT_MIN',
   },
+  parseTimeoutSeconds: {
+    doc: 'Reading a series (in a worker thread) that takes longer than this stops; twice for one series fails its job as poison',
+    format: 'nat',
+    default: 300,
+    env: 'BRAINSTRIP_JOBS_PARSE_TIMEOUT_S',
+  },
+  parseMemoryMb: {
+    doc: 'Heap limit of the worker thread that reads a series (pixel buffers come on top); exceeded twice, the job fails as poison',
+    format: 'nat',
+    default: 2048,
+    env: 'BRAINSTRIP_JOBS_PARSE_MEMORY_MB',
+  },
+  maxInterruptions: {
+    doc: 'A job whose processing was cut short by this many restarts (the node died while processing it) fails instead of running again',
+    format: 'nat',
+    default: 2,
+    env: 'BRAINSTRIP_JOBS_MAX_INTERRUPTIONS',
+  },
   keepFinishedDays: {
     doc: 'Spooled instances of jobs that are done are deleted after this many days (0: keep forever)',
     format: Number,

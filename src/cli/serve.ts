@@ -72,7 +72,8 @@ export async function startNode(
 
   // Recovery: the spool knows every acknowledged instance; the store knows the jobs.
   const reconciled = await reconcileSpool(spool, store);
-  const { requeued, receiving } = store.recoverAfterRestart();
+  const { requeued, receiving, poisoned } = store.recoverAfterRestart(config.jobs.maxInterruptions);
+  for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
   for (const job of receiving) completion.track(job);
   if (requeued.length || receiving.length || reconciled.recorded) {
     log.info('recovered after restart', { requeued: requeued.length, receiving: receiving.length, spooledInstancesRecorded: reconciled.recorded });

@@ -6,13 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import type { Destination } from '../../config/sections/results.js';
-import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
 import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derived/common.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
-import { loadSeries } from '../pipeline/dicom/load-series.js';
+import { loadSeriesIsolated } from './parse-series.js';
 import { qcPng } from '../pipeline/qc-png.js';
 import type { DicomContext } from '../log.js';
 import type { Volume } from '../pipeline/volume.js';
@@ -98,7 +97,13 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   const { job, instancePaths, setState, log } = ctx;
   setState('processing', `reading ${instancePaths.length} instance(s)`);
   // The site's choices for multi-volume series and slice tolerances apply to the node exactly as to the CLI.
-  const loaded = await loadSeries(instancePaths, { ...(config.pipeline as PipelineConfig), seriesInstanceUid: job.seriesInstanceUid });
+  // Parsed in a worker with a time and memory limit: a hostile instance costs that worker, not the node.
+  const { loaded, acquisition } = await loadSeriesIsolated(
+    instancePaths,
+    { ...(config.pipeline as PipelineConfig), seriesInstanceUid: job.seriesInstanceUid },
+    { timeoutMs: config.jobs.parseTimeoutSeconds * 1000, maxMemoryMb: config.jobs.parseMemoryMb },
+    ctx.signal,
+  );
   const { source } = loaded;
   setState('processing', 'brain extraction');
   const extraction = await extractor.extract(loaded.volume, { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid });
@@ -108,7 +113,6 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   });
   if (extraction.flaggedForReview) log.warn('brain mask flagged for review: it agrees poorly with the atlas');
   setState('processing', 'building skull-stripped series and SEG');
-  const acquisition = await readMrAcquisition(source.frames[0].path);
   const options: DerivedObjectOptions = {
     ...derivedOptions(config),
     reviewNote: extraction.flaggedForReview

@@ -311,15 +311,21 @@ export class JobStore {
    * After a restart: jobs that were being processed or sent start again from the queue; complete jobs are queued.
    * Returns the jobs still receiving, whose idle timers must be re-armed.
    */
-  recoverAfterRestart(): { requeued: Job[]; receiving: Job[] } {
+  recoverAfterRestart(maxInterruptions = 0): { requeued: Job[]; receiving: Job[]; poisoned: Job[] } {
     return this.db.transaction(() => {
       const interrupted = this.db.prepare("SELECT * FROM jobs WHERE state IN ('processing', 'sending', 'complete') ORDER BY id").all() as JobRow[];
       const update = this.db.prepare("UPDATE jobs SET state = 'queued', detail = ?, updated_at = ? WHERE id = ?");
-      for (const row of interrupted) {
+      // A job the node died processing, again and again, is what killed it: it fails rather than crash-looping.
+      const poison = interrupted.filter((row) => maxInterruptions > 0 && row.state === 'processing' && row.attempts >= maxInterruptions);
+      for (const row of poison) {
+        this.setState(row.id, 'failed', null, `processing was cut short by ${row.attempts} restarts of the node; not retried automatically (poison job)`);
+      }
+      const requeued = interrupted.filter((row) => !poison.includes(row));
+      for (const row of requeued) {
         update.run(row.state === 'complete' ? null : `interrupted while ${row.state} by a restart; queued again`, now(), row.id);
       }
       const receiving = (this.db.prepare("SELECT * FROM jobs WHERE state = 'receiving' ORDER BY id").all() as JobRow[]).map(toJob);
-      return { requeued: interrupted.map((r) => this.get(r.id)!), receiving };
+      return { requeued: requeued.map((r) => this.get(r.id)!), receiving, poisoned: poison.map((r) => this.get(r.id)!) };
     })();
   }
 

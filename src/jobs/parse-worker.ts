@@ -1,0 +1,15 @@
+// Worker thread: reads a series from its spooled files (the parsing a hostile instance can make slow or huge), so
+// that the thread serving DICOM and HTTP never runs it. Receives { paths, options }, answers the loaded series and
+// the acquisition attributes of its first instance, or the error message.
+import { parentPort, workerData } from 'node:worker_threads';
+import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
+import { loadSeries, type LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
+
+const { paths, options } = workerData as { paths: string[]; options: LoadSeriesOptions };
+try {
+  const loaded = await loadSeries(paths, options);
+  const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
+  parentPort!.postMessage({ ok: true, loaded, acquisition }, [loaded.volume.data.buffer as ArrayBuffer]);
+} catch (error) {
+  parentPort!.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
+}
