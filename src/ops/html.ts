@@ -102,7 +102,7 @@ header .brand{font-weight:700;color:#fff;margin-right:.6em}header .who{margin-le
 main{padding:1em 1.2em;max-width:1400px}h1{font-size:1.35em;margin:.2em 0 .6em}h2{font-size:1.1em;margin:1.2em 0 .5em}
 .cards{display:flex;flex-wrap:wrap;gap:.8em}.card{background:#fff;border:1px solid #d6dce2;border-radius:6px;padding:.7em 1em;min-width:14em}
 .card .big{font-size:1.6em;font-weight:600}.muted{color:#66717d}.ok{color:#1d7a35;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#8a6d00;font-weight:600}
-table{border-collapse:collapse;background:#fff;width:100%;border:1px solid #d6dce2}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e6eaee;vertical-align:top}
+table{border-collapse:collapse;background:#fff;width:100%;border:1px solid #d6dce2}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e6eaee;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef2f6;font-weight:600;font-size:.92em}tr:hover td{background:#f8fafc}
 .state{display:inline-block;color:#fff;border-radius:3px;padding:0 .45em;font-size:.85em;font-weight:600;letter-spacing:.02em}
 form.inline{display:inline;margin-right:.4em}button,.button{font:inherit;border:1px solid #8795a1;background:#fff;border-radius:4px;padding:.25em .8em;cursor:pointer;color:#1b1f24;text-decoration:none}
@@ -114,7 +114,7 @@ button.primary{background:#1f5fbf;border-color:#1f5fbf;color:#fff}button.danger{
 pre.log{background:#10161d;color:#d8e0e8;padding:.6em;border-radius:4px;max-height:28em;overflow:auto;font-size:.82em;white-space:pre-wrap}
 .log .error{color:#ff8a80}.log .warn{color:#ffd54f}img.qc{max-width:100%;border:1px solid #d6dce2;background:#000}
 .grid2{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1.2em}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;border:1px solid #d6dce2;padding:.7em 1em;border-radius:6px;margin:0}dl.facts dt{color:#44505c}dl.facts dd{margin:0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;border:1px solid #d6dce2;padding:.7em 1em;border-radius:6px;margin:0}dl.facts dt{color:#44505c}dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}dl.facts dd .warn{font-weight:400}
 .login{max-width:22em;margin:4em auto;background:#fff;border:1px solid #d6dce2;border-radius:6px;padding:1.2em}.login label{display:block;margin:.6em 0}.login input{width:100%}
 `;
 

@@ -151,6 +151,12 @@ export function createWebHandler(deps: WebDeps) {
   });
   const echoResults = new Map<string, { at: string; by: string; ok: boolean; description: string; milliseconds: number }>();
   const sessionMaxAge = config.ops.sessionHours * 3600;
+  // Failed logins per user name: after LOGIN_FAILURES in LOGIN_WINDOW_MS the name is locked for the rest of the
+  // window, which makes guessing a password over the network slow whatever the scrypt cost.
+  const LOGIN_FAILURES = 5;
+  const LOGIN_WINDOW_MS = 15 * 60_000;
+  const failedLogins = new Map<string, number[]>();
+  const recentFailures = (name: string) => (failedLogins.get(name) ?? []).filter((t) => Date.now() - t < LOGIN_WINDOW_MS);
 
   // Walking the spool is not free; once every half minute is enough for a dashboard.
   let spoolUse: { at: number; bytes: number; files: number; free: number; size: number } | undefined;
@@ -366,11 +372,11 @@ export function createWebHandler(deps: WebDeps) {
     const active = runs.some((r) => !r.finished);
     const body = html`<h1>Self-test</h1>
       <p>Makes a synthetic head series, sends it to this node's own DICOM port (${config.receive.aeTitle}, port ${deps.dicomPort()}) as
-        ${config.ops.selfTestCallingAe}, and follows it through processing and sending to the archives.</p>
+        ${config.ops.selfTestCallingAe}, and follows it through processing and sending. Its results go to the chosen destination only.</p>
       ${
         isAdmin(s)
           ? html`<form method="post" action="/self-test" class="filters"><input type="hidden" name="csrf" value="${s.csrf}">
-          <label>Destination checked first<select name="destination">${destinations.map((d, n) => html`<option value="${n}">${destinationKey(d)}</option>`)}</select></label>
+          <label>Destination<select name="destination">${destinations.map((d, n) => html`<option value="${n}">${destinationKey(d)}</option>`)}</select></label>
           <button type="submit" class="primary">Run the self-test</button></form>`
           : ''
       }
@@ -514,12 +520,20 @@ export function createWebHandler(deps: WebDeps) {
         const form = await readForm(req);
         const name = form.get('user') ?? '';
         const next = safeBack(form.get('next'), '/');
+        if (recentFailures(name).length >= LOGIN_FAILURES) {
+          accounts.audit(name || '(empty)', 'login', null, `refused: ${LOGIN_FAILURES} failed logins in ${LOGIN_WINDOW_MS / 60_000} min`);
+          sendHtml(res, 429, loginPage(next, `Too many failed logins for this user; try again in ${LOGIN_WINDOW_MS / 60_000} minutes.`));
+          return true;
+        }
         const login = await accounts.login(name, form.get('password') ?? '');
         if (!login) {
+          failedLogins.set(name, [...recentFailures(name), Date.now()]);
+          if (failedLogins.size > 1000) for (const key of failedLogins.keys()) if (recentFailures(key).length === 0) failedLogins.delete(key);
           accounts.audit(name || '(empty)', 'login', null, 'refused: wrong user name or password');
           sendHtml(res, 401, loginPage(next, 'Wrong user name or password.'));
           return true;
         }
+        failedLogins.delete(name);
         accounts.audit(name, 'login', null, 'ok');
         redirect(res, next, { 'set-cookie': `${COOKIE}=${login.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${sessionMaxAge}${secure}` });
         return true;
