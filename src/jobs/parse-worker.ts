@@ -5,11 +5,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
 import { loadSeries, type LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
 
+/**
+ * A copy that survives postMessage: dcmjs decorates some values (person names) with functions, which structured
+ * cloning refuses. Arrays and objects are copied without them; binary data is passed as it is.
+ */
+function plain(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function').map(([k, v]) => [k, plain(v)]));
+}
+
 const { paths, options } = workerData as { paths: string[]; options: LoadSeriesOptions };
 try {
   const loaded = await loadSeries(paths, options);
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
-  parentPort!.postMessage({ ok: true, loaded, acquisition }, [loaded.volume.data.buffer as ArrayBuffer]);
+  parentPort!.postMessage({ ok: true, loaded: plain(loaded), acquisition: plain(acquisition) }, [loaded.volume.data.buffer as ArrayBuffer]);
 } catch (error) {
   parentPort!.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
 }
