@@ -7,7 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus, STATUS, type DatasetCase, type PduCase } from './scp/hostile-corpus.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection, VERIFICATION } from './scp/raw-scu.js';
-import { haveDist, makeDataDir, spooledFiles, startNode, type NodeUnderTest } from './scp/node-process.js';
+import { readInstanceHeader } from '../src/scp/dataset-header.js';
+import { readFileMeta } from '../src/scp/part10.js';
+import { classicSeries, haveData, haveDcmtk, haveDist, makeDataDir, seriesFiles, spooledFiles, startNode, storescu, type NodeUnderTest } from './scp/node-process.js';
 
 const seed = Number(process.env.HOSTILE_SEED ?? 20261130);
 const corpus = buildCorpus(seed);
@@ -74,9 +76,20 @@ describe.skipIf(!haveDist)(`hostile input (seed ${seed})`, () => {
     );
   });
 
+  /** A legitimate sender delivering a real series (DCMTK storescu) at the same time as the hostile one. */
+  const legit = haveData && haveDcmtk ? seriesFiles(classicSeries) : [];
+  const legitSeries = legit.length
+    ? (() => {
+        const file = fs.readFileSync(legit[0]);
+        const meta = readFileMeta(file);
+        return readInstanceHeader(file.subarray(meta.datasetOffset), meta.transferSyntaxUid).header.seriesInstanceUid!;
+      })()
+    : undefined;
+
   it('answers every malformed instance and PDU as it should, and stays responsive throughout', async () => {
     const watcher = watch(node);
     const outcomes: Array<{ name: string; expected: string; got: string }> = [];
+    const legitimate = legit.length ? storescu(node, legit, ['-aet', 'PACS']) : undefined;
     try {
       for (const c of corpus.filter((c): c is DatasetCase => c.kind === 'dataset')) {
         const conn = await RawConnection.connect(node.dicomPort);
@@ -92,6 +105,10 @@ describe.skipIf(!haveDist)(`hostile input (seed ${seed})`, () => {
     } finally {
       await watcher.stop();
     }
+    if (legitimate) {
+      const result = await legitimate;
+      expect(result.status, result.output).toBe(0);
+    }
     const wrong = outcomes.filter((o) => !o.got.startsWith(o.expected));
     expect(wrong, JSON.stringify(wrong, null, 1)).toEqual([]);
     expect(watcher.worst.failures).toEqual([]);
@@ -104,7 +121,8 @@ describe.skipIf(!haveDist)(`hostile input (seed ${seed})`, () => {
   it('keeps only what it acknowledged in the spool, keeps every refusal in the error area, and counts them', async () => {
     const datasetCases = corpus.filter((c): c is DatasetCase => c.kind === 'dataset');
     const accepted = new Set(datasetCases.filter((c) => c.expect === STATUS.SUCCESS).map((c) => c.request.sopInstanceUid));
-    const spooled = spooledFiles(node.dataDir).filter((f) => f.endsWith('.dcm'));
+    const spooled = spooledFiles(node.dataDir).filter((f) => f.endsWith('.dcm') && !(legitSeries && f.includes(legitSeries)));
+    if (legitSeries) expect(spooledFiles(node.dataDir).filter((f) => f.includes(legitSeries))).toHaveLength(legit.length);
     expect(new Set(spooled.map((f) => path.basename(f, '.dcm')))).toEqual(accepted);
     // Nothing outside the spool's own folders (no traversal through a UID).
     for (const f of spooled) expect(path.relative(path.join(node.dataDir, 'spool/series'), f)).not.toMatch(/^\.\./);
