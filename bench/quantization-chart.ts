@@ -3,8 +3,8 @@
 
 export function latencyChart(rows: Array<{ label: string; byThreads: Record<number, number> }>, threads: number[]): string {
   const colours = ['#4c78a8', '#f58518', '#54a24b'];
-  const left = 330;
-  const width = 900;
+  const left = 420;
+  const width = 980;
   const barH = 14;
   const groupH = threads.length * barH + 14;
   const top = 40;

@@ -21,7 +21,7 @@ import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
 import { decodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js';
 import { withData } from '../src/pipeline/volume.js';
 import { writeQuantizationData } from './quantization-data.js';
-import { type ProfileSummary, summariseProfile } from './quantization-profile.js';
+import { type OperatorSummary, operatorSummary, readProfile } from '../src/pipeline/quantize/profile.js';
 import { latencyChart } from './quantization-chart.js';
 
 const execFileAsync = promisify(execFile);
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     for (let v = 0; v < x.length; v++) x[v] = ((v * 2654435761) % 1000) / 1000;
     fs.writeFileSync(referenceInput, x);
   }
-  const profiles: Record<string, ProfileSummary> = {};
+  const profiles: Record<string, OperatorSummary> = {};
   const variants = [
     { what: 'ONNX Runtime · reference 3D ResU-Net (random weights)', precision: 'FP32' as const, model: referenceOnnx!, shape: [1, 1, 128, 128, 128], inputs: [referenceInput], tag: undefined },
     { what: 'ONNX Runtime · brainstrip-efficient', precision: 'FP32' as const, model: fp32Path, shape, inputs: inputFiles, tag: 'fp32' },
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       const r = await ortVariant(v.model, t, runs, v.shape, v.inputs, { tag: t === threadCounts[threadCounts.length - 1] ? v.tag : undefined, profile });
       row.byThreads[t] = { latency: r.latency, peakRssMb: r.peakRssMb, speedup: Number((baselineByThreads[t] / r.latency.medianMs).toFixed(1)) };
       if (v.tag && r.masks.length) masks[v.tag] = r.masks;
-      if (profile && v.tag) profiles[v.tag] = summariseProfile(newestProfile(profile));
+      if (profile && v.tag) profiles[v.tag] = operatorSummary(readProfile(newestProfile(profile)));
     }
     rows.push(row);
   }
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-function markdown(r: { date: string; quick: boolean; machine: { cpu: string; cores: number; isa: string[]; loadAverage1mBefore: number; loadAverage1mAfter: number }; runsPerMeasurement: number; validation: { images: string[]; source: string }; int8Model: string; rows: Row[]; summary: Record<string, unknown>; profiles: Record<string, ProfileSummary> }, threads: number[], chart: string): string {
+function markdown(r: { date: string; quick: boolean; machine: { cpu: string; cores: number; isa: string[]; loadAverage1mBefore: number; loadAverage1mAfter: number }; runsPerMeasurement: number; validation: { images: string[]; source: string }; int8Model: string; rows: Row[]; summary: Record<string, unknown>; profiles: Record<string, OperatorSummary> }, threads: number[], chart: string): string {
   const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
   const lines = [
     `# Quantization report (the seed paper's Table 4 on this machine)${r.quick ? ' — quick mode' : ''}`,

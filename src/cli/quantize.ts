@@ -31,6 +31,8 @@ options:
   --method <m>                 minmax, percentile or both (default both: the one that keeps accuracy wins)
   --percentile <p>             share of values kept by the percentile method (default 0.9999)
   --threads <n>                ONNX Runtime threads (default 1)
+  --speed-check                afterwards, return to FP32 the convolutions this CPU runs slower in INT8
+                               (when the whole model then runs faster; the result is tuned to this CPU)
   --models <dir>               models folder holding atlas/ (default: configuration model.dir, else shipped)
   --config <file.json>         configuration file`;
 
@@ -48,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     method: { type: 'string' },
     percentile: { type: 'string' },
     threads: { type: 'string' },
+    'speed-check': { type: 'boolean' },
     models: { type: 'string' },
   });
   if (typeof args === 'number') return args;
@@ -85,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     methods: method === 'both' ? ['minmax', 'percentile'] : [method as CalibrationMethod],
     percentile,
     threads,
+    speedCheck: Boolean(values['speed-check']),
     onProgress: log,
   });
   fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });

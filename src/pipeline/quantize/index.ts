@@ -3,6 +3,7 @@
 import { type CalibrationMethod, calibrateRanges } from './calibrate.js';
 import { type Evaluation, type FallbackResult, accuracyAwareFallback } from './fallback.js';
 import { type ModelProto, decodeModel, encodeModel, inputShape } from './onnx-model.js';
+import { medianLatencyMs, nodeTime, profileModel } from './profile.js';
 import { type ConvLayer, type TensorRange, calibrationTensors, convLayers, inputChannels, quantizeModel } from './qdq.js';
 import { type ModelOutputs, type ValidationSample, compareOutputs, runModel } from './validate.js';
 
@@ -16,6 +17,11 @@ export interface QuantizeOptions {
   /** Convolutions with at most this many input channels stay FP32 (INT8 is slower there and gains nothing). */
   minInputChannels?: number;
   threads?: number;
+  /**
+   * After the accuracy fallback, profile FP32 and INT8 on this CPU and return to FP32 the convolutions whose
+   * integer kernel is slower (without VNNI, narrow layers often are), if the whole model then runs faster.
+   */
+  speedCheck?: boolean;
   onProgress?(message: string): void;
 }
 
@@ -27,6 +33,7 @@ export interface QuantizationReport {
   validation: { inputs: number; withReference: boolean; maxDiceDrop: number };
   fp32VsInt8: Evaluation;
   withinLimit: boolean;
+  speedCheck?: { layers: Array<{ layer: string; fp32Ms: number; int8Ms: number }>; beforeMs: number; afterMs: number; applied: boolean };
   fallback: Pick<FallbackResult, 'ranking' | 'restored' | 'initial'>;
 }
 
@@ -75,21 +82,52 @@ export async function quantize(fp32Bytes: Uint8Array, options: QuantizeOptions):
   }
   const chosen = best!;
   const fallback = await accuracyAwareFallback({ candidates: names, maxDiceDrop: options.maxDiceDrop, evaluate: evaluateWith(chosen.ranges), onProgress: log });
-  const model = encodeModel(quantizeModel(fp32, chosen.ranges, fallback.quantized));
+  let quantized = fallback.quantized;
+  let final = fallback.final;
+  let speedCheck: QuantizationReport['speedCheck'];
+  if (options.speedCheck && quantized.length) {
+    const input = options.calibration[0];
+    const int8 = encodeModel(quantizeModel(fp32, chosen.ranges, quantized));
+    const before = await profileModel(fp32Bytes, input, shape, { threads });
+    const after = await profileModel(int8, input, shape, { threads });
+    const layersTimed = quantized.flatMap((layer) => {
+      const fp32Ms = nodeTime(before, layer);
+      const int8Ms = nodeTime(after, layer);
+      return fp32Ms !== undefined && int8Ms !== undefined && int8Ms > 1.1 * fp32Ms ? [{ layer, fp32Ms, int8Ms }] : [];
+    });
+    if (layersTimed.length) {
+      const fewer = quantized.filter((l) => !layersTimed.some((s) => s.layer === l));
+      const candidate = encodeModel(quantizeModel(fp32, chosen.ranges, fewer));
+      const beforeMs = await medianLatencyMs(int8, input, shape, { threads });
+      const afterMs = await medianLatencyMs(candidate, input, shape, { threads });
+      const applied = afterMs < beforeMs;
+      log(`speed check: ${layersTimed.map((s) => s.layer).join(', ')} slower in INT8; model ${beforeMs.toFixed(0)} ms → ${afterMs.toFixed(0)} ms without them (${applied ? 'applied' : 'not applied'})`);
+      if (applied) {
+        quantized = fewer;
+        final = await evaluateWith(chosen.ranges)(quantized);
+      }
+      speedCheck = { layers: layersTimed, beforeMs, afterMs, applied };
+    }
+  }
+  const model = encodeModel(quantizeModel(fp32, chosen.ranges, quantized));
   const report: QuantizationReport = {
     layers: layers.length,
-    quantized: fallback.quantized,
+    quantized,
     fp32: [
       ...kept,
       ...fallback.restored.map((s) => ({
         layer: s.layer,
         reason: `accuracy fallback: alone it costs Dice ${s.alone.diceDrop.toFixed(5)} (agreement ${s.alone.agreement.toFixed(5)}); the model's drop became ${s.after.diceDrop.toFixed(5)}`,
       })),
+      ...(speedCheck?.applied
+        ? speedCheck.layers.map((s) => ({ layer: s.layer, reason: `speed check: ${s.int8Ms.toFixed(1)} ms in INT8 against ${s.fp32Ms.toFixed(1)} ms in FP32 on this CPU` }))
+        : []),
     ],
     calibration: { inputs: options.calibration.length, method: chosen.method, ...(chosen.method === 'percentile' ? { percentile: options.percentile ?? 0.9999 } : {}), tried },
     validation: { inputs: options.validation.length, withReference: options.validation.every((s) => s.reference), maxDiceDrop: options.maxDiceDrop },
-    fp32VsInt8: fallback.final,
-    withinLimit: fallback.withinLimit,
+    fp32VsInt8: final,
+    withinLimit: final.diceDrop <= options.maxDiceDrop,
+    ...(speedCheck ? { speedCheck } : {}),
     fallback: { ranking: fallback.ranking, restored: fallback.restored, initial: fallback.initial },
   };
   return { model, report };
