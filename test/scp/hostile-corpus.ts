@@ -1,6 +1,6 @@
 // A seeded corpus of malformed instances and PDUs, each with the answer a careful node must give. The same seed
 // gives the same bytes, so a failure can be replayed; `HOSTILE_SEED` picks another corpus for exploration.
-import { element, EXPLICIT_LE, MR_STORAGE, pdu, associateRq, RawConnection, text, uidValue, VERIFICATION } from './raw-scu.js';
+import { associateRq, commandSet, element, EXPLICIT_LE, MR_STORAGE, pdata, pdu, RawConnection, text, uidValue, VERIFICATION } from './raw-scu.js';
 
 export const STATUS = {
   SUCCESS: 0x0000,
@@ -231,7 +231,9 @@ async function probe(port: number, bytes: Buffer[], options: { associate?: boole
       if (result !== 'accepted') return result;
     }
     for (const b of bytes) c.write(b);
-    const answer = await c.readPdu(options.waitMs ?? 3000);
+    // Answers to commands that got through (a C-ECHO-RSP) are not what is probed: read past them.
+    let answer = await c.readPdu(options.waitMs ?? 3000);
+    while (answer?.type === 0x04) answer = await c.readPdu(options.waitMs ?? 3000);
     if (answer?.type === 0x07) return 'aborted' as const;
     if (answer?.type === 0x03) return 'rejected' as const;
     if (answer?.type === 0x02) return 'accepted' as const;
@@ -266,6 +268,33 @@ function pduCases(): PduCase[] {
       run: (port) => probe(port, [pdu(0x01, Buffer.alloc(10), 1000)], { waitMs: 6000 }),
     },
     { kind: 'pdu', name: 'connection that sends nothing (ARTIM)', expect: 'closed', run: (port) => probe(port, [], { waitMs: 6000 }) },
+    {
+      kind: 'pdu',
+      name: 'a command set that never ends (70 KB of fragments)',
+      expect: 'aborted',
+      run: (port) => probe(port, pdata(1, Buffer.alloc(70_000), true, 16_384), { associate: true }),
+    },
+    { kind: 'pdu', name: 'dataset fragments without a command', expect: 'aborted', run: (port) => probe(port, pdata(3, Buffer.alloc(1000), false, 16_384), { associate: true }) },
+    {
+      kind: 'pdu',
+      name: 'C-ECHO followed by a 2 MB dataset',
+      expect: 'aborted',
+      run: (port) =>
+        probe(
+          port,
+          [
+            ...pdata(1, commandSet({ sopClassUid: VERIFICATION, command: 0x0030, messageId: 1, hasDataset: true }), true, 262_144),
+            ...pdata(1, Buffer.alloc(2 * 1024 * 1024), false, 262_144),
+          ],
+          { associate: true },
+        ),
+    },
+    {
+      kind: 'pdu',
+      name: 'presentation data value longer than its PDU',
+      expect: 'aborted',
+      run: (port) => probe(port, [pdu(0x04, Buffer.concat([Buffer.from([0, 0, 0x03, 0xe8, 1, 3]), Buffer.alloc(10)]))], { associate: true }),
+    },
     { kind: 'pdu', name: 'wrong called AE title', expect: 'rejected', run: (port) => probe(port, [associateRq('SOMEONEELSE', 'HOSTILE', storeContexts)]) },
   ];
 }
