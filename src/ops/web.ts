@@ -500,7 +500,7 @@ export function createWebHandler(deps: WebDeps) {
       }
     } catch (error) {
       const message = (error as Error).message;
-      accounts.audit(by, route.replace(/\d+/g, ':id'), target, `refused: ${message}`);
+      accounts.audit(by, route.replace(/\/\d+/g, '/:id'), target, `refused: ${message}`);
       return redirect(res, withNote(back, message, true));
     }
     accounts.audit(by, route.replace(/\/\d+/g, '/:id'), target, outcome);
