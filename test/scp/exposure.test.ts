@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/schema.js';
 import { JobStore } from '../../src/jobs/store.js';
 import { haveDist, makeDataDir, repoRoot, startNode, type NodeUnderTest } from './node-process.js';
+import { EXPLICIT_LE, MR_STORAGE, RawConnection } from './raw-scu.js';
 
 describe('exposure', () => {
   it('binds the operations port to 127.0.0.1 by default', () => {
@@ -36,6 +37,19 @@ describe.skipIf(!haveDist)('the running node', () => {
     expect((await node.get('/api/jobs?limit=-5')).status).toBe(400);
     expect((await node.get('/api/jobs?limit=abc')).status).toBe(400);
     expect((await node.get('/api/jobs?limit=5')).status).toBe(200);
+  });
+
+  it('closes a silent connection after the ARTIM time and a silent association after receive.timeoutSeconds', async () => {
+    node = await startNode(makeDataDir(), { receive: { artimSeconds: 1, timeoutSeconds: 2 } });
+    const silent = await RawConnection.connect(node.dicomPort);
+    const artim = await silent.closedWithin(5000);
+    expect(artim).toBeDefined();
+    expect(artim!).toBeLessThan(2500);
+    const quiet = await RawConnection.connect(node.dicomPort);
+    expect(await quiet.associate([{ abstractSyntax: MR_STORAGE, transferSyntaxes: [EXPLICIT_LE] }])).toBe('accepted');
+    const idle = await quiet.closedWithin(8000);
+    expect(idle).toBeDefined();
+    expect(idle!).toBeLessThan(5000);
   });
 });
 
