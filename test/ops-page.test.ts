@@ -231,6 +231,8 @@ describe.skipIf(missing !== undefined)('the operations page in a browser', () =>
     for (const stage of ['C-ECHO of the destination', 'sent to our own DICOM port', 'processed', 'results sent to the destination']) expect(report).toContain(stage);
     expect(report).not.toMatch(/\bfailed\b/);
     await page.screenshot({ path: path.join(screenshots, 'self-test.png'), fullPage: true });
+    await page.goto(`${base}/jobs`);
+    await page.screenshot({ path: path.join(screenshots, 'jobs.png'), fullPage: true });
     const studies = await orthanc.post<unknown[]>('/tools/find', JSON.stringify({ Level: 'Study', Query: { PatientID: 'BRAINSTRIP-SELF-TEST' } }));
     expect(studies).toHaveLength(1);
   }, 660_000);
