@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { loadConfig } from '../config/schema.js';
 import { loadAtlas } from '../src/pipeline/atlas.js';
+import { registrationOptionsFromConfig } from '../src/pipeline/registration/index.js';
 import { compareMasks, dice } from '../src/pipeline/mask-metrics.js';
 import { shippedModelsDir } from '../src/pipeline/model-files.js';
 import { quantize } from '../src/pipeline/quantize/index.js';
@@ -98,10 +100,11 @@ async function main(): Promise<void> {
   const shape = inputShape(decodeModel(fp32Bytes));
   const atlas = loadAtlas();
   const grid = modelGrid(fp32Path, atlas, shape);
+  const registration = registrationOptionsFromConfig(loadConfig({}).registration);
 
   const data = writeQuantizationData({ out: path.join(repo, 'var', 'quantization-data'), quick });
   log(`preparing validation images (${data.validation})`);
-  const validation = await prepareInputs(listInputs(data.validation), { atlas, grid, onProgress: log });
+  const validation = await prepareInputs(listInputs(data.validation), { atlas, grid, registration, onProgress: log });
   const inputFiles = validation.map((s, i) => {
     const file = path.join(tmp, `validation-${i}.f32`);
     fs.writeFileSync(file, s.input);
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
   let int8Origin = `${path.relative(repo, int8Path)} (made by npm run quantize:model)`;
   if (!fs.existsSync(int8Path) || fs.statSync(int8Path).mtimeMs < fs.statSync(fp32Path).mtimeMs) {
     log('no current INT8 model: quantizing the FP32 model for this report');
-    const calibration = await prepareInputs(listInputs(data.calibration), { atlas, grid, onProgress: log });
+    const calibration = await prepareInputs(listInputs(data.calibration), { atlas, grid, registration, onProgress: log });
     const { model, report } = await quantize(fp32Bytes, {
       calibration: calibration.map((s) => s.input),
       validation,
