@@ -92,6 +92,7 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
     const outcomes = await storeOverAssociation(destination, pending, deps.store);
     let permanent: (StoreOutcome & { stored: false }) | undefined;
     let failed = 0;
+    const refusals = new Map<string, SendItem[]>();
     for (const outcome of outcomes) {
       const item = outcome.item as SendItem;
       if (outcome.stored) {
@@ -102,7 +103,17 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
       failed++;
       last = outcome;
       if (!outcome.retryable) permanent ??= outcome;
-      deps.log.warn(`${key} did not store ${item.label} ${item.sopInstanceUid}: ${outcome.description}`, { sopInstanceUid: item.sopInstanceUid, attempt });
+      refusals.set(outcome.description, [...(refusals.get(outcome.description) ?? []), item]);
+    }
+    // One line per reason: an unreachable archive fails every object the same way, attempt after attempt for hours.
+    for (const [description, refused] of refusals) {
+      const first = refused[0];
+      deps.log.warn(
+        refused.length === 1
+          ? `${key} did not store ${first.label} ${first.sopInstanceUid}: ${description}`
+          : `${key} did not store ${refused.length} objects (first: ${first.label} ${first.sopInstanceUid}): ${description}`,
+        { sopInstanceUid: first.sopInstanceUid, attempt },
+      );
     }
     if (permanent) {
       const item = permanent.item as SendItem;
