@@ -177,8 +177,13 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
           for (const writer of this.writers.values()) {
             if (writer.writableNeedDrain) {
               socket.pause();
-              writer.once('drain', () => socket.resume());
-              writer.once('close', () => socket.resume());
+              const resume = () => {
+                writer.off('drain', resume);
+                writer.off('close', resume);
+                socket.resume();
+              };
+              writer.on('drain', resume);
+              writer.on('close', resume);
               break;
             }
           }
