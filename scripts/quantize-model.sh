@@ -19,7 +19,7 @@ node dist/src/cli.js quantize --model "$models/$name-fp32.onnx" --calibration "$
   --max-dice-drop "${MAX_DICE_DROP:-0.001}" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then exit "$status"; fi
 # keep the version checksums.json gives the FP32 model (write_checksums.py applies one version to every model)
-version=$(/usr/bin/python3 -c "import json,sys; m=[e for e in json.load(open(sys.argv[2]))['models'] if e['name']==sys.argv[1] and e['precision']=='FP32']; print(m[0]['version'] if m else '')" "$name" "$models/checksums.json")
+version=$(/usr/bin/python3 -c "import json,sys; m=[e for e in json.load(open(sys.argv[2]))['models'] if e['name']==sys.argv[1] and e['precision']=='FP32']; print(m[0]['version'] if m else '')" "$name" "$models/checksums.json" 2>/dev/null || true)
 /usr/bin/python3 training/write_checksums.py --models "$models" ${version:+--version "$version"} >/dev/null
 echo "$models/$name-int8.onnx, $models/$name-int8.json and $models/checksums.json written"
 exit "$status"

@@ -14,6 +14,7 @@ import { loadAtlas } from '../src/pipeline/atlas.js';
 import { modelInput } from '../src/pipeline/model-input.js';
 import { resolveModel } from '../src/pipeline/model-files.js';
 import { readNifti } from '../src/pipeline/nifti.js';
+import { listInputs } from '../src/pipeline/quantize/inputs.js';
 import { isBrainLabel, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
 import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
 import { identityTransform } from '../src/pipeline/transform.js';
@@ -228,5 +229,35 @@ describe.skipIf(!fs.existsSync(labelMaps) && process.env.CI !== 'true')('calibra
     expect(mismatches).toBe(0);
     expect(a.mask.dims).toEqual(labels.dims);
     expect(a.image.data.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);
+  });
+});
+
+describe('brainstrip quantize', () => {
+  test('pairs images with their reference masks and takes series folders', () => {
+    const dir = tmpdir();
+    for (const f of ['b_t1.nii.gz', 'b_t1_mask.nii.gz', 'a_flair.nii', 'notes.txt']) fs.writeFileSync(path.join(dir, f), '');
+    fs.mkdirSync(path.join(dir, 'series-1'));
+    expect(listInputs(dir)).toEqual([
+      { name: 'a_flair', path: path.join(dir, 'a_flair.nii') },
+      { name: 'b_t1', path: path.join(dir, 'b_t1.nii.gz'), mask: path.join(dir, 'b_t1_mask.nii.gz') },
+      { name: 'series-1', path: path.join(dir, 'series-1') },
+    ]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('answers --help with 0 and missing options with 2', async () => {
+    const { run } = await import('../src/cli/quantize.js');
+    const log = console.log;
+    const error = console.error;
+    console.log = () => {};
+    console.error = () => {};
+    try {
+      expect(await run(['--help'])).toBe(0);
+      expect(await run(['--model', 'm.onnx'])).toBe(2);
+      expect(await run(['--model', 'm.onnx', '--calibration', 'c', '--out', 'o.onnx', '--method', 'entropy'])).toBe(2);
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
   });
 });
