@@ -12,6 +12,8 @@ import { type Contrast, renderLabelMap } from '../src/pipeline/quantize/label-im
 
 export const CALIBRATION_MAPS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 export const VALIDATION_MAPS = [10, 11, 12, 13, 14, 15, 16, 17];
+/** The model's evaluation set: never used by the quantizer, only to report accuracy. */
+export const EVALUATION_MAPS = [18, 19, 20];
 const CONTRASTS: Contrast[] = ['t1', 't2', 'flair'];
 
 export function defaultLabelsDir(): string {
@@ -41,6 +43,33 @@ export function writeQuantizationData(options: { labelsDir?: string; out: string
   for (const i of options.quick ? CALIBRATION_MAPS.slice(0, 3) : CALIBRATION_MAPS) render(labelsDir, i, calibration, false);
   for (const i of options.quick ? VALIDATION_MAPS.slice(0, 3) : VALIDATION_MAPS) render(labelsDir, i, validation, true);
   return { calibration, validation };
+}
+
+/** Label maps 18–20 rendered with their masks into <out>/evaluation (for the report only). */
+export function writeEvaluationData(options: { labelsDir?: string; out: string; quick?: boolean }): string {
+  const labelsDir = options.labelsDir ?? defaultLabelsDir();
+  const folder = path.join(options.out, 'evaluation');
+  fs.mkdirSync(folder, { recursive: true });
+  for (const i of options.quick ? EVALUATION_MAPS.slice(0, 1) : EVALUATION_MAPS) render(labelsDir, i, folder, true);
+  return folder;
+}
+
+/** The open-ms patients' images with their brain masks on the image's own grid (real clinical heads). */
+export function openMsItems(root = path.resolve('..', 'shared', 'data', 'train', 'open-ms'), quick = false): Array<{ name: string; path: string; mask: string }> {
+  if (!fs.existsSync(root)) return [];
+  const items = fs
+    .readdirSync(root)
+    .filter((p) => p.startsWith('patient'))
+    .sort()
+    .flatMap((patient) =>
+      fs
+        .readdirSync(path.join(root, patient))
+        .filter((f) => /^study\d+_(T1W|T2W|FLAIR)\.nii\.gz$/.test(f))
+        .sort()
+        .map((f) => ({ name: `${patient}/${f.replace('.nii.gz', '')}`, path: path.join(root, patient, f), mask: path.join(root, patient, f.replace('.nii.gz', '_brainmask.nii.gz')) }))
+        .filter((item) => fs.existsSync(item.mask)),
+    );
+  return quick ? items.filter((_, i) => i % 6 === 0) : items;
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('bench', 'quantization-data.js'));

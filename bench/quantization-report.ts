@@ -2,7 +2,9 @@
 // PyTorch FP32 running the paper's reference 3D ResU-Net (Debian python3-torch, training/bench_reference.py);
 // then ONNX Runtime FP32 of the same reference (exported with random weights: latency does not depend on the
 // weights, so it has no accuracy row), ONNX Runtime FP32 and INT8 of the shipped model. Precision, Dice and
-// HD95 against the reference masks of the validation images (on the model grid), latency (median of several runs
+// HD95 against reference masks on the model grid — on the held-out evaluation images (SynthSeg maps 18–20 and
+// the open-ms patients, never seen by the quantizer) and on the validation images that the fallback used
+// (maps 10–17) — latency (median of several runs
 // after a warm-up, with min and max), peak RSS of each variant in a process of its own, speedup against the
 // baseline at the same thread count, thread scaling 1 → 2, and the per-operator profile before and after
 // quantization. Writes bench/results/quantization.{md,json,svg}.
@@ -22,7 +24,7 @@ import { listInputs, prepareInputs } from '../src/pipeline/quantize/inputs.js';
 import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
 import { decodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js';
 import { withData } from '../src/pipeline/volume.js';
-import { writeQuantizationData } from './quantization-data.js';
+import { openMsItems, writeEvaluationData, writeQuantizationData } from './quantization-data.js';
 import { type OperatorSummary, operatorSummary, readProfile } from '../src/pipeline/quantize/profile.js';
 import { latencyChart } from './quantization-chart.js';
 
@@ -46,8 +48,8 @@ interface Row {
   precision: 'FP32' | 'INT8';
   runtime: string;
   byThreads: Record<number, { latency: Latency; peakRssMb: number; speedup?: number }>;
-  dice?: { mean: number; sd: number };
-  hd95Mm?: { mean: number; sd: number };
+  /** On the held-out evaluation images, then on the validation images. */
+  accuracy?: Record<'evaluation' | 'validation', { dice: { mean: number; sd: number }; hd95Mm: { mean: number; sd: number } }>;
 }
 
 function meanSd(values: number[]): { mean: number; sd: number } {
@@ -105,8 +107,13 @@ async function main(): Promise<void> {
   const data = writeQuantizationData({ out: path.join(repo, 'var', 'quantization-data'), quick });
   log(`preparing validation images (${data.validation})`);
   const validation = await prepareInputs(listInputs(data.validation), { atlas, grid, registration, onProgress: log });
-  const inputFiles = validation.map((s, i) => {
-    const file = path.join(tmp, `validation-${i}.f32`);
+  const evaluationFolder = writeEvaluationData({ out: path.join(repo, 'var', 'quantization-data'), quick });
+  log(`preparing evaluation images (${evaluationFolder} and open-ms)`);
+  const evaluation = await prepareInputs([...listInputs(evaluationFolder), ...openMsItems(undefined, quick)], { atlas, grid, registration, onProgress: log });
+  const sets = { evaluation, validation };
+  const samples = [...evaluation, ...validation];
+  const inputFiles = samples.map((s, i) => {
+    const file = path.join(tmp, `input-${i}.f32`);
     fs.writeFileSync(file, s.input);
     return file;
   });
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
     const calibration = await prepareInputs(listInputs(data.calibration), { atlas, grid, registration, onProgress: log });
     const { model, report } = await quantize(fp32Bytes, {
       calibration: calibration.map((s) => s.input),
-      validation,
+      validation: sets.validation,
       maxDiceDrop: 0.001,
       methods: quick ? ['minmax'] : ['minmax', 'percentile'],
       onProgress: log,
@@ -172,33 +179,36 @@ async function main(): Promise<void> {
     rows.push(row);
   }
 
-  const agreement: number[] = [];
-  const hd95Change: number[] = [];
-  const perImage: Array<Record<string, unknown>> = [];
-  for (const tag of ['fp32', 'int8']) {
-    const row = rows.find((r) => r.runtime.startsWith('ONNX') && r.what.includes('efficient') && r.precision === tag.toUpperCase())!;
-    const d: number[] = [];
-    const h: number[] = [];
-    masks[tag].forEach((file, i) => {
-      const mask = new Uint8Array(fs.readFileSync(file));
-      const c = compareMasks(withData(grid, mask), withData(grid, validation[i].reference!));
-      d.push(c.dice);
-      h.push(c.hd95Mm ?? NaN);
-      perImage[i] = { ...(perImage[i] ?? { image: validation[i].name }), [`dice${tag.toUpperCase()}`]: Number(c.dice.toFixed(5)), [`hd95${tag.toUpperCase()}`]: c.hd95Mm };
-    });
-    row.dice = meanSd(d);
-    row.hd95Mm = meanSd(h);
-  }
-  masks.int8.forEach((file, i) => {
-    agreement.push(dice(new Uint8Array(fs.readFileSync(file)), new Uint8Array(fs.readFileSync(masks.fp32[i]))));
-    hd95Change.push(Math.abs((perImage[i].hd95INT8 as number) - (perImage[i].hd95FP32 as number)));
-  });
+  const perImage = samples.map((s, i) => ({ image: s.name, set: i < evaluation.length ? 'evaluation' : 'validation' }) as Record<string, unknown>);
   const fp32Row = rows[2];
   const int8Row = rows[3];
+  for (const [tag, row] of [['fp32', fp32Row], ['int8', int8Row]] as const) {
+    masks[tag].forEach((file, i) => {
+      const c = compareMasks(withData(grid, new Uint8Array(fs.readFileSync(file))), withData(grid, samples[i].reference!));
+      perImage[i][`dice${tag.toUpperCase()}`] = Number(c.dice.toFixed(5));
+      perImage[i][`hd95${tag.toUpperCase()}`] = c.hd95Mm === null ? null : Number(c.hd95Mm.toFixed(2));
+    });
+    const of = (set: string, key: string) => perImage.filter((p) => p.set === set).map((p) => (p[key] as number | null) ?? NaN);
+    row.accuracy = {
+      evaluation: { dice: meanSd(of('evaluation', `dice${tag.toUpperCase()}`)), hd95Mm: meanSd(of('evaluation', `hd95${tag.toUpperCase()}`)) },
+      validation: { dice: meanSd(of('validation', `dice${tag.toUpperCase()}`)), hd95Mm: meanSd(of('validation', `hd95${tag.toUpperCase()}`)) },
+    };
+  }
+  masks.int8.forEach((file, i) => {
+    perImage[i].diceInt8VsFp32 = Number(dice(new Uint8Array(fs.readFileSync(file)), new Uint8Array(fs.readFileSync(masks.fp32[i]))).toFixed(5));
+  });
+  const setSummary = (set: 'evaluation' | 'validation') => {
+    const images = perImage.filter((p) => p.set === set);
+    return {
+      images: images.length,
+      diceDrop: Number((fp32Row.accuracy![set].dice.mean - int8Row.accuracy![set].dice.mean).toFixed(5)),
+      maxHd95ChangeMm: Number(Math.max(...images.map((p) => Math.abs((p.hd95INT8 as number) - (p.hd95FP32 as number)))).toFixed(2)),
+      diceInt8VsFp32: Number(meanSd(images.map((p) => p.diceInt8VsFp32 as number)).mean.toFixed(5)),
+    };
+  };
   const summary = {
-    diceDrop: Number((fp32Row.dice!.mean - int8Row.dice!.mean).toFixed(5)),
-    maxHd95ChangeMm: Number(Math.max(...hd95Change).toFixed(2)),
-    agreementInt8VsFp32: Number(meanSd(agreement).mean.toFixed(5)),
+    evaluation: setSummary('evaluation'),
+    validation: setSummary('validation'),
     int8VsFp32Speedup: Object.fromEntries(threadCounts.map((t) => [t, Number((fp32Row.byThreads[t].latency.medianMs / int8Row.byThreads[t].latency.medianMs).toFixed(2))])),
     threadScaling: Object.fromEntries(rows.map((r) => [`${r.what} ${r.precision}`, Number((r.byThreads[1].latency.medianMs / r.byThreads[2].latency.medianMs).toFixed(2))])),
   };
@@ -207,12 +217,15 @@ async function main(): Promise<void> {
   const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
   const isa = ['avx512_vnni', 'avx_vnni', 'avx512f', 'avx2'].filter((f) => new RegExp(`\\b${f}\\b`).test(flags));
 
-  const result = {
+  const result: Result = {
     date: new Date().toISOString(),
     quick,
     machine: { cpu, cores: os.cpus().length, isa, loadAverage1mBefore: loadBefore[0], loadAverage1mAfter: loadAfter[0] },
     runsPerMeasurement: runs,
-    validation: { images: validation.map((s) => s.name), source: 'SynthSeg label maps 10–17 rendered as T1/T2/FLAIR-like images (bench/quantization-data.ts); maps 18–20 and open-ms are the model evaluation set and are not used' },
+    data: {
+      evaluation: { images: evaluation.map((s) => s.name), source: 'held out from quantization: SynthSeg label maps 18–20 rendered as T1/T2/FLAIR-like images, and the open-ms patients (real clinical scans, their brain masks)' },
+      validation: { images: validation.map((s) => s.name), source: 'used by the accuracy-aware fallback: SynthSeg label maps 10–17 rendered (bench/quantization-data.ts); calibration used maps 01–09' },
+    },
     int8Model: int8Origin,
     rows,
     summary,
@@ -228,14 +241,31 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-function markdown(r: { date: string; quick: boolean; machine: { cpu: string; cores: number; isa: string[]; loadAverage1mBefore: number; loadAverage1mAfter: number }; runsPerMeasurement: number; validation: { images: string[]; source: string }; int8Model: string; rows: Row[]; summary: Record<string, unknown>; profiles: Record<string, OperatorSummary> }, threads: number[], chart: string): string {
+interface Result {
+  date: string;
+  quick: boolean;
+  machine: { cpu: string; cores: number; isa: string[]; loadAverage1mBefore: number; loadAverage1mAfter: number };
+  runsPerMeasurement: number;
+  data: Record<'evaluation' | 'validation', { images: string[]; source: string }>;
+  int8Model: string;
+  rows: Row[];
+  summary: Record<string, unknown>;
+  perImage: Array<Record<string, unknown>>;
+  profiles: Record<string, OperatorSummary>;
+}
+
+function markdown(r: Result, threads: number[], chart: string): string {
   const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
+  const acc = (row: Row, set: 'evaluation' | 'validation') => {
+    const a = row.accuracy?.[set];
+    return a ? `${f(a.dice.mean)} ± ${f(a.dice.sd)} | ${f(a.hd95Mm.mean, 2)} ± ${f(a.hd95Mm.sd, 2)}` : '— | —';
+  };
   const lines = [
     `# Quantization report (the seed paper's Table 4 on this machine)${r.quick ? ' — quick mode' : ''}`,
     '',
-    `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores (${r.machine.isa.join(', ') || 'no AVX2'}) · load average ${r.machine.loadAverage1mBefore.toFixed(1)} before, ${r.machine.loadAverage1mAfter.toFixed(1)} after · ${r.runsPerMeasurement} timed runs after one warm-up per measurement, each variant in its own process`,
+    `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores (${r.machine.isa.join(', ') || 'no AVX2'}) · load average ${r.machine.loadAverage1mBefore.toFixed(1)} before, ${r.machine.loadAverage1mAfter.toFixed(1)} after · ${r.runsPerMeasurement} timed runs after one warm-up per measurement, each variant in its own process (peak RSS: model, one input, warm-up and timed runs)`,
     '',
-    `Accuracy on ${r.validation.images.length} validation images (${r.validation.source}); masks on the model grid against the exact label-map masks. INT8 model: ${r.int8Model}.`,
+    `Accuracy (Dice, HD95; masks on the model grid against reference masks brought there by the same registration) on ${r.data.evaluation.images.length} evaluation images, ${r.data.evaluation.source}. INT8 model: ${r.int8Model}.`,
     'The reference ResU-Net runs with random weights (latency and memory do not depend on the weights); its accuracy after training is in models/evaluation-resunet-reference.json.',
     '',
     `| model | precision | Dice (mean ± sd) | HD95 mm (mean ± sd) | ${threads.map((t) => `latency ${t} thr (median [min–max]) | peak RSS ${t} thr | speedup ${t} thr`).join(' | ')} |`,
@@ -246,9 +276,12 @@ function markdown(r: { date: string; quick: boolean; machine: { cpu: string; cor
       const b = row.byThreads[t];
       return `${(b.latency.medianMs / 1000).toFixed(3)} s [${(b.latency.minMs / 1000).toFixed(3)}–${(b.latency.maxMs / 1000).toFixed(3)}] | ${b.peakRssMb} MB | ${b.speedup?.toFixed(1)}×`;
     });
-    lines.push(`| ${row.what} (${row.runtime}) | ${row.precision} | ${row.dice ? `${f(row.dice.mean)} ± ${f(row.dice.sd)}` : '—'} | ${row.hd95Mm ? `${f(row.hd95Mm.mean, 2)} ± ${f(row.hd95Mm.sd, 2)}` : '—'} | ${cells.join(' | ')} |`);
+    lines.push(`| ${row.what} (${row.runtime}) | ${row.precision} | ${acc(row, 'evaluation')} | ${cells.join(' | ')} |`);
   }
-  lines.push('', `Speedup: PyTorch reference median / this median at the same thread count.`, '', '## Summary', '', '```json', JSON.stringify(r.summary, null, 1), '```', '', `![latency](${chart})`, '');
+  lines.push('', 'Speedup: PyTorch reference median / this median at the same thread count.', '');
+  lines.push(`On the ${r.data.validation.images.length} validation images (${r.data.validation.source}):`, '', '| model | precision | Dice | HD95 mm |', '|---|---|---|---|');
+  for (const row of r.rows.filter((x) => x.accuracy)) lines.push(`| ${row.what} | ${row.precision} | ${acc(row, 'validation')} |`);
+  lines.push('', '## Summary', '', '```json', JSON.stringify(r.summary, null, 1), '```', '', `![latency](${chart})`, '');
   for (const [tag, p] of Object.entries(r.profiles)) {
     lines.push(`## Operator profile, ${tag.toUpperCase()} (1 thread, ms per inference)`, '', '| operator | ms | nodes |', '|---|---|---|');
     for (const o of p.operators) lines.push(`| ${o.op} | ${o.msPerRun.toFixed(1)} | ${o.nodes} |`);

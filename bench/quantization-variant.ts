@@ -1,6 +1,7 @@
 // One row of the quantization report, measured in a process of its own so that its peak RSS is its own: an ONNX
-// Runtime session with the node's options, one warm-up and `runs` timed inferences on the first input, then the
-// mask of every input written beside it (`<input>.<tag>.mask`), optionally with an operator profile.
+// Runtime session with the node's options, one warm-up and `runs` timed inferences on the first input (peak RSS
+// taken here), then the mask of every input written beside it (`<input>.<tag>.mask`), optionally with an
+// operator profile.
 //
 //   node dist/bench/quantization-variant.js --model m.onnx --threads 2 --runs 5 --shape 1,1,128,144,128 \
 //     --tag int8 [--profile <prefix>] input1.f32 [input2.f32 …]
@@ -16,30 +17,32 @@ async function main(): Promise<void> {
     options: { model: { type: 'string' }, threads: { type: 'string' }, runs: { type: 'string' }, shape: { type: 'string' }, tag: { type: 'string' }, profile: { type: 'string' } },
   });
   const shape = (values.shape ?? '').split(',').map(Number);
-  const inputs = positionals.map((file) => {
+  const read = (file: string) => {
     const buffer = fs.readFileSync(file);
     return new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4);
-  });
+  };
   const session = await createSession(values.model!, { threads: Number(values.threads ?? 1), profileFilePrefix: values.profile });
+  const first = read(positionals[0]);
   const latencyMs: number[] = [];
-  await runFloat(session, inputs[0], shape);
+  await runFloat(session, first, shape);
   for (let r = 0; r < Number(values.runs ?? 3); r++) {
     const t0 = performance.now();
-    await runFloat(session, inputs[0], shape);
+    await runFloat(session, first, shape);
     latencyMs.push(performance.now() - t0);
   }
+  // peak RSS of the process up to here: one model, one input, warm-up and timed inferences
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const masks: string[] = [];
   if (values.tag) {
-    for (const [i, input] of inputs.entries()) {
-      const out = await runFloat(session, input, shape);
-      const file = `${positionals[i]}.${values.tag}.mask`;
-      fs.writeFileSync(file, maskFromLogits(out[session.outputNames[0]]));
-      masks.push(file);
+    for (const file of positionals) {
+      const out = await runFloat(session, read(file), shape);
+      fs.writeFileSync(`${file}.${values.tag}.mask`, maskFromLogits(out[session.outputNames[0]]));
+      masks.push(`${file}.${values.tag}.mask`);
     }
   }
   if (values.profile) session.endProfiling();
   await session.release();
-  console.log(JSON.stringify({ latencyMs, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), masks }));
+  console.log(JSON.stringify({ latencyMs, peakRssMb, masks }));
 }
 
 main().catch((error: unknown) => {

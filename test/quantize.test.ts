@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { percentileRange } from '../src/pipeline/quantize/calibrate.js';
 import { quantize } from '../src/pipeline/quantize/index.js';
-import { decodeModel, encodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js';
+import { decodeModel, encodeModel, floatTensor, inputShape, node } from '../src/pipeline/quantize/onnx-model.js';
 import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/pipeline/quantize/qdq.js';
 import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
 import { loadAtlas } from '../src/pipeline/atlas.js';
@@ -83,6 +83,24 @@ describe('quantized arithmetic', () => {
         for (let c = 0; c < 3; c++) f += weights[m * 3 + c] * x[c * 8 + v];
         expect(Math.abs(y[m * 8 + v] - Math.min(1.5, Math.max(0, f)))).toBeLessThan(2 * ys);
       }
+  });
+
+  test('convolutions whose biases come through Identity nodes (shared constants of an export) are quantized', async () => {
+    const model = convChain({ channels: 4, size: 6 }, [
+      { name: 'A', in: 4, out: 4, kernel: 3, relu: true, bias: new Float32Array(4) },
+      { name: 'B', in: 4, out: 4, kernel: 3, relu: true, bias: new Float32Array(4) },
+    ]);
+    const g = model.graph;
+    g.initializer = g.initializer.filter((t) => !t.name!.endsWith('.bias'));
+    g.initializer.push(floatTensor('zeros', [4], new Float32Array(4)));
+    g.node.unshift(node('Identity', ['zeros'], ['A.bias'], 'shared_A'), node('Identity', ['zeros'], ['B.bias'], 'shared_B'));
+    expect(convLayers(model).map((l) => [l.name, l.bias])).toEqual([
+      ['A', 'zeros'],
+      ['B', 'zeros'],
+    ]);
+    const calibration = [smoothInput(4, 6, 1)];
+    const { report } = await quantize(encodeModel(model), { calibration, validation: [{ name: 'v', input: calibration[0] }], maxDiceDrop: 1, methods: ['minmax'] });
+    expect(report.quantized).toEqual(['A', 'B']);
   });
 
   test('percentile calibration clips a rare outlier but keeps the bulk', () => {

@@ -27,6 +27,7 @@ export interface ConvLayer {
   /** The Conv node's name (its output name when unnamed): how reports and fallback name it. */
   name: string;
   input: string;
+  /** Initializer names, found through any Identity nodes between them and the Conv. */
   weight: string;
   bias?: string;
   /** Output channels × input channels per group × kernel. */
@@ -84,12 +85,21 @@ export function convLayers(model: ModelProto): ConvLayer[] {
   const g = model.graph;
   const initializers = new Map(g.initializer.map((t) => [t.name ?? '', t]));
   const graphOutputs = new Set(g.output.map((o) => o.name));
+  // Exporters share equal constants (e.g. all-zero biases) between layers through Identity nodes.
+  const identities = new Map(g.node.filter((n) => n.op_type === 'Identity').map((n) => [n.output[0], n.input[0]]));
+  const constant = (name: string) => {
+    let source = name;
+    for (let hops = 0; identities.has(source) && hops < 16; hops++) source = identities.get(source)!;
+    return initializers.has(source) ? source : undefined;
+  };
   const layers: ConvLayer[] = [];
   for (const n of g.node) {
     if (n.op_type !== 'Conv' || (n.domain ?? '') !== '') continue;
-    const weight = initializers.get(n.input[1]);
-    if (!weight || weight.data_type !== 1) continue;
-    const bias = n.input[2] ? initializers.get(n.input[2]) : undefined;
+    const weightName = constant(n.input[1]);
+    const weight = weightName ? initializers.get(weightName) : undefined;
+    if (!weightName || !weight || weight.data_type !== 1) continue;
+    const biasName = n.input[2] ? constant(n.input[2]) : undefined;
+    const bias = biasName ? initializers.get(biasName) : undefined;
     if (n.input[2] && !bias) continue;
     const convOutput = n.output[0];
     const next = consumers(g.node, convOutput);
@@ -97,8 +107,8 @@ export function convLayers(model: ModelProto): ConvLayer[] {
     layers.push({
       name: n.name || convOutput,
       input: n.input[0],
-      weight: n.input[1],
-      bias: n.input[2] || undefined,
+      weight: weightName,
+      bias: biasName,
       weightDims: (weight.dims ?? []).map(Number),
       output: relu ? relu.output[0] : convOutput,
       convOutput,
