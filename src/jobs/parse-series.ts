@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { LogOptions } from '../log.js';
 import type { MrAcquisition } from '../pipeline/derived/acquisition.js';
 import type { LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
 import type { LoadedSeries } from '../pipeline/series.js';
@@ -16,6 +17,8 @@ export interface ParseLimits {
   maxMemoryMb: number;
   /** Worker deaths or stalls before the series counts as poison (default 2). */
   maxWorkerFailures?: number;
+  /** Logging of the worker (the node's level and file). */
+  log?: LogOptions;
 }
 
 /** The series could not be read because its worker died or stalled, every time it was tried. */
@@ -38,7 +41,7 @@ type Outcome = { ok: true; loaded: LoadedSeries; acquisition: MrAcquisition } | 
 function once(paths: string[], options: LoadSeriesOptions, limits: ParseLimits, signal?: AbortSignal): Promise<Outcome> {
   return new Promise((resolve) => {
     const worker = new Worker(workerFile(), {
-      workerData: { paths, options },
+      workerData: { paths, options, log: limits.log },
       resourceLimits: { maxOldGenerationSizeMb: limits.maxMemoryMb, maxYoungGenerationSizeMb: Math.min(64, limits.maxMemoryMb) },
       stdout: false,
       stderr: false,

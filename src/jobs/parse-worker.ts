@@ -2,6 +2,7 @@
 // that the thread serving DICOM and HTTP never runs it. Receives { paths, options }, answers the loaded series and
 // the acquisition attributes of its first instance, or the error message.
 import { parentPort, workerData } from 'node:worker_threads';
+import { configureLogging, type LogOptions } from '../log.js';
 import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
 import { loadSeries, type LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
 
@@ -16,7 +17,9 @@ function plain(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function').map(([k, v]) => [k, plain(v)]));
 }
 
-const { paths, options } = workerData as { paths: string[]; options: LoadSeriesOptions };
+const { paths, options, log } = workerData as { paths: string[]; options: LoadSeriesOptions; log?: LogOptions };
+// The pipeline's own log lines (what it read, what it refused) go where the node's go.
+if (log) configureLogging(log);
 try {
   const loaded = await loadSeries(paths, options);
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);

@@ -29,6 +29,8 @@ export interface BrainExtractionResult {
   atlasAgreementDice: number;
   atlasScale: number;
   flaggedForReview: boolean;
+  /** Why the mask was flagged, in words. */
+  reviewReason?: string;
   model: AlgorithmIdentity;
 }
 
@@ -101,7 +103,11 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   const { loaded, acquisition } = await loadSeriesIsolated(
     instancePaths,
     { ...(config.pipeline as PipelineConfig), seriesInstanceUid: job.seriesInstanceUid },
-    { timeoutMs: config.jobs.parseTimeoutSeconds * 1000, maxMemoryMb: config.jobs.parseMemoryMb },
+    {
+      timeoutMs: config.jobs.parseTimeoutSeconds * 1000,
+      maxMemoryMb: config.jobs.parseMemoryMb,
+      log: { level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined },
+    },
     ctx.signal,
   );
   const { source } = loaded;
@@ -111,13 +117,12 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   log.info(`brain extracted: ${extraction.brainVolumeMl.toFixed(0)} ml, atlas agreement Dice ${extraction.atlasAgreementDice.toFixed(3)}`, {
     flaggedForReview: extraction.flaggedForReview,
   });
-  if (extraction.flaggedForReview) log.warn('brain mask flagged for review: it agrees poorly with the atlas');
+  if (extraction.flaggedForReview) log.warn(`brain mask flagged for review: ${extraction.reviewReason ?? ''}`);
   setState('processing', 'building skull-stripped series and SEG');
   const options: DerivedObjectOptions = {
     ...derivedOptions(config),
     reviewNote: extraction.flaggedForReview
-      ? `brainstrip quality check: the brain mask agrees poorly with the registered atlas (Dice ${extraction.atlasAgreementDice.toFixed(3)}, ` +
-        `expected at least ${config.model.reviewDice}); review it before use.`
+      ? `brainstrip quality check: ${extraction.reviewReason ?? 'the brain mask looks wrong'}; review it before use.`
       : undefined,
   };
   const objects = [
@@ -132,6 +137,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
       atlasAgreementDice: Number(extraction.atlasAgreementDice.toFixed(3)),
       atlasScale: extraction.atlasScale,
       flaggedForReview: extraction.flaggedForReview,
+      ...(extraction.reviewReason ? { reviewReason: extraction.reviewReason } : {}),
       reviewDice: config.model.reviewDice,
     },
   });
