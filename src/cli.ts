@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `brainstrip <command> …`: each command lives in src/cli/<command>.ts and exports `run(argv): Promise<number>`.
 // Commands are loaded on demand so that a one-shot tool does not pay for the DICOM server's imports.
+// Every command may load ONNX Runtime; its telemetry is off before any of them does.
+import './ort-env.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'start the DICOM node (SCP, job queue, pipeline, SCU, HTTP)', load: () => import('./cli/serve.js') },
