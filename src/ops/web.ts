@@ -288,7 +288,7 @@ export function createWebHandler(deps: WebDeps) {
       const key = e.state === 'processing' && e.detail ? `processing: ${e.detail.replace(/\d+/g, 'n')}` : e.state;
       stages.set(key, (stages.get(key) ?? 0) + (end - Date.parse(e.at)) / 1000);
     });
-    const summary = results?.set.summary as { brainVolumeMl?: number; atlasAgreementDice?: number; flaggedForReview?: boolean; reviewDice?: number } | undefined;
+    const summary = results?.set.summary as { brainVolumeMl?: number; atlasAgreementDice?: number; flaggedForReview?: boolean; reviewReason?: string; reviewDice?: number } | undefined;
     const running = runner.isRunning(job.id);
     // While a job retries (an archive down), its state says what it attempts; the log says what went wrong.
     const lastProblem = [...lines].reverse().find((l) => l.level === 'warn' || l.level === 'error');
@@ -300,7 +300,7 @@ export function createWebHandler(deps: WebDeps) {
       job.state === 'done' && results ? action(s, `/jobs/${job.id}/resend`, 'Re-send results', { back }) : '',
     ];
     const review = summary?.flaggedForReview
-      ? html`<span class="bad">flagged for review</span>: the brain mask agrees poorly with the registered atlas (Dice ${summary.atlasAgreementDice}, expected at least ${summary.reviewDice ?? config.model.reviewDice})`
+      ? html`<span class="bad">flagged for review</span>: ${summary.reviewReason ?? `the brain mask agrees poorly with the registered atlas (Dice ${summary.atlasAgreementDice}, expected at least ${summary.reviewDice ?? config.model.reviewDice})`}`
       : summary
         ? html`<span class="ok">not flagged</span> (atlas agreement Dice ${summary.atlasAgreementDice})`
         : html`<span class="muted">no results yet</span>`;

@@ -62,6 +62,11 @@ function scaledAbout(centre: Vec3, scale: number): Affine {
  * patient space to atlas patient space. Computed on a grid twice as coarse as the input's (the masks are large and
  * smooth; the estimate moves by well under 0.01).
  */
+/** The atlas brain mask scaled by `scale` about `centre` (atlas mm), on `grid` of the input. */
+export function scaledAtlasMask(atlasMask: Volume<Uint8Array>, grid: Grid, transform: RigidTransform, centre: Vec3, scale: number): Uint8Array {
+  return resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data;
+}
+
 export function atlasAgreement(mask: Volume<Uint8Array>, atlasMask: Volume<Uint8Array>, transform: RigidTransform): AtlasAgreement {
   const grid = coarserGrid(mask, 2);
   const own = resampleMask(mask, grid).data;
@@ -69,7 +74,7 @@ export function atlasAgreement(mask: Volume<Uint8Array>, atlasMask: Volume<Uint8
   let best = { dice: -1, scale: 1 };
   let diceUnscaled = 0;
   for (const scale of AGREEMENT_SCALES) {
-    const d = dice(own, resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data);
+    const d = dice(own, scaledAtlasMask(atlasMask, grid, transform, centre, scale));
     if (scale === 1) diceUnscaled = d;
     if (d > best.dice) best = { dice: d, scale };
   }

@@ -74,6 +74,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
       volume: input,
       transform: transform.matrix,
       grid: model.grid,
+      reviewDice: config.model.reviewDice,
     } satisfies InferPayload);
   } catch (error) {
     throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
@@ -88,7 +89,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     }
   }
   const brainVolumeMl = (count * input.spacing[0] * input.spacing[1] * input.spacing[2]) / 1000;
-  const flaggedForReview = !(result.atlasAgreementDice >= config.model.reviewDice);
+  const flaggedForReview = result.reviewReasons.length > 0;
   log.info('brain extracted', {
     brainVolumeMl: Math.round(brainVolumeMl),
     atlasAgreementDice: Number(result.atlasAgreementDice.toFixed(4)),
@@ -96,7 +97,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     flaggedForReview,
     ...result.timings,
   });
-  if (flaggedForReview) log.warn('mask disagrees with the registered atlas: flagged for review', { atlasAgreementDice: result.atlasAgreementDice, threshold: config.model.reviewDice });
+  if (flaggedForReview) log.warn(`brain mask flagged for review: ${result.reviewReasons.join('; ')}`, { ...result.reviewEvidence });
   return {
     mask,
     brain: withData(gridOf(input), brainData),
@@ -104,7 +105,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     atlasAgreementDice: result.atlasAgreementDice,
     atlasScale: result.atlasScale,
     flaggedForReview,
-    ...(flaggedForReview ? { reviewReason: `atlas agreement ${result.atlasAgreementDice.toFixed(3)} below ${config.model.reviewDice}` } : {}),
+    ...(flaggedForReview ? { reviewReason: result.reviewReasons.join('; ') } : {}),
     transform,
     model: { name: model.name, version: model.version, precision: model.precision },
   };

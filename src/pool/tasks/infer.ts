@@ -2,9 +2,9 @@
 // out. Everything heavy happens here, off the main thread: resampling onto the model grid, the network (one ONNX
 // Runtime session per worker, cached), resampling the probability back, post-processing and the atlas check.
 import { loadAtlas } from '../../pipeline/atlas.js';
-import { atlasAgreement } from '../../pipeline/atlas-agreement.js';
 import { maskOnInputGrid } from '../../pipeline/extract.js';
 import { modelInput } from '../../pipeline/model-input.js';
+import { DEFAULT_REVIEW_LIMITS, type ReviewEvidence, reviewMask } from '../../pipeline/review-check.js';
 import type { Grid, Volume } from '../../pipeline/volume.js';
 import { brainProbability } from '../onnx-session.js';
 
@@ -18,6 +18,8 @@ export interface InferPayload {
   transform: number[];
   /** The model's own input grid in atlas space (absent: the atlas grid). */
   grid?: Grid;
+  /** Atlas agreement below which the result is flagged for review (model.reviewDice). */
+  reviewDice: number;
 }
 
 export interface InferResult {
@@ -26,6 +28,9 @@ export interface InferResult {
   atlasAgreementDice: number;
   /** Linear size of the head against the atlas at which that Dice was found. */
   atlasScale: number;
+  /** Why a person should look at this mask (pipeline/review-check.ts); empty when nothing is suspicious. */
+  reviewReasons: string[];
+  reviewEvidence: ReviewEvidence;
   timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
 }
 
@@ -39,12 +44,14 @@ export default async function infer(payload: InferPayload): Promise<InferResult>
   const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, grid.dims);
   const t2 = performance.now();
   const mask = maskOnInputGrid({ ...grid, data: probability }, payload.volume, transform);
-  const agreement = atlasAgreement(mask, atlas.brainMask, transform);
+  const review = reviewMask(mask, atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: payload.reviewDice });
   const t3 = performance.now();
   return {
     mask: mask.data,
-    atlasAgreementDice: agreement.dice,
-    atlasScale: agreement.scale,
+    atlasAgreementDice: review.evidence.atlasDice,
+    atlasScale: review.evidence.atlasScale,
+    reviewReasons: review.reasons,
+    reviewEvidence: review.evidence,
     timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) },
   };
 }

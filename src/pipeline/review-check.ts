@@ -1,0 +1,133 @@
+// Whether a person should look at a mask before trusting it. Three pieces of evidence, each aimed at a way masks
+// have failed on real heads, all measured against the atlas brain brought by the registration and scaled to the
+// head's size (atlas-agreement.ts):
+// - shape: overall agreement — catches a mask in the wrong place or of the wrong shape altogether;
+// - excess: one connected piece of mask well outside where any brain can be (orbits, sinuses, neck);
+// - deficit: one connected piece of brain, deep inside the expected brain, left out (a missing lobe).
+// Pieces are measured in millilitres on the patient's grid, so the same limits hold for 1 mm 3D and 5 mm 2D
+// series. Margins allow for the shape of one head against another: a thin disagreement all round is normal,
+// a thick one in one place is not.
+import { type Atlas } from './atlas.js';
+import { atlasAgreement, coarserGrid, maskCentroid, scaledAtlasMask } from './atlas-agreement.js';
+import { resampleMask } from './geometry.js';
+import { squaredDistanceMm } from './mask-metrics.js';
+import type { RigidTransform } from './transform.js';
+import { type Volume } from './volume.js';
+
+export interface ReviewLimits {
+  /** Atlas agreement (Dice, size-aware) below which the mask is flagged. */
+  minAtlasDice: number;
+  /** Distance outside the size-matched atlas brain beyond which mask is suspicious, mm. */
+  excessMarginMm: number;
+  /** Largest connected piece of mask beyond that margin allowed, mL. */
+  maxExcessMl: number;
+  /** Depth inside the size-matched atlas brain beyond which a part left out of the mask is suspicious, mm. */
+  deficitMarginMm: number;
+  /** Largest connected piece of such a deficit allowed, mL. */
+  maxDeficitMl: number;
+}
+
+export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
+  minAtlasDice: 0.83,
+  excessMarginMm: 10,
+  maxExcessMl: 2.5,
+  deficitMarginMm: 6,
+  maxDeficitMl: 25,
+};
+
+export interface ReviewEvidence {
+  atlasDice: number;
+  atlasScale: number;
+  /** Largest connected piece of the mask beyond the margin around the size-matched atlas brain, mL. */
+  excessMl: number;
+  /** Largest connected piece of the size-matched atlas brain, deep inside it, that the mask leaves out, mL. */
+  deficitMl: number;
+}
+
+export interface ReviewResult {
+  flagged: boolean;
+  /** In words, for the person who reviews it; empty when not flagged. */
+  reasons: string[];
+  evidence: ReviewEvidence;
+}
+
+/** Sizes of 26-connected components of the marked voxels; returns the largest size in voxels. */
+function largestComponent26(marked: Uint8Array, dims: [number, number, number]): number {
+  const [nx, ny, nz] = dims;
+  const nxy = nx * ny;
+  const seen = new Uint8Array(marked.length);
+  const queue = new Int32Array(marked.length);
+  let best = 0;
+  for (let seed = 0; seed < marked.length; seed++) {
+    if (!marked[seed] || seen[seed]) continue;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = seed;
+    seen[seed] = 1;
+    while (head < tail) {
+      const v = queue[head++];
+      const i = v % nx;
+      const j = Math.floor(v / nx) % ny;
+      const k = Math.floor(v / nxy);
+      for (let dk = -1; dk <= 1; dk++) {
+        const kk = k + dk;
+        if (kk < 0 || kk >= nz) continue;
+        for (let dj = -1; dj <= 1; dj++) {
+          const jj = j + dj;
+          if (jj < 0 || jj >= ny) continue;
+          for (let di = -1; di <= 1; di++) {
+            const ii = i + di;
+            if (ii < 0 || ii >= nx) continue;
+            const w = ii + nx * jj + nxy * kk;
+            if (marked[w] && !seen[w]) {
+              seen[w] = 1;
+              queue[tail++] = w;
+            }
+          }
+        }
+      }
+    }
+    if (tail > best) best = tail;
+  }
+  return best;
+}
+
+/**
+ * Largest connected pieces (mL) of `mask` further than `marginMm` outside the atlas brain scaled to this head
+ * (excess), and of that atlas brain deeper than `deficitMarginMm` inside it that the mask leaves out (deficit).
+ */
+export function atlasDiscrepancy(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, scale: number, marginMm: number, deficitMarginMm: number): { excessMl: number; deficitMl: number } {
+  const grid = coarserGrid(mask, 2);
+  const own = resampleMask(mask, grid).data;
+  const expected = scaledAtlasMask(atlas.brainMask, grid, transform, maskCentroid(atlas.brainMask), scale);
+  const toBrain = squaredDistanceMm(expected, grid.dims, grid.spacing);
+  const notExpected = new Uint8Array(expected.length);
+  for (let v = 0; v < expected.length; v++) notExpected[v] = expected[v] ? 0 : 1;
+  const toOutside = squaredDistanceMm(notExpected, grid.dims, grid.spacing);
+  const excess = new Uint8Array(own.length);
+  const deficit = new Uint8Array(own.length);
+  const m2 = marginMm * marginMm;
+  const d2 = deficitMarginMm * deficitMarginMm;
+  for (let v = 0; v < own.length; v++) {
+    excess[v] = own[v] && toBrain[v] > m2 ? 1 : 0;
+    deficit[v] = !own[v] && expected[v] && toOutside[v] > d2 ? 1 : 0;
+  }
+  const ml = grid.spacing[0] * grid.spacing[1] * grid.spacing[2] / 1000;
+  return { excessMl: largestComponent26(excess, grid.dims) * ml, deficitMl: largestComponent26(deficit, grid.dims) * ml };
+}
+
+export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS): ReviewResult {
+  const agreement = atlasAgreement(mask, atlas.brainMask, transform);
+  const evidence: ReviewEvidence = {
+    atlasDice: agreement.dice,
+    atlasScale: agreement.scale,
+    ...atlasDiscrepancy(mask, atlas, transform, agreement.scale, limits.excessMarginMm, limits.deficitMarginMm),
+  };
+  const reasons: string[] = [];
+  if (!(evidence.atlasDice >= limits.minAtlasDice)) reasons.push(`shape: agreement with the atlas brain ${evidence.atlasDice.toFixed(3)} below ${limits.minAtlasDice}`);
+  if (evidence.deficitMl > limits.maxDeficitMl)
+    reasons.push(`extent: ${evidence.deficitMl.toFixed(1)} mL of brain expected at least ${limits.deficitMarginMm} mm inside the head's brain are left out (limit ${limits.maxDeficitMl} mL): a cut-off pole or lobe?`);
+  if (evidence.excessMl > limits.maxExcessMl)
+    reasons.push(`extent: ${evidence.excessMl.toFixed(1)} mL of mask lie more than ${limits.excessMarginMm} mm outside the expected brain (limit ${limits.maxExcessMl} mL): orbits, sinus or neck included?`);
+  return { flagged: reasons.length > 0, reasons, evidence };
+}
