@@ -1,5 +1,6 @@
 // Brain extraction network latency: ONNX Runtime (what the node runs) against the seed paper's 3D ResU-Net in
-// PyTorch FP32 (the baseline), all on one 128³ volume with 2 threads, measured in this run. The PyTorch side and
+// PyTorch FP32 (the baseline), each on its own input grid (128³ for the reference, the model's grid for the
+// shipped net) with 2 threads, measured in this run. The PyTorch side and
 // the random-weight ONNX export of the reference come from training/bench_reference.py (Debian python3-torch);
 // without it the ONNX Runtime numbers are still printed, without the ratio.
 import { execFile } from 'node:child_process';
@@ -7,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import '../src/ort-env.js';
 import ort from 'onnxruntime-node';
 import { resolveModel, shippedModelsDir } from '../src/pipeline/model-files.js';
 
@@ -14,11 +16,12 @@ const execFileAsync = promisify(execFile);
 const THREADS = 2;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
-async function ortLatency(file: string): Promise<{ median_ms: number; runs_ms: number[] }> {
+/** Median latency of `file` on an input of `dims` voxels (i, j, k). */
+async function ortLatency(file: string, dims: [number, number, number] = [128, 128, 128]): Promise<{ median_ms: number; runs_ms: number[] }> {
   const session = await ort.InferenceSession.create(file, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
-  const input = new Float32Array(128 ** 3);
+  const input = new Float32Array(dims[0] * dims[1] * dims[2]);
   for (let v = 0; v < input.length; v++) input[v] = (v * 2654435761) % 1000 / 1000;
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [1, 1, 128, 128, 128]) };
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [1, 1, dims[2], dims[1], dims[0]]) };
   await session.run(feeds);
   const runs: number[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -50,7 +53,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const ref = pytorch.models['resunet-reference']?.onnx;
     if (ref) add('ONNX Runtime FP32 resunet-reference', (await ortLatency(ref)).median_ms);
   }
-  const efficient = await ortLatency(shipped.path);
+  const efficient = await ortLatency(shipped.path, shipped.grid?.dims);
   add(`ONNX Runtime FP32 ${shipped.name} (shipped)`, efficient.median_ms);
   console.log(`threads ${THREADS}, ${RUNS} runs each (median); ratio = PyTorch reference time / this time`);
   console.table(rows);
