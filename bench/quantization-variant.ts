@@ -11,6 +11,12 @@ import { parseArgs } from 'node:util';
 import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
 import { maskFromLogits } from '../src/pipeline/quantize/validate.js';
 
+function highWaterMarkKb(): number {
+  const status = fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '';
+  const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+  return hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -30,8 +36,9 @@ async function main(): Promise<void> {
     await runFloat(session, first, shape);
     latencyMs.push(performance.now() - t0);
   }
-  // peak RSS of the process up to here: one model, one input, warm-up and timed inferences
-  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  // peak RSS of the process up to here (one model, one input, warm-up and timed inferences), from VmHWM: Linux
+  // carries getrusage's maxRSS over from the parent across fork and exec, VmHWM starts afresh with the new image
+  const peakRssMb = Math.round(highWaterMarkKb() / 1024);
   const masks: string[] = [];
   if (values.tag) {
     for (const file of positionals) {
