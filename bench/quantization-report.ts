@@ -128,11 +128,12 @@ async function main(): Promise<void> {
       validation: sets.validation,
       maxDiceDrop: 0.001,
       methods: quick ? ['minmax'] : ['minmax', 'percentile'],
+      speedCheck: true,
       onProgress: log,
     });
     int8Path = path.join(tmp, 'brainstrip-efficient-int8.onnx');
     fs.writeFileSync(int8Path, model);
-    int8Origin = `quantized in this run (${report.quantized.length} of ${report.layers} convolutions INT8, ${report.calibration.method} calibration on ${report.calibration.inputs} images)`;
+    int8Origin = `quantized in this run as npm run quantize:model does (${report.quantized.length} of ${report.layers} convolutions INT8, ${report.calibration.method} calibration on ${report.calibration.inputs} images; FP32: ${report.fp32.map((f) => `${f.layer} (${f.reason})`).join('; ')})`;
   }
 
   const rows: Row[] = [];
