@@ -23,6 +23,7 @@ import nibabel as nib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage as ndi
 
 from synth import _gaussian_blur, _rotation, _smooth_field, normalise
 
@@ -194,7 +195,8 @@ class HeadGenerator:
         lab = self._labels_on_grid()
         if self.rng.random() < 0.4:
             lab = self._add_lesion(lab)
-        brain = self.brain[lab]
+        # a few unlabelled voxels lie inside the brain; the node fills its masks' holes, so the target does too
+        brain = torch.from_numpy(ndi.binary_fill_holes(self.brain[lab].numpy()))
         means = self._means()
         stds = torch.tensor(self.rng.uniform(0, 0.08, self.n_lab), dtype=torch.float32)
         v = means[lab] + stds[lab] * torch.randn(lab.shape, generator=self.gen)

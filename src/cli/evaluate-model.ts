@@ -13,6 +13,7 @@ import { extractBrain } from '../pipeline/extract.js';
 import { applyToPoint, indexToWorld } from '../pipeline/geometry.js';
 import { compareMasks, dice } from '../pipeline/mask-metrics.js';
 import { readNifti } from '../pipeline/nifti.js';
+import { fillHoles } from '../pipeline/postprocess.js';
 import { encodePng, qcViews, stackRows } from '../pipeline/qc-png.js';
 import { type RigidTransform, composeTransforms, eulerRotation, rigidAboutCentre, translation } from '../pipeline/transform.js';
 import { type Vec3, type Volume, withData } from '../pipeline/volume.js';
@@ -89,7 +90,10 @@ for (const [group, labels] of Object.entries({
   deep: [10, 11, 12, 13, 17, 18, 26, 28, 49, 50, 51, 52, 53, 54, 58, 60],
 })) for (const l of labels) GROUP_OF[l] = group;
 
-/** A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask. */
+/**
+ * A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask: labels
+ * 1–499 with the holes filled, as the node fills its own masks (a few unlabelled voxels lie inside the brain).
+ */
 export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typeof CONTRAST_MEANS, seed: number): { image: Volume<Float32Array>; reference: Volume<Uint8Array> } {
   const random = seededRandom(seed);
   const means = new Map<number, number>();
@@ -116,7 +120,7 @@ export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typ
     const g = Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
     image[v] = Math.abs(image[v] + 0.02 * g) * 1000;
   }
-  return { image: withData(labels, image), reference: withData(labels, mask) };
+  return { image: withData(labels, image), reference: fillHoles(withData(labels, mask)) };
 }
 
 /** 3-voxel box filter along each axis (partial volume at the edges of labels). */
