@@ -1,13 +1,13 @@
-// Brain masks damaged the ways models have failed on real heads, for testing the review check: a lobe missing,
-// the orbits or the sphenoid sinus taken in. Positions are defined in
+// Brain masks damaged the ways models have failed on real heads, for testing the review check: the orbits or the
+// sphenoid sinus taken in. Positions are defined in
 // atlas space (Colin27 / MNI, LPS mm) and brought onto the image's grid by its registration transform.
 import { compose, indexToWorld } from '../src/pipeline/geometry.js';
 import type { RigidTransform } from '../src/pipeline/transform.js';
 import type { Vec3, Volume } from '../src/pipeline/volume.js';
 
-export type Damage = 'frontal lobe missing' | 'orbits added' | 'sphenoid sinus added';
+export type Damage = 'orbits added' | 'sphenoid sinus added';
 
-export const DAMAGES: Damage[] = ['frontal lobe missing', 'orbits added', 'sphenoid sinus added'];
+export const DAMAGES: Damage[] = ['orbits added', 'sphenoid sinus added'];
 
 /** Atlas-space position (LPS mm) of every voxel of the grid, one affine map per voxel. */
 function atlasPositions(mask: Volume<Uint8Array>, transform: RigidTransform): Float32Array {
@@ -36,10 +36,6 @@ export function damageMask(mask: Volume<Uint8Array>, transform: RigidTransform, 
   for (let v = 0; v < data.length; v++) {
     const o = 3 * v;
     switch (damage) {
-      case 'frontal lobe missing':
-        // the left frontal lobe (LPS: +x left, −y anterior)
-        if (ellipsoid(p, o, [28, -45, 25], [30, 32, 30])) data[v] = 0;
-        break;
       case 'orbits added':
         // both globes and the orbital roof between them and the frontal lobes
         if (ellipsoid(p, o, [33, -52, -36], [14, 16, 14]) || ellipsoid(p, o, [-33, -52, -36], [14, 16, 14]) || ellipsoid(p, o, [0, -40, -24], [45, 20, 9])) data[v] = 1;

@@ -1,12 +1,11 @@
-// Whether a person should look at a mask before trusting it. Three pieces of evidence, each aimed at a way masks
-// have failed on real heads, all measured against the atlas brain brought by the registration and scaled to the
-// head's size (atlas-agreement.ts):
+// Whether a person should look at a mask before trusting it. Two pieces of evidence, both measured against the
+// atlas brain brought by the registration and scaled to the head's size (atlas-agreement.ts):
 // - shape: overall agreement — catches a mask in the wrong place or of the wrong shape altogether;
-// - excess: one connected piece of mask well outside where any brain can be (orbits, sinuses, neck);
-// - deficit: one connected piece of brain, deep inside the expected brain, left out (a missing lobe).
-// Pieces are measured in millilitres on the patient's grid, so the same limits hold for 1 mm 3D and 5 mm 2D
-// series. Margins allow for the shape of one head against another: a thin disagreement all round is normal,
-// a thick one in one place is not.
+// - excess: one connected piece of mask well outside where any brain can be (orbits, sinuses, neck).
+// The piece is measured in millilitres on the patient's grid, so the same limit holds for 1 mm 3D and 5 mm 2D
+// series; the margin allows for the shape of one head against another. The mirror check — expected brain left
+// out — was measured and dropped: correct expert masks of slabs left out up to 57 mL deep inside the atlas
+// brain, as much as a missing frontal lobe.
 import { type Atlas } from './atlas.js';
 import { atlasAgreement, coarserGrid, maskCentroid, scaledAtlasMask } from './atlas-agreement.js';
 import { resampleMask } from './geometry.js';
@@ -21,18 +20,12 @@ export interface ReviewLimits {
   excessMarginMm: number;
   /** Largest connected piece of mask beyond that margin allowed, mL. */
   maxExcessMl: number;
-  /** Depth inside the size-matched atlas brain beyond which a part left out of the mask is suspicious, mm. */
-  deficitMarginMm: number;
-  /** Largest connected piece of such a deficit allowed, mL. */
-  maxDeficitMl: number;
 }
 
 export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
   minAtlasDice: 0.83,
   excessMarginMm: 10,
-  maxExcessMl: 2.5,
-  deficitMarginMm: 6,
-  maxDeficitMl: 25,
+  maxExcessMl: 2,
 };
 
 export interface ReviewEvidence {
@@ -40,8 +33,6 @@ export interface ReviewEvidence {
   atlasScale: number;
   /** Largest connected piece of the mask beyond the margin around the size-matched atlas brain, mL. */
   excessMl: number;
-  /** Largest connected piece of the size-matched atlas brain, deep inside it, that the mask leaves out, mL. */
-  deficitMl: number;
 }
 
 export interface ReviewResult {
@@ -92,28 +83,16 @@ function largestComponent26(marked: Uint8Array, dims: [number, number, number]):
   return best;
 }
 
-/**
- * Largest connected pieces (mL) of `mask` further than `marginMm` outside the atlas brain scaled to this head
- * (excess), and of that atlas brain deeper than `deficitMarginMm` inside it that the mask leaves out (deficit).
- */
-export function atlasDiscrepancy(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, scale: number, marginMm: number, deficitMarginMm: number): { excessMl: number; deficitMl: number } {
+/** Largest connected piece (mL) of `mask` further than `marginMm` outside the atlas brain scaled to this head. */
+export function excessBeyondAtlasMl(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, scale: number, marginMm: number): number {
   const grid = coarserGrid(mask, 2);
   const own = resampleMask(mask, grid).data;
   const expected = scaledAtlasMask(atlas.brainMask, grid, transform, maskCentroid(atlas.brainMask), scale);
   const toBrain = squaredDistanceMm(expected, grid.dims, grid.spacing);
-  const notExpected = new Uint8Array(expected.length);
-  for (let v = 0; v < expected.length; v++) notExpected[v] = expected[v] ? 0 : 1;
-  const toOutside = squaredDistanceMm(notExpected, grid.dims, grid.spacing);
   const excess = new Uint8Array(own.length);
-  const deficit = new Uint8Array(own.length);
   const m2 = marginMm * marginMm;
-  const d2 = deficitMarginMm * deficitMarginMm;
-  for (let v = 0; v < own.length; v++) {
-    excess[v] = own[v] && toBrain[v] > m2 ? 1 : 0;
-    deficit[v] = !own[v] && expected[v] && toOutside[v] > d2 ? 1 : 0;
-  }
-  const ml = grid.spacing[0] * grid.spacing[1] * grid.spacing[2] / 1000;
-  return { excessMl: largestComponent26(excess, grid.dims) * ml, deficitMl: largestComponent26(deficit, grid.dims) * ml };
+  for (let v = 0; v < own.length; v++) excess[v] = own[v] && toBrain[v] > m2 ? 1 : 0;
+  return (largestComponent26(excess, grid.dims) * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
 }
 
 export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS): ReviewResult {
@@ -121,12 +100,10 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
   const evidence: ReviewEvidence = {
     atlasDice: agreement.dice,
     atlasScale: agreement.scale,
-    ...atlasDiscrepancy(mask, atlas, transform, agreement.scale, limits.excessMarginMm, limits.deficitMarginMm),
+    excessMl: excessBeyondAtlasMl(mask, atlas, transform, agreement.scale, limits.excessMarginMm),
   };
   const reasons: string[] = [];
   if (!(evidence.atlasDice >= limits.minAtlasDice)) reasons.push(`shape: agreement with the atlas brain ${evidence.atlasDice.toFixed(3)} below ${limits.minAtlasDice}`);
-  if (evidence.deficitMl > limits.maxDeficitMl)
-    reasons.push(`extent: ${evidence.deficitMl.toFixed(1)} mL of brain expected at least ${limits.deficitMarginMm} mm inside the head's brain are left out (limit ${limits.maxDeficitMl} mL): a cut-off pole or lobe?`);
   if (evidence.excessMl > limits.maxExcessMl)
     reasons.push(`extent: ${evidence.excessMl.toFixed(1)} mL of mask lie more than ${limits.excessMarginMm} mm outside the expected brain (limit ${limits.maxExcessMl} mL): orbits, sinus or neck included?`);
   return { flagged: reasons.length > 0, reasons, evidence };
