@@ -27,6 +27,7 @@ import signal
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -94,8 +95,7 @@ class Sampler(torch.utils.data.IterableDataset):
 
 def make_generator(args, seed, indices=None):
     if args.data == 'heads':
-        g = heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, indices=indices or heads.TRAINING_MAPS, seed=seed)
-        return g
+        return heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, indices=indices or heads.TRAINING_MAPS, seed=seed)
     gen = synth.Generator(synth.Atlas(args.atlas), seed=seed)
     plain = gen.sample
     gen.sample = lambda: (*plain(), None)
@@ -169,7 +169,7 @@ def main():
 
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
     seed = args.seed * 100003 + state['samples']
-    rng = __import__('numpy').random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     loader = iter(torch.utils.data.DataLoader(Sampler(args, seed), batch_size=None, num_workers=args.loader_workers,
                                               prefetch_factor=2 if args.loader_workers else None, persistent_workers=False))
     held_out = None

@@ -125,7 +125,7 @@ export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typ
 
 /** 3-voxel box filter along each axis (partial volume at the edges of labels). */
 function boxBlur(data: Float32Array, dims: Vec3): Float32Array {
-  const [nx, ny, nz] = dims;
+  const [nx, ny] = dims;
   const strides = [1, nx, nx * ny];
   let src = data;
   for (let axis = 0; axis < 3; axis++) {
@@ -140,7 +140,6 @@ function boxBlur(data: Float32Array, dims: Vec3): Float32Array {
     }
     src = out;
   }
-  void nz;
   return src;
 }
 
