@@ -12,7 +12,9 @@ left out of the loss: the network is told nothing about anatomy it cannot see.
 
 Mask convention (models/MODEL_CARD.md): every label below 500 is intracranial — cerebral and cerebellar grey
 and white matter, deep nuclei, brain stem, ventricles, the CSF around the brain (24), vessels and the optic
-chiasm — tumours and cavities included. Labels 500 and above (skull, scalp, fat, eyes, muscle, neck) are not.
+chiasm — tumours and cavities included, holes filled, and nothing below the lowest cerebellar slice (the brain
+stem label continues down the cervical canal). Labels 500 and above (skull, scalp, fat, eyes, muscle, neck)
+are not.
 """
 import glob
 import json
@@ -97,6 +99,7 @@ class HeadGenerator:
         self.brain = torch.tensor([0 < l <= BRAIN_MAX_LABEL for l in self.labels] + [True] * len(LESION))
         self.parenchyma = torch.tensor([l in GROUPS['wm'] + GROUPS['ctx'] + GROUPS['deep'] for l in self.labels] + [False] * len(LESION))
         self.csf_index = self.labels.index(24)
+        self.cerebellum = torch.tensor([l in (7, 8, 46, 47) for l in self.labels] + [False] * len(LESION))
         self.group_of = {}
         for g, ls in GROUPS.items():
             for l in ls:
@@ -197,6 +200,11 @@ class HeadGenerator:
             lab = self._add_lesion(lab)
         # a few unlabelled voxels lie inside the brain; the node fills its masks' holes, so the target does too
         brain = torch.from_numpy(ndi.binary_fill_holes(self.brain[lab].numpy()))
+        # the brain stem label runs on down the cervical canal: the mask stops at the foramen magnum, taken as the
+        # lowest slice (k: inferior → superior) that still holds cerebellum
+        cb = torch.nonzero(self.cerebellum[lab].any(dim=2).any(dim=1))
+        if len(cb):
+            brain[: int(cb[0])] = False
         means = self._means()
         stds = torch.tensor(self.rng.uniform(0, 0.08, self.n_lab), dtype=torch.float32)
         v = means[lab] + stds[lab] * torch.randn(lab.shape, generator=self.gen)
