@@ -14,6 +14,7 @@ import { applyToPoint, indexToWorld } from '../pipeline/geometry.js';
 import { compareMasks, dice } from '../pipeline/mask-metrics.js';
 import { readNifti } from '../pipeline/nifti.js';
 import { fillHoles } from '../pipeline/postprocess.js';
+import { seededRandom } from '../pipeline/registration/similarity.js';
 import { encodePng, qcViews, stackRows } from '../pipeline/qc-png.js';
 import { type RigidTransform, composeTransforms, eulerRotation, rigidAboutCentre, translation } from '../pipeline/transform.js';
 import { type Vec3, type Volume, withData } from '../pipeline/volume.js';
@@ -63,18 +64,6 @@ export function openMsCases(dir: string): EvaluationCase[] {
     }
   }
   return cases;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so the evaluation is the same every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Mean intensity of the brain structures (FreeSurfer labels) in each rendered contrast; the extra-cerebral

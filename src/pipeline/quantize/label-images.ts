@@ -3,6 +3,7 @@
 // and noise. Their brain mask is known exactly (labels 1–499), so they serve as calibration and validation data
 // with references and without touching the images the model's accuracy is reported on.
 import { type Volume, withData } from '../volume.js';
+import { seededRandom } from '../registration/similarity.js';
 
 export type Contrast = 't1' | 't2' | 'flair';
 
@@ -17,17 +18,6 @@ const TISSUE: Record<Contrast, { white: number; grey: number; fluid: number }> =
 /** Labels 1–499 are brain (cerebrum, cerebellum, brain stem, ventricles, CSF); ≥ 500 are extra-cerebral. */
 export function isBrainLabel(label: number): boolean {
   return label > 0 && label < 500;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(random: () => number): number {
@@ -68,7 +58,7 @@ export interface RenderedImage {
 
 /** Renders `labels` (a label map in patient space) as a `contrast` image; `seed` makes it reproducible. */
 export function renderLabelMap(labels: Volume, contrast: Contrast, seed: number): RenderedImage {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const tissue = TISSUE[contrast];
   const extra = new Map<number, number>();
   const n = labels.data.length;
