@@ -9,17 +9,10 @@ import {
   makeModel,
   node,
 } from '../src/pipeline/quantize/onnx-model.js';
+import { seededRandom } from '../src/pipeline/registration/similarity.js';
 
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The registration's seeded generator, under the name the quantizer's tests use. */
+export const seeded = seededRandom;
 
 export interface ConvSpec {
   name: string;

@@ -1,5 +1,6 @@
 // A seeded corpus of malformed instances and PDUs, each with the answer a careful node must give. The same seed
 // gives the same bytes, so a failure can be replayed; `HOSTILE_SEED` picks another corpus for exploration.
+import { seededRandom } from '../../src/pipeline/registration/similarity.js';
 import { associateRq, commandSet, element, EXPLICIT_LE, MR_STORAGE, pdata, pdu, RawConnection, text, uidValue, VERIFICATION } from './raw-scu.js';
 
 export const STATUS = {
@@ -10,17 +11,8 @@ export const STATUS = {
   CANNOT_UNDERSTAND: 0xc000,
 } as const;
 
-/** mulberry32: small, fast, and the same everywhere. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the registration's seeded generator): the same bytes for the same seed. */
+export const rng = seededRandom;
 
 export interface DatasetCase {
   kind: 'dataset';
