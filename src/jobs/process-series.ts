@@ -11,6 +11,7 @@ import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } 
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
+import { resolveModel } from '../pipeline/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { qcPng } from '../pipeline/qc-png.js';
 import type { DicomContext } from '../log.js';
@@ -31,7 +32,8 @@ export interface BrainExtractionResult {
   flaggedForReview: boolean;
   /** Why the mask was flagged, in words. */
   reviewReason?: string;
-  model: AlgorithmIdentity;
+  /** The model that computed the mask, with the checksum of its ONNX file: results are reused only for the same checksum. */
+  model: AlgorithmIdentity & { sha256: string };
 }
 
 export interface BrainExtractor {
@@ -66,6 +68,16 @@ function configuredExtractor(config: BrainstripConfig): BrainExtractor {
       if (ready) await (await ready).pool.close();
     },
   };
+}
+
+/** SHA-256 of the configured model's file as models/checksums.json lists it; undefined when it cannot be read. */
+function configuredModelChecksum(config: BrainstripConfig): string | undefined {
+  try {
+    const precision = config.model.precision as 'FP32' | 'INT8';
+    return resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision, verify: false }).sha256;
+  } catch {
+    return undefined;
+  }
 }
 
 let cachedVersion: string | undefined;
@@ -160,8 +172,12 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
   const extractor = deps.extractor ?? configuredExtractor(config);
   const ledger = new StoredLedger(path.resolve(config.dataDir, 'results', 'stored'));
   const index = new ResultIndex(path.resolve(config.dataDir, 'results', 'index'));
-  // Results computed by another model (a changed configuration) are not reused.
-  const sameModel = (set: ResultSet) => set.model.name === config.model.name && set.model.precision === config.model.precision;
+  // Results computed by another model are not reused: another configured model or precision, or the same name
+  // with other weights (an upgrade). The model is known by its file's checksum in models/checksums.json.
+  const sameModel = (set: ResultSet) => {
+    const current = configuredModelChecksum(config);
+    return current !== undefined && set.model.sha256 === current;
+  };
   const destinations = config.results.destinations as Destination[];
   const tls = {
     ca: config.tls.ca || undefined,

@@ -29,7 +29,8 @@ export interface BrainExtraction {
   /** Why the result was flagged, in words for the person who reviews it. */
   reviewReason?: string;
   transform: RigidTransform;
-  model: { name: string; version: string; precision: 'FP32' | 'INT8' };
+  /** The model that computed the mask; `sha256` is the checksum of its ONNX file (models/checksums.json). */
+  model: { name: string; version: string; precision: 'FP32' | 'INT8'; sha256: string };
 }
 
 export interface ExtractDeps {
@@ -107,7 +108,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     flaggedForReview,
     ...(flaggedForReview ? { reviewReason: result.reviewReasons.join('; ') } : {}),
     transform,
-    model: { name: model.name, version: model.version, precision: model.precision },
+    model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
   };
 }
 

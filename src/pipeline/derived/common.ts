@@ -11,6 +11,8 @@ export interface AlgorithmIdentity {
   name: string;
   version: string;
   precision: 'FP32' | 'INT8';
+  /** SHA-256 of the model file: other weights under the same name and version make other objects (other UIDs). */
+  sha256?: string;
 }
 
 /** Settings of the results area that shape the objects (config `results`). */
@@ -227,6 +229,12 @@ export function dicomDateTime(now: Date): { date: string; time: string } {
 /** A stable key for "these exact source instances": changes when an instance is added, removed or replaced. */
 export function sourceKey(source: SourceSeries): string {
   return source.frames.map((f) => `${f.sopInstanceUid}#${f.frameNumber ?? 0}`).join('|');
+}
+
+/** What generated UIDs are made from: the source instances and the model (its checksum too, where known). */
+export function uidBasis(source: SourceSeries, algorithm: AlgorithmIdentity): string[] {
+  const basis = [source.seriesInstanceUid, sourceKey(source), algorithm.name, algorithm.version, algorithm.precision];
+  return algorithm.sha256 ? [...basis, algorithm.sha256] : basis;
 }
 
 export { stripUndefined };

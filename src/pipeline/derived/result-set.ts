@@ -20,7 +20,8 @@ export interface ResultSet {
   /** Identifies the input (the spooled instance files); a different input means the results are stale. */
   inputKey: string;
   createdAt: string;
-  model: { name: string; version: string; precision: string };
+  /** The model the objects were computed by; `sha256` is its file's checksum (results are reused only for the same one). */
+  model: { name: string; version: string; precision: string; sha256?: string };
   /** Facts about the result worth showing on the job (brain volume, QC flag). */
   summary: Record<string, unknown>;
   objects: ResultObject[];

@@ -17,7 +17,7 @@ import {
   reviewComments,
   seriesDescription,
   seriesNumber,
-  sourceKey,
+  uidBasis,
   stripUndefined,
 } from './common.js';
 import type { MrAcquisition } from './acquisition.js';
@@ -48,7 +48,7 @@ export function packBits(mask: Uint8Array): Uint8Array {
 
 export function segmentationUid(input: Pick<SegmentationInput, 'source' | 'algorithm' | 'options'>): { series: string; instance: string } {
   const { source, algorithm, options } = input;
-  const basis = [source.seriesInstanceUid, sourceKey(source), algorithm.name, algorithm.version, algorithm.precision];
+  const basis = uidBasis(source, algorithm);
   return { series: makeUid(options.uidRoot, 'seg series', ...basis), instance: makeUid(options.uidRoot, 'seg instance', ...basis) };
 }
 

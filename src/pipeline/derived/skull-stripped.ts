@@ -19,7 +19,7 @@ import {
   reviewComments,
   seriesDescription,
   seriesNumber,
-  sourceKey,
+  uidBasis,
   stripUndefined,
 } from './common.js';
 import type { Dataset } from './part10.js';
@@ -109,7 +109,7 @@ function acquisitionAttributes(acq: MrAcquisition): Dataset {
 /** UIDs of the derived series: the same source instances and model give the same UIDs (idempotent re-runs). */
 function derivedUids(input: SkullStrippedInput) {
   const { source, algorithm, options } = input;
-  const basis = [source.seriesInstanceUid, sourceKey(source), algorithm.name, algorithm.version, algorithm.precision];
+  const basis = uidBasis(source, algorithm);
   return {
     series: makeUid(options.uidRoot, 'skull-stripped series', ...basis),
     instance: (k: number) => makeUid(options.uidRoot, 'skull-stripped instance', String(k), ...basis),

@@ -1,0 +1,120 @@
+// Results computed earlier from the same instances are reused only when the same model computed them: the model
+// is known by the checksum of its file, so an upgrade (new weights under the same name and precision) computes
+// new results, with new UIDs, instead of sending the old model's objects again.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../config/schema.js';
+import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
+import type { Job, JobContext } from '../src/jobs/types.js';
+import { configureLogging, logger } from '../src/log.js';
+import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { resolveModel } from '../src/pipeline/model-files.js';
+import { gridOf, withData } from '../src/pipeline/volume.js';
+import { tempDir } from './derived-fixtures.js';
+
+configureLogging({ level: 'warn', stream: 'stderr' });
+
+/** A models folder listing one FP32 model whose file holds `weights`. */
+function writeModels(dir: string, version: string, weights: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'brainstrip-efficient-fp32.onnx'), weights);
+  const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
+  const models = [{ name: 'brainstrip-efficient', version, precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
+  fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
+  return sha256;
+}
+
+/** Stands in for the worker pool: a mask of the whole volume, computed by whatever model the folder lists now. */
+function fakeExtractor(modelsDir: string, calls: string[]): BrainExtractor {
+  return {
+    async extract(volume) {
+      const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32', verify: false });
+      calls.push(model.sha256);
+      const mask = withData(gridOf(volume), new Uint8Array(volume.data.length).fill(1));
+      return {
+        mask,
+        brain: volume,
+        brainVolumeMl: 1,
+        atlasAgreementDice: 0.95,
+        atlasScale: 1,
+        flaggedForReview: false,
+        model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
+      };
+    },
+    async close() {},
+  };
+}
+
+describe('result reuse', () => {
+  test('a model upgrade (same name and precision, new weights) computes new results instead of reusing the old ones', async () => {
+    const dir = tempDir('reuse');
+    const modelsDir = path.join(dir, 'models');
+    const oldSum = writeModels(modelsDir, '1.1.0', 'old weights');
+    const series = await writeSyntheticSeries(path.join(dir, 'series'), {
+      rows: 8,
+      columns: 8,
+      slices: 4,
+      attributes: { Modality: 'MR', SeriesDescription: 'T1', SeriesNumber: 3 },
+    });
+    const now = new Date().toISOString();
+    const job: Job = {
+      id: 1,
+      studyInstanceUid: series.studyInstanceUid,
+      seriesInstanceUid: series.seriesInstanceUid,
+      callingAe: 'PACS',
+      modality: 'MR',
+      seriesDescription: 'T1',
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+      state: 'processing',
+      detail: null,
+      reason: null,
+      instances: series.paths.length,
+      bytes: 0,
+      attempts: 1,
+      createdAt: now,
+      updatedAt: now,
+      lastInstanceAt: now,
+      finishedAt: null,
+    };
+    const workDir = path.join(dir, 'data', 'work', '1');
+    fs.mkdirSync(workDir, { recursive: true });
+    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir }, results: { destinations: [] } } });
+    const calls: string[] = [];
+    const run = async () => {
+      const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), setState: () => {} };
+      const processor = createSeriesProcessor(config, { extractor: fakeExtractor(modelsDir, calls) });
+      try {
+        await processor.process(context);
+      } finally {
+        await processor.close();
+      }
+      return JSON.parse(fs.readFileSync(path.join(workDir, 'results', 'manifest.json'), 'utf8')) as {
+        model: { version: string; sha256: string };
+        objects: Array<{ sopInstanceUid: string }>;
+      };
+    };
+
+    const first = await run();
+    expect(first.model.sha256).toBe(oldSum);
+    // The same model again: nothing is computed, the same objects are kept.
+    const again = await run();
+    expect(calls).toEqual([oldSum]);
+    expect(again.objects).toEqual(first.objects);
+
+    // Same name, precision and version, other weights: computed again, and the objects are new ones.
+    const retrained = writeModels(modelsDir, '1.1.0', 'retrained weights');
+    const second = await run();
+    expect(calls).toEqual([oldSum, retrained]);
+    expect(second.model.sha256).toBe(retrained);
+    const oldUids = new Set(first.objects.map((o) => o.sopInstanceUid));
+    expect(second.objects.every((o) => !oldUids.has(o.sopInstanceUid))).toBe(true);
+
+    // An upgrade to a new version: computed again too.
+    const upgraded = writeModels(modelsDir, '1.2.0', 'version 1.2.0 weights');
+    const third = await run();
+    expect(calls).toEqual([oldSum, retrained, upgraded]);
+    expect(third.model).toMatchObject({ version: '1.2.0', sha256: upgraded });
+  }, 120_000);
+});
