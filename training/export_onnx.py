@@ -128,20 +128,34 @@ def main():
     ap.add_argument('--arch', default='efficient', choices=list(models.ARCHITECTURES))
     ap.add_argument('--checkpoint', default=None, help='default ~/.cache/brainstrip/training/<arch>/last.pt')
     ap.add_argument('--out', required=True)
+    ap.add_argument('--grid', help="the network's grid (models trained on the label maps): input shape, BatchNorm samples, and the grid in <model>.json")
+    ap.add_argument('--maps', help='label maps for BatchNorm samples on --grid (default: the SynthSeg folder)')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='whole-grid samples to re-estimate BatchNorm statistics on (0: as saved)')
     ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    ck = torch.load(args.checkpoint or os.path.expanduser(f'~/.cache/brainstrip/training/{args.arch}/last.pt'), map_location='cpu')
+    ck = torch.load(args.checkpoint or os.path.expanduser(f'~/.cache/brainstrip/training/{args.arch}/last.pt'), map_location='cpu', weights_only=False)
     model = models.build(args.arch)
     model.load_state_dict(ck['model'])
-    if args.bn_recalibrate:
+    shape = (1, 1, 128, 128, 128)
+    extra = {'arch': args.arch}
+    if args.grid:
+        import heads
+        grid = heads.load_grid(args.grid)
+        shape = (1, 1, *reversed(grid.dims))
+        with open(args.grid) as f:
+            extra['grid'] = json.load(f)
+        extra['data'] = 'heads'
+        if args.bn_recalibrate:
+            gen = heads.HeadGenerator(grid, maps_dir=args.maps or heads.DEFAULT_MAPS, seed=4243)
+            recalibrate_batchnorm(model, lambda: gen.sample()[:2], args.bn_recalibrate)
+    elif args.bn_recalibrate:
         import synth
         gen = synth.Generator(synth.Atlas(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'models', 'atlas')), seed=4242)
         recalibrate_batchnorm(model, gen.sample, args.bn_recalibrate)
     st = ck['state']
-    print(json.dumps(export(model, args.out, {'arch': args.arch, 'steps': st['step'], 'samples': st['samples'],
-                                              'training_minutes': round(st['elapsed'] / 60, 1)})))
+    extra.update({'steps': st['step'], 'samples': st['samples'], 'training_minutes': round(st['elapsed'] / 60, 1)})
+    print(json.dumps(export(model, args.out, extra, shape=shape)))
 
 
 if __name__ == '__main__':

@@ -71,7 +71,7 @@ def _rotation(ax, ay, az):
 
 def _smooth_field(shape, ctrl, std, channels=1, gen=None):
     """Random smooth field: Gaussian values on a ctrl^3 lattice, upsampled trilinearly."""
-    f = torch.randn((1, channels, ctrl, ctrl, ctrl), generator=gen) * std
+    f = torch.randn((1, channels, ctrl, ctrl, ctrl), generator=gen, device=gen.device if gen is not None else None) * std
     return F.interpolate(f, size=shape, mode='trilinear', align_corners=True)[0]
 
 

@@ -17,7 +17,13 @@ resumed run ends on the same schedule.
   /usr/bin/python3 training/train.py --arch resunet-reference --crop 64 --threads 2 --minutes 105 \
       --export models/brainstrip-resunet-reference-fp32.onnx
 
-A CUDA GPU is used when present (--device auto) and only shortens the run.
+A CUDA GPU is used when present (--device auto) and only shortens the run: there the heads are generated on the
+GPU in the training process (--generate inline), several per step (--batch), in bfloat16 autocast (--amp):
+
+  python3 training/train.py --arch efficient-image --batch 8 --reuse 1 --amp --minutes 8 \
+      --init-checkpoint training/checkpoints/efficient-image.pt --maps <packed maps> \
+      --weights-copy <out>/efficient-image-weights.pt
+  # <packed maps>: `python3 training/heads.py pack <dir>` (label maps without nibabel)
 """
 import argparse
 import json
@@ -93,9 +99,10 @@ class Sampler(torch.utils.data.IterableDataset):
             yield gen.sample()
 
 
-def make_generator(args, seed, indices=None):
+def make_generator(args, seed, indices=None, device='cpu'):
     if args.data == 'heads':
-        return heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, indices=indices or heads.TRAINING_MAPS, seed=seed)
+        return heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, indices=indices or heads.TRAINING_MAPS,
+                                   seed=seed, device=device)
     gen = synth.Generator(synth.Atlas(args.atlas), seed=seed)
     plain = gen.sample
     gen.sample = lambda: (*plain(), None)
@@ -108,8 +115,9 @@ def validate(model, device, samples):
     dices = []
     with torch.no_grad():
         for x, m, valid in samples:
-            pred = model(x[None, None].to(device)).argmax(1)[0].cpu()
-            v = valid > 0 if valid is not None else torch.ones_like(m, dtype=torch.bool)
+            pred = model(x[None, None].to(device)).argmax(1)[0]
+            m = m.to(device)
+            v = valid.to(device) > 0 if valid is not None else torch.ones_like(m, dtype=torch.bool)
             p, t = (pred == 1) & v, (m == 1) & v
             dices.append(float(2 * (p & t).sum() / max(1, int(p.sum() + t.sum()))))
     model.train()
@@ -129,6 +137,13 @@ def main():
     ap.add_argument('--loader-workers', type=int, default=1, help='processes generating samples beside training')
     ap.add_argument('--device', default='auto')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--batch', type=int, default=1, help='samples per optimizer step')
+    ap.add_argument('--generate', default='auto', choices=['auto', 'loader', 'inline'],
+                    help='generate heads in a loader process (CPU) or in the training process on its device (auto: inline on a GPU)')
+    ap.add_argument('--amp', action='store_true', help='bfloat16 autocast (GPU)')
+    ap.add_argument('--init-checkpoint', help="start from this checkpoint's weights, with a new optimiser and schedule")
+    ap.add_argument('--weights-copy', help='also keep the weights alone (no optimiser state) here at every save')
+    ap.add_argument('--save-minutes', type=float, default=5)
     ap.add_argument('--reuse', type=int, default=2, help='optimizer steps per generated sample (each randomly mirrored left-right, the later ones with a gamma change)')
     ap.add_argument('--crop', type=int, default=0, help='train on random crops of this size (multiple of 16; 0 = whole grid)')
     ap.add_argument('--prior-jitter', type=int, default=6, help='voxels by which a built-in atlas prior is shifted against the image in training')
@@ -144,6 +159,8 @@ def main():
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = torch.device('cuda' if args.device == 'auto' and torch.cuda.is_available() else ('cpu' if args.device == 'auto' else args.device))
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest 3D convolutions
     workdir = os.path.join(args.cache, args.arch)
     os.makedirs(workdir, exist_ok=True)
     ckpt_path = os.path.join(workdir, 'last.pt')
@@ -157,11 +174,16 @@ def main():
              'grid': os.path.basename(args.grid) if grid else 'atlas', 'init': args.init_onnx and os.path.basename(args.init_onnx)}
     resume = ckpt_path if os.path.exists(ckpt_path) else (args.checkpoint_copy if args.checkpoint_copy and os.path.exists(args.checkpoint_copy) else None)
     if resume:
-        ck = torch.load(resume, map_location=device)
+        ck = torch.load(resume, map_location=device, weights_only=False)
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         state = ck['state']
         print(f"resumed from {resume} at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
+    elif args.init_checkpoint:
+        ck = torch.load(args.init_checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(ck['model'])
+        state['init'] = f"{os.path.basename(args.init_checkpoint)} (step {ck['state']['step']})"
+        print(f"initialised from {args.init_checkpoint} (step {ck['state']['step']})", flush=True)
     elif args.init_onnx:
         init_gen = make_generator(args, 777)
         init_from_onnx(model, args.init_onnx, init_gen.sample()[0][None, None])
@@ -170,20 +192,36 @@ def main():
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
     seed = args.seed * 100003 + state['samples']
     rng = np.random.default_rng(seed)
-    loader = iter(torch.utils.data.DataLoader(Sampler(args, seed), batch_size=None, num_workers=args.loader_workers,
-                                              prefetch_factor=2 if args.loader_workers else None, persistent_workers=False))
+    inline = args.generate == 'inline' or (args.generate == 'auto' and device.type == 'cuda')
+    if inline:
+        source = make_generator(args, seed, device=device)
+        samples = iter(source.sample, None)
+    else:
+        samples = iter(torch.utils.data.DataLoader(Sampler(args, seed), batch_size=None, num_workers=args.loader_workers,
+                                                   prefetch_factor=2 if args.loader_workers else None, persistent_workers=False))
+
+    def next_batch():
+        items = [next(samples) for _ in range(args.batch)]
+        x = torch.stack([i[0] for i in items]).to(device)
+        m = torch.stack([i[1] for i in items]).to(device)
+        valid = torch.stack([i[2] for i in items]).to(device) if items[0][2] is not None else None
+        return x, m, valid
+
     held_out = None
     if args.data == 'heads':
-        vgen = make_generator(args, 4242, indices=heads.VALIDATION_MAPS)
-        held_out = [vgen.sample() for _ in range(6)]
+        vgen = make_generator(args, 4242, indices=heads.VALIDATION_MAPS, device=device if inline else 'cpu')
+        held_out = [vgen.sample() for _ in range(12 if inline else 6)]
     budget = args.minutes * 60
     warmup = 60.0
 
     def save():
         ck = {'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}
-        for path in [ckpt_path] + ([args.checkpoint_copy] if args.checkpoint_copy else []):
+        weights = {'model': model.state_dict(), 'state': state, 'arch': args.arch}
+        targets = [(ckpt_path, ck)] + ([(args.checkpoint_copy, ck)] if args.checkpoint_copy else []) + \
+            ([(args.weights_copy, weights)] if args.weights_copy else [])
+        for path, content in targets:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            torch.save(ck, path + '.tmp')
+            torch.save(content, path + '.tmp')
             os.replace(path + '.tmp', path)
 
     def do_export(path, tag):
@@ -217,15 +255,15 @@ def main():
             print(f"stopped at step {state['step']}; rerun the same command to resume", flush=True)
             return
         t0 = time.time()
-        x, m, valid = next(loader)
-        state['samples'] += 1
+        x, m, valid = next_batch()  # [B, k, j, i]
+        state['samples'] += args.batch
         for r in range(args.reuse):
             if state['elapsed'] >= budget:
                 break
-            box = crop_box(x.shape, args.crop, rng)
+            box = (slice(None),) + crop_box(x.shape[1:], args.crop, rng)
             xb, mb = x[box].contiguous(), m[box].contiguous()
             vb = valid[box].contiguous() if valid is not None else None
-            pb = prior_crop(model, box, x.shape, args, rng)
+            pb = prior_crop(model, box[1:], x.shape[1:], args, rng)
             if rng.random() < 0.5:
                 # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample
                 xb, mb = xb.flip(-1), mb.flip(-1)
@@ -238,9 +276,10 @@ def main():
             lr = args.lr * min(1.0, (state['elapsed'] + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
                 g['lr'] = lr
-            inp = xb[None, None].to(device)
-            logits = model(inp) if pb is None else model(inp, pb)
-            loss, dice = loss_fn(logits, mb[None].to(device), vb[None].to(device) if vb is not None else None)
+            inp = xb[:, None]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+                logits = model(inp) if pb is None else model(inp, pb)
+            loss, dice = loss_fn(logits.float(), mb, vb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -251,13 +290,13 @@ def main():
             running = float(loss) if running is None else 0.98 * running + 0.02 * float(loss)
             if state['step'] % 25 == 0:
                 state['history'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 2), 'loss': round(running, 4), 'lr': lr})
-                print(f"step {state['step']} {state['elapsed'] / 60:.1f} min loss {running:.4f} (dice loss {dice:.3f}) lr {lr:.2e}", flush=True)
+                print(f"step {state['step']} {state['elapsed'] / 60:.1f} min {state['samples']} samples loss {running:.4f} (dice loss {dice:.3f}) lr {lr:.2e}", flush=True)
         if held_out and state['elapsed'] - last_validation >= args.validate_minutes * 60:
             last_validation = state['elapsed']
             d = validate(model, device, held_out)
             state['validation'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 1), 'dice': [round(v, 4) for v in d]})
             print(f"validation (held-out maps) step {state['step']}: mean Dice {sum(d) / len(d):.4f}, min {min(d):.4f}", flush=True)
-        if time.time() - last_save > 300:
+        if time.time() - last_save > args.save_minutes * 60:
             save()
             last_save = time.time()
     save()
