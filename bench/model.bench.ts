@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import '../src/ort-env.js';
 import ort from 'onnxruntime-node';
-import { resolveModel, shippedModelsDir } from '../src/pipeline/model-files.js';
+import { resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
 
 const execFileAsync = promisify(execFile);
 const THREADS = 2;

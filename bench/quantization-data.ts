@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readNifti, writeNifti } from '../src/pipeline/nifti.js';
+import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
 import { type Contrast, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
 
 export const CALIBRATION_MAPS = [1, 2, 3, 4, 5, 6, 7, 8, 9];

@@ -8,12 +8,12 @@
 import fs from 'node:fs';
 import { defaultParameterMapNode, elastixNode } from '@itk-wasm/elastix';
 import type { Image } from 'itk-wasm';
-import { loadAtlas } from '../src/pipeline/atlas.js';
-import { type Affine, applyToPoint, compose, indexToWorld, invert, resample } from '../src/pipeline/geometry.js';
-import { readNifti } from '../src/pipeline/nifti.js';
+import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
+import { type Affine, applyToPoint, compose, indexToWorld, invert, resample } from '../src/pipeline/space/geometry.js';
+import { readNifti } from '../src/pipeline/io/nifti.js';
 import { registerToAtlasWithReport } from '../src/pipeline/registration/index.js';
-import { type RigidTransform, eulerRotation, rigidAboutCentre, translation } from '../src/pipeline/transform.js';
-import type { Grid, Vec3, Volume } from '../src/pipeline/volume.js';
+import { type RigidTransform, eulerRotation, rigidAboutCentre, translation } from '../src/pipeline/space/transform.js';
+import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 const COLIN27 = '/usr/share/mricron/templates/ch2.nii.gz';
 const ROUNDS = 3;

@@ -26,8 +26,3 @@ export function loadConfig(options: LoadOptions = {}): BrainstripConfig {
   schema.validate({ allowed: 'strict' });
   return schema.getProperties();
 }
-
-/** The documented schema, for `brainstrip config --schema`. */
-export function describeConfig(): string {
-  return buildSchema().getSchemaString();
-}

@@ -10,7 +10,7 @@ import { toPart10 } from '../src/pipeline/derived/part10.js';
 import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';
-import type { LoadedSeries } from '../src/pipeline/series.js';
+import type { LoadedSeries } from '../src/pipeline/dicom/series.js';
 import { algorithm, dciodvfy, hasTool, options, sharedData, tempDir } from './derived-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
-import { cornerPoints } from '../src/pipeline/geometry.js';
-import { readNifti } from '../src/pipeline/nifti.js';
+import { cornerPoints } from '../src/pipeline/space/geometry.js';
+import { readNifti } from '../src/pipeline/io/nifti.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(repoRoot, 'dist/src/cli.js');

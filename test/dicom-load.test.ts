@@ -13,7 +13,7 @@ import { loadVolume } from '../src/pipeline/dicom/load-input.js';
 import { listSeries, loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
 import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
-import { applyToPoint, indexToWorld } from '../src/pipeline/geometry.js';
+import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TS_DIR = path.resolve(repoRoot, '../shared/data/dicom/transfer-syntaxes');

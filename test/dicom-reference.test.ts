@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import type * as Codecs from 'dcmjs-codecs';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { initializeCodecs } from '../src/pipeline/dicom/pixels.js';
-import { applyToPoint, cornerPoints, indexToWorld, worldToIndex } from '../src/pipeline/geometry.js';
-import { readNifti } from '../src/pipeline/nifti.js';
-import type { Vec3, Volume } from '../src/pipeline/volume.js';
+import { applyToPoint, cornerPoints, indexToWorld, worldToIndex } from '../src/pipeline/space/geometry.js';
+import { readNifti } from '../src/pipeline/io/nifti.js';
+import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.resolve(repoRoot, '../shared/data/dicom');

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onGridOf } from '../src/cli/evaluate.js';
-import { compareMasks, squaredDistanceMm, surfaceVoxels } from '../src/pipeline/mask-metrics.js';
-import { writeNifti } from '../src/pipeline/nifti.js';
-import type { Grid, Vec3, Volume } from '../src/pipeline/volume.js';
+import { compareMasks, squaredDistanceMm, surfaceVoxels } from '../src/pipeline/segmentation/mask-metrics.js';
+import { writeNifti } from '../src/pipeline/io/nifti.js';
+import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 const CLI = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
 

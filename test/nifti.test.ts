@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyToPoint, indexToWorld, resample } from '../src/pipeline/geometry.js';
-import { readNifti, writeNifti } from '../src/pipeline/nifti.js';
-import type { Vec3, Volume } from '../src/pipeline/volume.js';
+import { applyToPoint, indexToWorld, resample } from '../src/pipeline/space/geometry.js';
+import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
+import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 const COLIN = '/usr/share/mricron/templates/ch2.nii.gz';
 

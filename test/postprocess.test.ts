@@ -1,15 +1,15 @@
 // Post-processing, model input and QC picture: pure steps over small synthetic volumes with known answers.
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { atlasAgreement, maskCentroid } from '../src/pipeline/atlas-agreement.js';
-import { maskOnInputGrid } from '../src/pipeline/extract.js';
-import { indexToWorld, applyToPoint, resampleMask } from '../src/pipeline/geometry.js';
-import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/model-input.js';
-import { dice } from '../src/pipeline/mask-metrics.js';
-import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/postprocess.js';
-import { qcPng } from '../src/pipeline/qc-png.js';
-import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/transform.js';
-import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/volume.js';
+import { atlasAgreement, maskCentroid } from '../src/pipeline/segmentation/atlas-agreement.js';
+import { maskOnInputGrid } from '../src/jobs/extract-brain.js';
+import { indexToWorld, applyToPoint, resampleMask } from '../src/pipeline/space/geometry.js';
+import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
+import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
+import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/segmentation/postprocess.js';
+import { qcPng } from '../src/pipeline/io/qc-png.js';
+import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/space/transform.js';
+import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/space/volume.js';
 
 function grid(dims: Vec3, spacing: Vec3 = [1, 1, 1], direction: Grid['direction'] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]], origin?: Vec3): Grid {
   // centred on the patient origin unless told otherwise

@@ -10,15 +10,15 @@ import { quantize } from '../src/pipeline/quantize/index.js';
 import { decodeModel, encodeModel, floatTensor, inputShape, node } from '../src/pipeline/quantize/onnx-model.js';
 import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/pipeline/quantize/qdq.js';
 import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
-import { loadAtlas } from '../src/pipeline/atlas.js';
-import { modelInput } from '../src/pipeline/model-input.js';
-import { resolveModel } from '../src/pipeline/model-files.js';
-import { readNifti } from '../src/pipeline/nifti.js';
+import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
+import { modelInput } from '../src/pipeline/segmentation/model-input.js';
+import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
+import { readNifti } from '../src/pipeline/io/nifti.js';
 import { listInputs } from '../src/pipeline/quantize/inputs.js';
 import { isBrainLabel, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
 import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
-import { identityTransform } from '../src/pipeline/transform.js';
-import { gridOf, withData } from '../src/pipeline/volume.js';
+import { identityTransform } from '../src/pipeline/space/transform.js';
+import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { convChain, smoothInput } from './quantize-fixtures.js';
 
 function tmpdir(): string {

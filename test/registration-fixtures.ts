@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Affine, applyToPoint, indexToWorld, resample } from '../src/pipeline/geometry.js';
-import { type Atlas, loadAtlas } from '../src/pipeline/atlas.js';
-import { type RigidTransform, eulerRotation, rigidAboutCentre } from '../src/pipeline/transform.js';
-import type { Grid, Vec3, Volume } from '../src/pipeline/volume.js';
+import { type Affine, applyToPoint, indexToWorld, resample } from '../src/pipeline/space/geometry.js';
+import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
+import { type RigidTransform, eulerRotation, rigidAboutCentre } from '../src/pipeline/space/transform.js';
+import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const colin27Path = '/usr/share/mricron/templates/ch2.nii.gz';

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyToPoint, compose, gridFromAffine, identity, indexToWorld, multiply, resampleMask, worldToIndex } from '../src/pipeline/geometry.js';
-import { readNifti, writeNifti } from '../src/pipeline/nifti.js';
+import { applyToPoint, compose, gridFromAffine, identity, indexToWorld, multiply, resampleMask, worldToIndex } from '../src/pipeline/space/geometry.js';
+import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
 import { registerToAtlas, registerToAtlasWithReport } from '../src/pipeline/registration/index.js';
 import { flattenShading } from '../src/pipeline/registration/pyramid.js';
 import {
@@ -20,8 +20,8 @@ import {
   rigidAboutCentre,
   rigidityError,
   toJson,
-} from '../src/pipeline/transform.js';
-import type { Vec3, Volume } from '../src/pipeline/volume.js';
+} from '../src/pipeline/space/transform.js';
+import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 import {
   type TestAtlas,
   brainCentre,

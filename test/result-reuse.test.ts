@@ -10,8 +10,8 @@ import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-
 import type { Job, JobContext } from '../src/jobs/types.js';
 import { configureLogging, logger } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
-import { resolveModel } from '../src/pipeline/model-files.js';
-import { gridOf, withData } from '../src/pipeline/volume.js';
+import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
+import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { tempDir } from './derived-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });

@@ -1,9 +1,9 @@
 // Brain masks damaged the ways models have failed on real heads, for testing the review check: the orbits or the
 // sphenoid sinus taken in. Positions are defined in
 // atlas space (Colin27 / MNI, LPS mm) and brought onto the image's grid by its registration transform.
-import { compose, indexToWorld } from '../src/pipeline/geometry.js';
-import type { RigidTransform } from '../src/pipeline/transform.js';
-import type { Vec3, Volume } from '../src/pipeline/volume.js';
+import { compose, indexToWorld } from '../src/pipeline/space/geometry.js';
+import type { RigidTransform } from '../src/pipeline/space/transform.js';
+import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 
 export type Damage = 'orbits added' | 'sphenoid sinus added';
 

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { binary } from '../src/cli/evaluate.js';
 import { openMsCases } from '../src/cli/evaluate-model.js';
-import { type Atlas, loadAtlas } from '../src/pipeline/atlas.js';
+import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { registerToAtlas } from '../src/pipeline/registration/index.js';
-import { reviewMask } from '../src/pipeline/review-check.js';
-import type { RigidTransform } from '../src/pipeline/transform.js';
-import type { Volume } from '../src/pipeline/volume.js';
+import { reviewMask } from '../src/pipeline/segmentation/review-check.js';
+import type { RigidTransform } from '../src/pipeline/space/transform.js';
+import type { Volume } from '../src/pipeline/space/volume.js';
 import { DAMAGES, damageMask } from './review-fixtures.js';
 
 const openMs = path.resolve(__dirname, '..', '..', 'shared', 'data', 'train', 'open-ms');

@@ -27,7 +27,7 @@ export const modelSection = {
   reviewDice: {
     doc:
       'Results whose mask agrees with the registered atlas mask below this Dice (the best over head sizes 0.82–1 of the atlas, ' +
-      'src/pipeline/atlas-agreement.ts) are flagged for review: a failed registration, a mask of the wrong shape or place, or ' +
+      'src/pipeline/segmentation/atlas-agreement.ts) are flagged for review: a failed registration, a mask of the wrong shape or place, or ' +
       'one that spills past the skull. Measured: real adult heads 0.85–0.92, phantoms 0.80–0.82',
     format: Number,
     default: 0.83,

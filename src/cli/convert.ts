@@ -6,8 +6,8 @@ import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
 import { listSeries } from '../pipeline/dicom/load-series.js';
 import { configureLogging } from '../log.js';
-import { writeNifti } from '../pipeline/nifti.js';
-import { type Volume, withData } from '../pipeline/volume.js';
+import { writeNifti } from '../pipeline/io/nifti.js';
+import { type Volume, withData } from '../pipeline/space/volume.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip convert <dicom-folder|dicom-file|nifti> <out.nii.gz> [options]

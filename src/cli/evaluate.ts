@@ -5,9 +5,9 @@
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { loadConfig } from '../../config/schema.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
-import { resample } from '../pipeline/geometry.js';
-import { compareMasks } from '../pipeline/mask-metrics.js';
-import { type Grid, type Volume, withData } from '../pipeline/volume.js';
+import { resample } from '../pipeline/space/geometry.js';
+import { compareMasks } from '../pipeline/segmentation/mask-metrics.js';
+import { type Grid, type Volume, withData } from '../pipeline/space/volume.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip evaluate <predicted-mask> <reference-mask>

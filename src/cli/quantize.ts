@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
-import { loadAtlas } from '../pipeline/atlas.js';
+import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import { quantize } from '../pipeline/quantize/index.js';
 import { listInputs, prepareInputs } from '../pipeline/quantize/inputs.js';

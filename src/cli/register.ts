@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
-import { loadAtlas } from '../pipeline/atlas.js';
+import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
-import { resample } from '../pipeline/geometry.js';
-import { writeNifti } from '../pipeline/nifti.js';
+import { resample } from '../pipeline/space/geometry.js';
+import { writeNifti } from '../pipeline/io/nifti.js';
 import { registerToAtlasWithReport, registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import { invertTransform, toJson } from '../pipeline/transform.js';
+import { invertTransform, toJson } from '../pipeline/space/transform.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip register <dicom-folder|dicom-file|nifti> --out <dir> [options]

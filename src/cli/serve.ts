@@ -11,7 +11,7 @@ import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobStore } from '../jobs/store.js';
 import type { SeriesProcessor } from '../jobs/types.js';
-import { MetricsRegistry } from '../ops/metrics.js';
+import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
@@ -49,7 +49,7 @@ export async function startNode(
   const store = new JobStore(path.resolve(dataDir, config.jobs.database));
 
   // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
-  if (!options.processor) (await import('../pipeline/model-files.js')).verifyModelsAtStart(config.model);
+  if (!options.processor) (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
   // Operator pauses (intake, processing, sending), kept across restarts.
   const controls = new NodeControls(path.join(dataDir, 'paused.json'));
   for (const what of ['intake', 'processing', 'sending'] as const) {

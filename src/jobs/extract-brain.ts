@@ -7,13 +7,13 @@ import { type DicomContext, logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
 import type { InferPayload, InferResult } from '../pool/tasks/infer.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from '../pool/tasks/register.js';
-import type { Atlas } from './atlas.js';
-import { resample } from './geometry.js';
-import { resolveModel } from './model-files.js';
-import { registrationOptionsFromConfig } from './registration/index.js';
-import { cleanMask } from './postprocess.js';
-import type { RigidTransform } from './transform.js';
-import { type Grid, type Volume, gridOf, voxelCount, withData } from './volume.js';
+import type { Atlas } from '../pipeline/segmentation/atlas.js';
+import { resample } from '../pipeline/space/geometry.js';
+import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
+import { cleanMask } from '../pipeline/segmentation/postprocess.js';
+import type { RigidTransform } from '../pipeline/space/transform.js';
+import { type Grid, type Volume, gridOf, voxelCount, withData } from '../pipeline/space/volume.js';
 
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
@@ -23,7 +23,7 @@ export interface BrainExtraction {
   brainVolumeMl: number;
   /** Dice between the mask and the atlas brain mask brought onto the input by the registration, allowing for head size. */
   atlasAgreementDice: number;
-  /** Linear head size against the atlas at which that agreement was found (pipeline/atlas-agreement.ts). */
+  /** Linear head size against the atlas at which that agreement was found (pipeline/segmentation/atlas-agreement.ts). */
   atlasScale: number;
   flaggedForReview: boolean;
   /** Why the result was flagged, in words for the person who reviews it. */

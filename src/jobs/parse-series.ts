@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { LogOptions } from '../log.js';
 import type { MrAcquisition } from '../pipeline/derived/acquisition.js';
 import type { LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
-import type { LoadedSeries } from '../pipeline/series.js';
+import type { LoadedSeries } from '../pipeline/dicom/series.js';
 
 export interface ParseLimits {
   /** A worker still reading after this long is stopped. */

@@ -7,22 +7,22 @@ import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import type { Destination } from '../../config/sections/results.js';
 import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derived/common.js';
-import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from '../pipeline/derived/result-set.js';
+import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from './result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
-import { resolveModel } from '../pipeline/model-files.js';
+import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
-import { qcPng } from '../pipeline/qc-png.js';
+import { qcPng } from '../pipeline/io/qc-png.js';
 import type { DicomContext } from '../log.js';
-import type { Volume } from '../pipeline/volume.js';
+import type { Volume } from '../pipeline/space/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
 import type { JobContext, SeriesProcessor } from './types.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
-/** What the results need from brain extraction (the BrainExtraction contract of src/pipeline/extract.ts). */
+/** What the results need from brain extraction (the BrainExtraction contract of src/jobs/extract-brain.ts). */
 export interface BrainExtractionResult {
   mask: Volume<Uint8Array>;
   brain: Volume<Float32Array>;
@@ -50,8 +50,8 @@ function configuredExtractor(config: BrainstripConfig): BrainExtractor {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
     const [{ createWorkerPool }, { loadAtlas }, { extractBrain }] = await Promise.all([
       import('../pool/pool.js'),
-      import('../pipeline/atlas.js'),
-      import('../pipeline/extract.js'),
+      import('../pipeline/segmentation/atlas.js'),
+      import('./extract-brain.js'),
     ]);
     const pool = createWorkerPool(config);
     const atlas = loadAtlas();

@@ -4,8 +4,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DicomObject } from './common.js';
-import { toPart10 } from './part10.js';
+import type { DicomObject } from '../pipeline/derived/common.js';
+import { toPart10 } from '../pipeline/derived/part10.js';
 
 export interface ResultObject {
   kind: DicomObject['kind'];

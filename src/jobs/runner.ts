@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
-import type { MetricsRegistry } from '../ops/metrics.js';
+import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
 import type { JobStore } from './store.js';
 import type { Job, SeriesProcessor } from './types.js';

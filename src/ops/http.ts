@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { logger } from '../log.js';
 import type { JobStore } from '../jobs/store.js';
 import { JOB_STATES, type JobState } from '../jobs/types.js';
-import type { MetricsRegistry } from './metrics.js';
+import type { MetricsRegistry } from '../metrics.js';
 
 export interface Readiness {
   /** Named checks; the node is ready when all are true. */

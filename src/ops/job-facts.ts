@@ -7,7 +7,7 @@ import type { Destination } from '../../config/sections/results.js';
 import type { JobIdentification, JobStore } from '../jobs/store.js';
 import type { Job } from '../jobs/types.js';
 import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
-import { ResultIndex, type ResultSet, inputKey } from '../pipeline/derived/result-set.js';
+import { ResultIndex, type ResultSet, inputKey } from '../jobs/result-set.js';
 import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 
 export interface FactsDeps {

@@ -1,7 +1,5 @@
 // The receiving half of the node, as the rest of the node (serve, tests, the pipeline) uses it.
 import path from 'node:path';
-import type { Job } from '../jobs/types.js';
-import { Spool } from './spool.js';
 
 export { startScp, callerAllowed, STATUS_OUT_OF_RESOURCES, type RunningScp, type ScpOptions } from './scp.js';
 export { Spool, SpoolWriter, uidFileName } from './spool.js';
@@ -14,15 +12,4 @@ export { readFileMeta, fileMetaHeader } from './part10.js';
 /** The spool folder of a node configured with `dataDir` and `receive.spoolDir`. */
 export function spoolRoot(config: { dataDir: string; receive: { spoolDir: string } }): string {
   return path.resolve(config.dataDir, config.receive.spoolDir);
-}
-
-/**
- * The spooled Part 10 files (exactly as received) of a job's series, sorted by file name. The pipeline and the
- * tests find a job's instances through this, never by building spool paths themselves.
- */
-export async function jobInstancePaths(
-  config: { dataDir: string; receive: { spoolDir: string } },
-  job: Pick<Job, 'studyInstanceUid' | 'seriesInstanceUid'>,
-): Promise<string[]> {
-  return new Spool(spoolRoot(config)).seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid);
 }

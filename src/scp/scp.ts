@@ -7,7 +7,7 @@ import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation, requests as dimseRequests, responses as dimseResponses } from 'dcmjs-dimse';
 import { logger, type Logger } from '../log.js';
 import type { JobStore } from '../jobs/store.js';
-import type { MetricsRegistry } from '../ops/metrics.js';
+import type { MetricsRegistry } from '../metrics.js';
 import { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 import { fileMetaHeader } from './part10.js';
 import { chooseTransferSyntax, STORAGE_SOP_CLASSES, VERIFICATION } from './presentation-contexts.js';

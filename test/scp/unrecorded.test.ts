@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobStore, type ReceivedInstance } from '../../src/jobs/store.js';
-import { MetricsRegistry } from '../../src/ops/metrics.js';
+import { MetricsRegistry } from '../../src/metrics.js';
 import { SeriesCompletion } from '../../src/scp/series-completion.js';
 import { startScp } from '../../src/scp/scp.js';
 import { Spool } from '../../src/scp/spool.js';

@@ -1,7 +1,7 @@
 // What the derived series and the SEG share: the typed description of who made them (equipment, algorithm),
 // the Patient / Study / Frame of Reference attributes taken from the source, and value checks per VR, so that
 // a non-conformant source value is dropped or cut rather than copied into an object an archive may reject.
-import type { SourceSeries } from '../series.js';
+import type { SourceSeries } from '../dicom/series.js';
 import type { Dataset } from './part10.js';
 
 export const MANUFACTURER = 'brainstrip';

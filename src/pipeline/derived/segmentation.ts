@@ -1,8 +1,8 @@
 // The DICOM Segmentation (PS3.3 A.51) of the brain: BINARY, one segment, one frame per source slice (empty
 // frames kept), each frame carrying its plane position and a reference to the source instance (and frame) it
 // was computed from, in the per-frame functional group where viewers look for it.
-import type { SourceSeries } from '../series.js';
-import type { Volume } from '../volume.js';
+import type { SourceSeries } from '../dicom/series.js';
+import type { Volume } from '../space/volume.js';
 import {
   type AlgorithmIdentity,
   type DerivedObjectOptions,

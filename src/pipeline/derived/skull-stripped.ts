@@ -1,8 +1,8 @@
 // The skull-stripped series: the brain image on the source's own grid and in the source's own SOP class — one
 // classic MR instance per source instance, or one Enhanced MR instance for an Enhanced source — built attribute
 // by attribute from typed inputs, never by editing a copy of the source dataset.
-import type { SourceSeries } from '../series.js';
-import { type Volume } from '../volume.js';
+import type { SourceSeries } from '../dicom/series.js';
+import { type Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import {
   type AlgorithmIdentity,

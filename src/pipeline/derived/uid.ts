@@ -19,7 +19,3 @@ export function makeUid(root: string, ...parts: string[]): string {
   const suffix = (value % 10n ** BigInt(room)).toString();
   return `${root}.${suffix}`;
 }
-
-export function isUidUnder(uid: string | undefined, root: string): boolean {
-  return typeof uid === 'string' && uid.startsWith(`${root}.`);
-}

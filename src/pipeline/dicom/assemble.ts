@@ -1,8 +1,8 @@
 // Decides how the frames of one series form a volume: one orientation, one pixel grid, slices ordered along
 // the slice normal with regular spacing, several volumes at the same positions split on purpose. Pure: it
 // sees only frame geometry, never pixels, so every refusal happens before any decoding.
-import { gridFromSlices, offAxisDistance, positionAlongNormal, sliceNormal } from '../geometry.js';
-import type { Grid } from '../volume.js';
+import { gridFromSlices, offAxisDistance, positionAlongNormal, sliceNormal } from '../space/geometry.js';
+import type { Grid } from '../space/volume.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
 import type { FrameGeometry } from './frames.js';
 

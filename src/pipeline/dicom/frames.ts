@@ -1,8 +1,8 @@
 // Where each 2D frame of an instance lies in the patient: classic single-frame MR (Image Plane module at top
 // level) or Enhanced MR (Plane Position / Plane Orientation / Pixel Measures / Pixel Value Transformation in the
 // per-frame functional groups, falling back to the shared ones).
-import { mosaicTileOrigin, pointAlong, sliceNormal } from '../geometry.js';
-import type { Vec3 } from '../volume.js';
+import { mosaicTileOrigin, pointAlong, sliceNormal } from '../space/geometry.js';
+import type { Vec3 } from '../space/volume.js';
 import type { Dataset } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
 import { privateBlock, readCsaImageHeader } from './siemens-csa.js';

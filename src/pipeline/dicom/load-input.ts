@@ -2,9 +2,9 @@
 // or one slice of a series in a folder), or a NIfTI file.
 import fs from 'node:fs';
 import path from 'node:path';
-import { isNiftiPath, readNifti } from '../nifti.js';
-import type { LoadedSeries } from '../series.js';
-import type { Volume } from '../volume.js';
+import { isNiftiPath, readNifti } from '../io/nifti.js';
+import type { LoadedSeries } from './series.js';
+import type { Volume } from '../space/volume.js';
 import { AmbiguousSeriesError, SeriesError } from './errors.js';
 import { type LoadSeriesOptions, describeSeries, listSeries, loadSeries } from './load-series.js';
 

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../../log.js';
-import type { LoadedSeries, SourceAttributes, SourceFrame, SourceSeries } from '../series.js';
-import { voxelCount } from '../volume.js';
+import type { LoadedSeries, SourceAttributes, SourceFrame, SourceSeries } from './series.js';
+import { voxelCount } from '../space/volume.js';
 import { type AssembleOptions, planVolume } from './assemble.js';
 import { type Dataset, type ParsedPart10, parsePart10 } from './dcmjs.js';
 import { AmbiguousSeriesError, type DicomIdentifiers, SeriesError } from './errors.js';

@@ -1,6 +1,6 @@
 // What the pipeline keeps of a source series so that derived objects (skull-stripped series, SEG) can be
 // written on the source's own grid and reference the source's own instances.
-import type { Vec3, Volume } from './volume.js';
+import type { Vec3, Volume } from '../space/volume.js';
 
 /** One source slice: a classic single-frame instance, or one frame of an Enhanced MR multi-frame instance. */
 export interface SourceFrame {

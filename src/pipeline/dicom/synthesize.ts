@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Codecs from 'dcmjs-codecs';
-import { sliceNormal } from '../geometry.js';
-import type { Vec3 } from '../volume.js';
+import { sliceNormal } from '../space/geometry.js';
+import type { Vec3 } from '../space/volume.js';
 import { type Dataset, dcmjs } from './dcmjs.js';
 import { initializeCodecs } from './pixels.js';
 

@@ -3,8 +3,8 @@
 // as dcm2niix and nibabel write them.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { type Affine, gridFromAffine, indexToWorld, multiply } from './geometry.js';
-import { type Vec3, type Volume, type VoxelArray, voxelCount } from './volume.js';
+import { type Affine, gridFromAffine, indexToWorld, multiply } from '../space/geometry.js';
+import { type Vec3, type Volume, type VoxelArray, voxelCount } from '../space/volume.js';
 
 const LPS_FROM_RAS: Affine = [-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 

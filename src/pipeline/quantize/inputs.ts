@@ -1,16 +1,16 @@
 // Calibration and validation inputs prepared exactly as the node prepares a series: load the volume (DICOM
 // series or NIfTI), register it rigidly to the atlas, resample onto the model grid and normalise
-// (pipeline/model-input.ts). Reference masks, where a folder has them, go onto the same grid by the same
+// (pipeline/segmentation/model-input.ts). Reference masks, where a folder has them, go onto the same grid by the same
 // transform (nearest neighbour).
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Atlas } from '../atlas.js';
+import { type Atlas } from '../segmentation/atlas.js';
 import { loadVolume } from '../dicom/load-input.js';
-import { invert, resample } from '../geometry.js';
-import { modelInput } from '../model-input.js';
-import { isNiftiPath, readNifti } from '../nifti.js';
+import { invert, resample } from '../space/geometry.js';
+import { modelInput } from '../segmentation/model-input.js';
+import { isNiftiPath, readNifti } from '../io/nifti.js';
 import { type RegistrationOptions, registerToAtlasWithReport } from '../registration/index.js';
-import type { Grid } from '../volume.js';
+import type { Grid } from '../space/volume.js';
 import type { ValidationSample } from './validate.js';
 
 const MASK_SUFFIX = /_mask\.nii(\.gz)?$/;

@@ -2,7 +2,7 @@
 // intensity per tissue for a T1-, T2- or FLAIR-like contrast, a random one per extra-cerebral class, Gaussian blur
 // and noise. Their brain mask is known exactly (labels 1–499), so they serve as calibration and validation data
 // with references and without touching the images the model's accuracy is reported on.
-import { type Volume, withData } from '../volume.js';
+import { type Volume, withData } from '../space/volume.js';
 import { seededRandom } from '../registration/similarity.js';
 
 export type Contrast = 't1' | 't2' | 'flair';

@@ -24,10 +24,10 @@
 // - Optimiser: Hooke–Jeeves pattern search over (translation mm, rotation × 80 mm), deterministic.
 //
 // The result maps input patient LPS mm → atlas LPS mm; resampling in either direction goes through geometry.ts.
-import { type Affine, compose, invert } from '../geometry.js';
+import { type Affine, compose, invert } from '../space/geometry.js';
 import { type DicomContext, logger } from '../../log.js';
-import { type RigidTransform, eulerRotation, translation } from '../transform.js';
-import type { Vec3, Volume } from '../volume.js';
+import { type RigidTransform, eulerRotation, translation } from '../space/transform.js';
+import type { Vec3, Volume } from '../space/volume.js';
 import { axisAlignedRotations, principalAxisRotations } from './initialise.js';
 import { robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';

@@ -4,7 +4,7 @@
 // briefly: the 24 axis-aligned rotations (which include "already upright" and every 90°/180° turn) plus the
 // four that align the principal axes of the two heads (each eigenvector's sign is ambiguous, so all proper
 // sign choices). The candidates compete on the same cost at the coarsest level; the best continue.
-import { type Affine, identity } from '../geometry.js';
+import { type Affine, identity } from '../space/geometry.js';
 
 /** Eigenvectors (columns of `vectors`, row-major 3×3) and eigenvalues of a symmetric 3×3 matrix, by Jacobi sweeps. */
 export function symmetricEigen(matrix: number[]): { values: number[]; vectors: number[] } {

@@ -1,8 +1,8 @@
 // Coarser copies of a volume for multi-resolution registration. Block averaging by whole voxels keeps the
 // grid exactly aligned with the original (the new voxel centre is the centre of its block) and doubles as the
 // anti-aliasing filter; axes already coarser than the target spacing (thick 2D slices) are left alone.
-import { applyToPoint, indexToWorld } from '../geometry.js';
-import type { Vec3, Volume } from '../volume.js';
+import { applyToPoint, indexToWorld } from '../space/geometry.js';
+import type { Vec3, Volume } from '../space/volume.js';
 
 /** Integer block size per axis so that spacing × factor comes close to `targetMm` without going far past it. */
 export function blockFactors(spacing: Vec3, targetMm: number): Vec3 {

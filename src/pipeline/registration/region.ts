@@ -1,7 +1,7 @@
 // Where in the atlas the similarity is measured. Faces, necks, fat and coil shading differ wildly between
 // sequences and between people; the brain and its immediate surroundings (CSF, skull) do not. So the fine
 // levels measure MI only around the atlas brain, while the coarsest level looks at the head around it.
-import type { Volume } from '../volume.js';
+import type { Volume } from '../space/volume.js';
 
 /**
  * Binary dilation by a box of ±radius voxels along each axis: per axis, each line is swept forwards and

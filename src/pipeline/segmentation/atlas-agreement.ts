@@ -4,10 +4,10 @@
 // 0.85 against it even when nested perfectly, and scored 0.78–0.82 on real heads. The check therefore also lets the
 // atlas mask shrink (never grow) about its own centre and keeps the best Dice: head size is not a failure, a mask
 // of the wrong shape or place is.
-import { type Affine, applyToPoint, compose, indexToWorld, resampleMask } from './geometry.js';
-import { type RigidTransform, translation } from './transform.js';
+import { type Affine, applyToPoint, compose, indexToWorld, resampleMask } from '../space/geometry.js';
+import { type RigidTransform, translation } from '../space/transform.js';
 import { dice } from './mask-metrics.js';
-import { type Grid, type Vec3, type Volume } from './volume.js';
+import { type Grid, type Vec3, type Volume } from '../space/volume.js';
 
 export interface AtlasAgreement {
   /** Dice with the atlas mask at the best of `scales`. */

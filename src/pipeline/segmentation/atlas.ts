@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { modelsDir } from './model-files.js';
-import { readNifti } from './nifti.js';
-import { type Grid, type Vec3, type Volume, gridOf, withData } from './volume.js';
+import { readNifti } from '../io/nifti.js';
+import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 
 export interface Atlas {
   /** The model grid: the network sees its input resampled onto it. */

@@ -2,7 +2,7 @@
 // percentile Hausdorff distance between the two surfaces in millimetres (the larger of the two directed 95th
 // percentiles), and each mask's volume. Distances use exact Euclidean distance transforms that respect
 // anisotropic voxels, so a 5 mm slice counts 5 mm.
-import { type Volume, voxelCount } from './volume.js';
+import { type Volume, voxelCount } from '../space/volume.js';
 
 export interface MaskComparison {
   dice: number;

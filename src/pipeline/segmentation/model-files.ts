@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Grid, gridOf } from './volume.js';
+import { type Grid, gridOf } from '../space/volume.js';
 
 export interface ModelEntry {
   /** e.g. 'brainstrip-efficient' */

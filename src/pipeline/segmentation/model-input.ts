@@ -3,9 +3,9 @@
 //   x = clip((v − p0.5) / (p99.5 − p0.5), 0, 1.5), percentiles over all voxels of the 128³ grid,
 // where p is the k-th smallest value with k = round(q · n) (at least 1), as torch.kthvalue computes it.
 // Outside the input's field of view the grid holds 0 before normalisation, as in training.
-import { type Affine, invert, resample } from './geometry.js';
-import type { RigidTransform } from './transform.js';
-import type { Grid, Volume } from './volume.js';
+import { type Affine, invert, resample } from '../space/geometry.js';
+import type { RigidTransform } from '../space/transform.js';
+import type { Grid, Volume } from '../space/volume.js';
 
 export const NORMALISATION = { lowQuantile: 0.005, highQuantile: 0.995, max: 1.5 } as const;
 

@@ -1,7 +1,7 @@
 // The mask as a neuroradiologist expects it: one piece (the largest 6-connected component: specks in the
 // scalp or the neck are not brain) with no holes (ventricles, tumour cores and resection cavities are inside the
 // brain mask even when the network hesitates there).
-import { type Volume, voxelCount } from './volume.js';
+import { type Volume, voxelCount } from '../space/volume.js';
 
 /** Labels 6-connected components of `mask` (non-zero); returns the label volume (0 = background) and sizes. */
 function components(mask: Volume<Uint8Array>): { labels: Int32Array; sizes: number[] } {

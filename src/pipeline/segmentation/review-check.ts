@@ -8,10 +8,10 @@
 // brain, as much as a missing frontal lobe.
 import { type Atlas } from './atlas.js';
 import { atlasAgreement, coarserGrid, maskCentroid, scaledAtlasMask } from './atlas-agreement.js';
-import { resampleMask } from './geometry.js';
+import { resampleMask } from '../space/geometry.js';
 import { squaredDistanceMm } from './mask-metrics.js';
-import type { RigidTransform } from './transform.js';
-import { type Volume } from './volume.js';
+import type { RigidTransform } from '../space/transform.js';
+import { type Volume } from '../space/volume.js';
 
 export interface ReviewLimits {
   /** Atlas agreement (Dice, size-aware) below which the mask is flagged. */

@@ -236,48 +236,6 @@ export function gridFromSlices(stack: {
   };
 }
 
-/**
- * Axis permutation and flips that bring a grid closest to a canonical orientation without resampling.
- * `target[a]` is the LPS(+) world axis (0 = x, 1 = y, 2 = z) and sign wanted for new index axis a, e.g. RAS+ is
- * [[0, -1], [1, -1], [2, 1]]. Returns, for each new axis, the old axis it comes from and whether it is flipped.
- */
-export function canonicalAxisOrder(grid: Grid, target: [[number, 1 | -1], [number, 1 | -1], [number, 1 | -1]]): { from: [number, number, number]; flip: [boolean, boolean, boolean] } {
-  // Greedy on the largest |cosine|: the dominant world axis of each index axis, resolved without repeats.
-  const used = new Set<number>();
-  const worldOfOld: number[] = [-1, -1, -1];
-  const pairs: { old: number; world: number; c: number }[] = [];
-  for (let old = 0; old < 3; old++) for (let w = 0; w < 3; w++) pairs.push({ old, world: w, c: Math.abs(grid.direction[old][w]) });
-  pairs.sort((a, b) => b.c - a.c);
-  const usedOld = new Set<number>();
-  for (const p of pairs) {
-    if (usedOld.has(p.old) || used.has(p.world)) continue;
-    usedOld.add(p.old);
-    used.add(p.world);
-    worldOfOld[p.old] = p.world;
-  }
-  const from: [number, number, number] = [0, 0, 0];
-  const flip: [boolean, boolean, boolean] = [false, false, false];
-  for (let a = 0; a < 3; a++) {
-    const [world, sign] = target[a];
-    const old = worldOfOld.indexOf(world);
-    from[a] = old;
-    flip[a] = Math.sign(grid.direction[old][world]) !== sign;
-  }
-  return { from, flip };
-}
-
-/** The grid after taking new axis a from old axis `from[a]`, reversed where `flip[a]`; same world positions. */
-export function permuteGrid(grid: Grid, from: [number, number, number], flip: [boolean, boolean, boolean]): Grid {
-  const dims = from.map((a) => grid.dims[a]) as Vec3;
-  const spacing = from.map((a) => grid.spacing[a]) as Vec3;
-  const direction = from.map((a, n) => grid.direction[a].map((c) => (flip[n] ? -c : c))) as [Vec3, Vec3, Vec3];
-  // The new origin is the old voxel that becomes (0, 0, 0): the far end of every flipped axis.
-  const oldIndex: Vec3 = [0, 0, 0];
-  for (let n = 0; n < 3; n++) if (flip[n]) oldIndex[from[n]] = grid.dims[from[n]] - 1;
-  const origin = applyToPoint(indexToWorld(grid), oldIndex);
-  return { dims, spacing, origin, direction };
-}
-
 /** `p` moved `distance` mm along the unit vector `direction`. */
 export function pointAlong(p: Vec3, direction: Vec3, distance: number): Vec3 {
   return [p[0] + direction[0] * distance, p[1] + direction[1] * distance, p[2] + direction[2] * distance];

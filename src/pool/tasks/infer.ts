@@ -1,11 +1,11 @@
 // Worker task: a volume on its native grid and its registration transform in, the brain mask on the same grid
 // out. Everything heavy happens here, off the main thread: resampling onto the model grid, the network (one ONNX
 // Runtime session per worker, cached), resampling the probability back, post-processing and the atlas check.
-import { loadAtlas } from '../../pipeline/atlas.js';
-import { maskOnInputGrid } from '../../pipeline/extract.js';
-import { modelInput } from '../../pipeline/model-input.js';
-import { DEFAULT_REVIEW_LIMITS, type ReviewEvidence, reviewMask } from '../../pipeline/review-check.js';
-import type { Grid, Volume } from '../../pipeline/volume.js';
+import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
+import { maskOnInputGrid } from '../../jobs/extract-brain.js';
+import { modelInput } from '../../pipeline/segmentation/model-input.js';
+import { DEFAULT_REVIEW_LIMITS, type ReviewEvidence, reviewMask } from '../../pipeline/segmentation/review-check.js';
+import type { Grid, Volume } from '../../pipeline/space/volume.js';
 import { brainProbability } from '../onnx-session.js';
 
 export interface InferPayload {
@@ -24,11 +24,11 @@ export interface InferPayload {
 
 export interface InferResult {
   mask: Uint8Array;
-  /** Dice with the registered atlas mask, allowing for head size (pipeline/atlas-agreement.ts). */
+  /** Dice with the registered atlas mask, allowing for head size (pipeline/segmentation/atlas-agreement.ts). */
   atlasAgreementDice: number;
   /** Linear size of the head against the atlas at which that Dice was found. */
   atlasScale: number;
-  /** Why a person should look at this mask (pipeline/review-check.ts); empty when nothing is suspicious. */
+  /** Why a person should look at this mask (pipeline/segmentation/review-check.ts); empty when nothing is suspicious. */
   reviewReasons: string[];
   reviewEvidence: ReviewEvidence;
   timings: { modelInputMs: number; networkMs: number; postprocessMs: number };

@@ -1,9 +1,9 @@
 // Worker task: rigid registration of one volume to the atlas, off the main thread. The atlas is loaded once
 // per worker (loadAtlas caches it) and reused for every series the worker registers.
-import { loadAtlas } from '../../pipeline/atlas.js';
+import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
 import { type RegistrationOptions, registerToAtlasWithReport } from '../../pipeline/registration/index.js';
 import type { DicomContext } from '../../log.js';
-import type { Volume } from '../../pipeline/volume.js';
+import type { Volume } from '../../pipeline/space/volume.js';
 
 export interface RegisterTaskPayload {
   volume: Volume<Float32Array>;
