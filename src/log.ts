@@ -11,6 +11,26 @@ export interface DicomContext {
   callingAe?: string;
 }
 
+/** DicomContext with where inside the object a problem was found. */
+export interface DicomIdentifiers extends DicomContext {
+  /** 1-based frame number inside a multi-frame instance. */
+  frame?: number;
+  /** File the problem was found in, when there is one. */
+  path?: string;
+}
+
+/** The identifiers in words, for the end of an error message: ` (series …, instance … frame …, study …, file …)`. */
+export function describeDicom(ids: DicomIdentifiers = {}): string {
+  const parts: string[] = [];
+  if (ids.seriesInstanceUid) parts.push(`series ${ids.seriesInstanceUid}`);
+  if (ids.sopInstanceUid) parts.push(`instance ${ids.sopInstanceUid}${ids.frame ? ` frame ${ids.frame}` : ''}`);
+  if (ids.studyInstanceUid) parts.push(`study ${ids.studyInstanceUid}`);
+  if (ids.path) parts.push(`file ${ids.path}`);
+  if (ids.jobId !== undefined && ids.jobId !== '') parts.push(`job ${ids.jobId}`);
+  if (ids.callingAe) parts.push(`from ${ids.callingAe}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 export type Logger = winston.Logger;
 
 let root: winston.Logger | undefined;

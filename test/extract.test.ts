@@ -44,7 +44,7 @@ describe('brain extraction on Colin27', () => {
     const t2 = { ...t1, data: t1.data.map((v) => (v > 5 ? (300 - v) * 7 : v)) };
     const reference = resampleMask(atlas.brainMask, input, t.matrix);
     for (const volume of [t1, t2]) {
-      const result = await extractBrain(volume, { pool, atlas, config: { model: modelConfig }, transform: t });
+      const result = await extractBrain(volume, { pool, config: { model: modelConfig }, transform: t });
       expect(result.mask.dims).toEqual(input.dims);
       const d = dice(result.mask.data, reference.data);
       expect(d).toBeGreaterThan(0.93);
@@ -63,7 +63,7 @@ describe('brain extraction on Colin27', () => {
   it('flags a result for review when the mask and the registered atlas disagree', async () => {
     // a deliberately wrong transform (the head is elsewhere): the atlas mask lands off the brain
     const wrong = rigidAboutCentre(eulerRotation(0, 0, 0), [0, 0, 0], [0, 0, 45]);
-    const result = await extractBrain(atlas.template, { pool, atlas, config: { model: modelConfig }, transform: wrong });
+    const result = await extractBrain(atlas.template, { pool, config: { model: modelConfig }, transform: wrong });
     expect(result.atlasAgreementDice).toBeLessThan(0.83);
     expect(result.flaggedForReview).toBe(true);
   });

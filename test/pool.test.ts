@@ -19,31 +19,32 @@ describe('worker pool', () => {
   });
 
   it('runs several tasks at once on different workers', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => pool.run<{ threadId: number }>('probe', { busyMs: 150 })));
+    const results = await Promise.all(Array.from({ length: 6 }, () => pool.run('probe', { busyMs: 150 })));
     expect(results).toHaveLength(6);
     expect(new Set(results.map((r) => r.threadId)).size).toBe(2);
   });
 
   it('survives a worker that dies: only that task fails, the next ones succeed', async () => {
-    const before = await pool.run<{ threadId: number }>('probe', {});
+    const before = await pool.run('probe', {});
     const crashed = pool.run('probe', { exit: 3 });
-    const neighbours = Array.from({ length: 3 }, () => pool.run<{ threadId: number }>('probe', { busyMs: 50 }));
+    const neighbours = Array.from({ length: 3 }, () => pool.run('probe', { busyMs: 50 }));
     await expect(crashed).rejects.toThrow();
     const survivors = await Promise.all(neighbours);
     expect(survivors).toHaveLength(3);
-    const after = await Promise.all(Array.from({ length: 4 }, () => pool.run<{ threadId: number }>('probe', { busyMs: 20 })));
+    const after = await Promise.all(Array.from({ length: 4 }, () => pool.run('probe', { busyMs: 20 })));
     expect(after).toHaveLength(4);
     expect(before.threadId).toBeGreaterThan(0);
   });
 
   it('refuses task names that are not modules of the pool', async () => {
-    await expect(pool.run('../../cli', {})).rejects.toThrow(/invalid task name/);
-    await expect(pool.run('no-such-task', {})).rejects.toThrow(/no task module/);
+    // Not expressible in typed code; a cast (or plain JavaScript) still meets the run-time check.
+    await expect(pool.run('../../cli' as 'probe', {})).rejects.toThrow(/invalid task name/);
+    await expect(pool.run('no-such-task' as 'probe', {})).rejects.toThrow(/no task module/);
   });
 
   it('a closed pool refuses work instead of hanging', async () => {
     const other = createWorkerPool({ pool: { workers: 1, intraOpThreads: 1, maxQueue: 4, idleTimeoutMs: 0 } });
-    expect(await other.run<{ pid: number }>('probe', {})).toHaveProperty('pid', process.pid);
+    expect(await other.run('probe', {})).toHaveProperty('pid', process.pid);
     await other.close();
     await expect(other.run('probe', {})).rejects.toThrow(/closed/);
   });

@@ -2,7 +2,7 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { atlasAgreement, maskCentroid } from '../src/pipeline/segmentation/atlas-agreement.js';
-import { maskOnInputGrid } from '../src/jobs/extract-brain.js';
+import { maskOnInputGrid, segmentBrain } from '../src/pipeline/segmentation/segment.js';
 import { indexToWorld, applyToPoint, resampleMask } from '../src/pipeline/space/geometry.js';
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
@@ -128,6 +128,35 @@ describe('model input', () => {
     expect(dice(mask.data, expected.data)).toBeLessThan(dice(mask.data, moved.data));
     // the atlas mask brought back by the same transform agrees with it
     expect(dice(resampleMask(atlasBall, input, t.matrix).data, mask.data)).toBeGreaterThan(0.97);
+  });
+});
+
+describe('the segmentation chain with a stand-in network', () => {
+  it('model input → predictor → mask on the input grid → review, with the predictor passed in', async () => {
+    const atlasGrid = grid([40, 40, 40], [4, 4, 4], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    const brain = ball(atlasGrid, [0, 0, 0], 60);
+    const atlas = { grid: atlasGrid, template: { ...atlasGrid, data: Float32Array.from(brain.data, (v) => v * 100) }, brainMask: brain };
+    const input = grid([36, 40, 30], [4, 4, 5], [[0, 1, 0], [0, 0, -1], [-1, 0, 0]]);
+    const head = ball(input, [0, 0, 0], 60);
+    const volume = { ...input, data: Float32Array.from(head.data, (v, i) => v * 800 + (i % 7)) };
+    const seen: Array<[number, number, number]> = [];
+    // The stand-in network calls everything bright brain.
+    const predict = async (x: Float32Array, dims: [number, number, number]) => {
+      seen.push(dims);
+      return Float32Array.from(x, (v) => (v > 0.5 ? 1 : 0));
+    };
+    const result = await segmentBrain(volume, identityTransform(), { atlas, predict, reviewDice: 0.83 });
+    expect(seen).toEqual([atlasGrid.dims]);
+    expect(result.mask.dims).toEqual(input.dims);
+    expect(dice(result.mask.data, head.data)).toBeGreaterThan(0.95);
+    expect(result.review.flagged).toBe(false);
+    // A network that misses half the brain is flagged.
+    const half = await segmentBrain(volume, identityTransform(), {
+      atlas,
+      reviewDice: 0.83,
+      predict: async (x, dims) => Float32Array.from(x, (v, i) => (v > 0.5 && i % dims[0] < dims[0] / 2 ? 1 : 0)),
+    });
+    expect(half.review.flagged).toBe(true);
   });
 });
 

@@ -172,7 +172,7 @@ describe.skipIf(!hasColin27 || !fs.existsSync(compiledTask))('registration in th
       const atlas = loadTestAtlas();
       const truth = motion([-10, 0, 15], [0, -12, 6]);
       const volume = movedHead(readNifti(colin27Path), truth);
-      const result = await pool.run<{ matrix: number[]; candidate: number }>('register', { volume }, [volume.data.buffer]);
+      const result = await pool.run('register', { volume }, [volume.data.buffer]);
       expect(result.candidate).toBe(0);
       expect(meanLandmarkError(atlas, { matrix: result.matrix }, truth)).toBeLessThan(1);
     } finally {

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { configureLogging } from '../log.js';
-import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
 import { extractBrain } from '../jobs/extract-brain.js';
@@ -60,9 +59,8 @@ export async function run(argv: string[]): Promise<number> {
     const transform = values.transform ? fromJson(JSON.parse(fs.readFileSync(values.transform, 'utf8'))) : undefined;
     const loaded = await loadVolume(input, { ...(config.pipeline as PipelineConfig), seriesInstanceUid: values.series });
     const context = loaded.source ? { studyInstanceUid: loaded.source.studyInstanceUid, seriesInstanceUid: loaded.source.seriesInstanceUid } : {};
-    const atlas = loadAtlas(model.dir || undefined);
     pool = createWorkerPool(config);
-    const result = await extractBrain(loaded.volume, { pool, atlas, config: { model, registration: config.registration }, transform, context });
+    const result = await extractBrain(loaded.volume, { pool, config: { model, registration: config.registration }, transform, context });
     fs.mkdirSync(out, { recursive: true });
     writeNifti(path.join(out, 'mask.nii.gz'), result.mask, { description: `brainstrip mask ${result.model.name} ${result.model.version}` });
     writeNifti(path.join(out, 'brain.nii.gz'), compact(result.brain), { description: 'brainstrip skull-stripped' });

@@ -3,6 +3,7 @@
 // waits before the first C-STORE). Kept in a small file so that a pause survives a restart.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileDurable } from '../durable.js';
 
 export const PAUSABLE = ['intake', 'processing', 'sending'] as const;
 export type Pausable = (typeof PAUSABLE)[number];
@@ -42,8 +43,7 @@ export class NodeControls {
     this.state[what] = paused ? { paused, by, at: new Date().toISOString() } : { paused: false };
     if (this.file) {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      fs.writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state));
-      fs.renameSync(`${this.file}.tmp`, this.file);
+      writeFileDurable(this.file, JSON.stringify(this.state), { syncDir: true });
     }
     for (const listener of this.listeners) listener(what, paused);
     if (!paused) for (const wake of [...this.waiters]) wake();

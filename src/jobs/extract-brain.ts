@@ -1,19 +1,16 @@
-// Brain extraction of one volume: register it to the atlas, run the network on the model grid, bring the mask
-// back to the volume's own grid, clean it, and check it against the atlas mask brought back by the same
-// registration. The heavy steps run in the worker pool (tasks 'register' and 'infer'); this module only
-// orchestrates them and keeps the pure steps that the infer task uses.
+// Brain extraction of one volume, orchestrated over the worker pool: register it to the atlas (task 'register'),
+// then the segmentation chain of pipeline/segmentation/segment.ts (task 'infer': model input, network, mask on
+// the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
+// knows the pool, the configured model and how to report.
 import type { ModelConfig } from '../../config/sections/model.js';
-import { type DicomContext, logger } from '../log.js';
+import { type DicomContext, describeDicom, logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
-import type { InferPayload, InferResult } from '../pool/tasks/infer.js';
-import type { RegisterTaskPayload, RegisterTaskResult } from '../pool/tasks/register.js';
-import type { Atlas } from '../pipeline/segmentation/atlas.js';
-import { resample } from '../pipeline/space/geometry.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import { cleanMask } from '../pipeline/segmentation/postprocess.js';
+import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { maskedImage } from '../pipeline/segmentation/postprocess.js';
+import { maskVolumeMl } from '../pipeline/segmentation/mask-metrics.js';
 import type { RigidTransform } from '../pipeline/space/transform.js';
-import { type Grid, type Volume, gridOf, voxelCount, withData } from '../pipeline/space/volume.js';
+import { type Volume, gridOf, voxelCount, withData } from '../pipeline/space/volume.js';
 
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
@@ -35,7 +32,6 @@ export interface BrainExtraction {
 
 export interface ExtractDeps {
   pool: Pick<WorkerPool, 'run' | 'intraOpThreads'>;
-  atlas: Atlas;
   /** `registration` (config/sections/registration.ts) tunes the registration; absent, its defaults apply. */
   config: { model: ModelConfig; registration?: Parameters<typeof registrationOptionsFromConfig>[0] };
   /** A known input → atlas transform (skips registration). */
@@ -44,31 +40,26 @@ export interface ExtractDeps {
   context?: DicomContext;
 }
 
-function describe(context: DicomContext = {}): string {
-  const ids = Object.entries(context).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`);
-  return ids.length ? ` (${ids.join(', ')})` : '';
-}
-
 export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDeps): Promise<BrainExtraction> {
   const { config, pool, context } = deps;
   const log = logger('extract', context ?? {});
-  if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new Error(`brain extraction: the input volume is empty or inconsistent${describe(context)}`);
+  if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new Error(`brain extraction: the input volume is empty or inconsistent${describeDicom(context)}`);
   const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: config.model.verifyChecksums });
 
   let transform = deps.transform;
   if (!transform) {
     const options = config.registration ? registrationOptionsFromConfig(config.registration) : undefined;
-    let registered: RegisterTaskResult;
+    let registered;
     try {
-      registered = await pool.run<RegisterTaskResult>('register', { volume: input, context, modelsDir: config.model.dir || undefined, options } satisfies RegisterTaskPayload);
+      registered = await pool.run('register', { volume: input, context, modelsDir: config.model.dir || undefined, options });
     } catch (error) {
-      throw new Error(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
+      throw new Error(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}${describeDicom(context)}`);
     }
     transform = { matrix: registered.matrix };
   }
-  let result: InferResult;
+  let result;
   try {
-    result = await pool.run<InferResult>('infer', {
+    result = await pool.run('infer', {
       modelPath: model.path,
       intraOpThreads: pool.intraOpThreads,
       modelsDir: config.model.dir || undefined,
@@ -76,20 +67,12 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
       transform: transform.matrix,
       grid: model.grid,
       reviewDice: config.model.reviewDice,
-    } satisfies InferPayload);
+    });
   } catch (error) {
-    throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describe(context)}`);
+    throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describeDicom(context)}`);
   }
   const mask = withData(gridOf(input), result.mask);
-  const brainData = new Float32Array(input.data.length);
-  let count = 0;
-  for (let v = 0; v < brainData.length; v++) {
-    if (mask.data[v]) {
-      brainData[v] = input.data[v];
-      count++;
-    }
-  }
-  const brainVolumeMl = (count * input.spacing[0] * input.spacing[1] * input.spacing[2]) / 1000;
+  const brainVolumeMl = maskVolumeMl(mask);
   const flaggedForReview = result.reviewReasons.length > 0;
   log.info('brain extracted', {
     brainVolumeMl: Math.round(brainVolumeMl),
@@ -101,7 +84,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
   if (flaggedForReview) log.warn(`brain mask flagged for review: ${result.reviewReasons.join('; ')}`, { ...result.reviewEvidence });
   return {
     mask,
-    brain: withData(gridOf(input), brainData),
+    brain: maskedImage(input, mask),
     brainVolumeMl,
     atlasAgreementDice: result.atlasAgreementDice,
     atlasScale: result.atlasScale,
@@ -110,12 +93,4 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     transform,
     model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
   };
-}
-
-/** P(brain) on the model grid → cleaned 0/1 mask on the input's grid (linear interpolation, threshold 0.5). */
-export function maskOnInputGrid(probability: Volume<Float32Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
-  const p = resample(probability, gridOf(input), { targetToSource: transform.matrix, interpolation: 'linear', fill: 0 });
-  const data = new Uint8Array(p.data.length);
-  for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
-  return cleanMask(withData(gridOf(input), data));
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import type { Destination } from '../../config/sections/results.js';
-import type { AlgorithmIdentity, DerivedObjectOptions } from '../pipeline/derived/common.js';
+import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
+import type { BrainExtraction } from './extract-brain.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from './result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
@@ -22,42 +23,26 @@ import type { JobContext, SeriesProcessor } from './types.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
-/** What the results need from brain extraction (the BrainExtraction contract of src/jobs/extract-brain.ts). */
-export interface BrainExtractionResult {
-  mask: Volume<Uint8Array>;
-  brain: Volume<Float32Array>;
-  brainVolumeMl: number;
-  atlasAgreementDice: number;
-  atlasScale: number;
-  flaggedForReview: boolean;
-  /** Why the mask was flagged, in words. */
-  reviewReason?: string;
-  /** The model that computed the mask, with the checksum of its ONNX file: results are reused only for the same checksum. */
-  model: AlgorithmIdentity & { sha256: string };
-}
+/** What the results need from brain extraction (jobs/extract-brain.ts); the transform stays with the extractor. */
+export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
 
 export interface BrainExtractor {
   extract(volume: Volume<Float32Array>, context?: DicomContext): Promise<BrainExtractionResult>;
   close(): Promise<void>;
 }
 
-/** The node's extractor: the worker pool, the atlas and extractBrain, created on first use. */
+/** The node's extractor: the worker pool and extractBrain, created on first use. */
 function configuredExtractor(config: BrainstripConfig): BrainExtractor {
   let ready:
     | Promise<{ pool: { close(): Promise<void> | void }; run: (v: Volume<Float32Array>, context?: DicomContext) => Promise<BrainExtractionResult> }>
     | undefined;
   const start = async () => {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
-    const [{ createWorkerPool }, { loadAtlas }, { extractBrain }] = await Promise.all([
-      import('../pool/pool.js'),
-      import('../pipeline/segmentation/atlas.js'),
-      import('./extract-brain.js'),
-    ]);
+    const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
     const pool = createWorkerPool(config);
-    const atlas = loadAtlas();
     // The model section is validated by its own convict formats; its enumerations arrive as plain strings.
     const modelConfig = config as unknown as Parameters<typeof extractBrain>[1]['config'];
-    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, atlas, config: modelConfig, context }) };
+    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, config: modelConfig, context }) };
   };
   return {
     async extract(volume, context) {

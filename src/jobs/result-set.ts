@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DicomObject } from '../pipeline/derived/common.js';
 import { toPart10 } from '../pipeline/derived/part10.js';
+import { fsyncDirSync, writeFileDurable } from '../durable.js';
 
 export interface ResultObject {
   kind: DicomObject['kind'];
@@ -28,27 +29,6 @@ export interface ResultSet {
 }
 
 const MANIFEST = 'manifest.json';
-
-export function writeFileDurable(file: string, data: Uint8Array | string): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(temp, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Key of an input: a hash of the set of files and their sizes (a resent or added instance changes it). */
 export function inputKey(paths: string[]): string {
@@ -77,7 +57,7 @@ export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<R
   });
   const set: ResultSet = { ...meta, createdAt: new Date().toISOString(), objects: written };
   writeFileDurable(path.join(dir, MANIFEST), JSON.stringify(set, null, 2));
-  fsyncDir(dir);
+  fsyncDirSync(dir);
   return set;
 }
 

@@ -1,6 +1,7 @@
 // The worker pool: registration and inference run in Piscina worker threads so that the DICOM server, the job
 // queue and the HTTP endpoints on the main thread never wait for them. Each task is a module
-// dist/src/pool/tasks/<name>.js exporting `default async function (payload)`; a worker keeps what a task caches
+// dist/src/pool/tasks/<name>.js exporting `default async function (payload)`, listed with its payload and result
+// types in PoolTasks, so a caller keeps its types across the thread boundary; a worker keeps what a task caches
 // (the ONNX Runtime session of the infer task, the atlas) for its whole life. A worker that dies (a native
 // crash, process.exit in a task) fails only the task it was running; Piscina starts a replacement.
 import fs from 'node:fs';
@@ -10,9 +11,21 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { PoolConfig } from '../../config/sections/pool.js';
 import { logger } from '../log.js';
+import type { InferPayload, InferResult } from './tasks/infer.js';
+import type { ProbePayload, ProbeResult } from './tasks/probe.js';
+import type { RegisterTaskPayload, RegisterTaskResult } from './tasks/register.js';
+
+/** Every task of the pool: its module's name (tasks/<name>.ts), what it takes and what it answers. */
+export interface PoolTasks {
+  register: { payload: RegisterTaskPayload; result: RegisterTaskResult };
+  infer: { payload: InferPayload; result: InferResult };
+  probe: { payload: ProbePayload; result: ProbeResult };
+}
+
+export type PoolTaskName = keyof PoolTasks;
 
 export interface WorkerPool {
-  run<T>(taskName: 'register' | 'infer' | string, payload: unknown, transferList?: Transferable[]): Promise<T>;
+  run<K extends PoolTaskName>(task: K, payload: PoolTasks[K]['payload'], transferList?: Transferable[]): Promise<PoolTasks[K]['result']>;
   close(): Promise<void>;
   /** Worker threads in the pool. */
   readonly workers: number;
@@ -65,10 +78,11 @@ export function createWorkerPool(config: { pool: PoolConfig }): WorkerPool {
   return {
     workers,
     intraOpThreads,
-    async run<T>(taskName: string, payload: unknown, transferList?: Transferable[]): Promise<T> {
+    async run<K extends PoolTaskName>(task: K, payload: PoolTasks[K]['payload'], transferList?: Transferable[]): Promise<PoolTasks[K]['result']> {
       if (closed) throw new Error('worker pool is closed');
-      const filename = taskFile(taskName);
-      return (await piscina.run(payload, { filename, name: 'default', transferList: transferList as never })) as T;
+      // Names are checked at run time too: a caller from plain JavaScript (or a cast) must not load any module.
+      const filename = taskFile(task);
+      return (await piscina.run(payload, { filename, name: 'default', transferList: transferList as never })) as PoolTasks[K]['result'];
     },
     async close() {
       if (closed) return;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
+import { fsyncDir } from '../durable.js';
 import { datasetOffset } from './part10.js';
 
 const fsync = promisify(fs.fsync);
@@ -464,14 +465,5 @@ export class Spool {
     this.knownDirs.delete(dir);
     void fs.promises.rm(trash, { recursive: true, force: true }).catch(() => undefined);
     return true;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await open(dir, 'r');
-  try {
-    await fsync(fd);
-  } finally {
-    await close(fd);
   }
 }

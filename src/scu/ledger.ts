@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
+import { writeFileDurable } from '../durable.js';
 
 export interface StoredRecord {
   sopInstanceUid: string;
@@ -64,21 +65,6 @@ export class StoredLedger {
     const folder = this.folder(d);
     fs.mkdirSync(folder, { recursive: true });
     const record: StoredRecord = { sopInstanceUid, destination: destinationKey(d), status, description, storedAt: new Date().toISOString() };
-    const target = path.join(folder, sopInstanceUid);
-    const temp = `${target}.${process.pid}.tmp`;
-    const fd = fs.openSync(temp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(record));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, target);
-    const dir = fs.openSync(folder, 'r');
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
+    writeFileDurable(path.join(folder, sopInstanceUid), JSON.stringify(record), { syncDir: true });
   }
 }

@@ -1,21 +1,14 @@
 // Errors that say which DICOM object they concern, so that an administrator can find the case in the PACS.
+import { type DicomIdentifiers, describeDicom } from '../../log.js';
 
-export interface DicomIdentifiers {
-  studyInstanceUid?: string;
-  seriesInstanceUid?: string;
-  sopInstanceUid?: string;
-  /** 1-based frame number inside a multi-frame instance. */
-  frame?: number;
-  /** File the problem was found in, when there is one. */
-  path?: string;
-}
+export type { DicomIdentifiers };
 
 /** Input that cannot become a volume: malformed, unsupported, or not one 3D volume. Never a crash. */
 export class SeriesError extends Error {
   readonly identifiers: DicomIdentifiers;
 
   constructor(reason: string, identifiers: DicomIdentifiers = {}) {
-    super(`${reason}${describe(identifiers)}`);
+    super(`${reason}${describeDicom(identifiers)}`);
     this.name = 'SeriesError';
     this.identifiers = identifiers;
   }
@@ -30,13 +23,4 @@ export class AmbiguousSeriesError extends Error {
     this.name = 'AmbiguousSeriesError';
     this.series = series;
   }
-}
-
-function describe(ids: DicomIdentifiers): string {
-  const parts: string[] = [];
-  if (ids.seriesInstanceUid) parts.push(`series ${ids.seriesInstanceUid}`);
-  if (ids.sopInstanceUid) parts.push(`instance ${ids.sopInstanceUid}${ids.frame ? ` frame ${ids.frame}` : ''}`);
-  if (ids.studyInstanceUid) parts.push(`study ${ids.studyInstanceUid}`);
-  if (ids.path) parts.push(`file ${ids.path}`);
-  return parts.length ? ` (${parts.join(', ')})` : '';
 }

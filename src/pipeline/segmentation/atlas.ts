@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { modelsDir } from './model-files.js';
 import { readNifti } from '../io/nifti.js';
-import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
+import { type Grid, type Vec3, type Volume, binarise, gridOf, withData } from '../space/volume.js';
 
 export interface Atlas {
   /** The model grid: the network sees its input resampled onto it. */
@@ -38,8 +38,7 @@ export function loadAtlas(dir?: string): Atlas {
   for (const [name, v] of [['template', template], ['brain-mask', maskF]] as const) {
     if (!sameGrid(v, grid)) throw new Error(`atlas ${name}.nii.gz is not on the grid of grid.json`);
   }
-  const mask = new Uint8Array(maskF.data.length);
-  for (let v = 0; v < mask.length; v++) mask[v] = maskF.data[v] >= 0.5 ? 1 : 0;
+  const mask = binarise(maskF.data);
   const atlas: Atlas = { grid, template: withData(grid, template.data), brainMask: withData(grid, mask) };
   cache.set(root, atlas);
   return atlas;

@@ -69,3 +69,10 @@ export function fillHoles(mask: Volume<Uint8Array>): Volume<Uint8Array> {
 export function cleanMask(mask: Volume<Uint8Array>): Volume<Uint8Array> {
   return fillHoles(largestComponent(mask));
 }
+
+/** The image with everything outside the mask set to 0 (the skull-stripped image). */
+export function maskedImage(image: Volume<Float32Array>, mask: Volume<Uint8Array>): Volume<Float32Array> {
+  const data = new Float32Array(image.data.length);
+  for (let v = 0; v < data.length; v++) if (mask.data[v]) data[v] = image.data[v];
+  return { ...image, data };
+}

@@ -1,6 +1,6 @@
 // The one place where index ↔ patient-space arithmetic happens. Resamplers, reorientation, registration and
 // NIfTI/DICOM geometry all go through these functions; no other module multiplies direction cosines by hand.
-import { type Grid, type Vec3, type Volume, type VoxelArray, voxelCount } from './volume.js';
+import { type Grid, type Vec3, type Volume, type VoxelArray, binarise, voxelCount } from './volume.js';
 
 /** 4×4 homogeneous matrix, row-major, acting on column vectors (x' = A·x). */
 export type Affine = number[];
@@ -166,12 +166,13 @@ export function resample<T extends VoxelArray>(
   return { dims: [...target.dims] as Vec3, spacing: [...target.spacing] as Vec3, origin: [...target.origin] as Vec3, direction: target.direction.map((d) => [...d]) as [Vec3, Vec3, Vec3], data: out };
 }
 
-/** A binary mask resampled by interpolating it as a probability and thresholding at 0.5 (smoother than nearest). */
-export function resampleMask(mask: Volume<Uint8Array>, target: Grid, targetToSource?: Affine): Volume<Uint8Array> {
+/**
+ * A binary mask (or a probability) resampled by interpolating it linearly and thresholding at MASK_THRESHOLD
+ * (smoother than nearest).
+ */
+export function resampleMask(mask: Volume, target: Grid, targetToSource?: Affine): Volume<Uint8Array> {
   const p = resample(mask, target, { targetToSource, interpolation: 'linear', fill: 0 });
-  const data = new Uint8Array(p.data.length);
-  for (let v = 0; v < data.length; v++) data[v] = p.data[v] >= 0.5 ? 1 : 0;
-  return { ...p, data };
+  return { ...p, data: binarise(p.data) };
 }
 
 // ---- DICOM slice stacks (issue 3): the arithmetic that turns Image Plane attributes into a Grid. ----

@@ -41,6 +41,16 @@ export function withData<T extends VoxelArray>(grid: Grid, data: T): Volume<T> {
   return { ...gridOf(grid), data };
 }
 
+/** Where a probability (or an interpolated 0/1 mask) counts as inside: the one threshold of every mask step. */
+export const MASK_THRESHOLD = 0.5;
+
+/** 0/1 of each value against MASK_THRESHOLD (at or above is inside). */
+export function binarise(values: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let v = 0; v < out.length; v++) out[v] = values[v] >= MASK_THRESHOLD ? 1 : 0;
+  return out;
+}
+
 export function linearIndex(dims: Vec3, i: number, j: number, k: number): number {
   return i + dims[0] * (j + dims[1] * k);
 }

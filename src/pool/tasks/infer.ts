@@ -1,10 +1,9 @@
-// Worker task: a volume on its native grid and its registration transform in, the brain mask on the same grid
-// out. Everything heavy happens here, off the main thread: resampling onto the model grid, the network (one ONNX
-// Runtime session per worker, cached), resampling the probability back, post-processing and the atlas check.
+// Worker task: the segmentation chain (pipeline/segmentation/segment.ts) off the main thread, with the network
+// run by this worker's ONNX Runtime session (cached for the worker's life) and the atlas loaded once per worker.
+// Only an adapter: payloads in, plain transferable results out.
 import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
-import { maskOnInputGrid } from '../../jobs/extract-brain.js';
-import { modelInput } from '../../pipeline/segmentation/model-input.js';
-import { DEFAULT_REVIEW_LIMITS, type ReviewEvidence, reviewMask } from '../../pipeline/segmentation/review-check.js';
+import type { ReviewEvidence } from '../../pipeline/segmentation/review-check.js';
+import { type BrainSegmentation, segmentBrain } from '../../pipeline/segmentation/segment.js';
 import type { Grid, Volume } from '../../pipeline/space/volume.js';
 import { brainProbability } from '../onnx-session.js';
 
@@ -31,27 +30,22 @@ export interface InferResult {
   /** Why a person should look at this mask (pipeline/segmentation/review-check.ts); empty when nothing is suspicious. */
   reviewReasons: string[];
   reviewEvidence: ReviewEvidence;
-  timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
+  timings: BrainSegmentation['timings'];
 }
 
 export default async function infer(payload: InferPayload): Promise<InferResult> {
-  const atlas = loadAtlas(payload.modelsDir || undefined);
-  const transform = { matrix: payload.transform };
-  const t0 = performance.now();
-  const grid = payload.grid ?? atlas.grid;
-  const input = modelInput(payload.volume, transform, grid);
-  const t1 = performance.now();
-  const probability = await brainProbability(payload.modelPath, payload.intraOpThreads, input, grid.dims);
-  const t2 = performance.now();
-  const mask = maskOnInputGrid({ ...grid, data: probability }, payload.volume, transform);
-  const review = reviewMask(mask, atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: payload.reviewDice });
-  const t3 = performance.now();
+  const { mask, review, timings } = await segmentBrain(payload.volume, { matrix: payload.transform }, {
+    atlas: loadAtlas(payload.modelsDir || undefined),
+    grid: payload.grid,
+    reviewDice: payload.reviewDice,
+    predict: (input, dims) => brainProbability(payload.modelPath, payload.intraOpThreads, input, dims),
+  });
   return {
     mask: mask.data,
     atlasAgreementDice: review.evidence.atlasDice,
     atlasScale: review.evidence.atlasScale,
     reviewReasons: review.reasons,
     reviewEvidence: review.evidence,
-    timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) },
+    timings,
   };
 }

@@ -9,7 +9,13 @@ export interface ProbePayload {
   exit?: number;
 }
 
-export default async function probe(payload: ProbePayload = {}): Promise<{ threadId: number; pid: number; rssMb: number }> {
+export interface ProbeResult {
+  threadId: number;
+  pid: number;
+  rssMb: number;
+}
+
+export default async function probe(payload: ProbePayload = {}): Promise<ProbeResult> {
   if (payload.exit !== undefined) process.exit(payload.exit);
   if (payload.busyMs) await new Promise((resolve) => setTimeout(resolve, payload.busyMs));
   return { threadId, pid: process.pid, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) };

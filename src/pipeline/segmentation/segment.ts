@@ -1,0 +1,47 @@
+// The segmentation chain of one volume, given its registration to the atlas: model input on the model grid →
+// the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
+// volume's own grid → thresholded and cleaned → checked against the atlas brain. Pure apart from the predictor.
+import { resampleMask } from '../space/geometry.js';
+import type { RigidTransform } from '../space/transform.js';
+import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
+import type { Atlas } from './atlas.js';
+import { modelInput } from './model-input.js';
+import { cleanMask } from './postprocess.js';
+import { DEFAULT_REVIEW_LIMITS, type ReviewResult, reviewMask } from './review-check.js';
+
+/** The network: a normalised input on the model grid (dims i, j, k) in, P(brain) per voxel on the same grid out. */
+export type Predictor = (input: Float32Array, dims: Vec3) => Promise<Float32Array>;
+
+export interface SegmentOptions {
+  atlas: Atlas;
+  /** The model's own input grid in atlas space (absent: the atlas grid). */
+  grid?: Grid;
+  predict: Predictor;
+  /** Atlas agreement below which the result is flagged for review (model.reviewDice). */
+  reviewDice: number;
+}
+
+export interface BrainSegmentation {
+  /** On the volume's own grid, 0/1. */
+  mask: Volume<Uint8Array>;
+  review: ReviewResult;
+  timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
+}
+
+/** P(brain) on the model grid → cleaned 0/1 mask on the input's grid (linear interpolation, threshold 0.5). */
+export function maskOnInputGrid(probability: Volume<Float32Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
+  return cleanMask(resampleMask(probability, gridOf(input), transform.matrix));
+}
+
+export async function segmentBrain(volume: Volume<Float32Array>, transform: RigidTransform, options: SegmentOptions): Promise<BrainSegmentation> {
+  const grid = options.grid ?? options.atlas.grid;
+  const t0 = performance.now();
+  const input = modelInput(volume, transform, grid);
+  const t1 = performance.now();
+  const probability = await options.predict(input, grid.dims);
+  const t2 = performance.now();
+  const mask = maskOnInputGrid(withData(gridOf(grid), probability), volume, transform);
+  const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice });
+  const t3 = performance.now();
+  return { mask, review, timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) } };
+}
