@@ -147,7 +147,7 @@ export function hasTool(name: string): boolean {
 export async function writeSyntheticResults(dir: string, enhanced = false) {
   const { buildSkullStrippedSeries } = await import('../src/pipeline/derived/skull-stripped.js');
   const { buildSegmentation } = await import('../src/pipeline/derived/segmentation.js');
-  const { toPart10 } = await import('../src/pipeline/derived/part10.js');
+  const { toPart10 } = await import('../src/pipeline/dicom/dcmjs.js');
   const source = syntheticSource(enhanced);
   const { brain, mask } = syntheticBrain(source);
   const objects = [...buildSkullStrippedSeries({ source, brain, algorithm, options, acquisition }), buildSegmentation({ source, mask, algorithm, options, acquisition })];

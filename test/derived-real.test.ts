@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { configureLogging } from '../src/log.js';
 import { readMrAcquisition } from '../src/pipeline/derived/acquisition.js';
-import { toPart10 } from '../src/pipeline/derived/part10.js';
+import { toPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';

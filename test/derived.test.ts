@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { toPart10, fromPart10 } from '../src/pipeline/derived/part10.js';
+import { toPart10, fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { acquisition, algorithm, dciodvfy, hasTool, options, syntheticBrain, syntheticSource, tempDir } from './derived-fixtures.js';

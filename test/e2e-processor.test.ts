@@ -8,7 +8,7 @@ import { loadConfig } from '../config/schema.js';
 import { createSeriesProcessor } from '../src/jobs/process-series.js';
 import type { Job, JobContext } from '../src/jobs/types.js';
 import { configureLogging, logger } from '../src/log.js';
-import { fromPart10 } from '../src/pipeline/derived/part10.js';
+import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { sharedData, tempDir } from './derived-fixtures.js';
 import { e2eRequirements } from './e2e-fixtures.js';
 import { type Storescp, startStorescp } from './scu-fixtures.js';

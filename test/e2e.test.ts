@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fromPart10 } from '../src/pipeline/derived/part10.js';
+import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { sharedData, tempDir } from './derived-fixtures.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 

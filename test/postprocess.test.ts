@@ -1,9 +1,9 @@
 // Post-processing, model input and QC picture: pure steps over small synthetic volumes with known answers.
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { atlasAgreement, maskCentroid } from '../src/pipeline/segmentation/atlas-agreement.js';
+import { atlasAgreement } from '../src/pipeline/segmentation/atlas-agreement.js';
 import { maskOnInputGrid, segmentBrain } from '../src/pipeline/segmentation/segment.js';
-import { indexToWorld, applyToPoint, resampleMask } from '../src/pipeline/space/geometry.js';
+import { indexToWorld, applyToPoint, maskCentroid, resampleMask } from '../src/pipeline/space/geometry.js';
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
 import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/segmentation/postprocess.js';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { configureLogging, logger } from '../src/log.js';
-import { fromPart10 } from '../src/pipeline/derived/part10.js';
+import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { StoredLedger } from '../src/scu/ledger.js';
 import { DeliveryError, deliver } from '../src/scu/sender.js';
 import { hasTool, tempDir, writeSyntheticResults } from './derived-fixtures.js';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { fromPart10, toPart10 } from '../src/pipeline/derived/part10.js';
+import { fromPart10, toPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { buildSegmentation, packBits } from '../src/pipeline/derived/segmentation.js';
 import { acquisition, algorithm, dciodvfy, dcmdump, hasTool, options, syntheticBrain, syntheticSource, tempDir } from './derived-fixtures.js';
 

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DicomObject } from '../pipeline/derived/common.js';
-import { toPart10 } from '../pipeline/derived/part10.js';
+import { toPart10 } from '../pipeline/dicom/dcmjs.js';
 import { fsyncDirSync, writeFileDurable } from '../durable.js';
 
 export interface ResultObject {

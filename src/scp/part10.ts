@@ -1,9 +1,7 @@
 // The DICOM Part 10 file header (preamble, "DICM", File Meta Information) written in front of a dataset that is
 // stored exactly as it arrived on the wire.
 
-/** Identifies files written by brainstrip's SCP (PS3.7 D.3.3.2). */
-export const IMPLEMENTATION_CLASS_UID = '2.25.336758461038942434536509251725337089443';
-export const IMPLEMENTATION_VERSION_NAME = 'BRAINSTRIP_0_1';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 
 export interface FileMetaInput {
   sopClassUid: string;

@@ -1,5 +1,6 @@
 // Which received instances become part of a job. By default: MR volumes (MR / Enhanced MR Image Storage) that are
 // ORIGINAL acquisitions, not localizers, and never brainstrip's own outputs (loop protection).
+import { MANUFACTURER } from '../pipeline/dicom/identity.js';
 import type { InstanceHeader } from './dataset-header.js';
 
 export interface RoutingRuleConfig {
@@ -19,19 +20,17 @@ export interface RoutingConfig {
 
 export type RoutingDecision = { routed: true } | { routed: false; reason: string };
 
-/** Manufacturer written into every object brainstrip creates (Equipment module). */
-export const OWN_MANUFACTURER = 'brainstrip';
 /** The UUID-derived root of PS3.5 B.2 is shared by everyone; it cannot identify our objects on its own. */
 const SHARED_UID_ROOT = '2.25';
 
 /** true for objects brainstrip produced itself: its Manufacturer, its UID root, or DERIVED by brainstrip. */
 export function isOwnOutput(header: InstanceHeader, ownUidRoot: string): boolean {
-  if (header.manufacturer?.trim().toLowerCase() === OWN_MANUFACTURER) return true;
+  if (header.manufacturer?.trim().toLowerCase() === MANUFACTURER.toLowerCase()) return true;
   if (ownUidRoot && ownUidRoot !== SHARED_UID_ROOT) {
     const prefix = `${ownUidRoot}.`;
     if (header.sopInstanceUid?.startsWith(prefix) || header.seriesInstanceUid?.startsWith(prefix)) return true;
   }
-  return header.imageType[0] === 'DERIVED' && /brainstrip/i.test(header.derivationDescription ?? '');
+  return header.imageType[0] === 'DERIVED' && (header.derivationDescription ?? '').toLowerCase().includes(MANUFACTURER.toLowerCase());
 }
 
 function matches(rule: RoutingRuleConfig, header: InstanceHeader, callingAe: string): boolean {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromPart10, toPart10 } from '../../src/pipeline/derived/part10.js';
+import { fromPart10, toPart10 } from '../../src/pipeline/dicom/dcmjs.js';
 import { readFileMeta } from '../../src/scp/part10.js';
 import { createOrthanc, e2eRequirements } from '../e2e-fixtures.js';
 import { sharedData } from '../derived-fixtures.js';

@@ -2,7 +2,7 @@
 // source's first instance, each value checked against its VR and enumerated values rather than copied blindly.
 import fs from 'node:fs/promises';
 import { codeString, decimal, integer, text } from './common.js';
-import { type Dataset, fromPart10 } from './part10.js';
+import { type Dataset, fromPart10 } from '../dicom/dcmjs.js';
 
 export interface MrAcquisition {
   scanningSequence: string[];

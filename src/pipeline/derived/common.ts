@@ -1,10 +1,12 @@
 // What the derived series and the SEG share: the typed description of who made them (equipment, algorithm),
 // the Patient / Study / Frame of Reference attributes taken from the source, and value checks per VR, so that
 // a non-conformant source value is dropped or cut rather than copied into an object an archive may reject.
-import type { SourceSeries } from '../dicom/series.js';
-import type { Dataset } from './part10.js';
+import type { SourceFrame, SourceSeries } from '../dicom/series.js';
+import type { Volume } from '../space/volume.js';
+import type { MrAcquisition } from './acquisition.js';
+import type { Dataset } from '../dicom/dcmjs.js';
+import { MANUFACTURER } from '../dicom/identity.js';
 
-export const MANUFACTURER = 'brainstrip';
 
 /** The model that produced the mask (from BrainExtraction.model). */
 export interface AlgorithmIdentity {
@@ -191,8 +193,8 @@ export function equipment(options: DerivedObjectOptions): Dataset {
   return stripUndefined({
     Manufacturer: MANUFACTURER,
     InstitutionName: text(options.institutionName, 64),
-    ManufacturerModelName: 'brainstrip',
-    DeviceSerialNumber: 'brainstrip',
+    ManufacturerModelName: MANUFACTURER,
+    DeviceSerialNumber: MANUFACTURER,
     SoftwareVersions: text(options.softwareVersion, 64) ?? 'unknown',
   });
 }
@@ -238,3 +240,41 @@ export function uidBasis(source: SourceSeries, algorithm: AlgorithmIdentity): st
 }
 
 export { stripUndefined };
+
+// SCT 12738006 "Brain"; CID 7202 "Source Image Purposes of Reference" (PS3.16).
+export const BRAIN = code('12738006', 'SCT', 'Brain');
+export const SOURCE_IMAGE_FOR_PROCESSING = code('121322', 'DCM', 'Source image for image processing operation');
+
+/** The SourceImageSequence item pointing at the source slice (and frame) an image or SEG frame was computed from. */
+export function sourceImageItem(frame: SourceFrame): Dataset {
+  return stripUndefined({
+    ReferencedSOPClassUID: frame.sopClassUid,
+    ReferencedSOPInstanceUID: frame.sopInstanceUid,
+    ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
+    PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
+  });
+}
+
+/** Every source instance once, as ReferencedSOPClassUID / ReferencedSOPInstanceUID items. */
+export function referencedInstances(source: SourceSeries): Dataset[] {
+  const seen = new Map<string, string>();
+  for (const f of source.frames) seen.set(f.sopInstanceUid, f.sopClassUid);
+  return [...seen].map(([uid, cls]) => ({ ReferencedSOPClassUID: cls, ReferencedSOPInstanceUID: uid }));
+}
+
+/** Checks that a volume lies on the source's native grid, so frame k of the volume is source slice k. */
+export function assertOnSourceGrid(source: SourceSeries, volume: Volume, what: string): void {
+  const [ni, nj, nk] = volume.dims;
+  if (ni !== source.columns || nj !== source.rows || nk !== source.frames.length) {
+    throw new Error(
+      `${what} is ${ni}×${nj}×${nk} but series ${source.seriesInstanceUid} (study ${source.studyInstanceUid}) ` +
+        `has ${source.columns}×${source.rows}×${source.frames.length} voxels: it is not on the source grid`,
+    );
+  }
+}
+
+/** The source's nominal slice thickness; where it does not say, the spacing of its slices (contiguous 3D). */
+export function sliceThickness(input: { acquisition?: Pick<MrAcquisition, 'sliceThickness'>; brain?: Volume; mask?: Volume }): number {
+  return input.acquisition?.sliceThickness ?? (input.brain ?? input.mask)!.spacing[2];
+}
+

@@ -5,6 +5,11 @@ import type { SourceSeries } from '../dicom/series.js';
 import type { Volume } from '../space/volume.js';
 import {
   type AlgorithmIdentity,
+  BRAIN,
+  assertOnSourceGrid,
+  referencedInstances,
+  sliceThickness,
+  sourceImageItem,
   type DerivedObjectOptions,
   type DicomObject,
   SOP_CLASS,
@@ -21,8 +26,7 @@ import {
   stripUndefined,
 } from './common.js';
 import type { MrAcquisition } from './acquisition.js';
-import type { Dataset } from './part10.js';
-import { BRAIN, SOURCE_IMAGE_FOR_PROCESSING, assertOnSourceGrid, sliceThickness } from './skull-stripped.js';
+import type { Dataset } from '../dicom/dcmjs.js';
 import { makeUid } from './uid.js';
 
 export interface SegmentationInput {
@@ -66,21 +70,11 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
     DerivationImageSequence: [
       {
         DerivationCodeSequence: [SEGMENTATION_DERIVATION],
-        SourceImageSequence: [
-          stripUndefined({
-            ReferencedSOPClassUID: frame.sopClassUid,
-            ReferencedSOPInstanceUID: frame.sopInstanceUid,
-            ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
-            PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
-          }),
-        ],
+        SourceImageSequence: [sourceImageItem(frame)],
       },
     ],
     SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
   }));
-
-  const referencedInstances = new Map<string, string>();
-  for (const f of source.frames) referencedInstances.set(f.sopInstanceUid, f.sopClassUid);
 
   const dataset: Dataset = stripUndefined({
     SpecificCharacterSet: 'ISO_IR 192',
@@ -127,7 +121,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: source.seriesInstanceUid,
-        ReferencedInstanceSequence: [...referencedInstances].map(([uid, cls]) => ({ ReferencedSOPClassUID: cls, ReferencedSOPInstanceUID: uid })),
+        ReferencedInstanceSequence: referencedInstances(source),
       },
     ],
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],

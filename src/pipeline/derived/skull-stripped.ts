@@ -6,6 +6,11 @@ import { type Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import {
   type AlgorithmIdentity,
+  BRAIN,
+  assertOnSourceGrid,
+  referencedInstances,
+  sliceThickness,
+  sourceImageItem,
   type DerivedObjectOptions,
   type DicomObject,
   SOP_CLASS,
@@ -22,7 +27,7 @@ import {
   uidBasis,
   stripUndefined,
 } from './common.js';
-import type { Dataset } from './part10.js';
+import type { Dataset } from '../dicom/dcmjs.js';
 import { makeUid } from './uid.js';
 
 export interface SkullStrippedInput {
@@ -35,21 +40,8 @@ export interface SkullStrippedInput {
   acquisition: MrAcquisition;
 }
 
-// CID 7203 "Image Derivation" and CID 7202 "Source Image Purposes of Reference" (PS3.16).
+// CID 7203 "Image Derivation" (PS3.16).
 export const PIXEL_BY_PIXEL_MASK = code('113047', 'DCM', 'Pixel by pixel mask');
-export const BRAIN = code('12738006', 'SCT', 'Brain');
-export const SOURCE_IMAGE_FOR_PROCESSING = code('121322', 'DCM', 'Source image for image processing operation');
-
-/** Checks that a volume lies on the source's native grid, so frame k of the volume is source slice k. */
-export function assertOnSourceGrid(source: SourceSeries, volume: Volume, what: string): void {
-  const [ni, nj, nk] = volume.dims;
-  if (ni !== source.columns || nj !== source.rows || nk !== source.frames.length) {
-    throw new Error(
-      `${what} is ${ni}×${nj}×${nk} but series ${source.seriesInstanceUid} (study ${source.studyInstanceUid}) ` +
-        `has ${source.columns}×${source.rows}×${source.frames.length} voxels: it is not on the source grid`,
-    );
-  }
-}
 
 /** Stored pixel values (unsigned 16 bit, no rescale) and a window that fits the brain's intensities. */
 function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: number; width: number } {
@@ -82,11 +74,6 @@ function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: num
   return { pixels, center: (lo + hi) / 2, width: hi - lo };
 }
 
-/** The source's nominal slice thickness; where it does not say, the spacing of its slices (contiguous 3D). */
-export function sliceThickness(input: { acquisition?: Pick<MrAcquisition, 'sliceThickness'>; brain?: Volume; mask?: Volume }): number {
-  return input.acquisition?.sliceThickness ?? (input.brain ?? input.mask)!.spacing[2];
-}
-
 function acquisitionAttributes(acq: MrAcquisition): Dataset {
   return stripUndefined({
     // Type 1 in the MR Image module; a source without conformant values gets research-mode / none (PS3.3 C.8.3.1).
@@ -117,7 +104,7 @@ function derivedUids(input: SkullStrippedInput) {
 }
 
 function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, created: { date: string; time: string }): Dataset {
-  const { source, algorithm, options, acquisition } = input;
+  const { source, options, acquisition } = input;
   return stripUndefined({
     SpecificCharacterSet: 'ISO_IR 192',
     InstanceCreationDate: created.date,
@@ -166,14 +153,7 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
       DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
       SOPInstanceUID: sopInstanceUid,
       InstanceNumber: String(k + 1),
-      SourceImageSequence: [
-        stripUndefined({
-          ReferencedSOPClassUID: frame.sopClassUid,
-          ReferencedSOPInstanceUID: frame.sopInstanceUid,
-          ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
-          PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
-        }),
-      ],
+      SourceImageSequence: [sourceImageItem(frame)],
       ...acq,
       SliceThickness: ds(sliceThickness(input)),
       ImagePositionPatient: frame.imagePositionPatient.map(ds),
@@ -212,14 +192,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
       {
         DerivationDescription: derivationDescription(algorithm),
         DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
-        SourceImageSequence: [
-          stripUndefined({
-            ReferencedSOPClassUID: frame.sopClassUid,
-            ReferencedSOPInstanceUID: frame.sopInstanceUid,
-            ReferencedFrameNumber: frame.frameNumber !== undefined ? String(frame.frameNumber) : undefined,
-            PurposeOfReferenceCodeSequence: [SOURCE_IMAGE_FOR_PROCESSING],
-          }),
-        ],
+        SourceImageSequence: [sourceImageItem(frame)],
       },
     ],
   }));
@@ -284,15 +257,13 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
 
 /** Hierarchical SOP Instance Reference macro (PS3.3 C.17.2.1) listing every source instance once. */
 export function hierarchicalReferences(source: SourceSeries): Dataset[] {
-  const seen = new Map<string, string>();
-  for (const f of source.frames) seen.set(f.sopInstanceUid, f.sopClassUid);
   return [
     {
       StudyInstanceUID: source.studyInstanceUid,
       ReferencedSeriesSequence: [
         {
           SeriesInstanceUID: source.seriesInstanceUid,
-          ReferencedSOPSequence: [...seen].map(([uid, cls]) => ({ ReferencedSOPClassUID: cls, ReferencedSOPInstanceUID: uid })),
+          ReferencedSOPSequence: referencedInstances(source),
         },
       ],
     },

@@ -1,9 +1,10 @@
-// The one door to dcmjs, which ships no TypeScript types. Loading it through createRequire keeps the rest of
-// the code typed against the small part of its API that we use, without an ambient module declaration that
-// could clash with another area's.
+// The one door to dcmjs, which ships no TypeScript types: reading Part-10 files (the loader, tests) and writing
+// the objects brainstrip creates. Loading it through createRequire keeps the rest of the code typed against the
+// small part of its API that we use, without an ambient module declaration that could clash with another area's.
 import { createRequire } from 'node:module';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
 
-/** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets). */
+/** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets, binary values ArrayBuffers). */
 export type Dataset = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 interface DicomDict {
@@ -13,11 +14,13 @@ interface DicomDict {
 
 interface DcmjsApi {
   data: {
+    DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(options?: Record<string, unknown>): ArrayBuffer };
     DicomMessage: {
       readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string | null; noCopy?: boolean }): DicomDict;
     };
     DicomMetaDictionary: {
       naturalizeDataset(dict: Record<string, unknown>): Dataset;
+      denaturalizeDataset(dataset: Dataset): Record<string, unknown>;
     };
   };
   log: { setLevel(level: string): void; getLogger?(name: string): { setLevel(level: string): void } };
@@ -29,6 +32,38 @@ export const dcmjs = require('dcmjs') as DcmjsApi;
 dcmjs.log.setLevel('error');
 // Its validation logger reports the dictionary's ambiguous VRs (US or SS) of every implicit-VR file as errors.
 dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
+
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+
+/** The dataset as a Part-10 file: preamble, file meta information, data set (explicit VR little endian). */
+export function toPart10(dataset: Dataset): Buffer {
+  const sopClassUid = dataset.SOPClassUID;
+  const sopInstanceUid = dataset.SOPInstanceUID;
+  if (typeof sopClassUid !== 'string' || typeof sopInstanceUid !== 'string') {
+    throw new Error('a dataset needs SOPClassUID and SOPInstanceUID to be written as a file');
+  }
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopInstanceUid,
+    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  };
+  const dict = new dcmjs.data.DicomDict(dcmjs.data.DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(dataset);
+  return Buffer.from(dict.write());
+}
+
+/** Reads a Part-10 file leniently (tests, and the sender's check of what it is about to send). */
+export function fromPart10(bytes: Uint8Array, headerOnly = false): { meta: Dataset; dataset: Dataset } {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const message = dcmjs.data.DicomMessage.readFile(buffer, { ignoreErrors: true, untilTag: headerOnly ? '7FE00010' : null });
+  return {
+    meta: dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.meta),
+    dataset: dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict),
+  };
+}
 
 export interface ParsedPart10 {
   transferSyntaxUid: string;

@@ -4,7 +4,7 @@
 // mask outline in red. Slices are resampled through geometry.ts, so an oblique or prone series looks like any
 // other. The PNG encoder is the minimum the format needs (RGB, 8 bit, one zlib stream).
 import zlib from 'node:zlib';
-import { applyToPoint, cornerPoints, indexToWorld, resample } from '../space/geometry.js';
+import { cornerPoints, cross, gridCentre, maskCentroid, resample } from '../space/geometry.js';
 import { type Grid, type Vec3, type Volume, gridOf } from '../space/volume.js';
 
 export interface QcOptions {
@@ -24,25 +24,6 @@ const VIEWS: Array<{ name: string; col: Vec3; row: Vec3; fixed: 0 | 1 | 2 }> = [
   { name: 'coronal', col: [1, 0, 0], row: [0, 0, -1], fixed: 1 },
   { name: 'sagittal', col: [0, 1, 0], row: [0, 0, -1], fixed: 0 },
 ];
-
-function cross(a: Vec3, b: Vec3): Vec3 {
-  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-}
-
-/** Centre of the mask in LPS mm (the volume's centre when the mask is empty). */
-function maskCentre(mask: Volume<Uint8Array>): Vec3 {
-  const [nx, ny] = mask.dims;
-  let si = 0, sj = 0, sk = 0, n = 0;
-  for (let v = 0; v < mask.data.length; v++) {
-    if (!mask.data[v]) continue;
-    const i = v % nx;
-    const j = Math.floor(v / nx) % ny;
-    const k = Math.floor(v / (nx * ny));
-    si += i; sj += j; sk += k; n++;
-  }
-  const index: Vec3 = n ? [si / n, sj / n, sk / n] : [(mask.dims[0] - 1) / 2, (mask.dims[1] - 1) / 2, (mask.dims[2] - 1) / 2];
-  return applyToPoint(indexToWorld(mask), index);
-}
 
 function window(data: Float32Array): [number, number] {
   const step = Math.max(1, Math.floor(data.length / 200_000));
@@ -96,7 +77,7 @@ const OUTLINE: Array<[number, number, number]> = [
  */
 export function qcViews(image: Volume<Float32Array>, masks: Array<Volume<Uint8Array>>, options: QcOptions = {}): RgbImage {
   const size = options.viewSize ?? 256;
-  const centre = maskCentre(masks[0]);
+  const centre = maskCentroid(masks[0], gridCentre(masks[0]));
   const range = window(image.data);
   const views = VIEWS.map((view) => masks.map((mask) => renderView(image, { ...gridOf(image), data: mask.data }, centre, view, size, range)));
   const gap = 4;

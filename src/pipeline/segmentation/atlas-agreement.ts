@@ -4,7 +4,7 @@
 // 0.85 against it even when nested perfectly, and scored 0.78–0.82 on real heads. The check therefore also lets the
 // atlas mask shrink (never grow) about its own centre and keeps the best Dice: head size is not a failure, a mask
 // of the wrong shape or place is.
-import { type Affine, applyToPoint, compose, indexToWorld, resampleMask } from '../space/geometry.js';
+import { type Affine, compose, maskCentroid, resampleMask } from '../space/geometry.js';
 import { type RigidTransform, translation } from '../space/transform.js';
 import { dice } from './mask-metrics.js';
 import { type Grid, type Vec3, type Volume } from '../space/volume.js';
@@ -24,22 +24,6 @@ export interface AtlasAgreement {
  * head, which must stay flagged.
  */
 const AGREEMENT_SCALES: readonly number[] = [0.82, 0.85, 0.88, 0.91, 0.94, 0.97, 1];
-
-/** Centre of mass of a 0/1 mask, in patient LPS mm. */
-export function maskCentroid(mask: Volume<Uint8Array>): Vec3 {
-  const [nx, ny] = mask.dims;
-  let n = 0;
-  const sum = [0, 0, 0];
-  for (let v = 0; v < mask.data.length; v++) {
-    if (!mask.data[v]) continue;
-    sum[0] += v % nx;
-    sum[1] += Math.floor(v / nx) % ny;
-    sum[2] += Math.floor(v / (nx * ny));
-    n++;
-  }
-  if (n === 0) throw new Error('maskCentroid: the mask is empty');
-  return applyToPoint(indexToWorld(mask), [sum[0] / n, sum[1] / n, sum[2] / n]);
-}
 
 /** The same field of view sampled every `factor` voxels: Dice on it estimates Dice on the full grid cheaply. */
 export function coarserGrid(grid: Grid, factor: number): Grid {

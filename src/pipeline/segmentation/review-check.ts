@@ -7,8 +7,8 @@
 // out — was measured and dropped: correct expert masks of slabs left out up to 57 mL deep inside the atlas
 // brain, as much as a missing frontal lobe.
 import { type Atlas } from './atlas.js';
-import { atlasAgreement, coarserGrid, maskCentroid, scaledAtlasMask } from './atlas-agreement.js';
-import { resampleMask } from '../space/geometry.js';
+import { atlasAgreement, coarserGrid, scaledAtlasMask } from './atlas-agreement.js';
+import { maskCentroid, resampleMask } from '../space/geometry.js';
 import { squaredDistanceMm } from './mask-metrics.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Volume } from '../space/volume.js';

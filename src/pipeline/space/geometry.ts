@@ -175,6 +175,33 @@ export function resampleMask(mask: Volume, target: Grid, targetToSource?: Affine
   return { ...p, data: binarise(p.data) };
 }
 
+/**
+ * Centre of mass of a 0/1 mask, in patient LPS mm. An empty mask has none: `whenEmpty` is returned if given,
+ * otherwise it is an error.
+ */
+export function maskCentroid(mask: Volume<Uint8Array>, whenEmpty?: Vec3): Vec3 {
+  const [nx, ny] = mask.dims;
+  let n = 0;
+  const sum = [0, 0, 0];
+  for (let v = 0; v < mask.data.length; v++) {
+    if (!mask.data[v]) continue;
+    sum[0] += v % nx;
+    sum[1] += Math.floor(v / nx) % ny;
+    sum[2] += Math.floor(v / (nx * ny));
+    n++;
+  }
+  if (n === 0) {
+    if (whenEmpty) return whenEmpty;
+    throw new Error('maskCentroid: the mask is empty');
+  }
+  return applyToPoint(indexToWorld(mask), [sum[0] / n, sum[1] / n, sum[2] / n]);
+}
+
+/** The patient position of the middle of a grid (LPS mm). */
+export function gridCentre(grid: Grid): Vec3 {
+  return applyToPoint(indexToWorld(grid), [(grid.dims[0] - 1) / 2, (grid.dims[1] - 1) / 2, (grid.dims[2] - 1) / 2]);
+}
+
 // ---- DICOM slice stacks (issue 3): the arithmetic that turns Image Plane attributes into a Grid. ----
 
 export function dot(a: Vec3, b: Vec3): number {
