@@ -13,7 +13,7 @@ import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 const run = promisify(execFile);
 
 export const repoRoot = path.resolve(import.meta.dirname, '..');
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export { sharedData } from './shared-data.js';
 
 export const algorithm: AlgorithmIdentity = { name: 'brainstrip-unet', version: '1.0.0', precision: 'INT8' };
 

@@ -11,14 +11,14 @@ import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';
 import type { LoadedSeries } from '../src/pipeline/dicom/series.js';
-import { algorithm, dciodvfy, hasTool, options, sharedData, tempDir } from './derived-fixtures.js';
+import { algorithm, dciodvfy, hasTool, options, tempDir } from './derived-fixtures.js';
+import { sharedData, sharedDataPresent } from './shared-data.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 
 const classicDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const enhancedDir = path.join(sharedData, 'dicom/siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
-const haveData = fs.existsSync(classicDir) && fs.existsSync(enhancedDir);
-if (!haveData) console.warn(`skipping derived-object tests on real data: ${classicDir} not found (../shared/data is not part of a fresh clone)`);
+const haveData = sharedDataPresent('the derived-object tests on real data', classicDir, enhancedDir);
 
 /** A stand-in brain mask (voxels brighter than a fifth of the maximum) — any mask exercises the builders. */
 function thresholdMask(loaded: LoadedSeries) {

@@ -14,13 +14,13 @@ import { listSeries, loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
 import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
 import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
+import { sharedData, sharedDataPresent } from './shared-data.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TS_DIR = path.resolve(repoRoot, '../shared/data/dicom/transfer-syntaxes');
-const haveTs = fs.existsSync(TS_DIR);
+const TS_DIR = path.join(sharedData, 'dicom/transfer-syntaxes');
+const haveTs = sharedDataPresent('the transfer-syntax files of dicom-load', TS_DIR);
 const haveDcmodify = spawnSync('dcmodify', ['--version']).status === 0;
 if (!haveDcmodify) console.warn('dicom-load: DCMTK dcmodify is not installed; skipping the character-set cases');
-if (!haveTs) console.warn(`dicom-load: ${TS_DIR} is absent (shared test data); skipping the transfer-syntax files`);
 
 let work: string;
 let counter = 0;

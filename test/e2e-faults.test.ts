@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { sharedData } from './derived-fixtures.js';
+import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 import { startRefusingArchive } from './scu-fixtures.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
-const missing = e2eRequirements() ?? (fs.existsSync(seriesDir) ? undefined : `${seriesDir} not found (../shared/data is not part of a fresh clone)`);
+const missing = e2eRequirements() ?? sharedDataMissing('the end-to-end fault tests', seriesDir);
 if (missing) console.warn(`skipping the end-to-end fault tests: ${missing}`);
 
 /** SOP Instance UIDs the node's ledger says each archive confirmed. */

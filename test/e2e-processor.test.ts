@@ -6,16 +6,18 @@ import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { createSeriesProcessor } from '../src/jobs/process-series.js';
-import type { Job, JobContext } from '../src/jobs/types.js';
+import type { JobContext } from '../src/jobs/types.js';
 import { configureLogging, logger } from '../src/log.js';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { sharedData, tempDir } from './derived-fixtures.js';
+import { tempDir } from './derived-fixtures.js';
+import { sharedData, sharedDataMissing } from './shared-data.js';
 import { e2eRequirements } from './e2e-fixtures.js';
+import { processingJob } from './job-fixtures.js';
 import { type Storescp, startStorescp } from './scu-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/6001_anat-T1w_acq-tfl');
-const missing = e2eRequirements() ?? (fs.existsSync(seriesDir) ? undefined : `${seriesDir} not found (../shared/data is not part of a fresh clone)`);
+const missing = e2eRequirements() ?? sharedDataMissing('the series processor test', seriesDir);
 if (missing) console.warn(`skipping the series processor test: ${missing}`);
 
 describe.skipIf(missing !== undefined)('series processor', () => {
@@ -27,26 +29,13 @@ describe.skipIf(missing !== undefined)('series processor', () => {
 
   function context(workDir: string, states: string[]): JobContext {
     const header = fromPart10(fs.readFileSync(files[0]), true).dataset;
-    const now = new Date().toISOString();
-    const job: Job = {
-      id: 1,
+    const job = processingJob({
       studyInstanceUid: String(header.StudyInstanceUID),
       seriesInstanceUid: String(header.SeriesInstanceUID),
-      callingAe: 'PACS',
-      modality: 'MR',
       seriesDescription: String(header.SeriesDescription),
       sopClassUid: String(header.SOPClassUID),
-      state: 'processing',
-      detail: null,
-      reason: null,
       instances: files.length,
-      bytes: 0,
-      attempts: 1,
-      createdAt: now,
-      updatedAt: now,
-      lastInstanceAt: now,
-      finishedAt: null,
-    };
+    });
     return { job, instancePaths: files, workDir, log: logger('test-processor'), setState: (state, detail) => states.push(`${state}: ${detail ?? ''}`) };
   }
 

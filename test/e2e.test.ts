@@ -1,15 +1,17 @@
-// End to end, as a hospital runs it: Orthanc is the PACS holding a T1 study; the series is forwarded to brainstrip
-// with storescu; brainstrip sends back a skull-stripped series and a SEG into the same study. Sending the series
-// again must not duplicate anything, and brainstrip's own outputs sent to it are not processed (loop protection).
+// End to end, as a hospital runs it: Orthanc is the PACS holding a T1 study (a phantom, then a real head); the
+// series is forwarded to brainstrip with storescu; brainstrip sends back a skull-stripped series and a SEG into the
+// same study. Sending the series again must not duplicate anything, and brainstrip's own outputs sent to it are not
+// processed (loop protection).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { sharedData, tempDir } from './derived-fixtures.js';
+import { tempDir } from './derived-fixtures.js';
+import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
-const missing = e2eRequirements() ?? (fs.existsSync(seriesDir) ? undefined : `${seriesDir} not found (../shared/data is not part of a fresh clone)`);
+const missing = e2eRequirements() ?? sharedDataMissing('the end-to-end test', seriesDir);
 if (missing) console.warn(`skipping the end-to-end test: ${missing}`);
 
 describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive', () => {
@@ -52,7 +54,10 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     expect(original.Instances).toHaveLength(files.length);
     expect(derived.MainDicomTags.Modality).toBe('MR');
     expect(derived.Instances).toHaveLength(files.length);
-    expect(derived.MainDicomTags.SeriesDescription).toMatch(/skull-stripped( \[review\])?$/);
+    // This classic series is a cylindrical phantom, not a head (models/MODEL_CARD.md): its result must be flagged
+    // for review, and the flag must reach the archive in both objects' descriptions.
+    expect(derived.MainDicomTags.SeriesDescription).toMatch(/ skull-stripped \[review\]$/);
+    expect(String(seg.MainDicomTags.SeriesDescription ?? '')).toMatch(/\[review\]$/);
     expect(seg.Instances).toHaveLength(1);
 
     // Every SEG frame references the original instance at its own position.
@@ -137,4 +142,18 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     }
     expect(frameNumbers.size).toBe(frames.length);
   }, 900_000);
+
+  // KNOWN FAILURE, kept visible: with the shipped model 1.1.0 every real head of the test data is flagged by the
+  // review check's extent rule (this MPRAGE: atlas agreement 0.905, but 44.9 mL of mask more than 10 mm outside the
+  // expected brain, at the skull base). A normal head must not be flagged; when the model or the check is fixed this
+  // test fails as `test.fails` and must become a plain `test`.
+  test.fails('a normal head (the Enhanced MPRAGE above) comes back without a review flag', async () => {
+    const enhancedDir = path.join(sharedData, 'dicom/siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
+    const source = fromPart10(fs.readFileSync(path.join(enhancedDir, fs.readdirSync(enhancedDir)[0])), true).dataset;
+    const studyId = (await orthanc.post<{ ID: string }[]>('/tools/lookup', String(source.StudyInstanceUID)))[0].ID;
+    const series = await orthanc.get<any[]>(`/studies/${studyId}/series`);
+    const outputs = series.filter((s) => s.MainDicomTags.SeriesInstanceUID !== source.SeriesInstanceUID);
+    expect(outputs).toHaveLength(2);
+    for (const output of outputs) expect(String(output.MainDicomTags.SeriesDescription ?? '')).not.toContain('[review]');
+  }, 60_000);
 });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { repoRoot, sharedData } from './derived-fixtures.js';
+import { repoRoot } from './derived-fixtures.js';
+import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, cliPath, createOrthanc, e2eRequirements, startNode, storescu, waitFor } from './e2e-fixtures.js';
 
 const run = promisify(execFile);
@@ -19,7 +20,7 @@ const screenshots = path.join(repoRoot, 'docs/screenshots');
 const missing =
   (fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed (Debian package chromium)`) ??
   e2eRequirements() ??
-  (fs.existsSync(seriesDir) ? undefined : `${seriesDir} not found (../shared/data is not part of a fresh clone)`);
+  sharedDataMissing('the operations page browser test', seriesDir);
 if (missing) console.warn(`skipping the operations page browser test: ${missing}`);
 
 const ADMIN = { name: 'ris-admin', password: 'correct horse battery' };

@@ -7,7 +7,7 @@ import { indexToWorld, applyToPoint, maskCentroid, resampleMask } from '../src/p
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
 import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/segmentation/postprocess.js';
-import { qcPng } from '../src/pipeline/io/qc-png.js';
+import { qcPng, qcViews } from '../src/pipeline/io/qc-png.js';
 import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/space/transform.js';
 import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/space/volume.js';
 
@@ -94,7 +94,7 @@ describe('model input', () => {
     expect(Math.abs(out[100] - reference[100])).toBeLessThan(0.02);
   });
 
-  it('a prone acquisition lands on the model grid like the supine one', () => {
+  it('a stack with both in-plane axes reversed (as a prone axial series has them) lands on the model grid like the usual one', () => {
     const model = grid([32, 32, 32], [2, 2, 2], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
     const supine = grid([48, 48, 40], [1.25, 1.25, 1.6]);
     const prone = grid([48, 48, 40], [1.25, 1.25, 1.6], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
@@ -161,6 +161,61 @@ describe('the segmentation chain with a stand-in network', () => {
 });
 
 describe('QC picture', () => {
+  // Where the bright half of a phantom appears in each view: mean column and row of the bright pixels minus those
+  // of the whole head (outline pixels left out). Views: axial, coronal, sagittal, each `w` pixels wide.
+  function brightOffset(views: { width: number; height: number; rgb: Uint8Array }, panel: number): { right: number; down: number } {
+    const w = (views.width - 8) / 3;
+    expect(Number.isInteger(w)).toBe(true);
+    const sums = { bright: [0, 0, 0], head: [0, 0, 0] };
+    for (let y = 0; y < views.height; y++) {
+      for (let x = panel * (w + 4); x < panel * (w + 4) + w; x++) {
+        const o = (y * views.width + x) * 3;
+        const [r, g, b] = [views.rgb[o], views.rgb[o + 1], views.rgb[o + 2]];
+        if (r !== g || g !== b) continue;
+        for (const [key, inside] of [['bright', r > 200], ['head', r > 50]] as const) {
+          if (!inside) continue;
+          sums[key][0] += x;
+          sums[key][1] += y;
+          sums[key][2]++;
+        }
+      }
+    }
+    expect(sums.bright[2]).toBeGreaterThan(20);
+    return { right: sums.bright[0] / sums.bright[2] - sums.head[0] / sums.head[2], down: sums.bright[1] / sums.bright[2] - sums.head[1] / sums.head[2] };
+  }
+
+  // A head acquired prone (axial, both in-plane axes reversed) and one acquired as a sagittal stack: the picture is
+  // in patient orientation either way, radiological convention.
+  const acquisitions: Record<string, Grid['direction']> = {
+    'prone axial': [[-1, 0, 0], [0, -1, 0], [0, 0, 1]],
+    sagittal: [[0, 1, 0], [0, 0, -1], [-1, 0, 0]],
+  };
+  for (const [name, direction] of Object.entries(acquisitions)) {
+    it(`shows the patient's left on the image's right, anterior and superior up (${name})`, () => {
+      const g = grid([40, 40, 40], [2, 2, 2], direction);
+      const mask = ball(g, [0, 0, 0], 30);
+      const m = indexToWorld(g);
+      const phantom = (bright: (p: Vec3) => boolean) => ({
+        ...g,
+        data: Float32Array.from(mask.data, (inside, v) => {
+          if (!inside) return 0;
+          const p = applyToPoint(m, [v % 40, Math.floor(v / 40) % 40, Math.floor(v / 1600)]);
+          return bright(p) ? 1000 : 400;
+        }),
+      });
+      // LPS: +x is the patient's left, −y anterior, +z superior.
+      const left = qcViews(phantom((p) => p[0] > 4), [mask]);
+      expect(brightOffset(left, 0).right).toBeGreaterThan(5); // axial
+      expect(brightOffset(left, 1).right).toBeGreaterThan(5); // coronal
+      const anterior = qcViews(phantom((p) => p[1] < -4), [mask]);
+      expect(brightOffset(anterior, 0).down).toBeLessThan(-5); // axial: anterior up
+      expect(brightOffset(anterior, 2).right).toBeLessThan(-5); // sagittal: anterior on the left
+      const superior = qcViews(phantom((p) => p[2] > 4), [mask]);
+      expect(brightOffset(superior, 1).down).toBeLessThan(-5); // coronal
+      expect(brightOffset(superior, 2).down).toBeLessThan(-5); // sagittal
+    });
+  }
+
   it('is a PNG of three orthogonal views with a red mask outline', () => {
     const g = grid([30, 34, 26], [2, 2, 3]);
     const mask = ball(g, [0, 0, 0], 16);

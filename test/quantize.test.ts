@@ -15,6 +15,7 @@ import { modelInput } from '../src/pipeline/segmentation/model-input.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { readNifti } from '../src/pipeline/io/nifti.js';
 import { listInputs } from '../src/pipeline/quantize/inputs.js';
+import { sharedData, sharedDataPresent } from './shared-data.js';
 import { isBrainLabel, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
 import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
 import { identityTransform } from '../src/pipeline/space/transform.js';
@@ -224,11 +225,9 @@ describe('the shipped model', () => {
   });
 });
 
-const labelMaps = path.resolve('..', 'shared', 'data', 'train', 'synthseg-label-maps');
-if (!fs.existsSync(labelMaps) && process.env.CI !== 'true') console.warn(`skipping the label-map rendering test: ${labelMaps} is missing`);
-describe.skipIf(!fs.existsSync(labelMaps) && process.env.CI !== 'true')('calibration images from label maps', () => {
+const labelMaps = path.join(sharedData, 'train', 'synthseg-label-maps');
+describe.skipIf(!sharedDataPresent('the label-map rendering test', labelMaps))('calibration images from label maps', () => {
   test('a rendered label map is reproducible and its mask is exactly the brain labels', () => {
-    if (!fs.existsSync(labelMaps)) throw new Error(`${labelMaps} is missing (CI=true requires ../shared/data)`);
     const head = readNifti(path.join(labelMaps, 'training_seg_01.nii.gz'));
     // a 96³ block through the middle of the head (brain, skull and scalp) keeps the test quick
     const n = 96;

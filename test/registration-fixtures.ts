@@ -11,7 +11,9 @@ import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const colin27Path = '/usr/share/mricron/templates/ch2.nii.gz';
 export const colin27BrainPath = '/usr/share/mricron/templates/ch2bet.nii.gz';
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+import { sharedData } from './shared-data.js';
+
+export { sharedData };
 export const patientPositionsDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions');
 
 export const hasColin27 = fs.existsSync(colin27Path) && fs.existsSync(colin27BrainPath);

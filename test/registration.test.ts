@@ -1,6 +1,7 @@
 // Rigid registration into atlas space: known motions of Colin27 are recovered (also as T2/FLAIR-like contrast
 // and with a lesion), the result composes, inverts and serialises, and real series acquired in four patient
 // positions all land on the same anatomy.
+import { sharedDataPresent } from './shared-data.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -208,7 +209,7 @@ describe.skipIf(!hasColin27 || !fs.existsSync(cli))('brainstrip register', () =>
 });
 
 const positions = ['HFS', 'HFP', 'HFDL', 'HFDR'];
-describe.skipIf(!fs.existsSync(patientPositionsDir))('series acquired in four patient positions', () => {
+describe.skipIf(!sharedDataPresent('the patient-position registration tests', patientPositionsDir))('series acquired in four patient positions', () => {
   it('all register upright, and the atlas brain mask brought back to each agrees between pairs in world space', async () => {
     const { loadVolume } = await import('../src/pipeline/dicom/load-input.js');
     const atlas = loadTestAtlas();

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
-import type { Job, JobContext } from '../src/jobs/types.js';
+import type { JobContext } from '../src/jobs/types.js';
 import { configureLogging, logger } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { tempDir } from './derived-fixtures.js';
+import { processingJob } from './job-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 
@@ -58,26 +59,7 @@ describe('result reuse', () => {
       slices: 4,
       attributes: { Modality: 'MR', SeriesDescription: 'T1', SeriesNumber: 3 },
     });
-    const now = new Date().toISOString();
-    const job: Job = {
-      id: 1,
-      studyInstanceUid: series.studyInstanceUid,
-      seriesInstanceUid: series.seriesInstanceUid,
-      callingAe: 'PACS',
-      modality: 'MR',
-      seriesDescription: 'T1',
-      sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
-      state: 'processing',
-      detail: null,
-      reason: null,
-      instances: series.paths.length,
-      bytes: 0,
-      attempts: 1,
-      createdAt: now,
-      updatedAt: now,
-      lastInstanceAt: now,
-      finishedAt: null,
-    };
+    const job = processingJob({ ...series, seriesDescription: 'T1', instances: series.paths.length });
     const workDir = path.join(dir, 'data', 'work', '1');
     fs.mkdirSync(workDir, { recursive: true });
     const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir }, results: { destinations: [] } } });

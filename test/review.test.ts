@@ -11,14 +11,11 @@ import { registerToAtlas } from '../src/pipeline/registration/index.js';
 import { reviewMask } from '../src/pipeline/segmentation/review-check.js';
 import type { RigidTransform } from '../src/pipeline/space/transform.js';
 import type { Volume } from '../src/pipeline/space/volume.js';
+import { sharedData, sharedDataPresent } from './shared-data.js';
 import { DAMAGES, damageMask } from './review-fixtures.js';
 
-const openMs = path.resolve(__dirname, '..', '..', 'shared', 'data', 'train', 'open-ms');
-const haveData = fs.existsSync(openMs);
-if (!haveData) {
-  if (process.env.CI === 'true') throw new Error(`${openMs} is missing: CI runs with ../shared beside the clone`);
-  console.warn(`skipping the review-flag tests on real heads: ${openMs} not found (../shared/data is not part of a fresh clone)`);
-}
+const openMs = path.join(sharedData, 'train', 'open-ms');
+const haveData = sharedDataPresent('the review-flag tests on real heads', openMs);
 
 interface Head {
   name: string;

@@ -5,18 +5,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedData, sharedDataPresent } from '../shared-data.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const dataRoot = path.resolve(repoRoot, '../shared/data');
+export const dataRoot = sharedData;
 export const cli = path.join(repoRoot, 'dist/src/cli.js');
-export const haveData = fs.existsSync(path.join(dataRoot, 'dicom'));
+export const haveData = sharedDataPresent('the receive tests that need real DICOM', path.join(dataRoot, 'dicom'));
 export const haveDist = fs.existsSync(cli);
 export const haveDcmtk = spawnSync('storescu', ['--version']).status === 0;
 export const classicSeries = path.join(dataRoot, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 export const enhancedSeries = path.join(dataRoot, 'dicom/siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
 export const transferSyntaxes = path.join(dataRoot, 'dicom/transfer-syntaxes');
 
-if (!haveData) console.warn(`skipping receive tests that need real DICOM: ${dataRoot} is absent`);
 if (!haveDist) console.warn(`skipping receive tests that run the node: ${cli} is absent (run npm run build)`);
 
 export interface NodeUnderTest {
