@@ -1,80 +1,65 @@
-// A small Prometheus registry: counters that modules increment and gauges read when /metrics is scraped.
-// Text exposition format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
+// The node's Prometheus metrics, on prom-client: counters that modules increment, gauges read when /metrics is
+// scraped, and histograms of how long each stage of a job takes. One registry per node (not prom-client's global
+// one), so tests can run several nodes in one process.
+import client from 'prom-client';
 
 export type Labels = Record<string, string>;
 
-interface Family {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  samples: () => Array<[Labels, number]>;
+/** A counter whose label names are taken from the first use (every use of one counter has the same labels). */
+export interface Counter {
+  inc(labels?: Labels, by?: number): void;
 }
 
-function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-export class Counter {
-  private readonly values = new Map<string, [Labels, number]>();
-
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    const entry = this.values.get(key);
-    if (entry) entry[1] += by;
-    else this.values.set(key, [labels, by]);
-  }
-
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels))?.[1] ?? 0;
-  }
-
-  samples(): Array<[Labels, number]> {
-    return [...this.values.values()];
-  }
+export interface Histogram {
+  observe(labels: Labels, value: number): void;
 }
 
 export class MetricsRegistry {
-  private readonly families: Family[] = [];
+  readonly registry = new client.Registry();
 
-  counter(name: string, help: string): Counter {
-    const counter = new Counter();
-    this.families.push({ name, help, type: 'counter', samples: () => counter.samples() });
-    return counter;
+  counter(name: string, help: string, labelNames: string[] = []): Counter {
+    const counter = new client.Counter({ name, help, labelNames, registers: [this.registry] });
+    return {
+      inc: (labels: Labels = {}, by = 1) => {
+        if (Object.keys(labels).length === 0) counter.inc(by);
+        else counter.inc(labels, by);
+      },
+    };
   }
 
-  /** A gauge whose value is read at scrape time. */
-  gauge(name: string, help: string, collect: () => Array<[Labels, number]> | number): void {
-    this.families.push({
+  /** A gauge whose value is read at scrape time; a source that throws (e.g. during shutdown) leaves it out. */
+  gauge(name: string, help: string, collect: () => Array<[Labels, number]> | number, labelNames: string[] = []): void {
+    new client.Gauge({
       name,
       help,
-      type: 'gauge',
-      samples: () => {
-        const v = collect();
-        return typeof v === 'number' ? [[{}, v]] : v;
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        let value: Array<[Labels, number]> | number;
+        try {
+          value = collect();
+        } catch {
+          return;
+        }
+        if (typeof value === 'number') this.set(Number.isFinite(value) ? value : 0);
+        else for (const [labels, v] of value) this.set(labels, Number.isFinite(v) ? v : 0);
       },
     });
   }
 
-  render(): string {
-    const lines: string[] = [];
-    for (const family of this.families) {
-      lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} ${family.type}`);
-      let samples: Array<[Labels, number]>;
-      try {
-        samples = family.samples();
-      } catch {
-        continue; // a gauge whose source is gone (e.g. during shutdown) is left out rather than failing the scrape
-      }
-      for (const [labels, value] of samples) {
-        const entries = Object.entries(labels);
-        const text = entries.length ? `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
-        lines.push(`${family.name}${text} ${Number.isFinite(value) ? value : 0}`);
-      }
-    }
-    return `${lines.join('\n')}\n`;
+  /** A histogram (seconds, by default buckets from 0.1 s to 30 min). */
+  histogram(name: string, help: string, labelNames: string[], buckets = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800]): Histogram {
+    const histogram = new client.Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+    return { observe: (labels, value) => histogram.observe(labels, value) };
+  }
+
+  /** The text exposition format (0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

@@ -7,6 +7,7 @@ import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
 import { configureLogging, logger } from '../log.js';
+import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobStore } from '../jobs/store.js';
@@ -15,7 +16,7 @@ import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
-import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startScp } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp } from '../scp/index.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
 
@@ -79,7 +80,7 @@ export async function startNode(
     log.info('recovered after restart', { requeued: requeued.length, receiving: receiving.length, spooledInstancesRecorded: reconciled.recorded });
   }
 
-  metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]));
+  metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active);
 
   const tls = config.tls.scpEnabled
@@ -153,24 +154,7 @@ export async function startNode(
     },
   );
 
-  // Housekeeping: unrouted instances after their retention, spooled series of jobs done long ago.
-  const housekeeping = setInterval(
-    () => {
-      void spool.cleanUnrouted(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
-      void spool.cleanErrors(config.receive.unroutedRetentionHours * 3600_000).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
-      if (config.jobs.keepFinishedDays > 0) {
-        // Check and removal in one synchronous step: no instance of the series can arrive in between.
-        for (const job of store.finishedBefore(new Date(Date.now() - config.jobs.keepFinishedDays * 86400_000))) {
-          if (spool.removeSeriesIfIdle(job.studyInstanceUid, job.seriesInstanceUid)) {
-            store.forgetSeriesInstances(job.seriesInstanceUid);
-            log.info('spooled series removed after retention', { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
-          }
-        }
-      }
-    },
-    Math.min(3600_000, Math.max(1000, config.receive.unroutedRetentionHours * 3600_000)),
-  );
-  housekeeping.unref();
+  const housekeeping = startHousekeeping(config, { spool, store, log });
 
   log.info('brainstrip node started', {
     aeTitle: config.receive.aeTitle,
@@ -186,7 +170,7 @@ export async function startNode(
     spool,
     stop: async () => {
       closing = true;
-      clearInterval(housekeeping);
+      housekeeping.stop();
       clearInterval(storageProbe);
       await scp.close();
       completion.stop();
@@ -201,19 +185,13 @@ export async function startNode(
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let file: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help' || argv[i] === '-h') {
-      console.log(USAGE);
-      return 0;
-    }
-    if (argv[i] === '--config') file = argv[++i];
-    else if (argv[i].startsWith('--config=')) file = argv[i].slice('--config='.length);
-    else {
-      console.error(`brainstrip serve: unknown option '${argv[i]}'\n\n${USAGE}`);
-      return 2;
-    }
+  const parsed = parseCommand('serve', USAGE, argv, {});
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.positionals.length > 0) {
+    console.error(`brainstrip serve: unexpected argument '${parsed.positionals[0]}'\n\n${USAGE}`);
+    return 2;
   }
+  const file = parsed.values.config;
   const config = loadConfig({ file });
   configureLogging({ level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined });
   const log = logger('serve');

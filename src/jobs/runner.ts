@@ -34,6 +34,7 @@ export class JobRunner {
   private readonly interruptions = new Map<number, Interruption>();
   private readonly log = logger('jobs.runner');
   private readonly failures;
+  private readonly stageSeconds;
 
   constructor(
     private readonly store: JobStore,
@@ -42,6 +43,7 @@ export class JobRunner {
     metrics?: MetricsRegistry,
   ) {
     this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
+    this.stageSeconds = metrics?.histogram('brainstrip_job_stage_seconds', 'Time a job spent in each stage (processing: reading, extraction, building; sending: delivery)', ['stage']);
     options.controls?.onChange((what, paused) => {
       if (what === 'processing' && !paused) this.wake();
     });
@@ -124,6 +126,10 @@ export class JobRunner {
       await fs.promises.mkdir(workDir, { recursive: true });
       const instancePaths = await this.options.instancePaths(job);
       log.info('processing started', { instances: instancePaths.length, attempt: job.attempts });
+      // Stage durations for /metrics: the current stage ends when the processor moves on, or when the job is done.
+      let stage: 'processing' | 'sending' = 'processing';
+      let stageStart = performance.now();
+      const endStage = () => this.stageSeconds?.observe({ stage }, (performance.now() - stageStart) / 1000);
       const processing = this.processor({
         job,
         instancePaths,
@@ -143,6 +149,11 @@ export class JobRunner {
           if (signal.aborted) return;
           // jobs.timeoutMinutes bounds the computation; an archive outage is bounded by results.retry instead.
           if (state === 'sending' && timer) clearTimeout(timer);
+          if (state !== stage) {
+            endStage();
+            stage = state;
+            stageStart = performance.now();
+          }
           this.store.setState(job.id, state, detail ?? null);
           log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
         },
@@ -152,6 +163,7 @@ export class JobRunner {
       void processing.catch(() => undefined).finally(() => this.unsettled.delete(processing));
       await Promise.race([aborted, processing]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      endStage();
       this.store.setState(job.id, 'done');
       log.info('job done');
     } catch (error) {

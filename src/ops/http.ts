@@ -48,7 +48,7 @@ export async function startOpsServer(
         const ready = Object.values(checks).every(Boolean);
         return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', live: true, ready, checks });
       }
-      if (route === '/metrics') return send(res, 200, deps.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      if (route === '/metrics') return send(res, 200, await deps.metrics.render(), deps.metrics.contentType);
       if (route === '/api/jobs') {
         const state = url.searchParams.get('state') ?? undefined;
         if (state && !JOB_STATES.includes(state as JobState)) return send(res, 400, { error: `unknown state '${state}'`, states: JOB_STATES });

@@ -5,6 +5,7 @@ export { startScp, callerAllowed, STATUS_OUT_OF_RESOURCES, type RunningScp, type
 export { Spool, SpoolWriter, uidFileName } from './spool.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';
+export { cleanSpool, startHousekeeping } from './housekeeping.js';
 export { routeInstance, isOwnOutput, type RoutingConfig } from './routing.js';
 export { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 export { readFileMeta, fileMetaHeader } from './part10.js';

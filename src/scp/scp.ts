@@ -98,10 +98,10 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
   dcmjsDimse.log.setLevel('error');
   const log = logger('scp');
   const metrics = {
-    associations: deps.metrics.counter('brainstrip_associations_total', 'Association requests by result (accepted, rejected) and reason'),
-    instances: deps.metrics.counter('brainstrip_instances_received_total', 'Instances stored and acknowledged, by whether they were routed to a job'),
+    associations: deps.metrics.counter('brainstrip_associations_total', 'Association requests by result (accepted, rejected) and reason', ['result', 'reason']),
+    instances: deps.metrics.counter('brainstrip_instances_received_total', 'Instances stored and acknowledged, by whether they were routed to a job', ['routed']),
     bytes: deps.metrics.counter('brainstrip_received_bytes_total', 'Dataset bytes of acknowledged instances'),
-    failures: deps.metrics.counter('brainstrip_store_failures_total', 'C-STORE requests answered with a failure status, by reason'),
+    failures: deps.metrics.counter('brainstrip_store_failures_total', 'C-STORE requests answered with a failure status, by reason', ['reason']),
     echoes: deps.metrics.counter('brainstrip_echo_total', 'C-ECHO requests answered'),
   };
   let active = 0;

@@ -6,18 +6,25 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { JobStore } from '../../src/jobs/store.js';
+import { MetricsRegistry } from '../../src/metrics.js';
 import type { JobContext, SeriesProcessor } from '../../src/jobs/types.js';
 
 function setUp(processor: SeriesProcessor, timeoutMs = 0) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-runner-'));
   const store = new JobStore(path.join(dir, 'jobs.sqlite'));
-  const runner = new JobRunner(store, processor, {
-    concurrency: 1,
-    workRoot: path.join(dir, 'work'),
-    instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
-    timeoutMs,
-    pollMs: 50,
-  });
+  const metrics = new MetricsRegistry();
+  const runner = new JobRunner(
+    store,
+    processor,
+    {
+      concurrency: 1,
+      workRoot: path.join(dir, 'work'),
+      instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
+      timeoutMs,
+      pollMs: 50,
+    },
+    metrics,
+  );
   const queue = (series: string) => {
     const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: series, sopInstanceUid: `${series}.1`, bytes: 10 });
     store.markComplete(job.id);
@@ -27,13 +34,13 @@ function setUp(processor: SeriesProcessor, timeoutMs = 0) {
     for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
     expect(what()).toBe(true);
   };
-  return { store, runner, queue, until };
+  return { store, runner, queue, until, metrics };
 }
 
 describe('job runner', () => {
   it('hands a queued job to the processor and records done, with states set on the way', async () => {
     const seen: JobContext[] = [];
-    const { store, runner, queue, until } = setUp(async (ctx) => {
+    const { store, runner, queue, until, metrics } = setUp(async (ctx) => {
       seen.push(ctx);
       ctx.setState('sending', 'to ARCHIVE');
       expect(store.get(ctx.job.id)).toMatchObject({ state: 'sending', detail: 'to ARCHIVE' });
@@ -44,6 +51,10 @@ describe('job runner', () => {
     await until(() => store.get(id)?.state === 'done');
     expect(seen[0].instancePaths).toEqual(['/spool/1.2.3/1.dcm']);
     expect(seen[0].job).toMatchObject({ id, state: 'processing', attempts: 1 });
+    // Each stage's duration is in the histogram of /metrics.
+    const text = await metrics.render();
+    expect(text).toMatch(/brainstrip_job_stage_seconds_count\{stage="processing"\} 1/);
+    expect(text).toMatch(/brainstrip_job_stage_seconds_count\{stage="sending"\} 1/);
     await runner.close();
   });
 

@@ -50,7 +50,7 @@ describe('an instance the job store could not record', () => {
       expect(await c.store(bytes, { sopClassUid: MR_STORAGE, sopInstanceUid: '1.2.3.4.1' })).toMatchObject({ status: 0 });
       await c.release();
       expect(scp.unrecordedInstances()).toBe(1);
-      expect(metrics.render()).toMatch(/brainstrip_instances_unrecorded 1/);
+      expect(await metrics.render()).toMatch(/brainstrip_instances_unrecorded 1/);
       store.full = false;
       const deadline = Date.now() + 10_000;
       while (queued.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
