@@ -3,7 +3,6 @@ variant designed for INT8 CPU inference. Both map [N, 1, 128, 128, 128] (the mod
 [N, 2, 128, 128, 128] logits (class 1 = brain)."""
 import os
 
-import nibabel as nib
 import numpy as np
 import torch
 from scipy import ndimage as ndi
@@ -97,6 +96,7 @@ class _ResBlock(nn.Module):
 def atlas_prior(atlas_dir=None, sigma_mm=3.0):
     """The atlas brain mask, smoothed (sigma 3 mm), as a [1, 1, k, j, i] float tensor on the model grid."""
     atlas_dir = atlas_dir or os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'models', 'atlas')
+    import nibabel as nib
     mask = np.asarray(nib.load(os.path.join(atlas_dir, 'brain-mask.nii.gz')).dataobj).astype(np.float32)
     prior = ndi.gaussian_filter(mask, sigma_mm / 1.5).transpose(2, 1, 0).copy()
     return torch.from_numpy(prior)[None, None]

@@ -15,7 +15,7 @@ Normalisation (identical in src/pipeline/model-input.ts, documented in models/MO
 import math
 import os
 
-import nibabel as nib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,6 +46,7 @@ def normalise(v):
 
 class Atlas:
     def __init__(self, folder):
+        import nibabel as nib
         def load(name):
             return np.asarray(nib.load(os.path.join(folder, name)).dataobj)
 
