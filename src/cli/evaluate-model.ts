@@ -80,8 +80,10 @@ for (const [group, labels] of Object.entries({
 })) for (const l of labels) GROUP_OF[l] = group;
 
 /**
- * A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask: labels
- * 1–499 with the holes filled, as the node fills its own masks (a few unlabelled voxels lie inside the brain).
+ * A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask in the
+ * model's convention: labels 1–499 with the holes filled, as the node fills its own masks (a few unlabelled voxels
+ * lie inside the brain), and nothing below the foramen magnum, taken as the lowest point of the cerebellum (the
+ * brain stem label runs on down the cervical canal).
  */
 export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typeof CONTRAST_MEANS, seed: number): { image: Volume<Float32Array>; reference: Volume<Uint8Array> } {
   const random = seededRandom(seed);
@@ -103,6 +105,7 @@ export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typ
     raw[v] = meanOf(l);
     mask[v] = l > 0 && l <= BRAIN_MAX_LABEL ? 1 : 0;
   }
+  cutBelowCerebellum(labels, mask);
   const image = boxBlur(raw, labels.dims);
   for (let v = 0; v < n; v++) {
     // Box–Muller, 2 % of the white-matter level; magnitude images are never negative
@@ -110,6 +113,23 @@ export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typ
     image[v] = Math.abs(image[v] + 0.02 * g) * 1000;
   }
   return { image: withData(labels, image), reference: fillHoles(withData(labels, mask)) };
+}
+
+const CEREBELLUM = new Set([7, 8, 46, 47]);
+
+/** Clears the mask below the lowest cerebellar voxel (patient superior coordinate), in place. */
+function cutBelowCerebellum(labels: Volume<Float32Array>, mask: Uint8Array): void {
+  const toWorld = indexToWorld(labels);
+  const [nx, ny, nz] = labels.dims;
+  const superior = (i: number, j: number, k: number): number => applyToPoint(toWorld, [i, j, k])[2];
+  let lowest = Infinity;
+  for (let k = 0, v = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++, v++) {
+    if (CEREBELLUM.has(Math.round(labels.data[v]))) lowest = Math.min(lowest, superior(i, j, k));
+  }
+  if (!Number.isFinite(lowest)) return;
+  for (let k = 0, v = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++, v++) {
+    if (mask[v] && superior(i, j, k) < lowest) mask[v] = 0;
+  }
 }
 
 /** 3-voxel box filter along each axis (partial volume at the edges of labels). */
