@@ -2,7 +2,6 @@
 // HD95 in mm on the surfaces, both volumes in mL). Either may be NIfTI or a DICOM folder the node reads; a
 // prediction on another grid is brought onto the reference's grid through patient space (nearest neighbour, so a
 // mask stays a mask).
-import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { loadConfig } from '../../config/schema.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
 import { resample } from '../pipeline/space/geometry.js';
@@ -41,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   try {
     const config = loadConfig({ file: args.values.config });
-    const pipeline = config.pipeline as PipelineConfig;
+    const pipeline = config.pipeline;
     const [predicted, reference] = await Promise.all(args.positionals.map(async (p) => binary((await loadVolume(p, pipeline)).volume)));
     const result = compareMasks(onGridOf(predicted, reference), reference);
     console.log(JSON.stringify(result));

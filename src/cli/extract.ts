@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
-import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { configureLogging } from '../log.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
@@ -57,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   let pool: ReturnType<typeof createWorkerPool> | undefined;
   try {
     const transform = values.transform ? fromJson(JSON.parse(fs.readFileSync(values.transform, 'utf8'))) : undefined;
-    const loaded = await loadVolume(input, { ...(config.pipeline as PipelineConfig), seriesInstanceUid: values.series });
+    const loaded = await loadVolume(input, { ...config.pipeline, seriesInstanceUid: values.series });
     const context = loaded.source ? { studyInstanceUid: loaded.source.studyInstanceUid, seriesInstanceUid: loaded.source.seriesInstanceUid } : {};
     pool = createWorkerPool(config);
     const result = await extractBrain(loaded.volume, { pool, config: { model, registration: config.registration }, transform, context });

@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig({ file: values.config });
   configureLogging({ level: 'warn', stream: 'stderr' });
   try {
-    const multiVolume = config.pipeline.multiVolume as 'first' | 'last' | 'refuse';
+    const multiVolume = config.pipeline.multiVolume;
     const loaded = await loadVolume(positionals[0], { ...config.pipeline, multiVolume, seriesInstanceUid: values.series });
     const context = loaded.source
       ? { studyInstanceUid: loaded.source.studyInstanceUid, seriesInstanceUid: loaded.source.seriesInstanceUid }

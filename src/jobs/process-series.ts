@@ -5,13 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
-import type { Destination } from '../../config/sections/results.js';
 import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
 import type { BrainExtraction } from './extract-brain.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from './result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
-import type { PipelineConfig } from '../../config/sections/pipeline.js';
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
@@ -40,9 +38,7 @@ function configuredExtractor(config: BrainstripConfig): BrainExtractor {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
     const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
     const pool = createWorkerPool(config);
-    // The model section is validated by its own convict formats; its enumerations arrive as plain strings.
-    const modelConfig = config as unknown as Parameters<typeof extractBrain>[1]['config'];
-    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, config: modelConfig, context }) };
+    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, config, context }) };
   };
   return {
     async extract(volume, context) {
@@ -58,8 +54,7 @@ function configuredExtractor(config: BrainstripConfig): BrainExtractor {
 /** SHA-256 of the configured model's file as models/checksums.json lists it; undefined when it cannot be read. */
 function configuredModelChecksum(config: BrainstripConfig): string | undefined {
   try {
-    const precision = config.model.precision as 'FP32' | 'INT8';
-    return resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision, verify: false }).sha256;
+    return resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false }).sha256;
   } catch {
     return undefined;
   }
@@ -99,7 +94,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   // Parsed in a worker with a time and memory limit: a hostile instance costs that worker, not the node.
   const { loaded, acquisition } = await loadSeriesIsolated(
     instancePaths,
-    { ...(config.pipeline as PipelineConfig), seriesInstanceUid: job.seriesInstanceUid },
+    { ...config.pipeline, seriesInstanceUid: job.seriesInstanceUid },
     {
       timeoutMs: config.jobs.parseTimeoutSeconds * 1000,
       maxMemoryMb: config.jobs.parseMemoryMb,
@@ -163,7 +158,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     const current = configuredModelChecksum(config);
     return current !== undefined && set.model.sha256 === current;
   };
-  const destinations = config.results.destinations as Destination[];
+  const destinations = config.results.destinations;
   const tls = {
     ca: config.tls.ca || undefined,
     certificate: config.tls.certificate || undefined,

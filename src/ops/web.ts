@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
-import type { Destination } from '../../config/sections/results.js';
 import { configSources } from '../../config/sources.js';
 import { PAUSABLE, type NodeControls, type Pausable } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
@@ -132,7 +131,7 @@ function filterQuery(params: URLSearchParams): string {
 export function createWebHandler(deps: WebDeps) {
   const { config, store, accounts, controls, runner } = deps;
   const dataDir = path.resolve(config.dataDir);
-  const destinations = config.results.destinations as Destination[];
+  const destinations = config.results.destinations;
   const facts: FactsDeps = {
     store,
     dataDir,
