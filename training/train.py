@@ -176,7 +176,8 @@ def main():
     if resume:
         ck = torch.load(resume, map_location=device, weights_only=False)
         model.load_state_dict(ck['model'])
-        opt.load_state_dict(ck['opt'])
+        if 'opt' in ck:  # a weights-only checkpoint (--weights-copy) resumes with a new optimiser state
+            opt.load_state_dict(ck['opt'])
         state = ck['state']
         print(f"resumed from {resume} at step {state['step']}, {state['elapsed'] / 60:.1f} min", flush=True)
     elif args.init_checkpoint:
