@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onGridOf } from '../src/cli/evaluate.js';
-import { compareMasks, squaredDistanceMm, surfaceVoxels } from '../src/pipeline/segmentation/mask-metrics.js';
+import { compareMasks, maskDisagreement, squaredDistanceMm, surfaceVoxels } from '../src/pipeline/segmentation/mask-metrics.js';
 import { writeNifti } from '../src/pipeline/io/nifti.js';
 import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 
@@ -122,6 +122,24 @@ describe('mask comparison', () => {
     const r = compareMasks(onGridOf(pred, ref), ref);
     expect(r.dice).toBe(1);
     expect(r.hd95Mm).toBe(0);
+  });
+});
+
+describe('where two masks disagree', () => {
+  it('splits extra and missed voxels by their distance from the reference boundary, in mm of the grid', () => {
+    // slabs along k with 2 mm slices: the reference holds k < 10, the prediction k < 13 (3 slices = 6 mm beyond)
+    const g = grid([10, 10, 30], [1, 1, 2]);
+    const reference = box(g, [0, 0, 0], [10, 10, 10]);
+    const d = maskDisagreement(box(g, [0, 0, 0], [10, 10, 13]), reference);
+    // slice 10 lies 2 mm beyond the reference, 11 at 4 mm, 12 at 6 mm; each slice is 100 voxels of 2 µL
+    expect(d.extraNearMl).toBeCloseTo(0.2, 6);
+    expect(d.extraFarMl).toBeCloseTo(0.4, 6);
+    expect(d.missedNearMl + d.missedFarMl).toBe(0);
+    // the prediction stops at k < 6: slices 9 (2 mm inside the boundary) near, 8, 7, 6 (4–8 mm) deeper
+    const m = maskDisagreement(box(g, [0, 0, 0], [10, 10, 6]), reference);
+    expect(m.missedNearMl).toBeCloseTo(0.2, 6);
+    expect(m.missedFarMl).toBeCloseTo(0.6, 6);
+    expect(m.extraNearMl + m.extraFarMl).toBe(0);
   });
 });
 

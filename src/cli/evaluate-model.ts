@@ -11,7 +11,7 @@ import { configureLogging } from '../log.js';
 import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { extractBrain } from '../jobs/extract-brain.js';
 import { applyToPoint, indexToWorld } from '../pipeline/space/geometry.js';
-import { compareMasks, dice } from '../pipeline/segmentation/mask-metrics.js';
+import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../pipeline/segmentation/mask-metrics.js';
 import { readNifti } from '../pipeline/io/nifti.js';
 import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
@@ -218,6 +218,7 @@ interface CaseResult {
   referenceMl: number;
   flaggedForReview: boolean;
   reviewReason?: string;
+  disagreement: MaskDisagreement;
   robustness?: { perturbedDice: number[]; headerOnlyDice: number };
   seconds: number;
 }
@@ -240,11 +241,13 @@ const f1 = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : x.
 function markdown(report: { model: string; groups: Record<string, ReturnType<typeof summarise>>; cases: CaseResult[]; robustness: Record<string, number> }): string {
   const lines = [`# Evaluation of ${report.model}`, '', '| set | images | mean Dice | worst Dice (image) | mean HD95 mm | worst HD95 mm |', '|---|---|---|---|---|---|'];
   for (const [name, g] of Object.entries(report.groups)) lines.push(`| ${name} | ${g.images} | ${f3(g.meanDice)} | ${f3(g.worstDice)} (${g.worstImage}) | ${f1(g.meanHd95Mm)} | ${f1(g.worstHd95Mm)} |`);
-  lines.push('', '| image | contrast | Dice | HD95 mm | mask mL | reference mL | review flag | Dice under registration errors (min) | header only |', '|---|---|---|---|---|---|---|---|---|');
+  lines.push('', '| image | contrast | Dice | HD95 mm | mask mL | reference mL | mask beyond reference mL, ≤ 3 mm / farther | reference missed mL, ≤ 3 mm / deeper | review flag | Dice under registration errors (min) | header only |', '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of report.cases) {
     const rob = c.robustness ? `${f3(Math.min(...c.robustness.perturbedDice))}` : '';
     const hdr = c.robustness ? f3(c.robustness.headerOnlyDice) : '';
-    lines.push(`| ${c.name} | ${c.contrast} | ${f3(c.dice)} | ${f1(c.hd95Mm)} | ${c.predictedMl.toFixed(0)} | ${c.referenceMl.toFixed(0)} | ${c.flaggedForReview ? `flagged: ${c.reviewReason ?? ''}` : 'no'} | ${rob} | ${hdr} |`);
+    const d = c.disagreement;
+    const where = `${d.extraNearMl.toFixed(0)} / ${d.extraFarMl.toFixed(0)} | ${d.missedNearMl.toFixed(0)} / ${d.missedFarMl.toFixed(0)}`;
+    lines.push(`| ${c.name} | ${c.contrast} | ${f3(c.dice)} | ${f1(c.hd95Mm)} | ${c.predictedMl.toFixed(0)} | ${c.referenceMl.toFixed(0)} | ${where} | ${c.flaggedForReview ? `flagged: ${c.reviewReason ?? ''}` : 'no'} | ${rob} | ${hdr} |`);
   }
   if (Object.keys(report.robustness).length) {
     lines.push('', `Registration errors of 10° and 15 mm (random axis and direction, ${report.robustness.perturbations} per open-ms image): mask Dice against the registered result mean ${f3(report.robustness.meanDice)}, worst ${f3(report.robustness.worstDice)}; header orientation only (no registration): mean ${f3(report.robustness.headerOnlyMeanDice)}, worst ${f3(report.robustness.headerOnlyWorstDice)}.`);
@@ -289,7 +292,10 @@ export async function run(argv: string[]): Promise<number> {
       const result = await extractBrain(image, deps);
       modelName = `${result.model.name} ${result.model.version} ${result.model.precision}`;
       const metrics = compareMasks(result.mask, reference);
-      const row: CaseResult = { name: c.name, source: c.source, contrast: c.contrast, ...metrics, flaggedForReview: result.flaggedForReview, seconds: 0 };
+      const row: CaseResult = {
+        name: c.name, source: c.source, contrast: c.contrast, ...metrics, flaggedForReview: result.flaggedForReview,
+        disagreement: maskDisagreement(result.mask, reference), seconds: 0,
+      };
       if (result.reviewReason) row.reviewReason = result.reviewReason;
       if (c.source === 'open-ms' && perturbations > 0) {
         const perturbedDice: number[] = [];

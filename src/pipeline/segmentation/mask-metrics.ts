@@ -150,3 +150,35 @@ export function compareMasks(predicted: Volume<Uint8Array>, reference: Volume<Ui
   }
   return { dice: d, hd95Mm, predictedMl, referenceMl };
 }
+
+/**
+ * Where two masks disagree, by distance from the reference's boundary: the predicted voxels outside the reference
+ * within `nearMm` of it (a thin shell: a different convention for the same edge, such as the CSF between the
+ * brain's surface and the inner table) and beyond it (a different structure taken in), and likewise the reference
+ * voxels the prediction leaves out, near the reference's boundary and deep inside it. Volumes in mL.
+ */
+export interface MaskDisagreement {
+  nearMm: number;
+  extraNearMl: number;
+  extraFarMl: number;
+  missedNearMl: number;
+  missedFarMl: number;
+}
+
+export function maskDisagreement(predicted: Volume<Uint8Array>, reference: Volume<Uint8Array>, nearMm = 3): MaskDisagreement {
+  const n = voxelCount(reference);
+  const outside = new Uint8Array(n);
+  for (let v = 0; v < n; v++) outside[v] = reference.data[v] ? 0 : 1;
+  const toReference = squaredDistanceMm(reference.data, reference.dims, reference.spacing);
+  const toOutside = squaredDistanceMm(outside, reference.dims, reference.spacing);
+  const near2 = nearMm * nearMm;
+  const counts = { extraNear: 0, extraFar: 0, missedNear: 0, missedFar: 0 };
+  for (let v = 0; v < n; v++) {
+    const p = predicted.data[v] !== 0;
+    const r = reference.data[v] !== 0;
+    if (p && !r) toReference[v] <= near2 ? counts.extraNear++ : counts.extraFar++;
+    else if (r && !p) toOutside[v] <= near2 ? counts.missedNear++ : counts.missedFar++;
+  }
+  const ml = (count: number) => (count * reference.spacing[0] * reference.spacing[1] * reference.spacing[2]) / 1000;
+  return { nearMm, extraNearMl: ml(counts.extraNear), extraFarMl: ml(counts.extraFar), missedNearMl: ml(counts.missedNear), missedFarMl: ml(counts.missedFar) };
+}
