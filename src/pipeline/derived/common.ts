@@ -278,3 +278,12 @@ export function sliceThickness(input: { acquisition?: Pick<MrAcquisition, 'slice
   return input.acquisition?.sliceThickness ?? (input.brain ?? input.mask)!.spacing[2];
 }
 
+
+/** Pixel Measures and Plane Orientation of a multi-frame object on the source's grid (shared functional group). */
+export function sharedPlaneGeometry(input: { source: SourceSeries; acquisition?: Pick<MrAcquisition, 'sliceThickness'>; brain?: Volume; mask?: Volume }): Dataset {
+  const { source } = input;
+  return {
+    PixelMeasuresSequence: [stripUndefined({ PixelSpacing: source.pixelSpacing.map(ds), SliceThickness: ds(sliceThickness(input)) })],
+    PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
+  };
+}

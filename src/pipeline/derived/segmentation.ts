@@ -8,7 +8,7 @@ import {
   BRAIN,
   assertOnSourceGrid,
   referencedInstances,
-  sliceThickness,
+  sharedPlaneGeometry,
   sourceImageItem,
   type DerivedObjectOptions,
   type DicomObject,
@@ -56,51 +56,71 @@ export function segmentationUid(input: Pick<SegmentationInput, 'source' | 'algor
   return { series: makeUid(options.uidRoot, 'seg series', ...basis), instance: makeUid(options.uidRoot, 'seg instance', ...basis) };
 }
 
+/** The SEG, one DICOM module (PS3.3 A.51) per function below; the values are unchanged by how they are grouped. */
 export function buildSegmentation(input: SegmentationInput): DicomObject {
-  const { source, mask, algorithm, options } = input;
+  const { source, mask, options } = input;
   assertOnSourceGrid(source, mask, 'the brain mask');
   const created = dicomDateTime(options.now ?? new Date());
   const uids = segmentationUid(input);
-  const dimensionOrganizationUid = makeUid(options.uidRoot, 'dimension organization', uids.instance);
-  const algorithmName = `${algorithm.name} ${algorithm.version} (${algorithm.precision})`;
-
-  const perFrame = source.frames.map((frame, k) => ({
-    FrameContentSequence: [{ DimensionIndexValues: [1, k + 1] }],
-    PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
-    DerivationImageSequence: [
-      {
-        DerivationCodeSequence: [SEGMENTATION_DERIVATION],
-        SourceImageSequence: [sourceImageItem(frame)],
-      },
-    ],
-    SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
-  }));
-
   const dataset: Dataset = stripUndefined({
+    ...sopCommonModule(uids.instance, created),
+    ...patientAndStudy(source),
+    ...segmentationSeriesModule(input, uids.series, created),
+    ...equipment(options),
+    ...frameOfReference(source),
+    ...segmentationImageModule(input, created),
+    ...multiFrameDimensionModule(makeUid(options.uidRoot, 'dimension organization', uids.instance)),
+    ...functionalGroups(input),
+    ...imagePixelModule(input),
+  });
+  return { kind: 'seg', sopClassUid: SOP_CLASS.segmentation, sopInstanceUid: uids.instance, seriesInstanceUid: uids.series, dataset };
+}
+
+function algorithmName(algorithm: AlgorithmIdentity): string {
+  return `${algorithm.name} ${algorithm.version} (${algorithm.precision})`;
+}
+
+/** SOP Common (C.12.1). */
+function sopCommonModule(sopInstanceUid: string, created: { date: string; time: string }): Dataset {
+  return {
     SpecificCharacterSet: 'ISO_IR 192',
-    ImageType: ['DERIVED', 'PRIMARY'],
     InstanceCreationDate: created.date,
     InstanceCreationTime: created.time,
     SOPClassUID: SOP_CLASS.segmentation,
-    SOPInstanceUID: uids.instance,
-    ...patientAndStudy(source),
+    SOPInstanceUID: sopInstanceUid,
+  };
+}
+
+/** Segmentation Series (C.8.20.1) and General Series (C.7.3.1). */
+function segmentationSeriesModule(input: SegmentationInput, seriesInstanceUid: string, created: { date: string; time: string }): Dataset {
+  const { source, options } = input;
+  return {
     Modality: 'SEG',
-    SeriesInstanceUID: uids.series,
+    SeriesInstanceUID: seriesInstanceUid,
     SeriesNumber: String(seriesNumber(source, options.seriesNumberOffset, 1)),
     SeriesDate: created.date,
     SeriesTime: created.time,
     SeriesDescription: seriesDescription(source, options.segSeriesDescriptionSuffix, options.reviewNote !== undefined),
     BodyPartExamined: input.acquisition?.bodyPartExamined ?? 'BRAIN',
-    ...equipment(options),
-    ...frameOfReference(source),
+    ReferencedSeriesSequence: [{ SeriesInstanceUID: source.seriesInstanceUid, ReferencedInstanceSequence: referencedInstances(source) }],
+  };
+}
+
+/** Segmentation Image (C.8.20.2), General Image and the one segment: Brain, AUTOMATIC, by the model. */
+function segmentationImageModule(input: SegmentationInput, created: { date: string; time: string }): Dataset {
+  const { algorithm, options } = input;
+  const name = algorithmName(algorithm);
+  return {
+    ImageType: ['DERIVED', 'PRIMARY'],
     InstanceNumber: '1',
     ContentDate: created.date,
     ContentTime: created.time,
     ...reviewComments(options),
     ContentLabel: 'BRAIN',
-    ContentDescription: `Brain mask by ${algorithmName}`.slice(0, 64),
+    ContentDescription: `Brain mask by ${name}`.slice(0, 64),
     ContentCreatorName: '',
     SegmentationType: 'BINARY',
+    LossyImageCompression: '00',
     SegmentSequence: [
       {
         SegmentNumber: 1,
@@ -108,7 +128,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
         SegmentedPropertyCategoryCodeSequence: [ANATOMICAL_STRUCTURE],
         SegmentedPropertyTypeCodeSequence: [BRAIN],
         SegmentAlgorithmType: 'AUTOMATIC',
-        SegmentAlgorithmName: algorithmName.slice(0, 64),
+        SegmentAlgorithmName: name.slice(0, 64),
         SegmentationAlgorithmIdentificationSequence: [
           {
             AlgorithmFamilyCodeSequence: [ARTIFICIAL_INTELLIGENCE],
@@ -118,12 +138,12 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
         ],
       },
     ],
-    ReferencedSeriesSequence: [
-      {
-        SeriesInstanceUID: source.seriesInstanceUid,
-        ReferencedInstanceSequence: referencedInstances(source),
-      },
-    ],
+  };
+}
+
+/** Multi-frame Dimension (C.7.6.17): frames indexed by segment number, then position. */
+function multiFrameDimensionModule(dimensionOrganizationUid: string): Dataset {
+  return {
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionIndexSequence: [
       {
@@ -139,19 +159,30 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
         DimensionDescriptionLabel: 'Image Position Patient',
       },
     ],
+  };
+}
+
+/** Multi-frame Functional Groups (C.7.6.16): shared geometry, and per frame its position and source slice. */
+function functionalGroups(input: SegmentationInput): Dataset {
+  const { source } = input;
+  return {
     SharedFunctionalGroupsSequence: [
-      {
-        PixelMeasuresSequence: [
-          stripUndefined({
-            PixelSpacing: source.pixelSpacing.map(ds),
-            SliceThickness: ds(sliceThickness(input)),
-          }),
-        ],
-        PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
-      },
+      sharedPlaneGeometry(input),
     ],
-    PerFrameFunctionalGroupsSequence: perFrame,
+    PerFrameFunctionalGroupsSequence: source.frames.map((frame, k) => ({
+      FrameContentSequence: [{ DimensionIndexValues: [1, k + 1] }],
+      PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
+      DerivationImageSequence: [{ DerivationCodeSequence: [SEGMENTATION_DERIVATION], SourceImageSequence: [sourceImageItem(frame)] }],
+      SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
+    })),
     NumberOfFrames: String(source.frames.length),
+  };
+}
+
+/** Image Pixel (C.7.6.3) of a BINARY segmentation: one bit per pixel, frames bit-packed. */
+function imagePixelModule(input: SegmentationInput): Dataset {
+  const { source, mask } = input;
+  return {
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     Rows: source.rows,
@@ -160,9 +191,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
     BitsStored: 1,
     HighBit: 0,
     PixelRepresentation: 0,
-    LossyImageCompression: '00',
     PixelData: [packBits(mask.data).buffer],
     _vrMap: { PixelData: 'OB' },
-  });
-  return { kind: 'seg', sopClassUid: SOP_CLASS.segmentation, sopInstanceUid: uids.instance, seriesInstanceUid: uids.series, dataset };
+  };
 }

@@ -9,6 +9,7 @@ import {
   BRAIN,
   assertOnSourceGrid,
   referencedInstances,
+  sharedPlaneGeometry,
   sliceThickness,
   sourceImageItem,
   type DerivedObjectOptions,
@@ -175,39 +176,49 @@ function imagePixelModule(source: SourceSeries): Dataset {
   return { SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', Rows: source.rows, Columns: source.columns, BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelRepresentation: 0 };
 }
 
+/** The Enhanced MR skull-stripped instance, one DICOM module (PS3.3 A.36.2) per function below. */
 function buildEnhanced(input: SkullStrippedInput): DicomObject {
-  const { source, brain, acquisition, algorithm, options } = input;
+  const { source, brain, options } = input;
   const created = dicomDateTime(options.now ?? new Date());
   const uids = derivedUids(input);
   const sopInstanceUid = uids.instance(0);
-  const dimensionOrganizationUid = makeUid(options.uidRoot, 'dimension organization', sopInstanceUid);
-  const { pixels, center, width } = toStoredPixels(brain.data);
-  // The Enhanced MR IOD enumerates value 2 as PRIMARY only (PS3.3 C.8.16.1.1); DERIVED + MASKED say what it is.
-  const imageType = ['DERIVED', 'PRIMARY', 'VOLUME', 'MASKED'];
-  const contrast = acquisition.acquisitionContrast ?? 'UNKNOWN';
-  const perFrame = source.frames.map((frame, k) => ({
-    FrameContentSequence: [{ StackID: '1', InStackPositionNumber: k + 1, DimensionIndexValues: [1, k + 1] }],
-    PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
-    DerivationImageSequence: [
-      {
-        DerivationDescription: derivationDescription(algorithm),
-        DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
-        SourceImageSequence: [sourceImageItem(frame)],
-      },
-    ],
-  }));
+  const stored = toStoredPixels(brain.data);
   const dataset: Dataset = {
     ...commonSeriesAttributes(input, uids.series, created),
-    ImageType: imageType,
+    ImageType: ENHANCED_IMAGE_TYPE,
     SOPClassUID: SOP_CLASS.enhancedMrImage,
     SOPInstanceUID: sopInstanceUid,
     InstanceNumber: '1',
-    // Enhanced MR Image module (PS3.3 C.8.13.1); the MR acquisition macros are only required for ORIGINAL frames.
+    ...enhancedMrImageModule(input),
+    ...enhancedDimensionModule(makeUid(options.uidRoot, 'dimension organization', sopInstanceUid)),
+    ...enhancedFunctionalGroups(input, stored),
+    ...imagePixelModule(source),
+    LossyImageCompression: '00',
+    PixelData: [stored.pixels.buffer],
+    _vrMap: { PixelData: 'OW' },
+  };
+  return { kind: 'derived', sopClassUid: SOP_CLASS.enhancedMrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
+}
+
+// The Enhanced MR IOD enumerates value 2 as PRIMARY only (PS3.3 C.8.16.1.1); DERIVED + MASKED say what it is.
+const ENHANCED_IMAGE_TYPE = ['DERIVED', 'PRIMARY', 'VOLUME', 'MASKED'];
+
+/** The image-level values the Enhanced MR Image module and the MR Image Frame Type macro share. */
+function enhancedImageCharacteristics(input: SkullStrippedInput): Dataset {
+  return {
     PixelPresentation: 'MONOCHROME',
     VolumetricProperties: 'VOLUME',
     VolumeBasedCalculationTechnique: 'NONE',
     ComplexImageComponent: 'MAGNITUDE',
-    AcquisitionContrast: contrast,
+    AcquisitionContrast: input.acquisition.acquisitionContrast ?? 'UNKNOWN',
+  };
+}
+
+/** Enhanced MR Image module (C.8.13.1); the MR acquisition macros are only required for ORIGINAL frames. */
+function enhancedMrImageModule(input: SkullStrippedInput): Dataset {
+  const { source, acquisition } = input;
+  return {
+    ...enhancedImageCharacteristics(input),
     ContentQualification: 'RESEARCH',
     MagneticFieldStrength: acquisition.magneticFieldStrength !== undefined ? ds(acquisition.magneticFieldStrength) : undefined,
     // The safety standard the source was acquired under; IEC 60601-2-33 is what MR scanners follow when unstated.
@@ -215,44 +226,47 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
     PresentationLUTShape: 'IDENTITY',
     SourceImageEvidenceSequence: hierarchicalReferences(source),
     AcquisitionContextSequence: [],
+  };
+}
+
+/** Multi-frame Dimension module (C.7.6.17): one stack, frames by in-stack position. */
+function enhancedDimensionModule(dimensionOrganizationUid: string): Dataset {
+  return {
     DimensionOrganizationType: '3D',
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionIndexSequence: [
       { DimensionOrganizationUID: dimensionOrganizationUid, DimensionIndexPointer: 0x00209056, FunctionalGroupPointer: 0x00209111, DimensionDescriptionLabel: 'Stack ID' },
       { DimensionOrganizationUID: dimensionOrganizationUid, DimensionIndexPointer: 0x00209057, FunctionalGroupPointer: 0x00209111, DimensionDescriptionLabel: 'In-Stack Position Number' },
     ],
+  };
+}
+
+/** Multi-frame Functional Groups module (C.7.6.16): shared geometry, window and frame type; per frame its position and source. */
+function enhancedFunctionalGroups(input: SkullStrippedInput, stored: { center: number; width: number }): Dataset {
+  const { source, algorithm } = input;
+  return {
     SharedFunctionalGroupsSequence: [
       {
-        PixelMeasuresSequence: [
-          stripUndefined({
-            PixelSpacing: source.pixelSpacing.map(ds),
-            SliceThickness: ds(sliceThickness(input)),
-          }),
-        ],
-        PlaneOrientationSequence: [{ ImageOrientationPatient: source.imageOrientationPatient.map(ds) }],
+        ...sharedPlaneGeometry(input),
         FrameAnatomySequence: [{ AnatomicRegionSequence: [BRAIN], FrameLaterality: 'U' }],
-        FrameVOILUTSequence: [{ WindowCenter: ds(center), WindowWidth: ds(width), WindowCenterWidthExplanation: 'BRAIN' }],
+        FrameVOILUTSequence: [{ WindowCenter: ds(stored.center), WindowWidth: ds(stored.width), WindowCenterWidthExplanation: 'BRAIN' }],
         PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
-        MRImageFrameTypeSequence: [
-          {
-            FrameType: imageType,
-            PixelPresentation: 'MONOCHROME',
-            VolumetricProperties: 'VOLUME',
-            VolumeBasedCalculationTechnique: 'NONE',
-            ComplexImageComponent: 'MAGNITUDE',
-            AcquisitionContrast: contrast,
-          },
-        ],
+        MRImageFrameTypeSequence: [{ FrameType: ENHANCED_IMAGE_TYPE, ...enhancedImageCharacteristics(input) }],
       },
     ],
-    PerFrameFunctionalGroupsSequence: perFrame,
+    PerFrameFunctionalGroupsSequence: source.frames.map((frame, k) => ({
+      FrameContentSequence: [{ StackID: '1', InStackPositionNumber: k + 1, DimensionIndexValues: [1, k + 1] }],
+      PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
+      DerivationImageSequence: [
+        {
+          DerivationDescription: derivationDescription(algorithm),
+          DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
+          SourceImageSequence: [sourceImageItem(frame)],
+        },
+      ],
+    })),
     NumberOfFrames: String(source.frames.length),
-    ...imagePixelModule(source),
-    LossyImageCompression: '00',
-    PixelData: [pixels.buffer],
-    _vrMap: { PixelData: 'OW' },
   };
-  return { kind: 'derived', sopClassUid: SOP_CLASS.enhancedMrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
 }
 
 /** Hierarchical SOP Instance Reference macro (PS3.3 C.17.2.1) listing every source instance once. */
