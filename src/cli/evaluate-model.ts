@@ -15,9 +15,10 @@ import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../
 import { readNifti } from '../pipeline/io/nifti.js';
 import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
+import { type Contrast, renderLabelMap as renderLabelImage } from '../pipeline/quantize/label-images.js';
 import { encodePng, qcViews, stackRows } from '../pipeline/io/qc-png.js';
 import { type RigidTransform, composeTransforms, eulerRotation, rigidAboutCentre, translation } from '../pipeline/space/transform.js';
-import { type Vec3, type Volume, withData } from '../pipeline/space/volume.js';
+import { type Vec3, type Volume } from '../pipeline/space/volume.js';
 import { createWorkerPool } from '../pool/pool.js';
 import { parseCommand } from './args.js';
 import { binary } from './evaluate.js';
@@ -37,7 +38,6 @@ options:
 
 /** SynthSeg label maps kept out of training (training/heads.py VALIDATION_MAPS). */
 export const HELD_OUT_LABEL_MAPS = [18, 19, 20];
-const BRAIN_MAX_LABEL = 499;
 
 export interface EvaluationCase {
   name: string;
@@ -66,53 +66,16 @@ export function openMsCases(dir: string): EvaluationCase[] {
   return cases;
 }
 
-// Mean intensity of the brain structures (FreeSurfer labels) in each rendered contrast; the extra-cerebral
-// tissue classes (≥ 500, unnamed) get fixed pseudo-random intensities per contrast.
-const CONTRAST_MEANS: Record<string, Record<string, number>> = {
-  T1: { wm: 0.8, ctx: 0.5, deep: 0.62, csf: 0.12, cbwm: 0.75, cbctx: 0.5, stem: 0.7 },
-  T2: { wm: 0.35, ctx: 0.55, deep: 0.45, csf: 1.0, cbwm: 0.35, cbctx: 0.55, stem: 0.4 },
-  FLAIR: { wm: 0.45, ctx: 0.62, deep: 0.55, csf: 0.08, cbwm: 0.45, cbctx: 0.6, stem: 0.5 },
-};
-const GROUP_OF: Record<number, string> = {};
-for (const [group, labels] of Object.entries({
-  wm: [2, 41], ctx: [3, 42], csf: [4, 5, 14, 15, 24, 43, 44, 72], cbwm: [7, 46], cbctx: [8, 47], stem: [16],
-  deep: [10, 11, 12, 13, 17, 18, 26, 28, 49, 50, 51, 52, 53, 54, 58, 60],
-})) for (const l of labels) GROUP_OF[l] = group;
-
 /**
- * A label map rendered as an image of one contrast (blurred by one voxel, 2 % noise), and its brain mask in the
- * model's convention: labels 1–499 with the holes filled, as the node fills its own masks (a few unlabelled voxels
- * lie inside the brain), and nothing below the foramen magnum, taken as the lowest point of the cerebellum (the
- * brain stem label runs on down the cervical canal).
+ * A label map rendered as an image of one contrast (pipeline/quantize/label-images.ts), and its brain mask in
+ * the model's convention: labels 1–499 with the holes filled, as the node fills its own masks (a few unlabelled
+ * voxels lie inside the brain), and nothing below the foramen magnum, taken as the lowest point of the cerebellum
+ * (the brain stem label runs on down the cervical canal).
  */
-export function renderLabelMap(labels: Volume<Float32Array>, contrast: keyof typeof CONTRAST_MEANS, seed: number): { image: Volume<Float32Array>; reference: Volume<Uint8Array> } {
-  const random = seededRandom(seed);
-  const means = new Map<number, number>();
-  const meanOf = (label: number): number => {
-    let m = means.get(label);
-    if (m === undefined) {
-      const group = GROUP_OF[label];
-      m = label === 0 ? 0 : group ? CONTRAST_MEANS[contrast][group] : label <= BRAIN_MAX_LABEL ? CONTRAST_MEANS[contrast].ctx : 0.05 + 0.9 * random();
-      means.set(label, m);
-    }
-    return m;
-  };
-  const n = labels.data.length;
-  const raw = new Float32Array(n);
-  const mask = new Uint8Array(n);
-  for (let v = 0; v < n; v++) {
-    const l = Math.round(labels.data[v]);
-    raw[v] = meanOf(l);
-    mask[v] = l > 0 && l <= BRAIN_MAX_LABEL ? 1 : 0;
-  }
-  cutBelowCerebellum(labels, mask);
-  const image = boxBlur(raw, labels.dims);
-  for (let v = 0; v < n; v++) {
-    // Box–Muller, 2 % of the white-matter level; magnitude images are never negative
-    const g = Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
-    image[v] = Math.abs(image[v] + 0.02 * g) * 1000;
-  }
-  return { image: withData(labels, image), reference: fillHoles(withData(labels, mask)) };
+export function renderLabelMap(labels: Volume<Float32Array>, contrast: Contrast, seed: number): { image: Volume<Float32Array>; reference: Volume<Uint8Array> } {
+  const { image, mask } = renderLabelImage(labels, contrast, seed);
+  cutBelowCerebellum(labels, mask.data);
+  return { image, reference: fillHoles(mask) };
 }
 
 const CEREBELLUM = new Set([7, 8, 46, 47]);
@@ -130,26 +93,6 @@ function cutBelowCerebellum(labels: Volume<Float32Array>, mask: Uint8Array): voi
   for (let k = 0, v = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++, v++) {
     if (mask[v] && superior(i, j, k) < lowest) mask[v] = 0;
   }
-}
-
-/** 3-voxel box filter along each axis (partial volume at the edges of labels). */
-function boxBlur(data: Float32Array, dims: Vec3): Float32Array {
-  const [nx, ny] = dims;
-  const strides = [1, nx, nx * ny];
-  let src = data;
-  for (let axis = 0; axis < 3; axis++) {
-    const out = new Float32Array(src.length);
-    const s = strides[axis];
-    const len = dims[axis];
-    for (let v = 0; v < src.length; v++) {
-      const idx = Math.floor(v / s) % len;
-      const a = idx > 0 ? src[v - s] : src[v];
-      const b = idx < len - 1 ? src[v + s] : src[v];
-      out[v] = (a + src[v] + b) / 3;
-    }
-    src = out;
-  }
-  return src;
 }
 
 export function labelMapCases(dir: string): EvaluationCase[] {
