@@ -31,6 +31,28 @@ export function describeDicom(ids: DicomIdentifiers = {}): string {
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/**
+ * An error that knows which DICOM objects it concerns: its message ends with them in words (describeDicom), and
+ * `identifiers` keeps them for code (a job's reason names its series without searching the text).
+ */
+export class DicomError extends Error {
+  readonly identifiers: DicomIdentifiers;
+
+  constructor(reason: string, identifiers: DicomIdentifiers = {}, options?: ErrorOptions) {
+    super(`${reason}${describeDicom(identifiers)}`, options);
+    this.name = 'DicomError';
+    this.identifiers = identifiers;
+  }
+
+  /** A DicomError whose message already names what it concerns (as one from another thread does). */
+  static withMessage(message: string, identifiers: DicomIdentifiers, options?: ErrorOptions): DicomError {
+    const error = new DicomError('', {}, options);
+    error.message = message;
+    (error as { identifiers: DicomIdentifiers }).identifiers = identifiers;
+    return error;
+  }
+}
+
 export type Logger = winston.Logger;
 
 let root: winston.Logger | undefined;

@@ -1,6 +1,7 @@
 // Results computed earlier from the same instances are reused only when the same model computed them: the model
 // is known by the checksum of its file, so an upgrade (new weights under the same name and precision) computes
-// new results, with new UIDs, instead of sending the old model's objects again.
+// new results, with new UIDs, instead of sending the old model's objects again. And whichever step fails, the
+// job's reason names the series.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
 import type { JobContext } from '../src/jobs/types.js';
-import { configureLogging, logger } from '../src/log.js';
+import { DicomError, configureLogging, logger } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
@@ -99,4 +100,30 @@ describe('result reuse', () => {
     expect(calls).toEqual([oldSum, retrained, upgraded]);
     expect(third.model).toMatchObject({ version: '1.2.0', sha256: upgraded });
   }, 120_000);
+
+  test("a failed step's reason names the series once, whether or not the error named it", async () => {
+    const dir = tempDir('reason');
+    const modelsDir = path.join(dir, 'models');
+    writeModels(modelsDir, '1.1.0', 'weights');
+    const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, attributes: { Modality: 'MR' } });
+    const job = processingJob({ ...series, instances: series.paths.length });
+    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir }, results: { destinations: [] } } });
+    const reasonOf = async (failure: Error) => {
+      const workDir = path.join(dir, 'data', 'work', String(Math.random()).slice(2));
+      fs.mkdirSync(workDir, { recursive: true });
+      const extractor: BrainExtractor = { extract: async () => Promise.reject(failure), close: async () => {} };
+      const processor = createSeriesProcessor(config, { extractor });
+      try {
+        await processor.process({ job, instancePaths: series.paths, workDir, log: logger('test-reason'), setState: () => {} });
+      } catch (error) {
+        return (error as Error).message;
+      } finally {
+        await processor.close();
+      }
+      throw new Error('the processor did not fail');
+    };
+    expect(await reasonOf(new Error('worker died'))).toBe(`series ${series.seriesInstanceUid}: worker died`);
+    const named = new DicomError('no head-like signal', { seriesInstanceUid: series.seriesInstanceUid });
+    expect(await reasonOf(named)).toBe(`no head-like signal (series ${series.seriesInstanceUid})`);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@
 // the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
 // knows the pool, the configured model and how to report.
 import type { ModelConfig } from '../../config/sections/model.js';
-import { type DicomContext, describeDicom, logger } from '../log.js';
+import { type DicomContext, DicomError, logger } from '../log.js';
 import type { WorkerPool } from '../pool/pool.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
@@ -43,7 +43,7 @@ export interface ExtractDeps {
 export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDeps): Promise<BrainExtraction> {
   const { config, pool, context } = deps;
   const log = logger('extract', context ?? {});
-  if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new Error(`brain extraction: the input volume is empty or inconsistent${describeDicom(context)}`);
+  if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new DicomError('brain extraction: the input volume is empty or inconsistent', context);
   const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: config.model.verifyChecksums });
 
   let transform = deps.transform;
@@ -53,7 +53,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     try {
       registered = await pool.run('register', { volume: input, context, modelsDir: config.model.dir || undefined, options });
     } catch (error) {
-      throw new Error(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}${describeDicom(context)}`);
+      throw new DicomError(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}`, context, { cause: error });
     }
     transform = { matrix: registered.matrix };
   }
@@ -69,7 +69,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
       reviewDice: config.model.reviewDice,
     });
   } catch (error) {
-    throw new Error(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}${describeDicom(context)}`);
+    throw new DicomError(`brain extraction failed in model ${model.name} (${model.precision}): ${error instanceof Error ? error.message : String(error)}`, context, { cause: error });
   }
   const mask = withData(gridOf(input), result.mask);
   const brainVolumeMl = maskVolumeMl(mask);

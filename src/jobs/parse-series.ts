@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { LogOptions } from '../log.js';
+import { DicomError, type DicomIdentifiers, type LogOptions } from '../log.js';
 import type { MrAcquisition } from '../pipeline/derived/acquisition.js';
 import type { LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
 import type { LoadedSeries } from '../pipeline/dicom/series.js';
@@ -36,7 +36,7 @@ function workerFile(): string {
   return path.resolve(path.dirname(self), '..', '..', 'dist', 'src', 'jobs', 'parse-worker.js');
 }
 
-type Outcome = { ok: true; loaded: LoadedSeries; acquisition: MrAcquisition } | { ok: false; message: string } | { died: string };
+type Outcome = { ok: true; loaded: LoadedSeries; acquisition: MrAcquisition } | { ok: false; message: string; identifiers?: DicomIdentifiers } | { died: string };
 
 function once(paths: string[], options: LoadSeriesOptions, limits: ParseLimits, signal?: AbortSignal): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -85,7 +85,7 @@ export async function loadSeriesIsolated(
       deaths.push(outcome.died);
       continue;
     }
-    if (!outcome.ok) throw new Error(outcome.message);
+    if (!outcome.ok) throw outcome.identifiers ? DicomError.withMessage(outcome.message, outcome.identifiers) : new Error(outcome.message);
     return { loaded: outcome.loaded, acquisition: outcome.acquisition };
   }
   throw new PoisonSeriesError(`poison series, not retried: ${deaths.join('; then ')}`);

@@ -2,7 +2,7 @@
 // that the thread serving DICOM and HTTP never runs it. Receives { paths, options }, answers the loaded series and
 // the acquisition attributes of its first instance, or the error message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { configureLogging, type LogOptions } from '../log.js';
+import { DicomError, configureLogging, type LogOptions } from '../log.js';
 import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
 import { loadSeries, type LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
 
@@ -25,5 +25,6 @@ try {
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
   parentPort!.postMessage({ ok: true, loaded: plain(loaded), acquisition: plain(acquisition) }, [loaded.volume.data.buffer as ArrayBuffer]);
 } catch (error) {
-  parentPort!.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
+  const identifiers = error instanceof DicomError ? error.identifiers : undefined;
+  parentPort!.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error), identifiers });
 }

@@ -13,7 +13,7 @@ import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js'
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
-import type { DicomContext } from '../log.js';
+import { type DicomContext, DicomError } from '../log.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
@@ -176,9 +176,10 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       try {
         results = await computeResults(ctx, config, extractor, dir, key);
       } catch (error) {
+        // The job's reason must name the series, whichever step failed: an error that names it already is kept.
+        if (error instanceof DicomError && error.identifiers.seriesInstanceUid === job.seriesInstanceUid) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        // The job's reason must name the series, whichever step failed.
-        throw new Error(message.includes(job.seriesInstanceUid) ? message : `series ${job.seriesInstanceUid}: ${message}`, { cause: error });
+        throw DicomError.withMessage(`series ${job.seriesInstanceUid}: ${message}`, { seriesInstanceUid: job.seriesInstanceUid }, { cause: error });
       }
       index.record(job.seriesInstanceUid, key, dir);
     }

@@ -6,6 +6,7 @@ import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { Dataset } from '../dicom/dcmjs.js';
 import { MANUFACTURER } from '../dicom/identity.js';
+import { DicomError } from '../../log.js';
 
 
 /** The model that produced the mask (from BrainExtraction.model). */
@@ -266,9 +267,10 @@ export function referencedInstances(source: SourceSeries): Dataset[] {
 export function assertOnSourceGrid(source: SourceSeries, volume: Volume, what: string): void {
   const [ni, nj, nk] = volume.dims;
   if (ni !== source.columns || nj !== source.rows || nk !== source.frames.length) {
-    throw new Error(
+    throw DicomError.withMessage(
       `${what} is ${ni}×${nj}×${nk} but series ${source.seriesInstanceUid} (study ${source.studyInstanceUid}) ` +
         `has ${source.columns}×${source.rows}×${source.frames.length} voxels: it is not on the source grid`,
+      { seriesInstanceUid: source.seriesInstanceUid, studyInstanceUid: source.studyInstanceUid },
     );
   }
 }

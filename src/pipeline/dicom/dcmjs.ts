@@ -22,6 +22,8 @@ interface DcmjsApi {
       naturalizeDataset(dict: Record<string, unknown>): Dataset;
       denaturalizeDataset(dataset: Dataset): Record<string, unknown>;
     };
+    /** A naturalized dataset carrying its own file meta attributes, as a Part-10 file. */
+    datasetToBuffer(dataset: Dataset): Buffer;
   };
   log: { setLevel(level: string): void; getLogger?(name: string): { setLevel(level: string): void } };
 }

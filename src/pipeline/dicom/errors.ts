@@ -1,16 +1,13 @@
 // Errors that say which DICOM object they concern, so that an administrator can find the case in the PACS.
-import { type DicomIdentifiers, describeDicom } from '../../log.js';
+import { DicomError, type DicomIdentifiers } from '../../log.js';
 
 export type { DicomIdentifiers };
 
 /** Input that cannot become a volume: malformed, unsupported, or not one 3D volume. Never a crash. */
-export class SeriesError extends Error {
-  readonly identifiers: DicomIdentifiers;
-
+export class SeriesError extends DicomError {
   constructor(reason: string, identifiers: DicomIdentifiers = {}) {
-    super(`${reason}${describeDicom(identifiers)}`);
+    super(reason, identifiers);
     this.name = 'SeriesError';
-    this.identifiers = identifiers;
   }
 }
 

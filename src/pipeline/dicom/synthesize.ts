@@ -13,7 +13,6 @@ import { initializeCodecs } from './pixels.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
-const datasetToBuffer = (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer;
 
 export interface SyntheticSeries {
   rows: number;
@@ -109,7 +108,7 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
         ...spec.attributes,
         PixelData: [pixels.buffer],
       };
-      let bytes: Buffer = datasetToBuffer(dataset);
+      let bytes: Buffer = dcmjs.data.datasetToBuffer(dataset);
       if (ts !== '1.2.840.10008.1.2.1') {
         const transcoder = new codecs.Transcoder(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
         transcoder.transcode(ts);
