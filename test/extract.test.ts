@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/schema.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { extractBrain } from '../src/jobs/extract-brain.js';
 import { resample, resampleMask } from '../src/pipeline/space/geometry.js';
@@ -58,6 +59,25 @@ describe('brain extraction on Colin27', () => {
       // the skull-stripped image is the input inside the mask and 0 outside
       for (let v = 0; v < volume.data.length; v += 997) expect(result.brain.data[v]).toBe(result.mask.data[v] ? volume.data[v] : 0);
     }
+  });
+
+  it('runs INT8 by default, quantized from the shipped FP32 model, with the same mask', async () => {
+    expect(loadConfig({}).model.precision).toBe('INT8');
+    const fp32 = resolveModel({ name: 'brainstrip-efficient', precision: 'FP32' });
+    const int8 = resolveModel({ name: 'brainstrip-efficient', precision: 'INT8' });
+    expect(int8.version).toBe(fp32.version);
+    const sidecar = JSON.parse(fs.readFileSync(path.join(shippedModelsDir(), 'brainstrip-efficient-int8.json'), 'utf8'));
+    expect(sidecar.source.sha256).toBe(fp32.sha256);
+    expect(sidecar.command).toMatch(/^brainstrip quantize /);
+    const t = rigidAboutCentre(eulerRotation((8 * Math.PI) / 180, 0, (-5 * Math.PI) / 180), [0, -18, 8], [4, 6, -3]);
+    const input: Grid = { dims: [140, 160, 70], spacing: [1.3, 1.3, 2.2], origin: [90, 110, -70], direction: [[-1, 0, 0], [0, -1, 0], [0, 0, 1]] };
+    const t1 = resample(atlas.template, input, { targetToSource: t.matrix, interpolation: 'linear', fill: 0 }) as Volume<Float32Array>;
+    const [a, b] = await Promise.all([
+      extractBrain(t1, { pool, config: { model: { ...modelConfig, precision: 'INT8' } }, transform: t }),
+      extractBrain(t1, { pool, config: { model: modelConfig }, transform: t }),
+    ]);
+    expect(a.model).toMatchObject({ precision: 'INT8', sha256: int8.sha256 });
+    expect(dice(a.mask.data, b.mask.data)).toBeGreaterThan(0.99);
   });
 
   it('flags a result for review when the mask and the registered atlas disagree', async () => {

@@ -13,9 +13,9 @@ export const modelSection = {
     env: 'BRAINSTRIP_MODEL',
   },
   precision: {
-    doc: "Numeric precision of the model file to load: 'FP32' or 'INT8' (INT8 only where an INT8 file is shipped)",
+    doc: "Numeric precision of the model file to load: 'INT8' (made from the FP32 model by `brainstrip quantize`, the default) or 'FP32'",
     format: ['FP32', 'INT8'],
-    default: 'FP32',
+    default: 'INT8',
     env: 'BRAINSTRIP_MODEL_PRECISION',
   },
   verifyChecksums: {
