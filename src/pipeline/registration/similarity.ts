@@ -5,7 +5,7 @@
 // only part of the atlas. Fixed sample points (seeded) make the cost deterministic, so a plain pattern search
 // can optimise it; the moving intensity is split linearly between two neighbouring bins (partial-volume
 // histogram), which keeps the cost continuous in the transform parameters.
-import { type Affine, applyToPoint, indexToWorld, multiply, worldToIndex } from '../space/geometry.js';
+import { type Affine, applyToPoint, indexToWorld, multiply, trilinearAt, worldToIndex } from '../space/geometry.js';
 import type { Grid, Vec3, Volume } from '../space/volume.js';
 import { type IntensityRange, robustRange, toBin } from './intensity.js';
 
@@ -19,30 +19,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Trilinear value at continuous index (x, y, z), or NaN outside the voxel centres' hull. */
-export function sampleAt(volume: Volume<Float32Array>, x: number, y: number, z: number): number {
-  const [nx, ny, nz] = volume.dims;
-  if (!(x >= 0 && y >= 0 && z >= 0 && x <= nx - 1 && y <= ny - 1 && z <= nz - 1)) return NaN;
-  const x0 = Math.min(Math.floor(x), Math.max(0, nx - 2));
-  const y0 = Math.min(Math.floor(y), Math.max(0, ny - 2));
-  const z0 = Math.min(Math.floor(z), Math.max(0, nz - 2));
-  const fx = x - x0;
-  const fy = y - y0;
-  const fz = z - z0;
-  const dx = nx > 1 ? 1 : 0;
-  const dy = ny > 1 ? nx : 0;
-  const dz = nz > 1 ? nx * ny : 0;
-  const d = volume.data;
-  const b = x0 + nx * (y0 + ny * z0);
-  const c00 = d[b] + (d[b + dx] - d[b]) * fx;
-  const c10 = d[b + dy] + (d[b + dy + dx] - d[b + dy]) * fx;
-  const c01 = d[b + dz] + (d[b + dz + dx] - d[b + dz]) * fx;
-  const c11 = d[b + dz + dy] + (d[b + dz + dy + dx] - d[b + dz + dy]) * fx;
-  const c0 = c00 + (c10 - c00) * fy;
-  const c1 = c01 + (c11 - c01) * fy;
-  return c0 + (c1 - c0) * fz;
 }
 
 export interface SampleSet {
@@ -82,7 +58,7 @@ export function drawSamples(
       const [rx, ry, rz] = region.dims;
       if (ri < 0 || rj < 0 || rk < 0 || ri >= rx || rj >= ry || rk >= rz || !region.data[ri + rx * (rj + ry * rk)]) continue;
     }
-    const bin = Math.round(toBin(sampleAt(fixed, x, y, z), range, bins));
+    const bin = Math.round(toBin(trilinearAt(fixed, x, y, z, NaN), range, bins));
     if (!region && bin === 0 && random() > 1 / 3) continue;
     points.set(p, n * 3);
     fixedBins[n] = bin;
@@ -117,7 +93,7 @@ export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: 
       const y = m[4] * px + m[5] * py + m[6] * pz + m[7];
       const z = m[8] * px + m[9] * py + m[10] * pz + m[11];
       if (!(x >= 0 && y >= 0 && z >= 0 && x <= nx - 1 && y <= ny - 1 && z <= nz - 1)) continue;
-      const b = toBin(sampleAt(moving, x, y, z), range, bins);
+      const b = toBin(trilinearAt(moving, x, y, z, NaN), range, bins);
       const b0 = Math.floor(b);
       const f = b - b0;
       const row = fixedBins[s] * bins;
