@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { initializeCodecs } from '../src/pipeline/dicom/pixels.js';
-import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { configureLogging } from '../src/log.js';
 
 const ROUNDS = 5;

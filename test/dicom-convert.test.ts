@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { cornerPoints } from '../src/pipeline/space/geometry.js';
 import { readNifti } from '../src/pipeline/io/nifti.js';
 

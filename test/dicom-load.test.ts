@@ -12,7 +12,7 @@ import { AmbiguousSeriesError, SeriesError } from '../src/pipeline/dicom/errors.
 import { loadVolume } from '../src/pipeline/dicom/load-input.js';
 import { listSeries, loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
-import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
 

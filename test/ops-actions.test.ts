@@ -14,7 +14,7 @@ import type { JobContext } from '../src/jobs/types.js';
 import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
 import { personName } from '../src/ops/html.js';
 import { describeJobs } from '../src/ops/job-facts.js';
-import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { hasTool, tempDir } from './derived-fixtures.js';
 
 const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {

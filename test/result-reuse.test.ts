@@ -10,7 +10,7 @@ import { loadConfig } from '../config/schema.js';
 import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
 import type { JobContext } from '../src/jobs/types.js';
 import { DicomError, configureLogging, logger } from '../src/log.js';
-import { writeSyntheticSeries } from '../src/pipeline/dicom/synthesize.js';
+import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { tempDir } from './derived-fixtures.js';
@@ -63,7 +63,7 @@ describe('result reuse', () => {
     const job = processingJob({ ...series, seriesDescription: 'T1', instances: series.paths.length });
     const workDir = path.join(dir, 'data', 'work', '1');
     fs.mkdirSync(workDir, { recursive: true });
-    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir }, results: { destinations: [] } } });
+    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const calls: string[] = [];
     const run = async () => {
       const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), setState: () => {} };
@@ -107,7 +107,7 @@ describe('result reuse', () => {
     writeModels(modelsDir, '1.1.0', 'weights');
     const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, attributes: { Modality: 'MR' } });
     const job = processingJob({ ...series, instances: series.paths.length });
-    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir }, results: { destinations: [] } } });
+    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const reasonOf = async (failure: Error) => {
       const workDir = path.join(dir, 'data', 'work', String(Math.random()).slice(2));
       fs.mkdirSync(workDir, { recursive: true });

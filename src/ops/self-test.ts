@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
 import type { JobStore } from '../jobs/store.js';
 import type { Job } from '../jobs/types.js';
-import { writeSyntheticSeries } from '../pipeline/dicom/synthesize.js';
+import { writeSyntheticSeries } from './synthetic-series.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
 import { storeOverAssociation } from '../scu/store.js';

@@ -1,15 +1,16 @@
 // Synthetic classic MR series with known geometry and voxel values, written as real Part-10 files with dcmjs
-// (optionally transcoded by dcmjs-codecs). For tests and benchmarks: a known answer to check the loader
-// against, in any size, orientation or transfer syntax, without shipping patient data.
+// (optionally transcoded by dcmjs-codecs): the operations page's self-test sends one through the node, and tests
+// and benchmarks use it as a known answer to check the loader against, in any size, orientation or transfer
+// syntax, without shipping patient data.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Codecs from 'dcmjs-codecs';
-import { sliceNormal } from '../space/geometry.js';
-import type { Vec3 } from '../space/volume.js';
-import { type Dataset, dcmjs } from './dcmjs.js';
-import { initializeCodecs } from './pixels.js';
+import { sliceNormal } from '../pipeline/space/geometry.js';
+import type { Vec3 } from '../pipeline/space/volume.js';
+import { type Dataset, dcmjs } from '../pipeline/dicom/dcmjs.js';
+import { initializeCodecs } from '../pipeline/dicom/pixels.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
