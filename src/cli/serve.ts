@@ -16,7 +16,7 @@ import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
-import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
 
@@ -30,6 +30,17 @@ export interface RunningNode {
   store: JobStore;
   spool: Spool;
   stop(): Promise<void>;
+}
+
+/** The SCP's TLS identity (PEM contents) when tls.scpEnabled, else undefined. */
+function scpTls(config: BrainstripConfig) {
+  if (!config.tls.scpEnabled) return undefined;
+  return {
+    key: fs.readFileSync(config.tls.privateKey),
+    cert: fs.readFileSync(config.tls.certificate),
+    ca: config.tls.ca ? fs.readFileSync(config.tls.ca) : undefined,
+    requireClientCert: config.tls.requireClientCert,
+  };
 }
 
 /** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
@@ -83,30 +94,8 @@ export async function startNode(
   metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active);
 
-  const tls = config.tls.scpEnabled
-    ? {
-        key: fs.readFileSync(config.tls.privateKey),
-        cert: fs.readFileSync(config.tls.certificate),
-        ca: config.tls.ca ? fs.readFileSync(config.tls.ca) : undefined,
-        requireClientCert: config.tls.requireClientCert,
-      }
-    : undefined;
-  // Whether the spool and the job store can write, probed every few seconds (a full disk fails writes while reads,
-  // and so a naive health check, still succeed). Undefined: fine; otherwise why not.
-  const storage: { spool?: string; jobStore?: string } = {};
-  const probeStorage = async () => {
-    storage.spool = await spool.probeWritable(256 * 1024, config.receive.minFreeMegabytes * 1048576);
-    try {
-      store.probeWrite();
-      storage.jobStore = undefined;
-    } catch (error) {
-      storage.jobStore = `job store cannot write: ${(error as Error).message}`;
-    }
-    if (storage.spool || storage.jobStore) log.warn('storage problem: not ready', { ...storage });
-  };
-  await probeStorage();
-  const storageProbe = setInterval(() => void probeStorage().catch(() => undefined), 5000);
-  storageProbe.unref();
+  const storageProbe = await startStorageProbe({ spool, store, minFreeBytes: config.receive.minFreeMegabytes * 1048576, log });
+  const storage = storageProbe.state;
 
   const scp = await startScp(
     {
@@ -120,7 +109,7 @@ export async function startNode(
       maxPendingConnections: config.receive.maxPendingConnections,
       maxErrorFiles: config.receive.errorAreaMaxFiles,
       routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
-      tls,
+      tls: scpTls(config),
       intakePaused: () => controls.isPaused('intake'),
     },
     { spool, store, completion, metrics, spoolProblem: () => storage.spool },
@@ -171,7 +160,7 @@ export async function startNode(
     stop: async () => {
       closing = true;
       housekeeping.stop();
-      clearInterval(storageProbe);
+      storageProbe.stop();
       await scp.close();
       completion.stop();
       await runner.close();

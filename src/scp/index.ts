@@ -6,6 +6,7 @@ export { Spool, SpoolWriter, uidFileName } from './spool.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';
 export { cleanSpool, startHousekeeping } from './housekeeping.js';
+export { startStorageProbe, type StorageProbe, type StorageState } from './storage-probe.js';
 export { routeInstance, isOwnOutput, type RoutingConfig } from './routing.js';
 export { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 export { readFileMeta, fileMetaHeader } from './part10.js';
