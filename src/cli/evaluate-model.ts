@@ -17,7 +17,7 @@ import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
 import { type Contrast, renderLabelMap as renderLabelImage } from '../pipeline/quantize/label-images.js';
 import { encodePng, qcViews, stackRows } from '../pipeline/io/qc-png.js';
-import { type RigidTransform, composeTransforms, eulerRotation, rigidAboutCentre, translation } from '../pipeline/space/transform.js';
+import { type RigidTransform, composeTransforms, rigidAboutCentre, translation } from '../pipeline/space/transform.js';
 import { type Vec3, type Volume } from '../pipeline/space/volume.js';
 import { createWorkerPool } from '../pool/pool.js';
 import { parseCommand } from './args.js';
