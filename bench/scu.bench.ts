@@ -3,7 +3,6 @@
 // Reports objects/s for both and the ratio brainstrip / storescu.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,28 +15,11 @@ import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';
 import { StoredLedger } from '../src/scu/ledger.js';
 import { deliver } from '../src/scu/sender.js';
+import { freePort, waitForPort } from './harness/peers.js';
 
 const exec = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seriesDir = path.resolve(here, '../../../shared/data/dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false)));
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`storescp did not start on ${port}`);
-}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -1,5 +1,5 @@
 // The code flows one way: cli → scp / ops → jobs → pool / scu → pipeline → config (with the shared base modules
-// log, metrics, durable and ort-env at the bottom beside config). A module imports only from its own folder or a
+// log, metrics, durable, ort-env and dimse-adapter at the bottom beside config). A module imports only from its own folder or a
 // layer below it, never from a layer above or from a neighbour of the same layer; inside the pipeline the same
 // holds for its folders (space → io → dicom / registration / segmentation → derived / quantize). Every import
 // counts, type-only ones and dynamic import() too.
@@ -12,7 +12,7 @@ const repo = path.resolve(import.meta.dirname, '..');
 /** Rank of each layer: a module may import from a lower rank, or from its own layer. */
 const LAYERS: Array<[layer: string, rank: number, paths: string[]]> = [
   ['config', 0, ['config/']],
-  ['base', 0, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts']],
+  ['base', 0, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts']],
   ['pipeline', 1, ['src/pipeline/']],
   ['pool', 2, ['src/pool/']],
   ['scu', 2, ['src/scu/']],

@@ -101,6 +101,15 @@ export const resultsSection = {
     default: 'BRAINSTRIP',
     env: 'BRAINSTRIP_RESULTS_CALLING_AE',
   },
+  associations: {
+    doc:
+      'Associations opened at once to each destination while sending a job\'s results, each carrying its share of the ' +
+      'objects: archives built on DCMTK (Orthanc, dcm4chee\'s storescp) answer one C-STORE at a time per association, ' +
+      'so a second association keeps an object in flight while the archive stores the previous one',
+    format: 'nat',
+    default: 2,
+    env: 'BRAINSTRIP_RESULTS_ASSOCIATIONS',
+  },
   retry: {
     maxAttempts: {
       doc:

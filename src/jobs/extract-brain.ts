@@ -38,7 +38,11 @@ export interface ExtractDeps {
   transform?: RigidTransform;
   /** DICOM identifiers for logs and errors. */
   context?: DicomContext;
+  /** Told when each step starts, for the job's timeline. */
+  onStep?: (step: ExtractionStep) => void;
 }
+
+export type ExtractionStep = 'registration' | 'segmentation';
 
 export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDeps): Promise<BrainExtraction> {
   const { config, pool, context } = deps;
@@ -50,6 +54,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
   if (!transform) {
     const options = config.registration ? registrationOptionsFromConfig(config.registration) : undefined;
     let registered;
+    deps.onStep?.('registration');
     try {
       registered = await pool.run('register', { volume: input, context, modelsDir: config.model.dir || undefined, options });
     } catch (error) {
@@ -58,6 +63,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     transform = { matrix: registered.matrix };
   }
   let result;
+  deps.onStep?.('segmentation');
   try {
     result = await pool.run('infer', {
       modelPath: model.path,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
-import type { BrainExtraction } from './extract-brain.js';
+import type { BrainExtraction, ExtractionStep } from './extract-brain.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from './result-set.js';
 import { buildSegmentation } from '../pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
@@ -25,25 +25,31 @@ const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
 
 export interface BrainExtractor {
-  extract(volume: Volume<Float32Array>, context?: DicomContext): Promise<BrainExtractionResult>;
+  extract(volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void): Promise<BrainExtractionResult>;
   close(): Promise<void>;
 }
 
 /** The node's extractor: the worker pool and extractBrain, created on first use. */
 function configuredExtractor(config: BrainstripConfig): BrainExtractor {
   let ready:
-    | Promise<{ pool: { close(): Promise<void> | void }; run: (v: Volume<Float32Array>, context?: DicomContext) => Promise<BrainExtractionResult> }>
+    | Promise<{
+        pool: { close(): Promise<void> | void };
+        run: (v: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => Promise<BrainExtractionResult>;
+      }>
     | undefined;
   const start = async () => {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
     const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
     const pool = createWorkerPool(config);
-    return { pool, run: (volume: Volume<Float32Array>, context?: DicomContext) => extractBrain(volume, { pool, config, context }) };
+    return {
+      pool,
+      run: (volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => extractBrain(volume, { pool, config, context, onStep }),
+    };
   };
   return {
-    async extract(volume, context) {
+    async extract(volume, context, onStep) {
       ready ??= start();
-      return (await ready).run(volume, context);
+      return (await ready).run(volume, context, onStep);
     },
     async close() {
       if (ready) await (await ready).pool.close();
@@ -104,7 +110,12 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   );
   const { source } = loaded;
   setState('processing', 'brain extraction');
-  const extraction = await extractor.extract(loaded.volume, { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid });
+  const steps: Record<ExtractionStep, string> = { registration: 'registering to the atlas', segmentation: 'segmenting the brain' };
+  const extraction = await extractor.extract(
+    loaded.volume,
+    { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid },
+    (step) => setState('processing', steps[step]),
+  );
   if (ctx.signal?.aborted) throw new Error('interrupted');
   log.info(`brain extracted: ${extraction.brainVolumeMl.toFixed(0)} ml, atlas agreement Dice ${extraction.atlasAgreementDice.toFixed(3)}`, {
     flaggedForReview: extraction.flaggedForReview,
@@ -207,6 +218,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       try {
         await deliver(destination, items, {
           ledger,
+          associations: config.results.associations,
           policy: { ...config.results.retry, giveUpAfterMs: config.results.retry.giveUpAfterHours * 3600_000 },
           store: {
             callingAeTitle: config.results.callingAeTitle,

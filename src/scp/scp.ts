@@ -15,7 +15,7 @@ import { routeInstance, type RoutingConfig } from './routing.js';
 import type { SeriesCompletion } from './series-completion.js';
 import { isValidUid, SpoolWriter, type Spool } from './spool.js';
 import { abortPdu, PduGuard } from './pdu-guard.js';
-import { asScpClass, associationOf, clientSocketsOf, interceptSocketData, netServerOf } from './dimse-adapter.js';
+import { asScpClass, associationOf, clientSocketsOf, interceptSocketData, netServerOf } from '../dimse-adapter.js';
 
 const { Scp, Server, Dataset, constants } = dcmjsDimse;
 const { CEchoResponse, CStoreResponse } = dcmjsDimse.responses;

@@ -63,6 +63,8 @@ export function backoffDelay(policy: RetryPolicy, failedAttempts: number): numbe
 
 export interface DeliveryDeps {
   ledger: StoredLedger;
+  /** Associations opened at once, each carrying a share of the objects (at least 1). */
+  associations?: number;
   policy: RetryPolicy;
   store: StoreOptions;
   log: Logger;
@@ -89,7 +91,7 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
     const first = missing.filter((item) => !item.last);
     const pending = first.length > 0 ? first : missing;
     deps.onAttempt?.(attempt, missing.length);
-    const outcomes = await storeOverAssociation(destination, pending, deps.store);
+    const outcomes = await storeOverAssociations(destination, pending, deps.associations ?? 1, deps.store);
     let permanent: (StoreOutcome & { stored: false }) | undefined;
     let failed = 0;
     const refusals = new Map<string, SendItem[]>();
@@ -147,6 +149,14 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
     await sleep(delay, deps.store.signal);
     attempt++;
   }
+}
+
+/** `items` split over up to `count` associations opened at once (interleaved, so each carries a spread of the set). */
+async function storeOverAssociations(destination: Destination, items: SendItem[], count: number, options: StoreOptions): Promise<StoreOutcome[]> {
+  const n = Math.max(1, Math.min(count, Math.ceil(items.length / 8)));
+  if (n === 1) return storeOverAssociation(destination, items, options);
+  const shares = Array.from({ length: n }, (_, a) => items.filter((_, i) => i % n === a));
+  return (await Promise.all(shares.map((share) => storeOverAssociation(destination, share, options)))).flat();
 }
 
 function formatDuration(ms: number): string {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import type { Destination } from '../../config/sections/results.js';
+import { clientSocketOf } from '../dimse-adapter.js';
 import { classifyStatus, describeStatus } from './status.js';
 
 const { Client } = dimse;
@@ -163,6 +164,7 @@ export function storeOverAssociation(destination: Destination, items: StoreItem[
         associationLingerTimeout: 0,
         securityOptions: securityOptions(destination, options.tls),
       });
+      clientSocketOf(client)?.setNoDelay(true);
     } catch (error) {
       associationProblem = { description: `cannot open an association to ${destination.aeTitle}: ${(error as Error).message}`, retryable: false };
       finish();

@@ -1,11 +1,21 @@
 // The one place that relies on dcmjs-dimse's internals (version 0.3.3): what its public API does not offer, the
-// SCP reaches through these functions only, so an upgrade of the library is checked here and nowhere else.
+// SCP and the SCU reach through these functions only, so an upgrade of the library is checked here and nowhere else.
 import type { Server as NetServer, Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation } from 'dcmjs-dimse';
 
 type Scp = InstanceType<typeof dcmjsDimse.Scp>;
 type Server = InstanceType<typeof dcmjsDimse.Server>;
+type Client = InstanceType<typeof dcmjsDimse.Client>;
+
+/**
+ * The socket of the association a Client has just opened (its `network.socket`, set synchronously by `send`).
+ * dcmjs-dimse passes no socket options, and a C-STORE PDU written in pieces waits on Nagle's algorithm against
+ * the peer's delayed acknowledgement for every object.
+ */
+export function clientSocketOf(client: Client): Socket | undefined {
+  return (client as unknown as { network?: { socket?: Socket } }).network?.socket;
+}
 
 /** The association an Scp negotiated (its `association` field). */
 export function associationOf(scp: Scp): dimseAssociation.Association | undefined {

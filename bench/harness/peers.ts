@@ -1,0 +1,219 @@
+// The real peers the benchmarks and the end-to-end tests run the node against, all on loopback with ports
+// chosen at run time: Orthanc (Debian's) as the archive, `brainstrip serve` (the compiled CLI) with a temporary
+// configuration, and DCMTK's storescu as the modality.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The repository root, found from bench/harness/ and from dist/bench/harness/ alike. */
+export const repoRoot = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string }).name === 'brainstrip') return dir;
+  }
+  throw new Error('brainstrip repository root not found above bench/harness');
+})();
+export const orthancBinary = '/usr/sbin/Orthanc';
+export const cliPath = path.join(repoRoot, 'dist/src/cli.js');
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `brainstrip-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface Orthanc {
+  aeTitle: string;
+  dicomPort: number;
+  httpPort: number;
+  get<T = any>(route: string): Promise<T>;
+  getBytes(route: string): Promise<Buffer>;
+  post<T = any>(route: string, body: string): Promise<T>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** An Orthanc with its own storage; `start()` may be delayed (the "archive down" case) and repeated. */
+export async function createOrthanc(options: { dicomPort?: number } = {}): Promise<Orthanc> {
+  const dir = tempDir('orthanc');
+  const dicomPort = options.dicomPort ?? (await freePort());
+  const httpPort = await freePort();
+  const config = {
+    Name: 'brainstrip-e2e',
+    StorageDirectory: path.join(dir, 'storage'),
+    IndexDirectory: path.join(dir, 'storage'),
+    DicomAet: 'ARCHIVE',
+    DicomPort: dicomPort,
+    HttpPort: httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    DicomCheckCalledAet: true,
+    DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowEcho: true,
+    Plugins: [],
+    StableAge: 1,
+    // An instance sent again with the same SOP Instance UID is kept once (Orthanc's default, stated here).
+    OverwriteInstances: false,
+  };
+  const configFile = path.join(dir, 'orthanc.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  let child: ChildProcess | undefined;
+  const base = `http://127.0.0.1:${httpPort}`;
+  const orthanc: Orthanc = {
+    aeTitle: 'ARCHIVE',
+    dicomPort,
+    httpPort,
+    async get(route) {
+      const res = await fetch(`${base}${route}`);
+      if (!res.ok) throw new Error(`Orthanc ${route}: HTTP ${res.status}`);
+      return res.json();
+    },
+    async post(route, body) {
+      const res = await fetch(`${base}${route}`, { method: 'POST', body });
+      if (!res.ok) throw new Error(`Orthanc ${route}: HTTP ${res.status}`);
+      return res.json();
+    },
+    async getBytes(route) {
+      const res = await fetch(`${base}${route}`);
+      if (!res.ok) throw new Error(`Orthanc ${route}: HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    },
+    async start() {
+      const log = fs.openSync(path.join(dir, 'orthanc.log'), 'a');
+      child = spawn(orthancBinary, [configFile], { stdio: ['ignore', log, log] });
+      await waitFor('Orthanc REST API', async () => ((await fetch(`${base}/system`)).ok ? true : undefined), 30000);
+      await waitForPort(dicomPort);
+    },
+    async stop() {
+      if (child) await stopProcess(child);
+      child = undefined;
+    },
+  };
+  return orthanc;
+}
+
+export interface Node {
+  dicomPort: number;
+  httpPort: number;
+  dataDir: string;
+  jobs(): Promise<{ counts: Record<string, number>; jobs: any[] }>;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/** `brainstrip serve` with a temporary data folder and configuration (merged over test defaults). */
+export async function startNode(results: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Node> {
+  const dataDir = tempDir('node');
+  const dicomPort = await freePort();
+  const httpPort = await freePort();
+  const config = {
+    dataDir,
+    log: { level: 'info', file: 'brainstrip.log' },
+    receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2 },
+    http: { port: httpPort, host: '127.0.0.1' },
+    results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
+    // The tests read /api/jobs without logging in; the operations page itself is tested with users.
+    ops: { apiWithoutLogin: true },
+    ...extra,
+  };
+  const configFile = path.join(dataDir, 'config.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const out = fs.openSync(path.join(dataDir, 'stdout.log'), 'a');
+  const child = spawn(process.execPath, [cliPath, 'serve', '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
+  const base = `http://127.0.0.1:${httpPort}`;
+  await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
+  await waitForPort(dicomPort);
+  return {
+    dicomPort,
+    httpPort,
+    dataDir,
+    async jobs() {
+      const res = await fetch(`${base}/api/jobs`);
+      return res.json() as Promise<{ counts: Record<string, number>; jobs: any[] }>;
+    },
+    stop: () => stopProcess(child),
+    log: () => {
+      const file = path.join(dataDir, 'brainstrip.log');
+      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(dataDir, 'stdout.log'), 'utf8');
+    },
+  };
+}
+
+/** DCMTK storescu: sends files, proposing exactly their SOP classes (-R), like a PACS forwarding a series. */
+export async function storescu(port: number, calledAe: string, files: string[]): Promise<void> {
+  await run('storescu', ['-R', '-aet', 'PACS', '-aec', calledAe, '127.0.0.1', String(port), ...files], { maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** Waits until the series' latest job is done or failed (a series sent again gets a new job). */
+export async function waitForJob(node: Node, seriesInstanceUid: string, afterJobId = 0, timeoutMs = 900_000) {
+  return waitFor(
+    `the job of series ${seriesInstanceUid} to finish`,
+    async () => {
+      const { jobs } = await node.jobs();
+      const job = jobs.filter((j) => j.seriesInstanceUid === seriesInstanceUid && j.id > afterJobId).sort((a, b) => b.id - a.id)[0];
+      return job && (job.state === 'done' || job.state === 'failed') ? job : undefined;
+    },
+    timeoutMs,
+    1000,
+  );
+}
+
