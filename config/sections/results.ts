@@ -110,6 +110,15 @@ export const resultsSection = {
     default: 2,
     env: 'BRAINSTRIP_RESULTS_ASSOCIATIONS',
   },
+  sendConcurrency: {
+    doc:
+      'Jobs sending their results at once, apart from jobs.concurrency: a job whose results are on disk frees its ' +
+      'processing slot and waits for one of these, so an archive that is down holds up sending only, never the ' +
+      'next series\' processing (0: nothing is sent; jobs wait in `sending`)',
+    format: 'nat',
+    default: 2,
+    env: 'BRAINSTRIP_RESULTS_SEND_CONCURRENCY',
+  },
   retry: {
     maxAttempts: {
       doc:

@@ -10,8 +10,8 @@ import { configureLogging, logger } from '../log.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
-import { JobStore } from '../jobs/store.js';
-import type { SeriesProcessor } from '../jobs/types.js';
+import { JobStore, MAX_LIST_LIMIT } from '../jobs/store.js';
+import type { SeriesProcessor, StagedProcessor } from '../jobs/types.js';
 import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
@@ -43,10 +43,13 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
-/** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
+/**
+ * Starts every part of the node; `processor` replaces the configured pipeline (used by tests): one with compute and
+ * send stages runs them in their own queues, one with `process` only runs each job whole in a processing slot.
+ */
 export async function startNode(
   config: BrainstripConfig,
-  options: { processor?: { process: SeriesProcessor; close(): Promise<void> }; configFile?: string } = {},
+  options: { processor?: ({ process: SeriesProcessor } | StagedProcessor) & { close(): Promise<void> }; configFile?: string } = {},
 ): Promise<RunningNode> {
   const log = logger('serve');
   const dataDir = path.resolve(config.dataDir);
@@ -68,11 +71,13 @@ export async function startNode(
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
   const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config);
+  const staged = 'compute' in processor && 'send' in processor;
   const runner = new JobRunner(
     store,
-    processor.process,
+    staged ? processor : processor.process,
     {
       concurrency: config.jobs.concurrency,
+      sendConcurrency: config.results.sendConcurrency,
       workRoot: path.join(dataDir, 'work'),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
       controls,
@@ -84,15 +89,24 @@ export async function startNode(
 
   // Recovery: the spool knows every acknowledged instance; the store knows the jobs.
   const reconciled = await reconcileSpool(spool, store);
-  const { requeued, receiving, poisoned } = store.recoverAfterRestart(config.jobs.maxInterruptions);
+  // A job that was sending resumes sending from its results on disk; without them it is computed again.
+  const canSend = new Set<number>();
+  for (const job of store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
+  const { requeued, resending, receiving, poisoned } = store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
   for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
   for (const job of receiving) completion.track(job);
-  if (requeued.length || receiving.length || reconciled.recorded) {
-    log.info('recovered after restart', { requeued: requeued.length, receiving: receiving.length, spooledInstancesRecorded: reconciled.recorded });
+  if (requeued.length || resending.length || receiving.length || reconciled.recorded) {
+    log.info('recovered after restart', {
+      requeued: requeued.length,
+      resending: resending.length,
+      receiving: receiving.length,
+      spooledInstancesRecorded: reconciled.recorded,
+    });
   }
 
   metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
-  metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active);
+  metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
+  metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
 
   const storageProbe = await startStorageProbe({ spool, store, minFreeBytes: config.receive.minFreeMegabytes * 1048576, log });
   const storage = storageProbe.state;

@@ -17,7 +17,7 @@ import { type DicomContext, DicomError } from '../log.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
-import type { JobContext, SeriesProcessor } from './types.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -154,7 +154,8 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   return set;
 }
 
-export interface SeriesProcessorHandle {
+export interface SeriesProcessorHandle extends StagedProcessor {
+  /** Both stages in one call (the one-shot tools and tests that need no queue). */
   process: SeriesProcessor;
   close(): Promise<void>;
 }
@@ -176,25 +177,42 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     privateKey: config.tls.privateKey || undefined,
   };
 
-  const process: SeriesProcessor = async (ctx) => {
-    const { job, workDir, setState, log } = ctx;
+  /** Results computed from exactly these instances by the configured model, in the job's folder or another job's. */
+  const resultsOnDisk = (ctx: Pick<JobContext, 'job' | 'instancePaths' | 'workDir'>): ResultSet | undefined => {
+    let key: string;
+    try {
+      key = inputKey(ctx.instancePaths);
+    } catch {
+      return undefined; // an instance left the spool: the input is not what the results were computed from
+    }
+    const results = readResultSet(path.join(ctx.workDir, 'results'), key) ?? index.lookup(ctx.job.seriesInstanceUid, key);
+    return results && sameModel(results) ? results : undefined;
+  };
+
+  const compute = async (ctx: JobContext): Promise<void> => {
+    const { job, workDir, log } = ctx;
+    const found = resultsOnDisk(ctx);
+    if (found) {
+      log.info(`results computed earlier from the same instances are complete on disk (${found.objects.length} objects)`);
+      return;
+    }
     const dir = path.join(workDir, 'results');
     const key = inputKey(ctx.instancePaths);
-    let results = readResultSet(dir, key) ?? index.lookup(job.seriesInstanceUid, key);
-    if (results && !sameModel(results)) results = undefined;
-    if (results) log.info(`results computed earlier from the same instances are complete on disk (${results.objects.length} objects)`);
-    else {
-      try {
-        results = await computeResults(ctx, config, extractor, dir, key);
-      } catch (error) {
-        // The job's reason must name the series, whichever step failed: an error that names it already is kept.
-        if (error instanceof DicomError && error.identifiers.seriesInstanceUid === job.seriesInstanceUid) throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        throw DicomError.withMessage(`series ${job.seriesInstanceUid}: ${message}`, { seriesInstanceUid: job.seriesInstanceUid }, { cause: error });
-      }
-      index.record(job.seriesInstanceUid, key, dir);
+    try {
+      await computeResults(ctx, config, extractor, dir, key);
+    } catch (error) {
+      // The job's reason must name the series, whichever step failed: an error that names it already is kept.
+      if (error instanceof DicomError && error.identifiers.seriesInstanceUid === job.seriesInstanceUid) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw DicomError.withMessage(`series ${job.seriesInstanceUid}: ${message}`, { seriesInstanceUid: job.seriesInstanceUid }, { cause: error });
     }
+    index.record(job.seriesInstanceUid, key, dir);
+  };
 
+  const send = async (ctx: JobContext): Promise<void> => {
+    const { job, setState, log } = ctx;
+    const results = resultsOnDisk(ctx);
+    if (!results) throw new ResultsMissingError(`series ${job.seriesInstanceUid}: no results on disk computed from its instances by the configured model`);
     await ctx.whenSendingAllowed?.();
     const targets = ctx.onlyDestination ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination) : destinations;
     if (ctx.onlyDestination && targets.length === 0) throw new Error(`destination ${ctx.onlyDestination} is not configured (results.destinations)`);
@@ -250,5 +268,10 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     }
   };
 
-  return { process, close: () => extractor.close() };
+  const process: SeriesProcessor = async (ctx) => {
+    await compute(ctx);
+    await send(ctx);
+  };
+
+  return { compute, send, hasResults: (ctx) => resultsOnDisk(ctx) !== undefined, process, close: () => extractor.close() };
 }

@@ -1,51 +1,82 @@
-// The job runner: takes queued jobs in order, hands each to the SeriesProcessor, and records how it ended.
-// Resolving = done; throwing = failed with the error's message; a shutdown puts the job back in the queue.
+// The job runner: two queues over the durable job store. The compute queue takes queued jobs in order and runs
+// the processor's computation in one of `concurrency` slots; once the results are durably in the job's folder the
+// slot is free and the job is `sending`, where the send queue takes it in one of `sendConcurrency` slots of its own.
+// An archive that is down therefore holds up sending only: the next series is computed meanwhile. Resolving = the
+// stage's work is done; throwing = failed with the error's message; a shutdown leaves the job where it can resume.
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
-import type { JobStore } from './store.js';
-import type { Job, SeriesProcessor } from './types.js';
+import { type Stage, stageOf } from './stages.js';
+import type { JobEvent, JobStore } from './store.js';
+import { type Job, type JobContext, type JobState, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
 
 export interface RunnerOptions {
   concurrency: number;
+  /** Jobs sending at once (results.sendConcurrency), apart from the computing ones; only with a StagedProcessor. */
+  sendConcurrency?: number;
   /** Root of the per-job work folders. */
   workRoot: string;
   /** The spooled instance files of a job. */
   instancePaths: (job: Job) => Promise<string[]>;
   /** How often the queue is looked at without a wake-up (a safety net, e.g. jobs queued by another process). */
   pollMs?: number;
-  /** A job still running after this long fails (and frees its slot); 0: no limit. */
+  /** A computation still running after this long fails (and frees its slot); 0: no limit. Sending is not bounded by it. */
   timeoutMs?: number;
   /** Operator pauses: a paused `processing` starts no job, a paused `sending` holds jobs before they send. */
   controls?: NodeControls;
 }
 
-/** What an operator asked of a running job: stop it as failed, or put it back in the queue at once. */
+/** What an operator asked of a running job: stop it as failed, or run it again at once. */
 export type Interruption = { state: 'failed'; reason: string } | { state: 'queued'; detail: string };
 
+interface Slot {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** When the job entered the stretch of `state` its events end with (ignoring the last `skip` events). */
+function trailingStart(events: JobEvent[], state: JobState, skip = 0): number | undefined {
+  let start: string | undefined;
+  for (let n = events.length - 1 - skip; n >= 0 && events[n].state === state; n--) start = events[n].at;
+  return start === undefined ? undefined : Date.parse(start);
+}
+
 export class JobRunner {
-  private running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** Jobs computing (or, with a one-call processor, computing and sending). */
+  private running = new Map<number, Slot>();
+  /** Jobs sending their results (StagedProcessor only). */
+  private sending = new Map<number, Slot>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Processor calls that have not returned yet (including ones abandoned after a timeout). */
   private readonly unsettled = new Set<Promise<void>>();
   private readonly interruptions = new Map<number, Interruption>();
   private readonly log = logger('jobs.runner');
+  private readonly staged: StagedProcessor | undefined;
+  private readonly whole: SeriesProcessor | undefined;
   private readonly failures;
+  private readonly done;
   private readonly stageSeconds;
 
   constructor(
     private readonly store: JobStore,
-    private readonly processor: SeriesProcessor,
+    processor: SeriesProcessor | StagedProcessor,
     private readonly options: RunnerOptions,
     metrics?: MetricsRegistry,
   ) {
+    if (typeof processor === 'function') this.whole = processor;
+    else this.staged = processor;
     this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
-    this.stageSeconds = metrics?.histogram('brainstrip_job_stage_seconds', 'Time a job spent in each stage (processing: reading, extraction, building; sending: delivery)', ['stage']);
+    this.done = metrics?.counter('brainstrip_jobs_done_total', 'Series whose results every destination confirmed (job done)');
+    this.stageSeconds = metrics?.histogram(
+      'brainstrip_job_stage_seconds',
+      'Time a job spent in each stage: waiting (queued), reading, extraction, registration, segmentation, building, sending; processing when a step does not say which',
+      ['stage'],
+    );
     options.controls?.onChange((what, paused) => {
-      if (what === 'processing' && !paused) this.wake();
+      if ((what === 'processing' || what === 'sending') && !paused) this.wake();
     });
   }
 
@@ -53,17 +84,54 @@ export class JobRunner {
     return this.options.concurrency;
   }
 
+  get sendConcurrency(): number {
+    return this.staged ? (this.options.sendConcurrency ?? 2) : 0;
+  }
+
+  /** Jobs computing now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Jobs sending now. */
+  get activeSends(): number {
+    return this.sending.size;
+  }
+
   isRunning(id: number): boolean {
-    return this.running.has(id);
+    return this.running.has(id) || this.sending.has(id);
   }
 
   /** Stops a running job the way the operator asked; false when the job is not running here. */
   interrupt(id: number, how: Interruption): boolean {
-    const running = this.running.get(id);
-    if (!running) return false;
+    const slot = this.running.get(id) ?? this.sending.get(id);
+    if (!slot) return false;
     this.interruptions.set(id, how);
-    running.controller.abort(new Error(how.state === 'failed' ? how.reason : how.detail));
+    slot.controller.abort(new Error(how.state === 'failed' ? how.reason : how.detail));
     return true;
+  }
+
+  /** Whether the job's results are complete on disk, so that it can go straight to sending. */
+  async hasResults(job: Job): Promise<boolean> {
+    if (!this.staged) return false;
+    try {
+      return this.staged.hasResults({ job, instancePaths: await this.options.instancePaths(job), workDir: this.workDir(job) });
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Runs a finished (done or failed) job again from where it stopped: with its results on disk it goes straight to
+   * the send queue (nothing is computed again; objects an archive confirmed are not sent again), else to the queue.
+   * Undefined when the job is not finished (any more).
+   */
+  async retry(id: number, detail: string): Promise<'sending' | 'queued' | undefined> {
+    const job = this.store.get(id);
+    if (!job || (job.state !== 'done' && job.state !== 'failed')) return undefined;
+    const where = (await this.hasResults(job)) && this.store.requeueForSending(id, detail) ? 'sending' : this.store.requeue(id, detail) ? 'queued' : undefined;
+    this.wake();
+    return where;
   }
 
   start(): void {
@@ -72,11 +140,7 @@ export class JobRunner {
     this.wake();
   }
 
-  get active(): number {
-    return this.running.size;
-  }
-
-  /** Starts queued jobs while there is a free slot. */
+  /** Starts queued jobs while there is a free compute slot, and sending jobs while there is a free send slot. */
   wake(): void {
     // concurrency 0 pauses processing: series are still received and queued.
     while (!this.stopped && this.running.size < this.options.concurrency && !this.options.controls?.isPaused('processing')) {
@@ -85,24 +149,67 @@ export class JobRunner {
         job = this.store.claimNext();
       } catch (error) {
         this.log.error(`cannot read the job queue: ${(error as Error).message}`);
+        break;
+      }
+      if (!job) break;
+      this.launch(this.running, job, (j, c) => this.compute(j, c));
+    }
+    while (!this.stopped && this.staged && this.sending.size < this.sendConcurrency && !this.options.controls?.isPaused('sending')) {
+      let job: Job | undefined;
+      try {
+        job = this.store.nextToSend([...this.running.keys(), ...this.sending.keys()]);
+      } catch (error) {
+        this.log.error(`cannot read the send queue: ${(error as Error).message}`);
         return;
       }
       if (!job) return;
-      const controller = new AbortController();
-      const done = this.run(job, controller)
-        .catch((error: Error) => {
-          // Only the store can fail here (e.g. closed at shutdown); the job is then recovered at the next start.
-          this.log.error(`cannot record the end of job ${job.id}: ${error.message}`);
-        })
-        .finally(() => {
-          this.running.delete(job.id);
-          this.wake();
-        });
-      this.running.set(job.id, { controller, done });
+      this.launch(this.sending, job, (j, c) => this.send(j, c));
     }
   }
 
-  private async run(job: Job, controller: AbortController): Promise<void> {
+  private launch(slots: Map<number, Slot>, job: Job, work: (job: Job, controller: AbortController) => Promise<void>): void {
+    const controller = new AbortController();
+    const done = work(job, controller)
+      .catch((error: Error) => {
+        // Only the store can fail here (e.g. closed at shutdown); the job is then recovered at the next start.
+        this.log.error(`cannot record the end of job ${job.id}: ${error.message}`);
+      })
+      .finally(() => {
+        slots.delete(job.id);
+        this.wake();
+      });
+    slots.set(job.id, { controller, done });
+  }
+
+  private workDir(job: Job): string {
+    return path.join(this.options.workRoot, String(job.id));
+  }
+
+  private observe(stage: Stage, sinceMs: number | undefined): void {
+    if (sinceMs !== undefined) this.stageSeconds?.observe({ stage }, Math.max(0, Date.now() - sinceMs) / 1000);
+  }
+
+  /** A promise that rejects when `signal` aborts: a processor that ignores its signal must not hold the slot. */
+  private static abortion(signal: AbortSignal): Promise<never> {
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    return aborted;
+  }
+
+  /** Shutdown gives a processor that honours its signal a moment to stop cleanly. */
+  private track(work: Promise<void>): void {
+    this.unsettled.add(work);
+    void work.catch(() => undefined).finally(() => this.unsettled.delete(work));
+  }
+
+  private sendingDetail(): string {
+    return this.options.controls?.isPaused('sending') ? 'waiting: sending is paused' : 'results ready; waiting to send';
+  }
+
+  private async compute(job: Job, controller: AbortController): Promise<void> {
     const signal = controller.signal;
     let timedOut = false;
     const limit = this.options.timeoutMs ?? 0;
@@ -113,30 +220,31 @@ export class JobRunner {
             controller.abort(new Error(`processing took longer than ${Math.round(limit / 60_000)} min (jobs.timeoutMinutes)`));
           }, limit)
         : undefined;
-    // A processor that ignores its signal must not hold the slot: the abort ends the wait for it.
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
+    const aborted = JobRunner.abortion(signal);
     const ids = { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid };
     const log = logger('jobs', ids);
-    const workDir = path.join(this.options.workRoot, String(job.id));
+    const workDir = this.workDir(job);
     try {
+      // The wait in the queue ends now (the last event is this claim).
+      try {
+        this.observe('waiting', trailingStart(this.store.events(job.id), 'queued', 1));
+      } catch {
+        // a metric is not worth failing a job for
+      }
       await fs.promises.mkdir(workDir, { recursive: true });
       const instancePaths = await this.options.instancePaths(job);
       log.info('processing started', { instances: instancePaths.length, attempt: job.attempts });
-      // Stage durations for /metrics: the current stage ends when the processor moves on, or when the job is done.
-      let stage: 'processing' | 'sending' = 'processing';
-      let stageStart = performance.now();
-      const endStage = () => this.stageSeconds?.observe({ stage }, (performance.now() - stageStart) / 1000);
-      const processing = this.processor({
+      // Stage durations for /metrics: the current stage ends when the processor moves on, or when the job leaves the slot.
+      let stage: Stage = 'processing';
+      let stageStart = Date.now();
+      const ctx: JobContext = {
         job,
         instancePaths,
         workDir,
         log,
         signal,
         onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
+        // Only a one-call processor sends from here; a staged one sends from the send queue.
         whenSendingAllowed: async () => {
           const controls = this.options.controls;
           if (!controls?.isPaused('sending')) return;
@@ -149,23 +257,30 @@ export class JobRunner {
           if (signal.aborted) return;
           // jobs.timeoutMinutes bounds the computation; an archive outage is bounded by results.retry instead.
           if (state === 'sending' && timer) clearTimeout(timer);
-          if (state !== stage) {
-            endStage();
-            stage = state;
-            stageStart = performance.now();
+          const next = stageOf(state, detail) ?? stage;
+          if (next !== stage) {
+            this.observe(stage, stageStart);
+            stage = next;
+            stageStart = Date.now();
           }
           this.store.setState(job.id, state, detail ?? null);
           log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
         },
-      });
-      // Shutdown gives a processor that honours its signal a moment to stop cleanly.
-      this.unsettled.add(processing);
-      void processing.catch(() => undefined).finally(() => this.unsettled.delete(processing));
-      await Promise.race([aborted, processing]);
+      };
+      const work = this.staged ? this.staged.compute(ctx) : this.whole!(ctx);
+      this.track(work);
+      await Promise.race([aborted, work]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      endStage();
-      this.store.setState(job.id, 'done');
-      log.info('job done');
+      this.observe(stage, stageStart);
+      if (this.staged) {
+        // The results are durably on disk: the slot is free for the next series, and the send queue takes over.
+        this.store.setState(job.id, 'sending', this.sendingDetail());
+        log.info('results ready; the job waits for a sending slot');
+      } else {
+        this.store.setState(job.id, 'done');
+        this.done?.inc();
+        log.info('job done');
+      }
     } catch (error) {
       const interruption = this.interruptions.get(job.id);
       if (interruption) {
@@ -194,11 +309,77 @@ export class JobRunner {
     }
   }
 
-  /** Stops taking jobs, aborts the running ones (they are queued again) and waits at most `graceMs` for them. */
+  private async send(job: Job, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
+    const aborted = JobRunner.abortion(signal);
+    const log = logger('jobs', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
+    try {
+      const instancePaths = await this.options.instancePaths(job);
+      log.info('sending started');
+      const work = this.staged!.send({
+        job,
+        instancePaths,
+        workDir: this.workDir(job),
+        log,
+        signal,
+        onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
+        // Sending paused after this job took its slot: it waits before its first C-STORE.
+        whenSendingAllowed: async () => {
+          const controls = this.options.controls;
+          if (!controls?.isPaused('sending')) return;
+          this.store.setState(job.id, 'sending', 'waiting: sending is paused');
+          log.info('sending is paused; the job waits');
+          await controls.whenRunning('sending', signal);
+        },
+        setState: (_state, detail) => {
+          if (signal.aborted) return;
+          this.store.setState(job.id, 'sending', detail ?? null);
+          log.info(`job sending${detail ? `: ${detail}` : ''}`);
+        },
+      });
+      this.track(work);
+      await Promise.race([aborted, work]);
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      this.observe('sending', trailingStart(this.store.events(job.id), 'sending'));
+      this.store.setState(job.id, 'done');
+      this.done?.inc();
+      log.info('job done');
+    } catch (error) {
+      const interruption = this.interruptions.get(job.id);
+      if (interruption) {
+        this.interruptions.delete(job.id);
+        if (interruption.state === 'failed') {
+          this.store.setState(job.id, 'failed', null, interruption.reason);
+          log.warn(`job stopped: ${interruption.reason}`);
+        } else {
+          // Sending again at once (e.g. ending a back-off wait): its results are on disk, nothing is computed.
+          this.store.setState(job.id, 'sending', interruption.detail);
+          log.info(`job sends again: ${interruption.detail}`);
+        }
+        return;
+      }
+      if (signal.aborted) {
+        this.store.setState(job.id, 'sending', 'interrupted by shutdown; sends again at the next start');
+        log.warn('sending interrupted by shutdown; it resumes at the next start');
+        return;
+      }
+      if (error instanceof ResultsMissingError) {
+        this.store.setState(job.id, 'queued', 'results not on disk any more; computed again');
+        log.warn(`${error.message}; the job is computed again`);
+        return;
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      this.store.setState(job.id, 'failed', null, reason);
+      this.failures?.inc();
+      log.error(`job failed: ${reason}`);
+    }
+  }
+
+  /** Stops taking jobs, aborts the running ones (they resume at the next start) and waits at most `graceMs` for them. */
   async close(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    const running = [...this.running.values()];
+    const running = [...this.running.values(), ...this.sending.values()];
     for (const r of running) r.controller.abort(new Error('node shutting down'));
     await Promise.allSettled(running.map((r) => r.done));
     await Promise.race([Promise.allSettled([...this.unsettled]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);

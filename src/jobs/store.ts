@@ -299,6 +299,15 @@ export class JobStore {
     })();
   }
 
+  /** The oldest job waiting in `sending` that is not among `busy` (those being computed or sent now); state unchanged. */
+  nextToSend(busy: number[]): Job | undefined {
+    const ids = busy.filter(Number.isInteger);
+    const row = this.db
+      .prepare(`SELECT * FROM jobs WHERE state = 'sending'${ids.length ? ` AND id NOT IN (${ids.join(', ')})` : ''} ORDER BY id LIMIT 1`)
+      .get() as JobRow | undefined;
+    return row && toJob(row);
+  }
+
   setState(id: number, state: JobState, detail?: string | null, reason?: string | null): void {
     const t = now();
     const finished = state === 'done' || state === 'failed' ? t : null;
@@ -308,12 +317,22 @@ export class JobStore {
   }
 
   /**
-   * After a restart: jobs that were being processed or sent start again from the queue; complete jobs are queued.
-   * Returns the jobs still receiving, whose idle timers must be re-armed.
+   * After a restart: jobs that were sending and whose results are still on disk (`canSend`) go on sending; other jobs
+   * that were being processed or sent start again from the queue; complete jobs are queued. Returns the jobs still
+   * receiving, whose idle timers must be re-armed.
    */
-  recoverAfterRestart(maxInterruptions = 0): { requeued: Job[]; receiving: Job[]; poisoned: Job[] } {
+  recoverAfterRestart(
+    maxInterruptions = 0,
+    canSend: (job: Job) => boolean = () => false,
+  ): { requeued: Job[]; resending: Job[]; receiving: Job[]; poisoned: Job[] } {
     return this.db.transaction(() => {
-      const interrupted = this.db.prepare("SELECT * FROM jobs WHERE state IN ('processing', 'sending', 'complete') ORDER BY id").all() as JobRow[];
+      const resending = (this.db.prepare("SELECT * FROM jobs WHERE state = 'sending' ORDER BY id").all() as JobRow[]).map(toJob).filter((job) => canSend(job));
+      const resend = this.db.prepare("UPDATE jobs SET detail = 'interrupted while sending by a restart; sends again', updated_at = ? WHERE id = ?");
+      for (const job of resending) resend.run(now(), job.id);
+      const resumed = new Set(resending.map((j) => j.id));
+      const interrupted = (this.db.prepare("SELECT * FROM jobs WHERE state IN ('processing', 'sending', 'complete') ORDER BY id").all() as JobRow[]).filter(
+        (row) => !resumed.has(row.id),
+      );
       const update = this.db.prepare("UPDATE jobs SET state = 'queued', detail = ?, updated_at = ? WHERE id = ?");
       // A job the node died processing, again and again, is what killed it: it fails rather than crash-looping.
       const poison = interrupted.filter((row) => maxInterruptions > 0 && row.state === 'processing' && row.attempts >= maxInterruptions);
@@ -325,7 +344,12 @@ export class JobStore {
         update.run(row.state === 'complete' ? null : `interrupted while ${row.state} by a restart; queued again`, now(), row.id);
       }
       const receiving = (this.db.prepare("SELECT * FROM jobs WHERE state = 'receiving' ORDER BY id").all() as JobRow[]).map(toJob);
-      return { requeued: requeued.map((r) => this.get(r.id)!), receiving, poisoned: poison.map((r) => this.get(r.id)!) };
+      return {
+        requeued: requeued.map((r) => this.get(r.id)!),
+        resending: resending.map((j) => this.get(j.id)!),
+        receiving,
+        poisoned: poison.map((r) => this.get(r.id)!),
+      };
     })();
   }
 
@@ -404,12 +428,27 @@ export class JobStore {
     );
   }
 
-  /** Ends a job that is not running (receiving, complete or queued) as failed with `reason`. */
+  /**
+   * A finished job whose results are on disk goes straight back to `sending`: the send queue sends what the
+   * archives do not hold yet, and nothing is computed again.
+   */
+  requeueForSending(id: number, detail: string): boolean {
+    return (
+      this.db
+        .prepare("UPDATE jobs SET state = 'sending', detail = ?, reason = NULL, finished_at = NULL, updated_at = ? WHERE id = ? AND state IN ('done', 'failed')")
+        .run(detail, now(), id).changes > 0
+    );
+  }
+
+  /**
+   * Ends a job that is not running (receiving, complete, queued, or sending while it waits for a sending slot) as
+   * failed with `reason`; the caller knows the job is not running.
+   */
   cancelWaiting(id: number, reason: string): boolean {
     const t = now();
     return (
       this.db
-        .prepare("UPDATE jobs SET state = 'failed', detail = NULL, reason = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('receiving', 'complete', 'queued')")
+        .prepare("UPDATE jobs SET state = 'failed', detail = NULL, reason = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('receiving', 'complete', 'queued', 'sending')")
         .run(reason, t, t, id).changes > 0
     );
   }

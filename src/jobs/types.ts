@@ -55,3 +55,20 @@ export interface JobContext {
 
 /** Resolving marks the job `done`; throwing marks it `failed` with the error's message as reason. */
 export type SeriesProcessor = (ctx: JobContext) => Promise<void>;
+
+/**
+ * A processor in two stages, each run by its own queue: computing holds one of `jobs.concurrency` slots until the
+ * results are durably in the job's folder; sending then holds one of `results.sendConcurrency` slots, so an
+ * archive that is down holds up no computation.
+ */
+export interface StagedProcessor {
+  /** Computes the results (or finds them on disk) and resolves once they are durably kept; throwing fails the job. */
+  compute(ctx: JobContext): Promise<void>;
+  /** Sends the results on disk to the archives; throws ResultsMissingError when there are none. */
+  send(ctx: JobContext): Promise<void>;
+  /** Whether the job's results are complete on disk, computed from these instances by the configured model. */
+  hasResults(ctx: Pick<JobContext, 'job' | 'instancePaths' | 'workDir'>): boolean;
+}
+
+/** Sending found no results on disk (removed, or computed from other instances): the job must be computed again. */
+export class ResultsMissingError extends Error {}

@@ -1,8 +1,9 @@
 // The operations port: /health (live and ready) and /metrics (Prometheus), open for monitoring; the operations
-// page (web.ts) and /api/jobs (JSON) behind a login.
+// page (web.ts) and /api/jobs (JSON) behind a login. The API's actions (POST) are web.ts's, under the page's rules.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../log.js';
+import { stageDurations } from '../jobs/stages.js';
 import type { JobStore } from '../jobs/store.js';
 import { JOB_STATES, type JobState } from '../jobs/types.js';
 import type { MetricsRegistry } from '../metrics.js';
@@ -61,9 +62,13 @@ export async function startOpsServer(
       const one = /^\/api\/jobs\/(\d+)$/.exec(route);
       if (one) {
         const job = deps.store.get(Number(one[1]));
-        return job ? send(res, 200, job) : send(res, 404, { error: `no job ${one[1]}` });
+        if (!job) return send(res, 404, { error: `no job ${one[1]}` });
+        // Seconds per stage (receiving, waiting, reading, registration, segmentation, building, sending, …) and the
+        // changes they are computed from.
+        const events = deps.store.events(job.id);
+        return send(res, 200, { ...job, stages: stageDurations(events), events });
       }
-      return send(res, 404, { error: 'not found', endpoints: ['/health', '/health/live', '/health/ready', '/metrics', '/api/jobs', '/api/jobs/:id'] });
+      return send(res, 404, { error: 'not found', endpoints: ['/health', '/health/live', '/health/ready', '/metrics', '/api/jobs', '/api/jobs/:id', 'POST /api/jobs/:id/retry', '/api/session'] });
     } catch (error) {
       log.error(`request failed: ${(error as Error).message}`, { url: req.url });
       if (!res.headersSent) send(res, 500, { error: (error as Error).message });

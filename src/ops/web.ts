@@ -7,6 +7,7 @@ import type { BrainstripConfig } from '../../config/schema.js';
 import { configSources } from '../../config/sources.js';
 import { PAUSABLE, type NodeControls, type Pausable } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
+import { stageDurations } from '../jobs/stages.js';
 import type { JobFilter, JobStore } from '../jobs/store.js';
 import { JOB_STATES, type Job, type JobState } from '../jobs/types.js';
 import { echo } from '../scu/echo.js';
@@ -22,6 +23,8 @@ export interface RunnerControl {
   readonly concurrency: number;
   isRunning(id: number): boolean;
   interrupt(id: number, how: Interruption): boolean;
+  /** A finished job again: to the send queue when its results are on disk, else to the queue. */
+  retry(id: number, detail: string): Promise<'sending' | 'queued' | undefined>;
   wake(): void;
 }
 
@@ -73,6 +76,11 @@ function sendHtml(res: http.ServerResponse, status: number, body: string, header
     ...headers,
   });
   res.end(body);
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
 }
 
 function redirect(res: http.ServerResponse, location: string, headers: Record<string, string | string[]> = {}): void {
@@ -279,14 +287,7 @@ export function createWebHandler(deps: WebDeps) {
     const results = await jobResults(facts, job);
     const lines = jobLogLines(facts, job);
     const back = `/jobs/${job.id}`;
-    // Time spent in each state (and each step of processing, named by its detail).
-    const stages = new Map<string, number>();
-    events.forEach((e, n) => {
-      if (e.state === 'done' || e.state === 'failed') return; // an end, not a stage (until an operator's retry)
-      const end = n + 1 < events.length ? Date.parse(events[n + 1].at) : Date.now();
-      const key = e.state === 'processing' && e.detail ? `processing: ${e.detail.replace(/\d+/g, 'n')}` : e.state;
-      stages.set(key, (stages.get(key) ?? 0) + (end - Date.parse(e.at)) / 1000);
-    });
+    const stages = Object.entries(stageDurations(events));
     const summary = results?.set.summary as { brainVolumeMl?: number; atlasAgreementDice?: number; flaggedForReview?: boolean; reviewReason?: string; reviewDice?: number } | undefined;
     const running = runner.isRunning(job.id);
     // While a job retries (an archive down), its state says what it attempts; the log says what went wrong.
@@ -324,7 +325,7 @@ export function createWebHandler(deps: WebDeps) {
       <table id="timeline"><tr><th>when</th><th>state</th><th>what</th></tr>
         ${events.map((e) => html`<tr><td>${when(e.at)}</td><td>${stateBadge(e.state)}</td><td>${e.state === 'failed' ? html`<span class="bad">${e.reason}</span>` : e.detail}</td></tr>`)}</table>
       <h2>Time per stage</h2>
-      <table><tr><th>stage</th><th>time</th></tr>${[...stages].map(([k, v]) => html`<tr><td>${k}</td><td>${duration(v)}</td></tr>`)}</table>
+      <table id="stages"><tr><th>stage</th><th>time</th></tr>${stages.map(([k, v]) => html`<tr><td>${k}</td><td>${duration(v)}</td></tr>`)}</table>
       </div><div>
       <h2>QC picture</h2>
       ${results?.qcPng ? html`<a href="/jobs/${job.id}/qc.png"><img class="qc" id="qc" src="/jobs/${job.id}/qc.png" alt="QC picture: brain mask outline on axial, coronal and sagittal slices"></a>` : html`<p class="muted">not made yet</p>`}
@@ -424,9 +425,9 @@ export function createWebHandler(deps: WebDeps) {
 
   async function retry(job: Job, by: string): Promise<string> {
     if (job.state === 'failed') {
-      if (!store.requeue(job.id, `retry requested by ${by}`)) return `job ${job.id} changed meanwhile; not retried`;
-      runner.wake();
-      return `job ${job.id} queued again; it resumes at the stage where it stopped`;
+      const where = await runner.retry(job.id, `retry requested by ${by}`);
+      if (!where) return `job ${job.id} changed meanwhile; not retried`;
+      return where === 'sending' ? `job ${job.id} sends its results again (nothing is computed again)` : `job ${job.id} queued again; it resumes at the stage where it stopped`;
     }
     if (runner.interrupt(job.id, { state: 'queued', detail: `retry requested by ${by}` })) return `job ${job.id} restarted now`;
     throw new Error(`job ${job.id} is ${job.state}: only failed or running jobs can be retried`);
@@ -442,8 +443,7 @@ export function createWebHandler(deps: WebDeps) {
   async function resend(job: Job, by: string): Promise<string> {
     if (job.state !== 'done' && job.state !== 'failed') throw new Error(`job ${job.id} is ${job.state}: re-send is for finished jobs`);
     const forgotten = await forgetDeliveries(facts, job);
-    if (!store.requeue(job.id, `re-send requested by ${by}`)) throw new Error(`job ${job.id} changed meanwhile`);
-    runner.wake();
+    if (!(await runner.retry(job.id, `re-send requested by ${by}`))) throw new Error(`job ${job.id} changed meanwhile`);
     return `job ${job.id} queued to send its results again (${forgotten} confirmed object(s) will be sent again)`;
   }
 
@@ -464,8 +464,7 @@ export function createWebHandler(deps: WebDeps) {
         const jobs = store.search(jobFilter(url.searchParams)).filter((j) => j.state === 'failed');
         target = `failed jobs shown by filter ${filterQuery(url.searchParams) || '(none)'}`;
         let n = 0;
-        for (const job of jobs) if (store.requeue(job.id, `bulk retry requested by ${by}`)) n++;
-        runner.wake();
+        for (const job of jobs) if (await runner.retry(job.id, `bulk retry requested by ${by}`)) n++;
         outcome = `${n} failed job(s) queued again`;
       } else if (route === '/pause') {
         const what = form.get('what') as Pausable;
@@ -504,6 +503,40 @@ export function createWebHandler(deps: WebDeps) {
     }
     accounts.audit(by, route.replace(/\/\d+/g, '/:id'), target, outcome);
     redirect(res, withNote(back, outcome));
+  }
+
+  /**
+   * POST /api/jobs/:id/retry, the page's *Retry* as JSON. The page's rules apply: with a login the admin role and the
+   * session's CSRF token (header `x-csrf-token`); without one only where ops.apiWithoutLogin allows the API.
+   */
+  async function apiAction(req: http.IncomingMessage, res: http.ServerResponse, route: string, session: Session | undefined): Promise<void> {
+    const by = session ? session.user.name : 'api (ops.apiWithoutLogin)';
+    const action = route.replace(/\/\d+/g, '/:id');
+    if (session) {
+      const header = req.headers['x-csrf-token'];
+      if (!sameToken(typeof header === 'string' ? header : undefined, session.csrf)) {
+        accounts.audit(by, action, null, 'refused: missing or wrong CSRF token');
+        return sendJson(res, 403, { error: "send the session's CSRF token (GET /api/session) in the x-csrf-token header" });
+      }
+      if (!isAdmin(session)) {
+        accounts.audit(by, action, null, 'refused: admin role needed');
+        return sendJson(res, 403, { error: `this action needs the admin role; ${by} is a ${session.user.role}` });
+      }
+    }
+    const one = /^\/api\/jobs\/(\d+)\/retry$/.exec(route);
+    if (!one) return sendJson(res, 404, { error: 'no such action', actions: ['POST /api/jobs/:id/retry'] });
+    const job = store.get(Number(one[1]));
+    if (!job) return sendJson(res, 404, { error: `no job ${one[1]}` });
+    const target = `job ${job.id} (${job.seriesDescription ?? job.seriesInstanceUid})`;
+    try {
+      const outcome = await retry(job, by);
+      accounts.audit(by, action, target, outcome);
+      sendJson(res, 200, { outcome, job: store.get(job.id) });
+    } catch (error) {
+      const message = (error as Error).message;
+      accounts.audit(by, action, target, `refused: ${message}`);
+      sendJson(res, 409, { error: message, job });
+    }
   }
 
   // ---------- the handler ----------
@@ -547,7 +580,16 @@ export function createWebHandler(deps: WebDeps) {
         res.end(`${JSON.stringify({ error: 'log in first (POST /login) or set ops.apiWithoutLogin on a closed test network' })}\n`);
         return true;
       }
-      return false; // the JSON API itself lives in http.ts
+      if (req.method === 'POST') {
+        await apiAction(req, res, route, session);
+        return true;
+      }
+      if (route === '/api/session' && session) {
+        // A script logged in with the cookie reads its CSRF token here (another site cannot read a GET's answer).
+        sendJson(res, 200, { user: session.user.name, role: session.user.role, csrf: session.csrf });
+        return true;
+      }
+      return false; // the read-only JSON API lives in http.ts
     }
 
     if (!session) {
