@@ -1,0 +1,310 @@
+// Sending is a stage of its own: a job whose results are on disk frees its processing slot and waits in `sending`
+// for a sending slot, so an archive that is down holds up no computation; a sending job resumes sending after a
+// restart, and a job that failed in sending is retried (POST /api/jobs/:id/retry) without computing again. Each
+// archive receives every object exactly once. The node runs in this process with the real series processor, a
+// real archive (DCMTK's storescp) and a stand-in for the worker pool, so that computing takes no model.
+import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { loadConfig } from '../config/schema.js';
+import { type RunningNode, startNode } from '../src/cli/serve.js';
+import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
+import { stageDurations } from '../src/jobs/stages.js';
+import { JobStore } from '../src/jobs/store.js';
+import type { Job } from '../src/jobs/types.js';
+import { configureLogging } from '../src/log.js';
+import { Accounts } from '../src/ops/accounts.js';
+import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
+import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
+import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
+import { gridOf, withData } from '../src/pipeline/space/volume.js';
+import { hasTool, tempDir } from './derived-fixtures.js';
+import { storescu } from './e2e-fixtures.js';
+import { freePort, waitForPort } from './scu-fixtures.js';
+
+configureLogging({ level: 'warn', stream: 'stderr' });
+
+const SLICES = 4;
+/** Objects sent per series: one skull-stripped image per slice and the SEG. */
+const OBJECTS = SLICES + 1;
+
+/** A models folder listing one FP32 model (results are reused only for the model that computed them). */
+function writeModels(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const weights = 'weights';
+  fs.writeFileSync(path.join(dir, 'brainstrip-efficient-fp32.onnx'), weights);
+  const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
+  const models = [{ name: 'brainstrip-efficient', version: '2.0.0', precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
+  fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
+}
+
+/** Stands in for the worker pool: a mask of the whole volume; counts the series it computed. */
+function countingExtractor(modelsDir: string, computed: string[]): BrainExtractor {
+  return {
+    async extract(volume, context, onStep) {
+      computed.push(context?.seriesInstanceUid ?? '?');
+      onStep?.('registration');
+      await new Promise((r) => setTimeout(r, 50));
+      onStep?.('segmentation');
+      const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32', verify: false });
+      return {
+        mask: withData(gridOf(volume), new Uint8Array(volume.data.length).fill(1)),
+        brain: volume,
+        brainVolumeMl: 1,
+        atlasAgreementDice: 0.95,
+        atlasScale: 1,
+        flaggedForReview: false,
+        model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
+      };
+    },
+    async close() {},
+  };
+}
+
+/** DCMTK's storescp keeping every object it receives in a file of its own (a duplicate would be a second file). */
+async function startArchive(dir: string, port: number): Promise<{ sopInstanceUids(): string[]; stop(): Promise<void> }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const child: ChildProcess = spawn('storescp', ['+uf', '--aetitle', 'ARCHIVE', '--output-directory', dir, String(port)], { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    sopInstanceUids: () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => !f.startsWith('.'))
+        .map((f) => String(fromPart10(fs.readFileSync(path.join(dir, f)), true).dataset.SOPInstanceUID)),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const missing = ['storescp', 'storescu'].find((tool) => !hasTool(tool));
+if (missing) console.warn(`skipping the send stage tests: ${missing} (DCMTK) is not installed`);
+
+describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setUp(options: { sendConcurrency?: number; maxAttempts?: number; apiWithoutLogin?: boolean } = {}) {
+    const dir = tempDir('send-stage');
+    const modelsDir = path.join(dir, 'models');
+    writeModels(modelsDir);
+    const archivePort = await freePort(); // nothing listens there until the test starts the archive
+    const config = loadConfig({
+      overrides: {
+        dataDir: path.join(dir, 'data'),
+        log: { file: '' },
+        receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 },
+        http: { port: 0, host: '127.0.0.1' },
+        model: { dir: modelsDir, precision: 'FP32' },
+        jobs: { concurrency: 1 },
+        ops: { apiWithoutLogin: options.apiWithoutLogin ?? true },
+        results: {
+          uidRoot: '1.2.826.0.1.3680043.10.1234',
+          destinations: [{ aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archivePort }],
+          sendConcurrency: options.sendConcurrency ?? 2,
+          retry: { maxAttempts: options.maxAttempts ?? 0, initialDelayMs: 100, maxDelayMs: 300 },
+          timeouts: { connectMs: 1000 },
+        },
+      },
+    });
+    const computed: string[] = [];
+    let node: RunningNode | undefined;
+    const start = async () => {
+      node = await startNode(config, { processor: createSeriesProcessor(config, { extractor: countingExtractor(modelsDir, computed) }) });
+      return node;
+    };
+    cleanups.push(async () => node?.stop());
+    const series = async (name: string) =>
+      writeSyntheticSeries(path.join(dir, 'series', name), {
+        rows: 8,
+        columns: 8,
+        slices: SLICES,
+        attributes: { Modality: 'MR', SeriesDescription: `T1 ${name}`, SeriesNumber: 3 },
+      });
+    const archive = async () => {
+      const a = await startArchive(path.join(dir, 'archive'), archivePort);
+      cleanups.push(() => a.stop());
+      return a;
+    };
+    const jobOf = (seriesInstanceUid: string): Job | undefined => node!.store.latestJobOfSeries(seriesInstanceUid);
+    const api = (route: string, init?: RequestInit) => fetch(`http://127.0.0.1:${node!.httpPort}${route}`, init);
+    return { dir, config, computed, start, series, archive, jobOf, api, node: () => node! };
+  }
+
+  test('with the archive down, the next series is computed while the first waits in sending; both arrive once, each object once', async () => {
+    const t = await setUp();
+    const node = await t.start();
+    const first = await t.series('first');
+    const second = await t.series('second');
+
+    await storescu(node.dicomPort, 'BRAINSTRIP', first.paths);
+    // The first job's results are ready and delivery has failed at least once.
+    await until('the first job to retry sending', () => /attempt [2-9]/.test(t.jobOf(first.seriesInstanceUid)?.detail ?? ''));
+
+    await storescu(node.dicomPort, 'BRAINSTRIP', second.paths);
+    // One processing slot (jobs.concurrency 1): the second series is computed all the same, and waits in sending too.
+    await until('the second job to be computed', () => t.jobOf(second.seriesInstanceUid)?.state === 'sending');
+    expect(t.jobOf(first.seriesInstanceUid)!.state).toBe('sending');
+    expect(t.computed.sort()).toEqual([first.seriesInstanceUid, second.seriesInstanceUid].sort());
+
+    const archive = await t.archive();
+    for (const s of [first, second]) await until(`series ${s.seriesInstanceUid} to be done`, () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    const received = archive.sopInstanceUids();
+    expect(received).toHaveLength(2 * OBJECTS);
+    expect(new Set(received).size).toBe(2 * OBJECTS);
+    expect(t.computed).toHaveLength(2);
+
+    // Every stage a job went through was measured, under the stage's name; the queue depth per state is there too.
+    const metrics = await (await t.api('/metrics')).text();
+    for (const stage of ['waiting', 'reading', 'registration', 'segmentation', 'building', 'sending']) {
+      expect(metrics).toMatch(new RegExp(`brainstrip_job_stage_seconds_count\\{stage="${stage}"\\} 2`));
+    }
+    expect(metrics).toMatch(/brainstrip_jobs_done_total 2/);
+    expect(metrics).toMatch(/brainstrip_jobs\{state="sending"\} 0/);
+  }, 120_000);
+
+  test('a job sending at shutdown resumes sending after the restart, without computing again', async () => {
+    const t = await setUp();
+    let node = await t.start();
+    const s = await t.series('restart');
+    await storescu(node.dicomPort, 'BRAINSTRIP', s.paths);
+    await until('the job to retry sending', () => /attempt [2-9]/.test(t.jobOf(s.seriesInstanceUid)?.detail ?? ''));
+    const job = t.jobOf(s.seriesInstanceUid)!;
+    const manifest = path.join(t.config.dataDir, 'work', String(job.id), 'results', 'manifest.json');
+    const createdAt = JSON.parse(fs.readFileSync(manifest, 'utf8')).createdAt;
+    await node.stop();
+    expect(t.computed).toHaveLength(1);
+
+    const archive = await t.archive();
+    node = await t.start();
+    await until('the job to be done', () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    expect(t.computed).toHaveLength(1);
+    expect(JSON.parse(fs.readFileSync(manifest, 'utf8')).createdAt).toBe(createdAt);
+    const timeline = node.store.events(job.id);
+    const restarted = timeline.findIndex((e) => e.detail === 'interrupted while sending by a restart; sends again');
+    expect(restarted).toBeGreaterThan(0);
+    expect(timeline.slice(restarted).map((e) => e.state)).not.toContain('processing');
+    expect(node.store.get(job.id)!.attempts).toBe(1);
+    const received = archive.sopInstanceUids();
+    expect(received).toHaveLength(OBJECTS);
+    expect(new Set(received).size).toBe(OBJECTS);
+  }, 120_000);
+
+  test('a job that failed in sending is retried from the API: it sends without computing again, under the page’s access rules', async () => {
+    const t = await setUp({ maxAttempts: 2, apiWithoutLogin: false });
+    const accounts = new Accounts(path.resolve(t.config.dataDir, t.config.ops.database));
+    cleanups.push(() => accounts.close());
+    await accounts.setUser('alice', 'admin', 'correct horse battery');
+    const node = await t.start();
+    const s = await t.series('retry');
+    await storescu(node.dicomPort, 'BRAINSTRIP', s.paths);
+    const failed = await until('the job to fail', () => {
+      const job = t.jobOf(s.seriesInstanceUid);
+      return job?.state === 'failed' ? job : undefined;
+    });
+    expect(failed.reason).toMatch(/not delivered/);
+    await t.archive();
+
+    // Without a login the API refuses; with one, a POST needs the session's CSRF token.
+    expect((await t.api(`/api/jobs/${failed.id}/retry`, { method: 'POST' })).status).toBe(401);
+    const login = await t.api('/login', {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user: 'alice', password: 'correct horse battery', next: '/' }).toString(),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    expect(cookie).toMatch(/^brainstrip_session=/);
+    expect((await t.api(`/api/jobs/${failed.id}/retry`, { method: 'POST', headers: { cookie } })).status).toBe(403);
+    const { csrf } = (await (await t.api('/api/session', { headers: { cookie } })).json()) as { csrf: string };
+    const retried = await t.api(`/api/jobs/${failed.id}/retry`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+    expect(retried.status).toBe(200);
+    expect(((await retried.json()) as { job: Job }).job.state).toBe('sending');
+
+    await until('the retried job to be done', () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    expect(t.computed).toHaveLength(1);
+    const timeline = node.store.events(failed.id);
+    const retry = timeline.findIndex((e) => e.detail === 'retry requested by alice');
+    expect(timeline[retry].state).toBe('sending');
+    expect(timeline.slice(retry).map((e) => e.state)).not.toContain('processing');
+    expect(accounts.auditLog(10).some((e) => e.user === 'alice' && e.action === '/api/jobs/:id/retry' && /sends its results again/.test(e.outcome))).toBe(true);
+
+    // GET /api/jobs/:id: seconds per stage, named, and the changes they come from.
+    const detail = (await (await t.api(`/api/jobs/${failed.id}`, { headers: { cookie } })).json()) as { stages: Record<string, number>; events: unknown[] };
+    expect(Object.keys(detail.stages)).toEqual(['receiving', 'waiting', 'processing', 'reading', 'extraction', 'registration', 'segmentation', 'building', 'sending']);
+    for (const seconds of Object.values(detail.stages)) expect(seconds).toBeGreaterThanOrEqual(0);
+    expect(detail.events).toHaveLength(timeline.length);
+  }, 120_000);
+});
+
+describe('stage durations and recovery of sending jobs', () => {
+  test('a job’s events give the seconds per stage, retries summed, ends not counted', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const events = [
+      { at: at(0), state: 'receiving', detail: null },
+      { at: at(2), state: 'complete', detail: null },
+      { at: at(2), state: 'queued', detail: null },
+      { at: at(5), state: 'processing', detail: null },
+      { at: at(5), state: 'processing', detail: 'reading 4 instance(s)' },
+      { at: at(6), state: 'processing', detail: 'registering to the atlas' },
+      { at: at(10), state: 'processing', detail: 'segmenting the brain' },
+      { at: at(30), state: 'processing', detail: 'building skull-stripped series and SEG' },
+      { at: at(31), state: 'sending', detail: 'results ready; waiting to send' },
+      { at: at(40), state: 'failed', detail: null },
+      { at: at(100), state: 'sending', detail: 'retry requested by alice' },
+      { at: at(103), state: 'done', detail: null },
+    ] as const;
+    expect(stageDurations(events, Date.parse(at(200)))).toEqual({
+      receiving: 2,
+      waiting: 3,
+      processing: 0,
+      reading: 1,
+      registration: 4,
+      segmentation: 20,
+      building: 1,
+      sending: 12,
+    });
+  });
+
+  test('after a restart a sending job with results goes on sending; one without goes back to the queue', () => {
+    const store = new JobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
+    try {
+      const job = (n: number) => {
+        const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
+        store.markComplete(job.id);
+        store.claimNext();
+        store.setState(job.id, 'sending', `0 of 5 object(s) to ARCHIVE, attempt 3`);
+        return job.id;
+      };
+      const withResults = job(1);
+      const without = job(2);
+      const { resending, requeued } = store.recoverAfterRestart(2, (j) => j.id === withResults);
+      expect(resending.map((j) => j.id)).toEqual([withResults]);
+      expect(requeued.map((j) => j.id)).toEqual([without]);
+      expect(store.get(withResults)).toMatchObject({ state: 'sending', detail: 'interrupted while sending by a restart; sends again' });
+      expect(store.get(without)).toMatchObject({ state: 'queued' });
+      expect(store.nextToSend([])?.id).toBe(withResults);
+      expect(store.nextToSend([withResults])).toBeUndefined();
+    } finally {
+      store.close();
+    }
+  });
+});
