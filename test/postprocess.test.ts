@@ -57,6 +57,60 @@ describe('post-processing of the brain mask', () => {
     expect(filled.data[linearIndex(g.dims, 10, 20, 20)]).toBe(0);
   });
 
+  it('cleans exactly as labelling the whole grid would: shells, islands in holes, masks touching the border', () => {
+    // The reference labels every voxel of the grid (6-connected flood fill), with no shortcut.
+    const flood = (data: Uint8Array, dims: Vec3, value: number, seeds: number[]) => {
+      const seen = new Uint8Array(data.length);
+      const queue = seeds.filter((v) => data[v] === value);
+      queue.forEach((v) => (seen[v] = 1));
+      const [nx, ny, nz] = dims;
+      while (queue.length) {
+        const v = queue.pop()!;
+        const i = v % nx, j = Math.floor(v / nx) % ny, k = Math.floor(v / (nx * ny));
+        for (const [di, dj, dk] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
+          const a = i + di, b = j + dj, c = k + dk;
+          if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz) continue;
+          const w = a + nx * (b + ny * c);
+          if (!seen[w] && data[w] === value) (seen[w] = 1), queue.push(w);
+        }
+      }
+      return seen;
+    };
+    const reference = (mask: Volume<Uint8Array>) => {
+      let best = new Uint8Array(mask.data.length);
+      let bestSize = 0;
+      const done = new Uint8Array(mask.data.length);
+      for (let v = 0; v < mask.data.length; v++) {
+        if (!mask.data[v] || done[v]) continue;
+        const part = flood(mask.data, mask.dims, 1, [v]);
+        let size = 0;
+        part.forEach((p, w) => p && (size++, (done[w] = 1)));
+        if (size > bestSize) (best = part), (bestSize = size);
+      }
+      const border: number[] = [];
+      const [nx, ny, nz] = mask.dims;
+      for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) if (!i || !j || !k || i === nx - 1 || j === ny - 1 || k === nz - 1) border.push(i + nx * (j + ny * k));
+      const outside = flood(best, mask.dims, 0, border);
+      return best.map((b, w) => (b || !outside[w] ? 1 : 0));
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const h = grid([30, 26, 22]);
+    for (let trial = 0; trial < 12; trial++) {
+      const data = new Uint8Array(30 * 26 * 22);
+      for (let n = 0; n < 6; n++) {
+        const c: Vec3 = [(random() - 0.5) * 34, (random() - 0.5) * 30, (random() - 0.5) * 26];
+        const outer = 2 + random() * 9;
+        const inner = random() < 0.5 ? outer - 1.5 : 0; // a shell encloses a hole
+        const b = ball(h, c, outer);
+        const hole = ball(h, c, inner);
+        b.data.forEach((v, w) => v && !hole.data[w] && (data[w] = 1));
+      }
+      const mask = { ...h, data };
+      expect(Array.from(cleanMask(mask).data)).toEqual(Array.from(reference(mask)));
+    }
+  });
+
   it('an empty mask stays empty, and Dice of two empty masks is 1', () => {
     const empty = { ...g, data: new Uint8Array(64000) };
     expect(cleanMask(empty).data.every((v) => v === 0)).toBe(true);

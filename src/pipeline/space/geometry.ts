@@ -1,6 +1,6 @@
 // The one place where index ↔ patient-space arithmetic happens. Resamplers, reorientation, registration and
 // NIfTI/DICOM geometry all go through these functions; no other module multiplies direction cosines by hand.
-import { type Grid, type Vec3, type Volume, type VoxelArray, binarise, voxelCount } from './volume.js';
+import { type Grid, MASK_THRESHOLD, type Vec3, type Volume, type VoxelArray, binarise, gridOf, voxelCount } from './volume.js';
 
 /** 4×4 homogeneous matrix, row-major, acting on column vectors (x' = A·x). */
 export type Affine = number[];
@@ -205,9 +205,100 @@ export function resample<T extends VoxelArray>(
  * (smoother than nearest).
  */
 export function resampleMask(mask: Volume, target: Grid, targetToSource?: Affine): Volume<Uint8Array> {
-  const p = resample(mask, target, { targetToSource, interpolation: 'linear', fill: 0 });
-  return { ...p, data: binarise(p.data) };
+  const [sx, sy, sz] = mask.dims;
+  // Grids too thin for interpolation cells take the general path.
+  if (sx < 2 || sy < 2 || sz < 2) {
+    const p = resample(mask, target, { targetToSource, interpolation: 'linear', fill: 0 });
+    return { ...p, data: binarise(p.data) };
+  }
+  const cells = cellSides(mask);
+  const src = mask.data;
+  const sxy = sx * sy;
+  const m = compose(indexToWorld(target), targetToSource ?? identity(), worldToIndex(mask));
+  const [nx, ny, nz] = target.dims;
+  const out = new Uint8Array(voxelCount(target));
+  let o = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      let x = m[1] * j + m[2] * k + m[3];
+      let y = m[5] * j + m[6] * k + m[7];
+      let z = m[9] * j + m[10] * k + m[11];
+      for (let i = 0; i < nx; i++, o++, x += m[0], y += m[4], z += m[8]) {
+        // The border rule of trilinearAt; outside, 0.
+        if (x < -0.5 || y < -0.5 || z < -0.5 || x > sx - 0.5 || y > sy - 0.5 || z > sz - 0.5) continue;
+        const xc = x < 0 ? 0 : x > sx - 1 ? sx - 1 : x;
+        const yc = y < 0 ? 0 : y > sy - 1 ? sy - 1 : y;
+        const zc = z < 0 ? 0 : z > sz - 1 ? sz - 1 : z;
+        const x0 = Math.min(Math.floor(xc), sx - 2);
+        const y0 = Math.min(Math.floor(yc), sy - 2);
+        const z0 = Math.min(Math.floor(zc), sz - 2);
+        const b = x0 + sx * y0 + sxy * z0;
+        const side = cells[b];
+        if (side !== MIXED_CELL) {
+          out[o] = side;
+          continue;
+        }
+        const fx = xc - x0;
+        const fy = yc - y0;
+        const fz = zc - z0;
+        const c00 = src[b] * (1 - fx) + src[b + 1] * fx;
+        const c10 = src[b + sx] * (1 - fx) + src[b + sx + 1] * fx;
+        const c01 = src[b + sxy] * (1 - fx) + src[b + sxy + 1] * fx;
+        const c11 = src[b + sxy + sx] * (1 - fx) + src[b + sxy + sx + 1] * fx;
+        // Rounded as resample's Float32 output is, so both paths threshold the same number.
+        out[o] = Math.fround((c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz) >= MASK_THRESHOLD ? 1 : 0;
+      }
+    }
+  }
+  return { ...gridOf(target), data: out };
 }
+
+const MIXED_CELL = 2;
+/** Values this close to the threshold are interpolated even in a uniform cell, so rounding cannot flip a voxel. */
+const SIDE_MARGIN = 1e-6;
+
+/**
+ * For each interpolation cell (the 8 voxels from (i, j, k) to (i+1, j+1, k+1), indexed by its first voxel): 0 when
+ * every corner is below the mask threshold, 1 when every corner is at or above it, MIXED_CELL otherwise. Inside a
+ * uniform cell the interpolated value is on the same side, so resampleMask skips the arithmetic there: most of a
+ * head's grid lies far from the mask's surface.
+ */
+function cellSides(mask: Volume): Uint8Array {
+  // The atlas mask is resampled again and again (once per head size tried): its cells are classified once.
+  const known = cellSidesCache.get(mask.data);
+  if (known && known.length === mask.data.length) return known;
+  const [sx, sy, sz] = mask.dims;
+  const sxy = sx * sy;
+  const src = mask.data;
+  const low = MASK_THRESHOLD - SIDE_MARGIN;
+  const high = MASK_THRESHOLD + SIDE_MARGIN;
+  // Per voxel: 0 below, 1 at or above, MIXED_CELL near the threshold; then a cell is uniform when its 8 agree.
+  const voxel = new Uint8Array(src.length);
+  for (let v = 0; v < src.length; v++) voxel[v] = src[v] < low ? 0 : src[v] >= high ? 1 : MIXED_CELL;
+  const cells = new Uint8Array(src.length).fill(MIXED_CELL);
+  for (let k = 0; k < sz - 1; k++) {
+    for (let j = 0; j < sy - 1; j++) {
+      let b = sx * j + sxy * k;
+      for (let i = 0; i < sx - 1; i++, b++) {
+        const s = voxel[b];
+        if (s === MIXED_CELL) continue;
+        if (
+          voxel[b + 1] === s &&
+          voxel[b + sx] === s &&
+          voxel[b + sx + 1] === s &&
+          voxel[b + sxy] === s &&
+          voxel[b + sxy + 1] === s &&
+          voxel[b + sxy + sx] === s &&
+          voxel[b + sxy + sx + 1] === s
+        )
+          cells[b] = s;
+      }
+    }
+  }
+  cellSidesCache.set(mask.data, cells);
+  return cells;
+}
+const cellSidesCache = new WeakMap<VoxelArray, Uint8Array>();
 
 /**
  * Centre of mass of a 0/1 mask, in patient LPS mm. An empty mask has none: `whenEmpty` is returned if given,
