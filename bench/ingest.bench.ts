@@ -1,17 +1,19 @@
 // Ingest: the same series sent with DCMTK's storescu to brainstrip (`brainstrip serve`, which fsyncs every instance
 // before answering) and to DCMTK's storescp (which does not), alternately in the same run. Reports instances/s for
-// both and the ratio brainstrip / storescp (target: at least 0.8).
+// both and the ratio brainstrip / storescp (target: at least 0.8). One warm-up each, then timed rounds; quick
+// mode: the first 32 instances, two rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { figure, ratio, summarize } from './report/measure.js';
+import type { BenchOptions, BenchResult } from './report/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, fs.existsSync(path.resolve(here, '../package.json')) ? '..' : '../..');
 const series = path.resolve(repoRoot, '../shared/data/dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
-const ROUNDS = 7;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -58,11 +60,6 @@ function send(port: number, calledAe: string, files: string[]): Promise<number> 
   });
 }
 
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -70,12 +67,15 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+export async function run({ quick }: BenchOptions = { quick: false }): Promise<BenchResult> {
+  const title = 'Receiving: brainstrip serve against storescp';
   if (!fs.existsSync(series)) {
     console.log(`ingest: skipped, ${series} is absent`);
-    return { skipped: `${series} absent` };
+    return { title, figures: [], ratios: [], skipped: `${series} is absent (../shared/data is not part of a fresh clone)` };
   }
-  const files = fs.readdirSync(series).sort().map((f) => path.join(series, f));
+  const rounds = quick ? 2 : 7;
+  const all = fs.readdirSync(series).sort().map((f) => path.join(series, f));
+  const files = quick ? all.slice(0, 32) : all;
   const bytes = files.reduce((sum, f) => sum + fs.statSync(f).size, 0);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-bench-ingest-'));
 
@@ -102,31 +102,36 @@ export async function run(): Promise<Record<string, unknown>> {
     await send(brainstripPort, 'BRAINSTRIP', files);
     await send(storescpPort, 'STORESCP', files);
     const times = { brainstrip: [] as number[], storescp: [] as number[] };
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['brainstrip', 'storescp'] as const) : (['storescp', 'brainstrip'] as const);
       for (const peer of order) {
         times[peer].push(peer === 'brainstrip' ? await send(brainstripPort, 'BRAINSTRIP', files) : await send(storescpPort, 'STORESCP', files));
       }
     }
-    const rate = (t: number[]) => files.length / median(t);
-    const result = {
-      series: path.basename(series),
-      instances: files.length,
-      megabytes: +(bytes / 1e6).toFixed(1),
-      rounds: ROUNDS,
-      brainstripInstancesPerSecond: +rate(times.brainstrip).toFixed(1),
-      storescpInstancesPerSecond: +rate(times.storescp).toFixed(1),
-      ratio: +(rate(times.brainstrip) / rate(times.storescp)).toFixed(2),
-      target: 0.8,
-      secondsPerRound: { brainstrip: times.brainstrip.map((t) => +t.toFixed(3)), storescp: times.storescp.map((t) => +t.toFixed(3)) },
-      note: 'brainstrip fsyncs each instance and its folder before answering Success; storescp does not fsync',
+    const ours = summarize(times.brainstrip.map((t) => files.length / t));
+    const baseline = summarize(times.storescp.map((t) => files.length / t));
+    return {
+      title,
+      figures: [figure('brainstrip serve', 'instances/s', ours), figure('DCMTK storescp', 'instances/s', baseline)],
+      ratios: [ratio('throughput, brainstrip / storescp', ours.median, baseline.median, 'DCMTK storescp receiving the same series', 'above 1: brainstrip receives faster; target at least 0.8')],
+      charts: [
+        {
+          kind: 'bar',
+          id: 'throughput',
+          title: `Receiving ${files.length} instances from storescu`,
+          unit: 'instances/s',
+          bars: [
+            { group: 'brainstrip serve', series: '', median: ours.median, min: ours.min, max: ours.max },
+            { group: 'DCMTK storescp', series: '', median: baseline.median, min: baseline.min, max: baseline.max },
+          ],
+        },
+      ],
+      notes: [
+        `${files.length} of the ${all.length} instances of ${path.basename(series)} (${(bytes / 1e6).toFixed(1)} MB) in one association per round; ${rounds} timed rounds after one warm-up each, the order alternating.`,
+        'brainstrip fsyncs each instance and its folder before answering Success; storescp does not fsync.',
+      ],
+      extra: { series: path.basename(series), instances: files.length, megabytes: +(bytes / 1e6).toFixed(1), rounds, target: 0.8 },
     };
-    console.table([
-      { receiver: 'brainstrip', 'instances/s': result.brainstripInstancesPerSecond, 'median s': +median(times.brainstrip).toFixed(3) },
-      { receiver: 'storescp (DCMTK)', 'instances/s': result.storescpInstancesPerSecond, 'median s': +median(times.storescp).toFixed(3) },
-    ]);
-    console.log(`ratio brainstrip / storescp: ${result.ratio} (target ≥ ${result.target})`);
-    return result;
   } finally {
     await Promise.all([stop(brainstrip), stop(storescp)]);
     fs.rmSync(work, { recursive: true, force: true });

@@ -26,7 +26,7 @@ import { decodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js'
 import { withData } from '../src/pipeline/space/volume.js';
 import { openMsItems, writeEvaluationData, writeQuantizationData } from './quantization-data.js';
 import { type OperatorSummary, operatorSummary, readProfile } from '../src/pipeline/quantize/profile.js';
-import { latencyChart } from './quantization-chart.js';
+import { latencyChart } from './report/charts.js';
 
 const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
