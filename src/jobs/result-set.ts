@@ -1,6 +1,7 @@
 // The objects computed for one job, kept on disk until every archive confirmed them: Part-10 files plus a
-// manifest naming them and the input they were computed from. Written durably (fsync, then rename), so after a
-// crash or restart the job goes straight to sending what it already computed instead of computing it again.
+// manifest naming them, their checksums and the input they were computed from. Only the manifest is made durable
+// (fsync, then rename): after a crash or restart the job goes straight to sending what it computed if every file
+// still matches its checksum, and computes again otherwise. One fsync per result set instead of one per object.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,8 @@ export interface ResultObject {
   sopClassUid: string;
   sopInstanceUid: string;
   seriesInstanceUid: string;
+  /** SHA-256 of the file as written (absent in manifests written before checksums were kept). */
+  sha256?: string;
 }
 
 export interface ResultSet {
@@ -45,7 +48,8 @@ export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<R
   fs.mkdirSync(dir, { recursive: true });
   const written: ResultObject[] = objects.map((o, n) => {
     const file = path.join(dir, `${o.kind}-${String(n + 1).padStart(4, '0')}.dcm`);
-    writeFileDurable(file, toPart10(o.dataset));
+    const bytes = toPart10(o.dataset);
+    fs.writeFileSync(file, bytes);
     return {
       kind: o.kind,
       label: o.kind === 'seg' ? 'SEG' : 'skull-stripped image',
@@ -53,6 +57,7 @@ export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<R
       sopClassUid: o.sopClassUid,
       sopInstanceUid: o.sopInstanceUid,
       seriesInstanceUid: o.seriesInstanceUid,
+      sha256: sha256(bytes),
     };
   });
   const set: ResultSet = { ...meta, createdAt: new Date().toISOString(), objects: written };
@@ -61,12 +66,20 @@ export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<R
   return set;
 }
 
-/** The result set in `dir` if it is complete and was computed from `key`; undefined otherwise. */
-export function readResultSet(dir: string, key: string): ResultSet | undefined {
+function sha256(bytes: Uint8Array): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The result set in `dir` if it is complete and was computed from `key`; undefined otherwise. `verify: false`
+ * skips reading every file back against its checksum (enough to show the set, not to send it).
+ */
+export function readResultSet(dir: string, key: string, options: { verify?: boolean } = {}): ResultSet | undefined {
   try {
     const set = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as ResultSet;
     if (set.inputKey !== key) return undefined;
-    if (!set.objects.every((o) => fs.existsSync(o.path))) return undefined;
+    const intact = (o: ResultObject) => (options.verify === false || !o.sha256 ? fs.existsSync(o.path) : sha256(fs.readFileSync(o.path)) === o.sha256);
+    if (!set.objects.every(intact)) return undefined;
     return set;
   } catch {
     return undefined;
@@ -90,10 +103,10 @@ export class ResultIndex {
     writeFileDurable(this.file(seriesInstanceUid, key), JSON.stringify({ seriesInstanceUid, resultDir }));
   }
 
-  lookup(seriesInstanceUid: string, key: string): ResultSet | undefined {
+  lookup(seriesInstanceUid: string, key: string, options: { verify?: boolean } = {}): ResultSet | undefined {
     try {
       const { resultDir } = JSON.parse(fs.readFileSync(this.file(seriesInstanceUid, key), 'utf8')) as { resultDir: string };
-      return readResultSet(resultDir, key);
+      return readResultSet(resultDir, key, options);
     } catch {
       return undefined;
     }
