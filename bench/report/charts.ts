@@ -18,6 +18,9 @@ export function formatValue(v: number): string {
   return a === 0 ? '0' : v.toPrecision(2);
 }
 
+/** An axis tick: whole numbers without decimals, others as short as they are. */
+const tickText = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(4))));
+
 /** Round numbers from lo to hi for a linear axis (about `count` of them). */
 function ticks(lo: number, hi: number, count = 5): number[] {
   const span = hi - lo || Math.abs(hi) || 1;
@@ -82,7 +85,7 @@ export function barChart(spec: BarChartSpec): string {
   const parts: string[] = [];
   for (const m of axis.marks) {
     const gx = px(axis.x(m));
-    parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${formatValue(m)}</text>`);
+    parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${tickText(m)}</text>`);
   }
   parts.push(`<text x="${width - 90}" y="${height - 32}" text-anchor="start"> ${esc(spec.unit)}${spec.log ? ' (log)' : ''}</text>`);
   groups.forEach((g, i) => {
@@ -117,16 +120,20 @@ export function lineChart(spec: LineChartSpec): string {
   const bottom = height - 60;
   const xs = spec.series.flatMap((s) => s.points.map((p) => p.x));
   const ys = spec.series.flatMap((s) => s.points.flatMap((p) => [p.y, p.min ?? p.y, p.max ?? p.y]));
-  const xAxis = valueAxis(xs.length ? xs : [0, 1], left, right, false);
-  const xt = ticks(Math.min(...xs, 0), Math.max(...xs, 1));
+  // the x axis spans the data (thread counts start at 1, time at 0); whole-number data get whole-number ticks
+  const xLo = xs.length ? Math.min(...xs) : 0;
+  const xHi = xs.length && Math.max(...xs) > xLo ? Math.max(...xs) : xLo + 1;
+  const integers = xs.every(Number.isInteger);
+  const xt = ticks(xLo, xHi).filter((t) => !integers || Number.isInteger(t));
+  const xAxis = { x: (v: number) => left + ((v - xLo) / (xHi - xLo)) * (right - left) };
   const yTop = Math.max(...ys, 0) || 1;
   const yt = ticks(Math.min(...ys, 0), yTop);
   const yMax = Math.max(yTop, yt[yt.length - 1]);
   const yMin = Math.min(...ys, 0);
   const y = (v: number) => bottom - ((v - yMin) / (yMax - yMin || 1)) * (bottom - top);
   const parts: string[] = [];
-  for (const t of yt) parts.push(`<line x1="${left}" y1="${px(y(t))}" x2="${right}" y2="${px(y(t))}" stroke="#ddd"/>`, `<text x="${left - 6}" y="${px(y(t)) + 4}" text-anchor="end">${formatValue(t)}</text>`);
-  for (const t of xt) parts.push(`<line x1="${px(xAxis.x(t))}" y1="${bottom}" x2="${px(xAxis.x(t))}" y2="${bottom + 4}" stroke="#333"/>`, `<text x="${px(xAxis.x(t))}" y="${bottom + 18}" text-anchor="middle">${formatValue(t)}</text>`);
+  for (const t of yt) parts.push(`<line x1="${left}" y1="${px(y(t))}" x2="${right}" y2="${px(y(t))}" stroke="#ddd"/>`, `<text x="${left - 6}" y="${px(y(t)) + 4}" text-anchor="end">${tickText(t)}</text>`);
+  for (const t of xt) parts.push(`<line x1="${px(xAxis.x(t))}" y1="${bottom}" x2="${px(xAxis.x(t))}" y2="${bottom + 4}" stroke="#333"/>`, `<text x="${px(xAxis.x(t))}" y="${bottom + 18}" text-anchor="middle">${tickText(t)}</text>`);
   parts.push(
     `<path d="M${left},${top}V${bottom}H${right}" stroke="#333" fill="none"/>`,
     `<text x="${(left + right) / 2}" y="${bottom + 36}" text-anchor="middle">${esc(spec.xLabel)}${spec.xUnit ? ` (${esc(spec.xUnit)})` : ''}</text>`,
@@ -158,7 +165,7 @@ export function stackedBarChart(spec: StackedBarChartSpec): string {
   const parts: string[] = [];
   for (const m of axis.marks) {
     const gx = px(axis.x(m));
-    parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${formatValue(m)}</text>`);
+    parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${tickText(m)}</text>`);
   }
   parts.push(`<text x="${width - 90}" y="${height - 32}"> ${esc(spec.unit)}</text>`);
   spec.bars.forEach((bar, i) => {
