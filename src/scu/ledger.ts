@@ -1,10 +1,13 @@
 // The durable record of what each archive has confirmed storing. An object is written here only after a
 // C-STORE Success (or Warning) response, and the sender consults it before every send, so a restart or a re-run
 // of the same job never sends again what an archive already holds, and nothing is reported sent that was not.
+// Per destination, one append-only journal of JSON lines: the confirmations of one association are appended and
+// fsynced together (one fsync per batch, not one per object). Records of older nodes (one file per object in
+// the same folder) are still read.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
-import { writeFileDurable } from '../durable.js';
+import { fsyncDirSync } from '../durable.js';
 
 export interface StoredRecord {
   sopInstanceUid: string;
@@ -14,22 +17,73 @@ export interface StoredRecord {
   storedAt: string;
 }
 
+/** One journal line: a confirmed store, or an operator's "send it again". */
+type JournalLine = StoredRecord | { forget: string; at: string };
+
 export function destinationKey(d: Destination): string {
   return `${d.aeTitle.trim()}@${d.host}:${d.port}`;
 }
 
+const JOURNAL = 'stored.jsonl';
+
+function checkUid(sopInstanceUid: string): void {
+  if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);
+}
+
+interface JournalView {
+  size: number;
+  mtimeMs: number;
+  records: Map<string, StoredRecord>;
+  latest?: StoredRecord;
+}
+
 export class StoredLedger {
+  /** The journal as last read, per destination folder; read again when the file changed (another process wrote). */
+  private readonly views = new Map<string, JournalView>();
+
   constructor(private readonly root: string) {}
 
   private folder(d: Destination): string {
     return path.join(this.root, destinationKey(d).replace(/[^A-Za-z0-9_.@-]/g, '_'));
   }
 
-  has(d: Destination, sopInstanceUid: string): boolean {
-    return fs.existsSync(path.join(this.folder(d), sopInstanceUid));
+  private view(d: Destination): JournalView {
+    const folder = this.folder(d);
+    const file = path.join(folder, JOURNAL);
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      stat = undefined;
+    }
+    const known = this.views.get(folder);
+    if (known && known.size === (stat?.size ?? 0) && known.mtimeMs === (stat?.mtimeMs ?? 0)) return known;
+    const records = new Map<string, StoredRecord>();
+    let latest: StoredRecord | undefined;
+    if (stat) {
+      // A line cut short by a crash (the last one) is ignored: it was never confirmed as written.
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        if (!line) continue;
+        let entry: JournalLine;
+        try {
+          entry = JSON.parse(line) as JournalLine;
+        } catch {
+          continue;
+        }
+        if ('forget' in entry) records.delete(entry.forget);
+        else {
+          records.set(entry.sopInstanceUid, entry);
+          latest = entry;
+        }
+      }
+    }
+    const view = { size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, records, latest };
+    this.views.set(folder, view);
+    return view;
   }
 
-  get(d: Destination, sopInstanceUid: string): StoredRecord | undefined {
+  /** A record of an older node: one file per object. */
+  private legacy(d: Destination, sopInstanceUid: string): StoredRecord | undefined {
     try {
       return JSON.parse(fs.readFileSync(path.join(this.folder(d), sopInstanceUid), 'utf8')) as StoredRecord;
     } catch {
@@ -37,34 +91,59 @@ export class StoredLedger {
     }
   }
 
+  has(d: Destination, sopInstanceUid: string): boolean {
+    return this.get(d, sopInstanceUid) !== undefined;
+  }
+
+  get(d: Destination, sopInstanceUid: string): StoredRecord | undefined {
+    return this.view(d).records.get(sopInstanceUid) ?? (/^[0-9.]+$/.test(sopInstanceUid) ? this.legacy(d, sopInstanceUid) : undefined);
+  }
+
   /** Forgets a confirmed store, so that the object is sent again (an operator's re-send). */
   forget(d: Destination, sopInstanceUid: string): void {
-    if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);
+    checkUid(sopInstanceUid);
     fs.rmSync(path.join(this.folder(d), sopInstanceUid), { force: true });
+    if (this.view(d).records.has(sopInstanceUid)) this.append(d, [{ forget: sopInstanceUid, at: new Date().toISOString() }]);
   }
 
   /** The most recent confirmed store at `d`, if any. */
   latest(d: Destination): StoredRecord | undefined {
-    const folder = this.folder(d);
-    let newest: { name: string; mtime: number } | undefined;
-    try {
-      for (const name of fs.readdirSync(folder)) {
-        if (name.endsWith('.tmp')) continue;
-        const mtime = fs.statSync(path.join(folder, name)).mtimeMs;
-        if (!newest || mtime > newest.mtime) newest = { name, mtime };
-      }
-    } catch {
-      return undefined;
-    }
-    return newest && this.get(d, newest.name);
+    return this.view(d).latest;
   }
 
-  /** Records a confirmed store: written to a temporary name, fsynced, renamed, and the folder fsynced. */
+  /** Records one confirmed store. */
   record(d: Destination, sopInstanceUid: string, status: number, description: string): void {
-    if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);
+    this.recordMany(d, [{ sopInstanceUid, status, description }]);
+  }
+
+  /** Records confirmed stores together: appended to the journal and fsynced once before returning. */
+  recordMany(d: Destination, stores: Array<{ sopInstanceUid: string; status: number; description: string }>): void {
+    if (stores.length === 0) return;
+    for (const s of stores) checkUid(s.sopInstanceUid);
+    const at = new Date().toISOString();
+    this.append(
+      d,
+      stores.map((s) => ({ sopInstanceUid: s.sopInstanceUid, destination: destinationKey(d), status: s.status, description: s.description, storedAt: at })),
+    );
+  }
+
+  private append(d: Destination, lines: JournalLine[]): void {
     const folder = this.folder(d);
+    const file = path.join(folder, JOURNAL);
+    const created = !fs.existsSync(file);
     fs.mkdirSync(folder, { recursive: true });
-    const record: StoredRecord = { sopInstanceUid, destination: destinationKey(d), status, description, storedAt: new Date().toISOString() };
-    writeFileDurable(path.join(folder, sopInstanceUid), JSON.stringify(record), { syncDir: true });
+    const fd = fs.openSync(file, 'a+');
+    try {
+      // After a line cut short by a crash, start on a new line so that this batch is read whole.
+      const size = fs.fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      const broken = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      fs.writeSync(fd, (broken ? '\n' : '') + lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A new journal's name must survive a crash too.
+    if (created) fsyncDirSync(folder);
   }
 }

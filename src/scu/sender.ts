@@ -95,10 +95,14 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
     let permanent: (StoreOutcome & { stored: false }) | undefined;
     let failed = 0;
     const refusals = new Map<string, SendItem[]>();
+    // The archive's confirmations of this round, made durable together.
+    deps.ledger.recordMany(
+      destination,
+      outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : [])),
+    );
     for (const outcome of outcomes) {
       const item = outcome.item as SendItem;
       if (outcome.stored) {
-        deps.ledger.record(destination, item.sopInstanceUid, outcome.status, outcome.description);
         if (outcome.status !== 0) deps.log.warn(`${key} stored ${item.label} ${item.sopInstanceUid} with ${outcome.description}`, { sopInstanceUid: item.sopInstanceUid });
         continue;
       }
