@@ -152,6 +152,8 @@ export async function createOrthanc(options: { dicomPort?: number } = {}): Promi
 }
 
 export interface Node {
+  /** Process ID of `brainstrip serve` (its worker threads are in the same process). */
+  pid: number;
   dicomPort: number;
   httpPort: number;
   dataDir: string;
@@ -183,6 +185,7 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
   await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
   await waitForPort(dicomPort);
   return {
+    pid: child.pid!,
     dicomPort,
     httpPort,
     dataDir,
@@ -196,6 +199,16 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
       return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(dataDir, 'stdout.log'), 'utf8');
     },
   };
+}
+
+/** Peak resident memory of a process so far (VmHWM), MiB; undefined where /proc cannot tell. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** DCMTK storescu: sends files, proposing exactly their SOP classes (-R), like a PACS forwarding a series. */

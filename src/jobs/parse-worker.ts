@@ -1,6 +1,7 @@
 // Worker thread: reads a series from its spooled files (the parsing a hostile instance can make slow or huge), so
 // that the thread serving DICOM and HTTP never runs it. Receives { paths, options }, answers the loaded series and
-// the acquisition attributes of its first instance, or the error message.
+// the acquisition attributes of its first instance, or the error message. The volume comes back in a
+// SharedArrayBuffer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { DicomError, configureLogging, type LogOptions } from '../log.js';
 import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
@@ -21,9 +22,10 @@ const { paths, options, log } = workerData as { paths: string[]; options: LoadSe
 // The pipeline's own log lines (what it read, what it refused) go where the node's go.
 if (log) configureLogging(log);
 try {
-  const loaded = await loadSeries(paths, options);
+  // The voxels in shared memory: the registration and inference workers read this one copy.
+  const loaded = await loadSeries(paths, { ...options, allocate: (voxels) => new Float32Array(new SharedArrayBuffer(voxels * 4)) });
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
-  parentPort!.postMessage({ ok: true, loaded: plain(loaded), acquisition: plain(acquisition) }, [loaded.volume.data.buffer as ArrayBuffer]);
+  parentPort!.postMessage({ ok: true, loaded: plain(loaded), acquisition: plain(acquisition) });
 } catch (error) {
   const identifiers = error instanceof DicomError ? error.identifiers : undefined;
   parentPort!.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error), identifiers });

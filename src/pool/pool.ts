@@ -14,12 +14,14 @@ import { logger } from '../log.js';
 import type { InferPayload, InferResult } from './tasks/infer.js';
 import type { ProbePayload, ProbeResult } from './tasks/probe.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from './tasks/register.js';
+import type { WarmPayload, WarmResult } from './tasks/warm.js';
 
 /** Every task of the pool: its module's name (tasks/<name>.ts), what it takes and what it answers. */
 export interface PoolTasks {
   register: { payload: RegisterTaskPayload; result: RegisterTaskResult };
   infer: { payload: InferPayload; result: InferResult };
   probe: { payload: ProbePayload; result: ProbeResult };
+  warm: { payload: WarmPayload; result: WarmResult };
 }
 
 export type PoolTaskName = keyof PoolTasks;
@@ -27,6 +29,11 @@ export type PoolTaskName = keyof PoolTasks;
 export interface WorkerPool {
   run<K extends PoolTaskName>(task: K, payload: PoolTasks[K]['payload'], transferList?: Transferable[]): Promise<PoolTasks[K]['result']>;
   close(): Promise<void>;
+  /**
+   * Prepares every worker (atlas, ONNX session, a first inference) before the first series needs it: one warm
+   * task per worker, all at once, so that each worker takes one. Resolves with each task's time.
+   */
+  warmAll(payload: WarmPayload): Promise<number[]>;
   /** Worker threads in the pool. */
   readonly workers: number;
   /** ONNX Runtime intra-op threads each worker should use. */
@@ -83,6 +90,10 @@ export function createWorkerPool(config: { pool: PoolConfig }): WorkerPool {
       // Names are checked at run time too: a caller from plain JavaScript (or a cast) must not load any module.
       const filename = taskFile(task);
       return (await piscina.run(payload, { filename, name: 'default', transferList: transferList as never })) as PoolTasks[K]['result'];
+    },
+    async warmAll(payload) {
+      const runs = Array.from({ length: workers }, () => this.run('warm', payload));
+      return (await Promise.all(runs)).map((r) => r.milliseconds);
     },
     async close() {
       if (closed) return;

@@ -15,6 +15,11 @@ import { decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pix
 export interface LoadSeriesOptions extends AssembleOptions {
   /** Load only this series when the paths hold several. */
   seriesInstanceUid?: string;
+  /**
+   * Where the volume's voxels live (default: a Float32Array of its own). A SharedArrayBuffer lets worker threads
+   * read the volume without each receiving a copy.
+   */
+  allocate?: (voxels: number) => Float32Array;
 }
 
 interface Instance extends ParsedPart10 {
@@ -92,7 +97,7 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     decoded.set(instance, result);
   }
   // Allocated only now that decoding has shown the pixel data to be as large as the headers claim.
-  const data = new Float32Array(voxelCount(plan.grid));
+  const data = options.allocate ? options.allocate(voxelCount(plan.grid)) : new Float32Array(voxelCount(plan.grid));
   plan.slices.forEach((s, k) => {
     const stored = decoded.get(s.instance)!.frames[s.geometry.frameIndex]!;
     const { rescaleSlope: slope, rescaleIntercept: intercept } = s.geometry;
