@@ -81,13 +81,13 @@ export function barChart(spec: BarChartSpec): string {
   const width = left + 560;
   const top = 40;
   const height = top + groups.length * groupH + 56;
-  const axis = valueAxis(spec.bars.flatMap((b) => [b.median, b.min ?? b.median, b.max ?? b.median]), left, width - 90, spec.log ?? false);
+  const axis = valueAxis(spec.bars.flatMap((b) => [b.median, b.min ?? b.median, b.max ?? b.median]), left, width - 130, spec.log ?? false);
   const parts: string[] = [];
   for (const m of axis.marks) {
     const gx = px(axis.x(m));
     parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${tickText(m)}</text>`);
   }
-  parts.push(`<text x="${width - 90}" y="${height - 32}" text-anchor="start"> ${esc(spec.unit)}${spec.log ? ' (log)' : ''}</text>`);
+  parts.push(`<text x="${width - 96}" y="${height - 32}">${esc(spec.unit)}${spec.log ? ' (log)' : ''}</text>`);
   groups.forEach((g, i) => {
     const y0 = top + i * groupH;
     parts.push(`<text x="${left - 8}" y="${y0 + (series.length * barH) / 2 + 4}" text-anchor="end">${esc(g)}</text>`);
@@ -161,13 +161,13 @@ export function stackedBarChart(spec: StackedBarChartSpec): string {
   const top = 40;
   const height = top + spec.bars.length * (barH + 10) + 56;
   const totals = spec.bars.map((b) => b.segments.reduce((sum, s) => sum + Math.max(0, s.value), 0));
-  const axis = valueAxis(totals, left, width - 90, false);
+  const axis = valueAxis(totals, left, width - 130, false);
   const parts: string[] = [];
   for (const m of axis.marks) {
     const gx = px(axis.x(m));
     parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 46}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 32}" text-anchor="middle">${tickText(m)}</text>`);
   }
-  parts.push(`<text x="${width - 90}" y="${height - 32}"> ${esc(spec.unit)}</text>`);
+  parts.push(`<text x="${width - 96}" y="${height - 32}">${esc(spec.unit)}</text>`);
   spec.bars.forEach((bar, i) => {
     const y = top + i * (barH + 10);
     parts.push(`<text x="${left - 8}" y="${y + barH / 2 + 4}" text-anchor="end">${esc(bar.label)}</text>`);
