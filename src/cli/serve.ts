@@ -70,7 +70,7 @@ export async function startNode(
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
-  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config);
+  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config, { warm: true });
   const staged = 'compute' in processor && 'send' in processor;
   const runner = new JobRunner(
     store,

@@ -15,8 +15,8 @@ import { type Volume, gridOf, voxelCount, withData } from '../pipeline/space/vol
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
   mask: Volume<Uint8Array>;
-  /** The input with everything outside the mask set to 0. */
-  brain: Volume<Float32Array>;
+  /** The input with everything outside the mask set to 0 (a copy, made when first read). */
+  readonly brain: Volume<Float32Array>;
   brainVolumeMl: number;
   /** Dice between the mask and the atlas brain mask brought onto the input by the registration, allowing for head size. */
   atlasAgreementDice: number;
@@ -88,9 +88,13 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     ...result.timings,
   });
   if (flaggedForReview) log.warn(`brain mask flagged for review: ${result.reviewReasons.join('; ')}`, { ...result.reviewEvidence });
+  let brain: Volume<Float32Array> | undefined;
   return {
     mask,
-    brain: maskedImage(input, mask),
+    // Made on first use: the node masks the input in place instead, after its QC picture, to hold one copy.
+    get brain() {
+      return (brain ??= maskedImage(input, mask));
+    },
     brainVolumeMl,
     atlasAgreementDice: result.atlasAgreementDice,
     atlasScale: result.atlasScale,

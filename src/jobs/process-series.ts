@@ -13,7 +13,9 @@ import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js'
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
-import { type DicomContext, DicomError } from '../log.js';
+import { maskedImage } from '../pipeline/segmentation/postprocess.js';
+import { type DicomContext, DicomError, logger } from '../log.js';
+import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
@@ -29,8 +31,11 @@ export interface BrainExtractor {
   close(): Promise<void>;
 }
 
-/** The node's extractor: the worker pool and extractBrain, created on first use. */
-function configuredExtractor(config: BrainstripConfig): BrainExtractor {
+/**
+ * The node's extractor: the worker pool and extractBrain, created on first use, or at once with `warm` (the
+ * node): then every worker prepares the atlas and its ONNX session before the first series arrives.
+ */
+function configuredExtractor(config: BrainstripConfig, warm = false): BrainExtractor {
   let ready:
     | Promise<{
         pool: { close(): Promise<void> | void };
@@ -41,11 +46,30 @@ function configuredExtractor(config: BrainstripConfig): BrainExtractor {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
     const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
     const pool = createWorkerPool(config);
+    if (warm) {
+      const log = logger('pool');
+      try {
+        const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
+        void pool
+          .warmAll({
+            modelPath: model.path,
+            intraOpThreads: pool.intraOpThreads,
+            modelsDir: config.model.dir || undefined,
+            grid: model.grid,
+            options: registrationOptionsFromConfig(config.registration),
+          })
+          .then((ms) => log.info(`${ms.length} worker(s) ready: atlas and model loaded`, { milliseconds: ms }))
+          .catch((error: Error) => log.warn(`workers not prepared ahead: ${error.message}; the first series prepares them`));
+      } catch (error) {
+        log.warn(`workers not prepared ahead: ${(error as Error).message}`);
+      }
+    }
     return {
       pool,
       run: (volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => extractBrain(volume, { pool, config, context, onStep }),
     };
   };
+  if (warm) ready = start();
   return {
     async extract(volume, context, onStep) {
       ready ??= start();
@@ -128,8 +152,16 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
       ? `brainstrip quality check: ${extraction.reviewReason ?? 'the brain mask looks wrong'}; review it before use.`
       : undefined,
   };
+  // The QC picture shows the whole image; afterwards the volume itself becomes the skull-stripped image.
+  let qc: Buffer | undefined;
+  try {
+    qc = qcPng(loaded.volume, extraction.mask);
+  } catch (error) {
+    log.warn(`QC picture not made: ${(error as Error).message}`);
+  }
+  const brain = maskedImage(loaded.volume, extraction.mask, { inPlace: true });
   const objects = [
-    ...buildSkullStrippedSeries({ source, brain: extraction.brain, algorithm: extraction.model, options, acquisition }),
+    ...buildSkullStrippedSeries({ source, brain, algorithm: extraction.model, options, acquisition }),
     buildSegmentation({ source, mask: extraction.mask, algorithm: extraction.model, options, acquisition }),
   ];
   const set = writeResultSet(dir, objects, {
@@ -147,7 +179,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   // Next to the results (not in the manifest): the operations page shows it, and a job that reuses these results
   // finds it through the result index.
   try {
-    fs.writeFileSync(path.join(dir, 'qc.png'), qcPng(loaded.volume, extraction.mask));
+    if (qc) fs.writeFileSync(path.join(dir, 'qc.png'), qc);
   } catch (error) {
     log.warn(`QC picture not written: ${(error as Error).message}`);
   }
@@ -160,8 +192,9 @@ export interface SeriesProcessorHandle extends StagedProcessor {
   close(): Promise<void>;
 }
 
-export function createSeriesProcessor(config: BrainstripConfig, deps: { extractor?: BrainExtractor } = {}): SeriesProcessorHandle {
-  const extractor = deps.extractor ?? configuredExtractor(config);
+/** `warm`: prepare the workers now (the node), not when the first series needs them (one-shot tools). */
+export function createSeriesProcessor(config: BrainstripConfig, deps: { extractor?: BrainExtractor; warm?: boolean } = {}): SeriesProcessorHandle {
+  const extractor = deps.extractor ?? configuredExtractor(config, deps.warm);
   const ledger = new StoredLedger(path.resolve(config.dataDir, 'results', 'stored'));
   const index = new ResultIndex(path.resolve(config.dataDir, 'results', 'index'));
   // Results computed by another model are not reused: another configured model or precision, or the same name

@@ -127,8 +127,16 @@ export function cleanMask(mask: Volume<Uint8Array>): Volume<Uint8Array> {
   return fillHoles(largestComponent(mask));
 }
 
-/** The image with everything outside the mask set to 0 (the skull-stripped image). */
-export function maskedImage(image: Volume<Float32Array>, mask: Volume<Uint8Array>): Volume<Float32Array> {
+/**
+ * The image with everything outside the mask set to 0 (the skull-stripped image): a copy, or with `inPlace` the
+ * image itself, changed (a large series then needs no second copy of its voxels).
+ */
+export function maskedImage(image: Volume<Float32Array>, mask: Volume<Uint8Array>, options: { inPlace?: boolean } = {}): Volume<Float32Array> {
+  if (options.inPlace) {
+    const data = image.data;
+    for (let v = 0; v < data.length; v++) if (!mask.data[v]) data[v] = 0;
+    return image;
+  }
   const data = new Float32Array(image.data.length);
   for (let v = 0; v < data.length; v++) if (mask.data[v]) data[v] = image.data[v];
   return { ...image, data };
