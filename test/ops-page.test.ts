@@ -198,15 +198,16 @@ describe.skipIf(missing !== undefined)('the operations page in a browser', () =>
     expect(await echo()).toBe(true);
   });
 
-  test('paused processing holds a queued job; cancelled, it fails; a bulk retry of the failed jobs shown runs it on resume', async () => {
+  test('paused sending holds a job re-sent from its results; cancelled, it fails; a bulk retry of the failed jobs shown sends it on resume', async () => {
+    // Its results are on disk: a re-send or a retry goes straight to sending, whatever processing does.
     await page.goto(`${base}/`);
-    await page.click('button:has-text("Pause processing")');
-    await expect.poll(() => page.textContent('.note')).toContain('processing paused');
+    await page.click('button:has-text("Pause sending")');
+    await expect.poll(() => page.textContent('.note')).toContain('sending paused');
     await page.goto(`${base}/jobs/${jobId}`);
     await page.click('button:has-text("Re-send results")');
     await new Promise((r) => setTimeout(r, 3000));
     await page.reload();
-    expect(await page.textContent('h1')).toMatch(/queued/);
+    expect(await page.textContent('h1')).toMatch(/sending/);
     await page.click('button:has-text("Cancel")');
     await expect.poll(() => page.textContent('h1')).toMatch(/failed/);
     expect(await page.textContent('main')).toContain(`cancelled by ${ADMIN.name}`);
@@ -216,11 +217,12 @@ describe.skipIf(missing !== undefined)('the operations page in a browser', () =>
     await page.click('button:has-text("Retry the 1 failed job(s) shown")');
     await expect.poll(() => page.textContent('.note')).toContain('1 failed job(s) queued again');
     await page.goto(`${base}/jobs/${jobId}`);
-    expect(await page.textContent('h1')).toMatch(/queued/);
+    expect(await page.textContent('h1')).toMatch(/sending/);
     await page.goto(`${base}/`);
-    await page.click('button:has-text("Resume processing")');
+    await page.click('button:has-text("Resume sending")');
     await page.goto(`${base}/jobs/${jobId}`);
     await reloadUntil(page, 'the job to be done again', async () => (await page.textContent('h1 .state')) === 'done', 120_000);
+    expect(await page.textContent('#timeline')).not.toMatch(/re-send requested[\s\S]*processing/);
   }, 180_000);
 
   test('the self-test sends a synthetic head through the node to the chosen archive and reports each stage', async () => {
