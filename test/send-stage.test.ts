@@ -12,8 +12,9 @@ import { loadConfig } from '../config/schema.js';
 import { type RunningNode, startNode } from '../src/cli/serve.js';
 import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
 import { stageDurations } from '../src/jobs/stages.js';
+import { JobRunner } from '../src/jobs/runner.js';
 import { JobStore } from '../src/jobs/store.js';
-import type { Job } from '../src/jobs/types.js';
+import { type Job, type JobContext, ResultsMissingError, type StagedProcessor } from '../src/jobs/types.js';
 import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -306,5 +307,80 @@ describe('stage durations and recovery of sending jobs', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('the runner’s two queues', () => {
+  function setUp(processor: StagedProcessor, sendConcurrency = 1) {
+    const dir = tempDir('send-queues');
+    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workRoot: path.join(dir, 'work'), instancePaths: async () => [], pollMs: 50 });
+    const queue = (n: number) => {
+      const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
+      store.markComplete(job.id);
+      return job.id;
+    };
+    return { store, runner, queue };
+  }
+
+  test('a send that waits frees the processing slot at once; the send slots bound how many jobs send', async () => {
+    const computed: number[] = [];
+    const sends: number[] = [];
+    let release = () => {};
+    const archiveUp = new Promise<void>((resolve) => (release = resolve));
+    const { store, runner, queue } = setUp({
+      async compute(ctx) {
+        computed.push(ctx.job.id);
+        ctx.setState('processing', 'reading 1 instance(s)');
+      },
+      async send(ctx: JobContext) {
+        sends.push(ctx.job.id);
+        ctx.setState('sending', '1 of 1 object(s) to ARCHIVE');
+        await archiveUp;
+      },
+      hasResults: () => true,
+    });
+    const a = queue(1);
+    const b = queue(2);
+    runner.start();
+    try {
+      await until('both jobs to be computed', () => computed.length === 2 && store.get(b)!.state === 'sending');
+      expect(runner.active).toBe(0);
+      expect(store.get(a)!.state).toBe('sending');
+      expect(sends).toEqual([a]); // one send slot: b waits for it
+      expect(store.get(b)!.detail).toBe('results ready; waiting to send');
+      release();
+      await until('both jobs to be done', () => store.get(a)!.state === 'done' && store.get(b)!.state === 'done');
+      expect(sends).toEqual([a, b]);
+    } finally {
+      await runner.close(100);
+      store.close();
+    }
+  });
+
+  test('sending without results on disk computes the job again; a shutdown while sending leaves it sending', async () => {
+    let computed = 0;
+    let onDisk = false;
+    const { store, runner, queue } = setUp({
+      async compute() {
+        computed++;
+        onDisk = computed > 1; // the first results are lost before sending
+      },
+      async send(ctx) {
+        if (!onDisk) throw new ResultsMissingError('no results on disk');
+        await new Promise((_, reject) => ctx.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
+      },
+      hasResults: () => onDisk,
+    });
+    const id = queue(1);
+    runner.start();
+    try {
+      await until('the job to send its recomputed results', () => computed === 2 && runner.activeSends === 1);
+      expect(store.events(id).some((e) => e.state === 'queued' && e.detail === 'results not on disk any more; computed again')).toBe(true);
+    } finally {
+      await runner.close(100);
+    }
+    expect(store.get(id)).toMatchObject({ state: 'sending', detail: 'interrupted by shutdown; sends again at the next start' });
+    store.close();
   });
 });
