@@ -7,13 +7,10 @@ import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
 import type { BrainExtraction, ExtractionStep } from './extract-brain.js';
-import { ResultIndex, type ResultSet, inputKey, readResultSet, writeResultSet } from './result-set.js';
-import { buildSegmentation } from '../pipeline/derived/segmentation.js';
-import { buildSkullStrippedSeries } from '../pipeline/derived/skull-stripped.js';
+import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
+import { type ResultFiles, type ResultFilesInput, writeResultFiles } from '../pipeline/derived/result-files.js';
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
-import { qcPng } from '../pipeline/io/qc-png.js';
-import { maskedImage } from '../pipeline/segmentation/postprocess.js';
 import { type DicomContext, DicomError, logger } from '../log.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import type { Volume } from '../pipeline/space/volume.js';
@@ -28,6 +25,8 @@ export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
 
 export interface BrainExtractor {
   extract(volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void): Promise<BrainExtractionResult>;
+  /** Writes the result files off this thread (a pool worker); absent: written here. */
+  derive?(input: ResultFilesInput): Promise<ResultFiles>;
   close(): Promise<void>;
 }
 
@@ -38,7 +37,7 @@ export interface BrainExtractor {
 function configuredExtractor(config: BrainstripConfig, warm = false): BrainExtractor {
   let ready:
     | Promise<{
-        pool: { close(): Promise<void> | void };
+        pool: { close(): Promise<void> | void; run(task: 'derive', payload: ResultFilesInput): Promise<ResultFiles> };
         run: (v: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => Promise<BrainExtractionResult>;
       }>
     | undefined;
@@ -74,6 +73,10 @@ function configuredExtractor(config: BrainstripConfig, warm = false): BrainExtra
     async extract(volume, context, onStep) {
       ready ??= start();
       return (await ready).run(volume, context, onStep);
+    },
+    async derive(input) {
+      ready ??= start();
+      return (await ready).pool.run('derive', input);
     },
     async close() {
       if (ready) await (await ready).pool.close();
@@ -152,19 +155,12 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
       ? `brainstrip quality check: ${extraction.reviewReason ?? 'the brain mask looks wrong'}; review it before use.`
       : undefined,
   };
-  // The QC picture shows the whole image; afterwards the volume itself becomes the skull-stripped image.
-  let qc: Buffer | undefined;
-  try {
-    qc = qcPng(loaded.volume, extraction.mask);
-  } catch (error) {
-    log.warn(`QC picture not made: ${(error as Error).message}`);
-  }
-  const brain = maskedImage(loaded.volume, extraction.mask, { inPlace: true });
-  const objects = [
-    ...buildSkullStrippedSeries({ source, brain, algorithm: extraction.model, options, acquisition }),
-    buildSegmentation({ source, mask: extraction.mask, algorithm: extraction.model, options, acquisition }),
-  ];
-  const set = writeResultSet(dir, objects, {
+  const derive = extractor.derive ?? (async (input: ResultFilesInput) => writeResultFiles(input));
+  const files = await derive({ source, volume: loaded.volume, mask: extraction.mask, algorithm: extraction.model, options, acquisition, dir });
+  if (files.qcProblem) log.warn(`QC picture not made: ${files.qcProblem}`);
+  // The QC picture lies next to the results (not in the manifest): the operations page shows it, and a job that
+  // reuses these results finds it through the result index.
+  const set = recordResultSet(dir, files.objects, {
     inputKey: key,
     model: extraction.model,
     summary: {
@@ -176,13 +172,6 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
       reviewDice: config.model.reviewDice,
     },
   });
-  // Next to the results (not in the manifest): the operations page shows it, and a job that reuses these results
-  // finds it through the result index.
-  try {
-    if (qc) fs.writeFileSync(path.join(dir, 'qc.png'), qc);
-  } catch (error) {
-    log.warn(`QC picture not written: ${(error as Error).message}`);
-  }
   return set;
 }
 

@@ -6,19 +6,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DicomObject } from '../pipeline/derived/common.js';
-import { toPart10 } from '../pipeline/dicom/dcmjs.js';
+import { type ResultFile, writeObjectFiles } from '../pipeline/derived/result-files.js';
 import { fsyncDirSync, writeFileDurable } from '../durable.js';
 
-export interface ResultObject {
-  kind: DicomObject['kind'];
-  label: string;
-  path: string;
-  sopClassUid: string;
-  sopInstanceUid: string;
-  seriesInstanceUid: string;
-  /** SHA-256 of the file as written (absent in manifests written before checksums were kept). */
-  sha256?: string;
-}
+/** One object of the set, as written. */
+export type ResultObject = ResultFile;
 
 export interface ResultSet {
   /** Identifies the input (the spooled instance files); a different input means the results are stale. */
@@ -44,23 +36,12 @@ export function inputKey(paths: string[]): string {
 
 /** Writes every object, then the manifest last: a manifest on disk means all its files are complete. */
 export function writeResultSet(dir: string, objects: DicomObject[], meta: Omit<ResultSet, 'objects' | 'createdAt'>): ResultSet {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const written: ResultObject[] = objects.map((o, n) => {
-    const file = path.join(dir, `${o.kind}-${String(n + 1).padStart(4, '0')}.dcm`);
-    const bytes = toPart10(o.dataset);
-    fs.writeFileSync(file, bytes);
-    return {
-      kind: o.kind,
-      label: o.kind === 'seg' ? 'SEG' : 'skull-stripped image',
-      path: file,
-      sopClassUid: o.sopClassUid,
-      sopInstanceUid: o.sopInstanceUid,
-      seriesInstanceUid: o.seriesInstanceUid,
-      sha256: sha256(bytes),
-    };
-  });
-  const set: ResultSet = { ...meta, createdAt: new Date().toISOString(), objects: written };
+  return recordResultSet(dir, writeObjectFiles(dir, objects), meta);
+}
+
+/** The manifest of objects already written into `dir` (writeObjectFiles), made durable. */
+export function recordResultSet(dir: string, objects: ResultObject[], meta: Omit<ResultSet, 'objects' | 'createdAt'>): ResultSet {
+  const set: ResultSet = { ...meta, createdAt: new Date().toISOString(), objects };
   writeFileDurable(path.join(dir, MANIFEST), JSON.stringify(set, null, 2));
   fsyncDirSync(dir);
   return set;

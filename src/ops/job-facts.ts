@@ -8,6 +8,7 @@ import type { JobIdentification, JobStore } from '../jobs/store.js';
 import type { Job } from '../jobs/types.js';
 import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
 import { ResultIndex, type ResultSet, inputKey } from '../jobs/result-set.js';
+import { QC_PICTURE } from '../pipeline/derived/result-files.js';
 import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 
 export interface FactsDeps {
@@ -83,7 +84,7 @@ export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults 
   }
   if (!set || set.objects.length === 0) return undefined;
   const dir = path.dirname(set.objects[0].path);
-  const qc = path.join(dir, 'qc.png');
+  const qc = path.join(dir, QC_PICTURE);
   const ledger = new StoredLedger(path.join(deps.dataDir, 'results', 'stored'));
   const deliveries = deps.destinations.map((d) => ({
     destination: destinationKey(d),

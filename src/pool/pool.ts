@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { PoolConfig } from '../../config/sections/pool.js';
 import { logger } from '../log.js';
+import type { DerivePayload, DeriveResult } from './tasks/derive.js';
 import type { InferPayload, InferResult } from './tasks/infer.js';
 import type { ProbePayload, ProbeResult } from './tasks/probe.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from './tasks/register.js';
@@ -22,6 +23,7 @@ export interface PoolTasks {
   infer: { payload: InferPayload; result: InferResult };
   probe: { payload: ProbePayload; result: ProbeResult };
   warm: { payload: WarmPayload; result: WarmResult };
+  derive: { payload: DerivePayload; result: DeriveResult };
 }
 
 export type PoolTaskName = keyof PoolTasks;
