@@ -104,10 +104,11 @@ export const resultsSection = {
   associations: {
     doc:
       'Associations opened at once to each destination while sending a job\'s results, each carrying its share of the ' +
-      'objects: archives built on DCMTK (Orthanc, dcm4chee\'s storescp) answer one C-STORE at a time per association, ' +
-      'so a second association keeps an object in flight while the archive stores the previous one',
+      'objects. Archives built on DCMTK (Orthanc, dcm4che\'s storescp, many PACS gateways) negotiate no asynchronous ' +
+      'operations window, so one association carries one C-STORE at a time; several keep objects in flight while the ' +
+      'archive stores. Lower it for an archive that limits associations per calling AE',
     format: 'nat',
-    default: 2,
+    default: 4,
     env: 'BRAINSTRIP_RESULTS_ASSOCIATIONS',
   },
   sendConcurrency: {
