@@ -104,7 +104,7 @@ export const resultsSection = {
   associations: {
     doc:
       'Associations opened at once to each destination while sending a job\'s results, each carrying its share of the ' +
-      'objects. Archives built on DCMTK (Orthanc, dcm4che\'s storescp, many PACS gateways) negotiate no asynchronous ' +
+      'objects. Archives built on DCMTK (Orthanc among them) negotiate no asynchronous ' +
       'operations window, so one association carries one C-STORE at a time; several keep objects in flight while the ' +
       'archive stores. Lower it for an archive that limits associations per calling AE',
     format: 'nat',
