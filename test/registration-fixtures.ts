@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Affine, applyToPoint, indexToWorld, resample } from '../src/pipeline/space/geometry.js';
+import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply, resample } from '../src/pipeline/space/geometry.js';
 import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { type RigidTransform, eulerRotation, rigidAboutCentre } from '../src/pipeline/space/transform.js';
-import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
+import { type Grid, type Vec3, type Volume, withData } from '../src/pipeline/space/volume.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const colin27Path = '/usr/share/mricron/templates/ch2.nii.gz';
@@ -59,6 +59,45 @@ export function meanLandmarkError(atlas: TestAtlas, estimate: RigidTransform, tr
         const p = applyToPoint(toWorld, [i, j, k]);
         const a = applyToPoint(e, applyToPoint(invertRigid(t), p));
         sum += Math.hypot(a[0] - p[0], a[1] - p[1], a[2] - p[2]);
+        n++;
+      }
+    }
+  }
+  return sum / n;
+}
+
+/**
+ * The same voxels with the header moved by `motion`: where the original puts a voxel at patient position x, the
+ * moved header puts it at motion·x. The same head, scanned in the same way, merely described differently.
+ */
+export function withHeaderMoved(volume: Volume<Float32Array>, motion: RigidTransform): Volume<Float32Array> {
+  return withData(gridFromAffine(volume.dims, multiply(motion.matrix, indexToWorld(volume))), volume.data);
+}
+
+/**
+ * How far apart (mm, mean over the atlas brain, a point every ~4 mm) the input positions that two registrations
+ * of the same head give for the same atlas point: `original` registers the head as it was, `moved` the head
+ * with its header moved by `motion` (withHeaderMoved), whose input positions are taken back by motion⁻¹.
+ * 0 when the registration is exactly consistent.
+ */
+export function headerConsistencyError(atlas: TestAtlas, original: RigidTransform, moved: RigidTransform, motion: RigidTransform): number {
+  const mask = atlas.brainMask;
+  const stride = Math.max(1, Math.round(4 / Math.min(...mask.spacing)));
+  const toWorld = indexToWorld(mask);
+  const a = invertRigid(original.matrix);
+  // atlas → moved input → original input
+  const b = multiply(invertRigid(motion.matrix), invertRigid(moved.matrix));
+  const [nx, ny, nz] = mask.dims;
+  let sum = 0;
+  let n = 0;
+  for (let k = 0; k < nz; k += stride) {
+    for (let j = 0; j < ny; j += stride) {
+      for (let i = 0; i < nx; i += stride) {
+        if (!mask.data[i + nx * (j + ny * k)]) continue;
+        const p = applyToPoint(toWorld, [i, j, k]);
+        const pa = applyToPoint(a, p);
+        const pb = applyToPoint(b, p);
+        sum += Math.hypot(pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]);
         n++;
       }
     }

@@ -73,9 +73,21 @@ export type Cost = (atlasToInput: Affine) => number;
 /**
  * −NMI between the atlas samples and the input at the transformed positions. Points that fall outside the
  * input are left out; if fewer than a tenth remain, the transform is rejected (cost 0, the worst possible).
+ * `histogramSigma` (bins) blurs the joint histogram before the entropies (a Parzen estimate of the density):
+ * between two different heads the cost near its optimum is shallow, and the finite sample crossing bin edges
+ * leaves ripples of the same size as that slope; the blur removes them, so that the search ends at one optimum
+ * whichever way it came.
  */
-export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: number, range: IntensityRange = robustRange(moving.data)): Cost {
+export function nmiCost(
+  samples: SampleSet,
+  moving: Volume<Float32Array>,
+  bins: number,
+  range: IntensityRange = robustRange(moving.data),
+  histogramSigma = 0,
+): Cost {
   const joint = new Float64Array(bins * bins);
+  const kernel = histogramSigma > 0 ? gaussianKernel(histogramSigma) : undefined;
+  const scratch = kernel ? new Float64Array(bins * bins) : joint;
   const rowSum = new Float64Array(bins);
   const colSum = new Float64Array(bins);
   const toIndex = worldToIndex(moving);
@@ -102,6 +114,7 @@ export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: 
       inside++;
     }
     if (inside < count / 10) return 0;
+    if (kernel) blurSquare(joint, scratch, bins, kernel);
     rowSum.fill(0);
     colSum.fill(0);
     let hJoint = 0;
@@ -123,6 +136,40 @@ export function nmiCost(samples: SampleSet, moving: Volume<Float32Array>, bins: 
     }
     return hJoint > 0 ? -(hFixed + hMoving) / hJoint : 0;
   };
+}
+
+/** Normalised Gaussian weights, out to 2σ. */
+function gaussianKernel(sigma: number): Float64Array {
+  const radius = Math.max(1, Math.ceil(2 * sigma));
+  const kernel = new Float64Array(2 * radius + 1);
+  let total = 0;
+  for (let q = -radius; q <= radius; q++) total += kernel[q + radius] = Math.exp((-q * q) / (2 * sigma * sigma));
+  return kernel.map((w) => w / total);
+}
+
+/**
+ * Blurs an n×n histogram in place along both axes; what would fall past an edge is reflected back in, so the
+ * total is kept.
+ */
+function blurSquare(histogram: Float64Array, scratch: Float64Array, n: number, kernel: Float64Array): void {
+  const radius = (kernel.length - 1) / 2;
+  const reflect = (i: number) => (i < 0 ? -i - 1 : i >= n ? 2 * n - i - 1 : i);
+  scratch.fill(0);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const v = histogram[r * n + c];
+      if (v === 0) continue;
+      for (let q = -radius; q <= radius; q++) scratch[r * n + reflect(c + q)] += v * kernel[q + radius];
+    }
+  }
+  histogram.fill(0);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const v = scratch[r * n + c];
+      if (v === 0) continue;
+      for (let q = -radius; q <= radius; q++) histogram[reflect(r + q) * n + c] += v * kernel[q + radius];
+    }
+  }
 }
 
 /**
