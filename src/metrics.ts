@@ -17,6 +17,14 @@ export interface Histogram {
 export class MetricsRegistry {
   readonly registry = new client.Registry();
 
+  /**
+   * With `processMetrics`, also prom-client's standard process and Node.js metrics (resident memory, heap, event
+   * loop lag): what an operator watches to see the node keep up and stay within its memory.
+   */
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) client.collectDefaultMetrics({ register: this.registry });
+  }
+
   counter(name: string, help: string, labelNames: string[] = []): Counter {
     const counter = new client.Counter({ name, help, labelNames, registers: [this.registry] });
     return {

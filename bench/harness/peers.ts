@@ -22,6 +22,7 @@ export const repoRoot = (() => {
 })();
 export const orthancBinary = '/usr/sbin/Orthanc';
 export const cliPath = path.join(repoRoot, 'dist/src/cli.js');
+export const serveScript = path.join(repoRoot, 'scripts/serve.sh');
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `brainstrip-${prefix}-`));
@@ -180,7 +181,8 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
   const configFile = path.join(dataDir, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   const out = fs.openSync(path.join(dataDir, 'stdout.log'), 'a');
-  const child = spawn(process.execPath, [cliPath, 'serve', '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
+  // As `npm start` runs it (scripts/serve.sh: the allocator settings the node is measured with); exec keeps the PID.
+  const child = spawn('sh', [serveScript, '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
   const base = `http://127.0.0.1:${httpPort}`;
   await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
   await waitForPort(dicomPort);

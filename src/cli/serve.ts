@@ -17,6 +17,7 @@ import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
 import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
+import { startMemoryGovernor } from '../memory.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
 
@@ -57,7 +58,8 @@ export async function startNode(
   // Without the codecs dcmjs-dimse silently drops compressed datasets in its own code paths.
   await dcmjsDimse.Transcoding.initializeAsync();
 
-  const metrics = new MetricsRegistry();
+  const metrics = new MetricsRegistry({ processMetrics: true });
+  const stopMemoryGovernor = startMemoryGovernor();
   const spool = new Spool(spoolRoot(config));
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
@@ -175,6 +177,7 @@ export async function startNode(
       closing = true;
       housekeeping.stop();
       storageProbe.stop();
+      stopMemoryGovernor();
       await scp.close();
       completion.stop();
       await runner.close();

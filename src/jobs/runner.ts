@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
+import { releaseMemory } from '../memory.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
 import { type Stage, stageOf } from './stages.js';
@@ -169,6 +170,9 @@ export class JobRunner {
 
   private launch(slots: Map<number, Slot>, job: Job, work: (job: Job, controller: AbortController) => Promise<void>): void {
     const controller = new AbortController();
+    // What the last series left behind (received instances, a volume, encoded objects) is freed before the next
+    // stage allocates its own, and again when this one ends.
+    releaseMemory();
     const done = work(job, controller)
       .catch((error: Error) => {
         // Only the store can fail here (e.g. closed at shutdown); the job is then recovered at the next start.
@@ -176,6 +180,7 @@ export class JobRunner {
       })
       .finally(() => {
         slots.delete(job.id);
+        releaseMemory();
         this.wake();
       });
     slots.set(job.id, { controller, done });

@@ -74,6 +74,9 @@ export function storeOverAssociation(destination: Destination, items: StoreItem[
     const requests = items.map((item) => {
       const request = new CStoreRequest(item.path);
       request.on('response', (response: { getStatus(): number; getErrorComment(): string }) => {
+        // The object's dataset, loaded from its file when it was sent, is not needed any more: a set of hundreds
+        // of objects must not stay in memory until the association ends.
+        request.setDataset(undefined as never);
         const status = response.getStatus();
         const cls = classifyStatus(status);
         const comment = response.getErrorComment?.();

@@ -13,7 +13,7 @@ import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './common.js';
 import { buildSegmentation } from './segmentation.js';
-import { buildSkullStrippedSeries } from './skull-stripped.js';
+import { skullStrippedObjects } from './skull-stripped.js';
 
 /** One written object. */
 export interface ResultFile {
@@ -30,14 +30,16 @@ export interface ResultFile {
 export const QC_PICTURE = 'qc.png';
 
 /** Writes `objects` into a fresh `dir` (no fsync: the manifest's checksums vouch for them). */
-export function writeObjectFiles(dir: string, objects: DicomObject[]): ResultFile[] {
+export function writeObjectFiles(dir: string, objects: Iterable<DicomObject>): ResultFile[] {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  return objects.map((o, n) => {
-    const file = path.join(dir, `${o.kind}-${String(n + 1).padStart(4, '0')}.dcm`);
+  const written: ResultFile[] = [];
+  let n = 0;
+  for (const o of objects) {
+    const file = path.join(dir, `${o.kind}-${String(++n).padStart(4, '0')}.dcm`);
     const bytes = toPart10(o.dataset);
     fs.writeFileSync(file, bytes);
-    return {
+    written.push({
       kind: o.kind,
       label: o.kind === 'seg' ? 'SEG' : 'skull-stripped image',
       path: file,
@@ -45,8 +47,9 @@ export function writeObjectFiles(dir: string, objects: DicomObject[]): ResultFil
       sopInstanceUid: o.sopInstanceUid,
       seriesInstanceUid: o.seriesInstanceUid,
       sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
-    };
-  });
+    });
+  }
+  return written;
 }
 
 export interface ResultFilesInput {
@@ -77,10 +80,11 @@ export function writeResultFiles(input: ResultFilesInput): ResultFiles {
     qcProblem = (error as Error).message;
   }
   const brain = maskedImage(input.volume, mask, { inPlace: true });
-  const objects = writeObjectFiles(input.dir, [
-    ...buildSkullStrippedSeries({ source, brain, algorithm, options, acquisition }),
-    buildSegmentation({ source, mask, algorithm, options, acquisition }),
-  ]);
+  const objects = writeObjectFiles(input.dir, allObjects());
+  function* allObjects(): Generator<DicomObject> {
+    yield* skullStrippedObjects({ source, brain, algorithm, options, acquisition });
+    yield buildSegmentation({ source, mask, algorithm, options, acquisition });
+  }
   if (qc) fs.writeFileSync(path.join(input.dir, QC_PICTURE), qc);
   return { objects, ...(qcProblem ? { qcProblem } : {}) };
 }

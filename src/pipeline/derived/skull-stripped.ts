@@ -44,15 +44,24 @@ export interface SkullStrippedInput {
 // CID 7203 "Image Derivation" (PS3.16).
 export const PIXEL_BY_PIXEL_MASK = code('113047', 'DCM', 'Pixel by pixel mask');
 
-/** Stored pixel values (unsigned 16 bit, no rescale) and a window that fits the brain's intensities. */
-function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: number; width: number } {
-  const pixels = new Uint16Array(brain.length);
+/** A stored pixel value (unsigned 16 bit, no rescale) of a brain intensity. */
+function storedValue(x: number): number {
+  return Number.isFinite(x) ? Math.min(65535, Math.max(0, Math.round(x))) : 0;
+}
+
+/** Stored values of voxels [from, to) of the brain, as the pixels of one or more frames. */
+function storedPixels(brain: Float32Array, from = 0, to = brain.length): Uint16Array {
+  const pixels = new Uint16Array(to - from);
+  for (let v = from; v < to; v++) pixels[v - from] = storedValue(brain[v]);
+  return pixels;
+}
+
+/** A window that fits the brain's stored intensities. */
+function brainWindow(brain: Float32Array): { center: number; width: number } {
   const histogram = new Uint32Array(65536);
   let nonZero = 0;
   for (let v = 0; v < brain.length; v++) {
-    const x = brain[v];
-    const s = Number.isFinite(x) ? Math.min(65535, Math.max(0, Math.round(x))) : 0;
-    pixels[v] = s;
+    const s = storedValue(brain[v]);
     if (s > 0) {
       histogram[s]++;
       nonZero++;
@@ -69,10 +78,10 @@ function toStoredPixels(brain: Float32Array): { pixels: Uint16Array; center: num
     }
     return 0;
   };
-  if (nonZero === 0) return { pixels, center: 0.5, width: 1 };
+  if (nonZero === 0) return { center: 0.5, width: 1 };
   const lo = percentile(0.01);
   const hi = Math.max(percentile(0.995), lo + 1);
-  return { pixels, center: (lo + hi) / 2, width: hi - lo };
+  return { center: (lo + hi) / 2, width: hi - lo };
 }
 
 function acquisitionAttributes(acq: MrAcquisition): Dataset {
@@ -131,21 +140,27 @@ function commonSeriesAttributes(input: SkullStrippedInput, seriesUid: string, cr
 
 /** The skull-stripped series for `input.source`: classic MR → one object per slice; Enhanced MR → one object. */
 export function buildSkullStrippedSeries(input: SkullStrippedInput): DicomObject[] {
-  assertOnSourceGrid(input.source, input.brain, 'the skull-stripped image');
-  return input.source.enhanced ? [buildEnhanced(input)] : buildClassic(input);
+  return [...skullStrippedObjects(input)];
 }
 
-function buildClassic(input: SkullStrippedInput): DicomObject[] {
+/** The same objects one at a time: a writer that encodes each as it comes holds one frame's dataset, not all. */
+export function skullStrippedObjects(input: SkullStrippedInput): Iterable<DicomObject> {
+  assertOnSourceGrid(input.source, input.brain, 'the skull-stripped image');
+  return input.source.enhanced ? [buildEnhanced(input)] : classicObjects(input);
+}
+
+function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
   const { source, brain, acquisition } = input;
   const created = dicomDateTime(input.options.now ?? new Date());
   const uids = derivedUids(input);
-  const { pixels, center, width } = toStoredPixels(brain.data);
+  // Each frame's pixels made on their own: a whole-volume copy of a large series is not needed.
+  const { center, width } = brainWindow(brain.data);
   const frameLength = source.rows * source.columns;
   const series = commonSeriesAttributes(input, uids.series, created);
   const acq = acquisitionAttributes(acquisition);
-  return source.frames.map((frame, k) => {
+  for (const [k, frame] of source.frames.entries()) {
     const sopInstanceUid = uids.instance(k);
-    const framePixels = pixels.slice(k * frameLength, (k + 1) * frameLength);
+    const framePixels = storedPixels(brain.data, k * frameLength, (k + 1) * frameLength);
     const dataset: Dataset = {
       ...series,
       ImageType: ['DERIVED', 'SECONDARY', 'OTHER'],
@@ -167,8 +182,8 @@ function buildClassic(input: SkullStrippedInput): DicomObject[] {
       PixelData: [framePixels.buffer],
       _vrMap: { PixelData: 'OW' },
     };
-    return { kind: 'derived', sopClassUid: SOP_CLASS.mrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
-  });
+    yield { kind: 'derived', sopClassUid: SOP_CLASS.mrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
+  }
 }
 
 /** Image Pixel module of every skull-stripped image: unsigned 16-bit monochrome on the source's own matrix. */
@@ -182,7 +197,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
   const created = dicomDateTime(options.now ?? new Date());
   const uids = derivedUids(input);
   const sopInstanceUid = uids.instance(0);
-  const stored = toStoredPixels(brain.data);
+  const stored = { pixels: storedPixels(brain.data), ...brainWindow(brain.data) };
   const dataset: Dataset = {
     ...commonSeriesAttributes(input, uids.series, created),
     ImageType: ENHANCED_IMAGE_TYPE,

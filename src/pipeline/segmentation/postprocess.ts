@@ -1,38 +1,65 @@
 // The mask as a neuroradiologist expects it: one piece (the largest 6-connected component: specks in the
 // scalp or the neck are not brain) with no holes (ventricles, tumour cores and resection cavities are inside the
 // brain mask even when the network hesitates there).
-import { type Vec3, type Volume, voxelCount } from '../space/volume.js';
+import type { Vec3, Volume } from '../space/volume.js';
 
-/** Labels 6-connected components of `mask` (non-zero); returns the label volume (0 = background) and sizes. */
-function components(mask: Volume<Uint8Array>): { labels: Int32Array; sizes: number[] } {
-  const [nx, ny, nz] = mask.dims;
+/**
+ * 6-connected flood fill over voxels whose `data` equals `value`, from the seeds, marking `reached` with `mark`
+ * (only voxels whose mark is `from`); returns how many were marked. One queue serves every fill of a mask.
+ */
+function flood(data: Uint8Array, dims: Vec3, value: number, seeds: Iterable<number>, reached: Uint8Array, from: number, mark: number, queue: Int32Array): number {
+  const [nx, ny, nz] = dims;
   const nxy = nx * ny;
-  const n = voxelCount(mask);
-  const labels = new Int32Array(n);
-  const queue = new Int32Array(n);
-  const sizes = [0];
-  for (let seed = 0; seed < n; seed++) {
-    if (!mask.data[seed] || labels[seed]) continue;
-    const label = sizes.length;
-    let head = 0;
-    let tail = 0;
+  let head = 0;
+  let tail = 0;
+  for (const seed of seeds) {
+    if (data[seed] !== value || reached[seed] !== from) continue;
+    reached[seed] = mark;
     queue[tail++] = seed;
-    labels[seed] = label;
-    while (head < tail) {
-      const v = queue[head++];
-      const i = v % nx;
-      const j = ((v - i) / nx) % ny;
-      const k = (v - i - nx * j) / nxy;
-      if (i > 0 && mask.data[v - 1] && !labels[v - 1]) (labels[v - 1] = label), (queue[tail++] = v - 1);
-      if (i < nx - 1 && mask.data[v + 1] && !labels[v + 1]) (labels[v + 1] = label), (queue[tail++] = v + 1);
-      if (j > 0 && mask.data[v - nx] && !labels[v - nx]) (labels[v - nx] = label), (queue[tail++] = v - nx);
-      if (j < ny - 1 && mask.data[v + nx] && !labels[v + nx]) (labels[v + nx] = label), (queue[tail++] = v + nx);
-      if (k > 0 && mask.data[v - nxy] && !labels[v - nxy]) (labels[v - nxy] = label), (queue[tail++] = v - nxy);
-      if (k < nz - 1 && mask.data[v + nxy] && !labels[v + nxy]) (labels[v + nxy] = label), (queue[tail++] = v + nxy);
-    }
-    sizes.push(tail);
   }
-  return { labels, sizes };
+  while (head < tail) {
+    const v = queue[head++];
+    const i = v % nx;
+    const j = ((v - i) / nx) % ny;
+    const k = (v - i - nx * j) / nxy;
+    if (i > 0 && data[v - 1] === value && reached[v - 1] === from) (reached[v - 1] = mark), (queue[tail++] = v - 1);
+    if (i < nx - 1 && data[v + 1] === value && reached[v + 1] === from) (reached[v + 1] = mark), (queue[tail++] = v + 1);
+    if (j > 0 && data[v - nx] === value && reached[v - nx] === from) (reached[v - nx] = mark), (queue[tail++] = v - nx);
+    if (j < ny - 1 && data[v + nx] === value && reached[v + nx] === from) (reached[v + nx] = mark), (queue[tail++] = v + nx);
+    if (k > 0 && data[v - nxy] === value && reached[v - nxy] === from) (reached[v - nxy] = mark), (queue[tail++] = v - nxy);
+    if (k < nz - 1 && data[v + nxy] === value && reached[v + nxy] === from) (reached[v + nxy] = mark), (queue[tail++] = v + nxy);
+  }
+  return tail;
+}
+
+/** Keeps only the largest 6-connected piece of the 0/1 `data`, in place. */
+function keepLargestPiece(data: Uint8Array, dims: Vec3, queue: Int32Array): void {
+  const seen = new Uint8Array(data.length);
+  let best = -1;
+  let bestSize = 0;
+  for (let seed = 0; seed < data.length; seed++) {
+    if (!data[seed] || seen[seed]) continue;
+    const size = flood(data, dims, 1, [seed], seen, 0, 1, queue);
+    if (size > bestSize) (best = seed), (bestSize = size);
+  }
+  // The winner is marked again, then everything else goes.
+  if (best >= 0) flood(data, dims, 1, [best], seen, 1, 2, queue);
+  for (let v = 0; v < data.length; v++) data[v] = seen[v] === 2 ? 1 : 0;
+}
+
+/** Background of the 0/1 `data` that the grid's border cannot reach (6-connected) becomes mask, in place. */
+function fillEnclosed(data: Uint8Array, dims: Vec3, queue: Int32Array): void {
+  const [nx, ny, nz] = dims;
+  const border: number[] = [];
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) {
+      const row = nx * (j + ny * k);
+      if (k === 0 || k === nz - 1 || j === 0 || j === ny - 1) for (let i = 0; i < nx; i++) border.push(row + i);
+      else border.push(row, row + nx - 1);
+    }
+  const outside = new Uint8Array(data.length);
+  flood(data, dims, 0, border, outside, 0, 1, queue);
+  for (let v = 0; v < data.length; v++) if (!outside[v]) data[v] = 1;
 }
 
 /** The box [lo, hi] (voxel indices, inclusive) holding every voxel of the 0/1 mask, grown by `margin` within the grid. */
@@ -84,47 +111,33 @@ function uncrop(part: Uint8Array, { lo, hi }: { lo: Vec3; hi: Vec3 }, dims: Vec3
   return out;
 }
 
+/**
+ * Background outside the box around the mask reaches the border, and so does any background touching the box's
+ * one-voxel margin: the whole cleaning is done inside the box (a head's grid is mostly background).
+ */
+function cleanInBox(mask: Volume<Uint8Array>, steps: { largest: boolean; fill: boolean }): Volume<Uint8Array> {
+  const box = boundingBox(mask, 1);
+  if (!box) return { ...mask, data: new Uint8Array(mask.data.length) };
+  const part = crop(mask, box);
+  const queue = new Int32Array(part.data.length);
+  if (steps.largest) keepLargestPiece(part.data, part.dims, queue);
+  if (steps.fill) fillEnclosed(part.data, part.dims, queue);
+  return { ...mask, data: uncrop(part.data, box, mask.dims) };
+}
+
 /** Only the largest 6-connected component of the mask (an empty mask stays empty). */
 export function largestComponent(mask: Volume<Uint8Array>): Volume<Uint8Array> {
-  // Labelling only the box around the mask: a head's grid is mostly background.
-  const box = boundingBox(mask, 0);
-  if (!box) return { ...mask, data: new Uint8Array(mask.data.length) };
-  const { labels, sizes } = components(crop(mask, box));
-  let best = 0;
-  for (let l = 1; l < sizes.length; l++) if (sizes[l] > sizes[best]) best = l;
-  const part = new Uint8Array(labels.length);
-  for (let v = 0; v < part.length; v++) part[v] = labels[v] === best ? 1 : 0;
-  return { ...mask, data: uncrop(part, box, mask.dims) };
+  return cleanInBox(mask, { largest: true, fill: false });
 }
 
 /** Background not reachable from the volume's border (6-connected) becomes mask. */
 export function fillHoles(mask: Volume<Uint8Array>): Volume<Uint8Array> {
-  // Background outside the box around the mask reaches the border, and so does any background touching the box's
-  // one-voxel margin: holes are found inside the box alone.
-  const box = boundingBox(mask, 1);
-  if (!box) return { ...mask, data: new Uint8Array(mask.data.length) };
-  const part = crop(mask, box);
-  const [nx, ny, nz] = part.dims;
-  const inverse = new Uint8Array(part.data.length);
-  for (let v = 0; v < inverse.length; v++) inverse[v] = part.data[v] ? 0 : 1;
-  const { labels } = components({ ...part, data: inverse });
-  const outside = new Set<number>();
-  const nxy = nx * ny;
-  for (let k = 0; k < nz; k++)
-    for (let j = 0; j < ny; j++)
-      for (let i = 0; i < nx; i++) {
-        if (i !== 0 && i !== nx - 1 && j !== 0 && j !== ny - 1 && k !== 0 && k !== nz - 1) continue;
-        const l = labels[i + nx * j + nxy * k];
-        if (l) outside.add(l);
-      }
-  const filled = new Uint8Array(part.data.length);
-  for (let v = 0; v < filled.length; v++) filled[v] = part.data[v] || (labels[v] && !outside.has(labels[v])) ? 1 : 0;
-  return { ...mask, data: uncrop(filled, box, mask.dims) };
+  return cleanInBox(mask, { largest: false, fill: true });
 }
 
 /** Largest component, then holes filled. */
 export function cleanMask(mask: Volume<Uint8Array>): Volume<Uint8Array> {
-  return fillHoles(largestComponent(mask));
+  return cleanInBox(mask, { largest: true, fill: true });
 }
 
 /**

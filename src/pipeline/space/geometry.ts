@@ -272,26 +272,27 @@ function cellSides(mask: Volume): Uint8Array {
   const src = mask.data;
   const low = MASK_THRESHOLD - SIDE_MARGIN;
   const high = MASK_THRESHOLD + SIDE_MARGIN;
-  // Per voxel: 0 below, 1 at or above, MIXED_CELL near the threshold; then a cell is uniform when its 8 agree.
-  const voxel = new Uint8Array(src.length);
-  for (let v = 0; v < src.length; v++) voxel[v] = src[v] < low ? 0 : src[v] >= high ? 1 : MIXED_CELL;
-  const cells = new Uint8Array(src.length).fill(MIXED_CELL);
+  // Per voxel first: 0 below, 1 at or above, MIXED_CELL near the threshold. Then, in place and in index order,
+  // each cell from its 8 corners: a cell reads only voxels at its own index or later, not yet overwritten. One
+  // array of the source's size, not two: the source may be a large mask on a patient's grid.
+  const cells = new Uint8Array(src.length);
+  for (let v = 0; v < src.length; v++) cells[v] = src[v] < low ? 0 : src[v] >= high ? 1 : MIXED_CELL;
   for (let k = 0; k < sz - 1; k++) {
     for (let j = 0; j < sy - 1; j++) {
       let b = sx * j + sxy * k;
       for (let i = 0; i < sx - 1; i++, b++) {
-        const s = voxel[b];
+        const s = cells[b];
         if (s === MIXED_CELL) continue;
         if (
-          voxel[b + 1] === s &&
-          voxel[b + sx] === s &&
-          voxel[b + sx + 1] === s &&
-          voxel[b + sxy] === s &&
-          voxel[b + sxy + 1] === s &&
-          voxel[b + sxy + sx] === s &&
-          voxel[b + sxy + sx + 1] === s
+          cells[b + 1] !== s ||
+          cells[b + sx] !== s ||
+          cells[b + sx + 1] !== s ||
+          cells[b + sxy] !== s ||
+          cells[b + sxy + 1] !== s ||
+          cells[b + sxy + sx] !== s ||
+          cells[b + sxy + sx + 1] !== s
         )
-          cells[b] = s;
+          cells[b] = MIXED_CELL;
       }
     }
   }

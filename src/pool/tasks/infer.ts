@@ -6,6 +6,7 @@ import type { ReviewEvidence } from '../../pipeline/segmentation/review-check.js
 import { type BrainSegmentation, segmentBrain } from '../../pipeline/segmentation/segment.js';
 import type { Grid, Volume } from '../../pipeline/space/volume.js';
 import { brainProbability } from '../onnx-session.js';
+import { releaseMemory } from '../../memory.js';
 
 export interface InferPayload {
   modelPath: string;
@@ -34,6 +35,8 @@ export interface InferResult {
 }
 
 export default async function infer(payload: InferPayload): Promise<InferResult> {
+  // The previous task's payload and intermediates are garbage now: freed before this task allocates its own.
+  releaseMemory();
   const { mask, review, timings } = await segmentBrain(payload.volume, { matrix: payload.transform }, {
     atlas: loadAtlas(payload.modelsDir || undefined),
     grid: payload.grid,

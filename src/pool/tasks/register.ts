@@ -4,6 +4,7 @@ import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
 import { type RegistrationOptions, registerToAtlasWithReport } from '../../pipeline/registration/index.js';
 import type { DicomContext } from '../../log.js';
 import type { Volume } from '../../pipeline/space/volume.js';
+import { releaseMemory } from '../../memory.js';
 
 export interface RegisterTaskPayload {
   volume: Volume<Float32Array>;
@@ -23,6 +24,8 @@ export interface RegisterTaskResult {
 }
 
 export default async function register(payload: RegisterTaskPayload): Promise<RegisterTaskResult> {
+  // The previous task's payload and intermediates are garbage now: freed before this task allocates its own.
+  releaseMemory();
   const atlas = loadAtlas(payload.modelsDir || undefined);
   const report = await registerToAtlasWithReport(payload.volume, atlas, { ...payload.options, context: payload.context });
   return { matrix: report.transform.matrix, nmi: report.nmi, candidate: report.candidate, milliseconds: report.milliseconds };
