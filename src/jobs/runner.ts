@@ -210,6 +210,24 @@ export class JobRunner {
     void work.catch(() => undefined).finally(() => this.unsettled.delete(work));
   }
 
+  /**
+   * Ends a job an operator interrupted the way they asked: failed with their reason, or back to `again` (the
+   * queue, or the send queue) at once. False when nobody interrupted it.
+   */
+  private endInterrupted(job: Job, log: ReturnType<typeof logger>, again: 'queued' | 'sending'): boolean {
+    const interruption = this.interruptions.get(job.id);
+    if (!interruption) return false;
+    this.interruptions.delete(job.id);
+    if (interruption.state === 'failed') {
+      this.store.setState(job.id, 'failed', null, interruption.reason);
+      log.warn(`job stopped: ${interruption.reason}`);
+    } else {
+      this.store.setState(job.id, again, interruption.detail);
+      log.info(`${again === 'queued' ? 'job queued again' : 'job sends again'}: ${interruption.detail}`);
+    }
+    return true;
+  }
+
   private sendingDetail(): string {
     return this.options.controls?.isPaused('sending') ? 'waiting: sending is paused' : 'results ready; waiting to send';
   }
@@ -287,18 +305,7 @@ export class JobRunner {
         log.info('job done');
       }
     } catch (error) {
-      const interruption = this.interruptions.get(job.id);
-      if (interruption) {
-        this.interruptions.delete(job.id);
-        if (interruption.state === 'failed') {
-          this.store.setState(job.id, 'failed', null, interruption.reason);
-          log.warn(`job stopped: ${interruption.reason}`);
-        } else {
-          this.store.setState(job.id, 'queued', interruption.detail);
-          log.info(`job queued again: ${interruption.detail}`);
-        }
-        return;
-      }
+      if (this.endInterrupted(job, log, 'queued')) return;
       if (signal.aborted && !timedOut) {
         this.store.setState(job.id, 'queued', 'interrupted by shutdown; queued again');
         log.warn('job interrupted by shutdown; it runs again at the next start');
@@ -350,19 +357,8 @@ export class JobRunner {
       this.done?.inc();
       log.info('job done');
     } catch (error) {
-      const interruption = this.interruptions.get(job.id);
-      if (interruption) {
-        this.interruptions.delete(job.id);
-        if (interruption.state === 'failed') {
-          this.store.setState(job.id, 'failed', null, interruption.reason);
-          log.warn(`job stopped: ${interruption.reason}`);
-        } else {
-          // Sending again at once (e.g. ending a back-off wait): its results are on disk, nothing is computed.
-          this.store.setState(job.id, 'sending', interruption.detail);
-          log.info(`job sends again: ${interruption.detail}`);
-        }
-        return;
-      }
+      // Sending again at once (e.g. ending a back-off wait): its results are on disk, nothing is computed.
+      if (this.endInterrupted(job, log, 'sending')) return;
       if (signal.aborted) {
         this.store.setState(job.id, 'sending', 'interrupted by shutdown; sends again at the next start');
         log.warn('sending interrupted by shutdown; it resumes at the next start');
