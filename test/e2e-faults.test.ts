@@ -8,23 +8,25 @@ import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 import { startRefusingArchive } from './scu-fixtures.js';
-import { StoredLedger } from '../src/scu/ledger.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const missing = e2eRequirements() ?? sharedDataMissing('the end-to-end fault tests', seriesDir);
 if (missing) console.warn(`skipping the end-to-end fault tests: ${missing}`);
 
-/** SOP Instance UIDs the node's ledger says each archive confirmed. */
+/** SOP Instance UIDs the node's ledger says each archive confirmed (its journals, forgotten ones left out). */
 function ledgerEntries(node: Node): string[] {
   const root = path.join(node.dataDir, 'results', 'stored');
   if (!fs.existsSync(root)) return [];
-  const ledger = new StoredLedger(root);
-  return fs.readdirSync(root).flatMap((d) => {
-    const [aeTitle, address] = d.split('@');
-    const [host, port] = address.split(':');
-    const journal = path.join(root, d, 'stored.jsonl');
-    const uids = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).sopInstanceUid as string) : [];
-    return [...new Set(uids)].filter((uid) => ledger.has({ aeTitle, host, port: Number(port) } as never, uid));
+  return fs.readdirSync(root).flatMap((folder) => {
+    const journal = path.join(root, folder, 'stored.jsonl');
+    if (!fs.existsSync(journal)) return [];
+    const held = new Set<string>();
+    for (const line of fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean)) {
+      const entry = JSON.parse(line) as { sopInstanceUid?: string; forget?: string };
+      if (entry.forget) held.delete(entry.forget);
+      else if (entry.sopInstanceUid) held.add(entry.sopInstanceUid);
+    }
+    return [...held];
   });
 }
 

@@ -69,7 +69,7 @@ export interface RegistrationOptions {
   flattenMm?: number;
   /** Gaussian σ (mm) on the input's finest level, which otherwise has none beyond its block averaging; 0 = none. */
   fineSmoothingMm?: number;
-  /** Gaussian σ (bins) of the joint histogram at the levels from `brainFromLevel` on; 0 = none. */
+  /** Gaussian σ (bins) of the joint histogram at the levels from `brainFromLevel` on, for 3D inputs; 0 = none. */
   histogramSigma?: number;
   /** The finest level's search stops once its step (mm; rotations at 80 mm) is below this. */
   finalStepMm?: number;
@@ -107,6 +107,9 @@ export interface RegistrationReport {
   evaluations: number;
   milliseconds: number;
 }
+
+/** Spacing (mm) above which an input counts as a stack of thick slices rather than a 3D acquisition. */
+const THICK_SLICE_MM = 2.5;
 
 /** Radius (mm) that turns a rotation in radians into a displacement comparable with the translations. */
 const ROTATION_RADIUS = 80;
@@ -199,7 +202,10 @@ export async function registerToAtlasWithReport(
       start,
       translation([input.centre[0] + p[0], input.centre[1] + p[1], input.centre[2] + p[2]]),
     );
-  const sigmaAt = (l: number) => (l >= o.brainFromLevel ? o.histogramSigma : 0);
+  // Not for a stack of thick slices (2D clinical series): there the blurred histogram moved the result by up to
+  // 10 mm and lowered agreement with expert brain masks, while the smoothed finest level alone improved it.
+  const thickSlices = Math.max(...volume.spacing) > THICK_SLICE_MM;
+  const sigmaAt = (l: number) => (l >= o.brainFromLevel && !thickSlices ? o.histogramSigma : 0);
   const costs: Cost[] = o.levelsMm.map((_, l) => nmiCost(reference.samples[l], moving[l], o.bins, robustRange(moving[l].data), sigmaAt(l)));
 
   const starts = [...axisAlignedRotations(), ...principalAxisRotations(input.covariance, reference.covariance)];
