@@ -1,5 +1,34 @@
-// A job record as the job store hands it to the series processor, for tests that call the processor directly.
+// A job record as the job store hands it to the series processor, for tests that call the processor directly,
+// and a stand-in for brain extraction (no worker pool, no network).
+import type { BrainExtractor } from '../src/jobs/process-series.js';
 import type { Job } from '../src/jobs/types.js';
+import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
+import { gridOf, withData } from '../src/pipeline/space/volume.js';
+
+/**
+ * Extraction that masks the whole volume, computed by whatever model `modelsDir` lists now (FP32). It reports its
+ * registration and segmentation steps, and `during` runs between them (a spy, a delay).
+ */
+export function standInExtractor(modelsDir: string, during: (call: { modelSha256: string; seriesInstanceUid?: string }) => unknown = () => undefined): BrainExtractor {
+  return {
+    async extract(volume, context, onStep) {
+      const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32', verify: false });
+      onStep?.('registration');
+      await during({ modelSha256: model.sha256, seriesInstanceUid: context?.seriesInstanceUid });
+      onStep?.('segmentation');
+      return {
+        mask: withData(gridOf(volume), new Uint8Array(volume.data.length).fill(1)),
+        brain: volume,
+        brainVolumeMl: 1,
+        atlasAgreementDice: 0.95,
+        atlasScale: 1,
+        flaggedForReview: false,
+        model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
+      };
+    },
+    async close() {},
+  };
+}
 
 export function processingJob(series: { studyInstanceUid: string; seriesInstanceUid: string; seriesDescription?: string; sopClassUid?: string; instances: number }): Job {
   const now = new Date().toISOString();

@@ -11,10 +11,8 @@ import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-
 import type { JobContext } from '../src/jobs/types.js';
 import { DicomError, configureLogging, logger } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
-import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
-import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { tempDir } from './derived-fixtures.js';
-import { processingJob } from './job-fixtures.js';
+import { processingJob, standInExtractor } from './job-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 
@@ -26,27 +24,6 @@ function writeModels(dir: string, version: string, weights: string): string {
   const models = [{ name: 'brainstrip-efficient', version, precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
   fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
   return sha256;
-}
-
-/** Stands in for the worker pool: a mask of the whole volume, computed by whatever model the folder lists now. */
-function fakeExtractor(modelsDir: string, calls: string[]): BrainExtractor {
-  return {
-    async extract(volume) {
-      const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32', verify: false });
-      calls.push(model.sha256);
-      const mask = withData(gridOf(volume), new Uint8Array(volume.data.length).fill(1));
-      return {
-        mask,
-        brain: volume,
-        brainVolumeMl: 1,
-        atlasAgreementDice: 0.95,
-        atlasScale: 1,
-        flaggedForReview: false,
-        model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
-      };
-    },
-    async close() {},
-  };
 }
 
 describe('result reuse', () => {
@@ -67,7 +44,7 @@ describe('result reuse', () => {
     const calls: string[] = [];
     const run = async () => {
       const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), setState: () => {} };
-      const processor = createSeriesProcessor(config, { extractor: fakeExtractor(modelsDir, calls) });
+      const processor = createSeriesProcessor(config, { extractor: standInExtractor(modelsDir, (c) => calls.push(c.modelSha256)) });
       try {
         await processor.process(context);
       } finally {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { type RunningNode, startNode } from '../src/cli/serve.js';
-import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
+import { createSeriesProcessor } from '../src/jobs/process-series.js';
 import { stageDurations } from '../src/jobs/stages.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { JobStore } from '../src/jobs/store.js';
@@ -19,11 +19,10 @@ import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
-import { gridOf, withData } from '../src/pipeline/space/volume.js';
 import { hasTool, tempDir } from './derived-fixtures.js';
 import { storescu } from './e2e-fixtures.js';
 import { freePort, waitForPort } from './scu-fixtures.js';
+import { standInExtractor } from './job-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 
@@ -39,29 +38,6 @@ function writeModels(dir: string): void {
   const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
   const models = [{ name: 'brainstrip-efficient', version: '2.0.0', precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
   fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
-}
-
-/** Stands in for the worker pool: a mask of the whole volume; counts the series it computed. */
-function countingExtractor(modelsDir: string, computed: string[]): BrainExtractor {
-  return {
-    async extract(volume, context, onStep) {
-      computed.push(context?.seriesInstanceUid ?? '?');
-      onStep?.('registration');
-      await new Promise((r) => setTimeout(r, 50));
-      onStep?.('segmentation');
-      const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32', verify: false });
-      return {
-        mask: withData(gridOf(volume), new Uint8Array(volume.data.length).fill(1)),
-        brain: volume,
-        brainVolumeMl: 1,
-        atlasAgreementDice: 0.95,
-        atlasScale: 1,
-        flaggedForReview: false,
-        model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
-      };
-    },
-    async close() {},
-  };
 }
 
 /** DCMTK's storescp keeping every object it receives in a file of its own (a duplicate would be a second file). */
@@ -129,7 +105,12 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
     const computed: string[] = [];
     let node: RunningNode | undefined;
     const start = async () => {
-      node = await startNode(config, { processor: createSeriesProcessor(config, { extractor: countingExtractor(modelsDir, computed) }) });
+      node = await startNode(config, { processor: createSeriesProcessor(config, {
+          extractor: standInExtractor(modelsDir, async (c) => {
+            computed.push(c.seriesInstanceUid ?? '?');
+            await new Promise((r) => setTimeout(r, 50));
+          }),
+        }) });
       return node;
     };
     cleanups.push(async () => node?.stop());
