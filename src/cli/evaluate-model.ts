@@ -162,7 +162,9 @@ interface CaseResult {
   flaggedForReview: boolean;
   reviewReason?: string;
   disagreement: MaskDisagreement;
-  robustness?: { perturbedDice: number[]; headerOnlyDice: number };
+  /** Dice of the mask made under each registration error (and with the header orientation only) against the
+   * registered result, and against the reference: whether an error changes the mask, and whether it makes it worse. */
+  robustness?: { perturbedDice: number[]; headerOnlyDice: number; perturbedDiceVsReference: number[]; headerOnlyDiceVsReference: number };
   seconds: number;
 }
 
@@ -193,7 +195,7 @@ function markdown(report: { model: string; groups: Record<string, ReturnType<typ
     lines.push(`| ${c.name} | ${c.contrast} | ${f3(c.dice)} | ${f1(c.hd95Mm)} | ${c.predictedMl.toFixed(0)} | ${c.referenceMl.toFixed(0)} | ${where} | ${c.flaggedForReview ? `flagged: ${c.reviewReason ?? ''}` : 'no'} | ${rob} | ${hdr} |`);
   }
   if (Object.keys(report.robustness).length) {
-    lines.push('', `Registration errors of 10° and 15 mm (random axis and direction, ${report.robustness.perturbations} per open-ms image): mask Dice against the registered result mean ${f3(report.robustness.meanDice)}, worst ${f3(report.robustness.worstDice)}; header orientation only (no registration): mean ${f3(report.robustness.headerOnlyMeanDice)}, worst ${f3(report.robustness.headerOnlyWorstDice)}.`);
+    lines.push('', `Registration errors of 10° and 15 mm (random axis and direction, ${report.robustness.perturbations} per open-ms image): mask Dice against the registered result mean ${f3(report.robustness.meanDice)}, worst ${f3(report.robustness.worstDice)}; header orientation only (no registration): mean ${f3(report.robustness.headerOnlyMeanDice)}, worst ${f3(report.robustness.headerOnlyWorstDice)}. Against the expert masks: registered ${f3(report.robustness.registeredMeanDiceVsReference)}, under the errors ${f3(report.robustness.perturbedMeanDiceVsReference)}, header orientation only ${f3(report.robustness.headerOnlyMeanDiceVsReference)} (mean Dice).`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -242,15 +244,20 @@ export async function run(argv: string[]): Promise<number> {
       if (result.reviewReason) row.reviewReason = result.reviewReason;
       if (c.source === 'open-ms' && perturbations > 0) {
         const perturbedDice: number[] = [];
+        const perturbedDiceVsReference: number[] = [];
         for (let p = 0; p < perturbations; p++) {
           const error = registrationError(random, 10, 15, atlasCentre);
           const moved = await extractBrain(image, { ...deps, transform: composeTransforms(result.transform, error) });
           perturbedDice.push(dice(moved.mask.data, result.mask.data));
+          perturbedDiceVsReference.push(dice(moved.mask.data, reference.data));
         }
         const c0 = headCentre(image);
         const headerOnly: RigidTransform = { matrix: translation([atlasCentre[0] - c0[0], atlasCentre[1] - c0[1], atlasCentre[2] - c0[2]]) };
         const header = await extractBrain(image, { ...deps, transform: headerOnly });
-        row.robustness = { perturbedDice, headerOnlyDice: dice(header.mask.data, result.mask.data) };
+        row.robustness = {
+          perturbedDice, headerOnlyDice: dice(header.mask.data, result.mask.data),
+          perturbedDiceVsReference, headerOnlyDiceVsReference: dice(header.mask.data, reference.data),
+        };
       }
       row.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
       results.push(row);
@@ -271,8 +278,14 @@ export async function run(argv: string[]): Promise<number> {
   const robust = results.filter((r) => r.robustness);
   const all = robust.flatMap((r) => r.robustness!.perturbedDice);
   const headers = robust.map((r) => r.robustness!.headerOnlyDice);
+  const mean = (xs: number[]) => xs.reduce((s, d) => s + d, 0) / xs.length;
   const robustness: Record<string, number> = all.length
-    ? { perturbations, meanDice: all.reduce((s, d) => s + d, 0) / all.length, worstDice: Math.min(...all), headerOnlyMeanDice: headers.reduce((s, d) => s + d, 0) / headers.length, headerOnlyWorstDice: Math.min(...headers) }
+    ? {
+        perturbations, meanDice: mean(all), worstDice: Math.min(...all), headerOnlyMeanDice: mean(headers), headerOnlyWorstDice: Math.min(...headers),
+        registeredMeanDiceVsReference: mean(robust.map((r) => r.dice)),
+        perturbedMeanDiceVsReference: mean(robust.flatMap((r) => r.robustness!.perturbedDiceVsReference)),
+        headerOnlyMeanDiceVsReference: mean(robust.map((r) => r.robustness!.headerOnlyDiceVsReference)),
+      }
     : {};
   const report = { model: modelName, date: new Date().toISOString(), data, groups, robustness, cases: results };
   fs.mkdirSync(out, { recursive: true });
