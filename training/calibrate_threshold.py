@@ -18,6 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heads  # noqa: E402
 import models  # noqa: E402
+from export_onnx import recalibrate_batchnorm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -33,6 +34,8 @@ def main():
     ap.add_argument('--renders', type=int, default=17)
     ap.add_argument('--seed', type=int, default=9001)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--bn-recalibrate', type=int, default=0,
+                    help='re-estimate BatchNorm statistics on this many training-map samples first (as export_onnx.py does)')
     ap.add_argument('--json')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -43,6 +46,9 @@ def main():
     for path in args.weights:
         model = models.build(args.arch)
         model.load_state_dict(torch.load(path, map_location='cpu', weights_only=False)['model'])
+        if args.bn_recalibrate > 0:
+            bn_gen = heads.HeadGenerator(heads.load_grid(args.grid), maps_dir=args.maps, seed=4243)
+            recalibrate_batchnorm(model, lambda: bn_gen.sample()[:2], args.bn_recalibrate)
         model.eval()
         per_threshold = {t: [] for t in THRESHOLDS}
         with torch.no_grad():
@@ -56,10 +62,12 @@ def main():
         means = {t: sum(d) / len(d) for t, d in per_threshold.items()}
         best = max(means, key=means.get)
         report['weights'][path] = {'meanDice': {str(t): round(d, 4) for t, d in means.items()},
-                                   'worstDiceAt0.5': round(min(per_threshold[0.5]), 4), 'best': best}
+                                   'worstDiceAt0.5': round(min(per_threshold[0.5]), 4), 'best': best,
+                                   'diceAt0.5': [round(d, 4) for d in per_threshold[0.5]]}
         print(f"{path} ({args.set} maps, {args.renders} renders): " +
               ', '.join(f"{t}: {d:.4f}" for t, d in means.items()) +
-              f"; worst at 0.5 {min(per_threshold[0.5]):.4f}; best threshold {best}", flush=True)
+              f"; worst at 0.5 {min(per_threshold[0.5]):.4f}; best threshold {best}\n  at 0.5 per render: " +
+              ' '.join(f'{d:.3f}' for d in per_threshold[0.5]), flush=True)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=1)
