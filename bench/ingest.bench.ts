@@ -4,46 +4,13 @@
 // mode: the first 32 instances, two rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort, repoRoot, waitForPort } from './harness/peers.js';
 import { figure, ratio, summarize } from './report/measure.js';
 import type { BenchOptions, BenchResult } from './report/types.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, fs.existsSync(path.resolve(here, '../package.json')) ? '..' : '../..');
 const series = path.resolve(repoRoot, '../shared/data/dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
 
 /** Wall time of one storescu run sending `files` in one association. */
 function send(port: number, calledAe: string, files: string[]): Promise<number> {
@@ -97,7 +64,7 @@ export async function run({ quick }: BenchOptions = { quick: false }): Promise<B
   const storescp = spawn('storescp', ['-aet', 'STORESCP', '-od', storescpDir, String(storescpPort)], { stdio: 'ignore' });
 
   try {
-    await Promise.all([waitForPort(brainstripPort), waitForPort(storescpPort)]);
+    await Promise.all([waitForPort(brainstripPort, 60_000), waitForPort(storescpPort, 60_000)]);
     // One warm-up each (page cache, JIT), then alternate so that machine load hits both alike.
     await send(brainstripPort, 'BRAINSTRIP', files);
     await send(storescpPort, 'STORESCP', files);

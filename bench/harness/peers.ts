@@ -28,15 +28,25 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `brainstrip-${prefix}-`));
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports are drawn below Linux's ephemeral range (32768–60999): a port the kernel handed out with listen(0) is
+// back in that pool as soon as it is closed, and a peer started minutes later (the "archive down" case) can find
+// it taken by an outgoing connection or another test's listener.
+const portRange = { low: 20000, high: 32000 };
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = portRange.low + Math.floor(Math.random() * (portRange.high - portRange.low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${portRange.low} and ${portRange.high}`);
 }
 
 export async function waitForPort(port: number, timeoutMs = 10000): Promise<void> {
@@ -139,10 +149,27 @@ export async function createOrthanc(options: { dicomPort?: number } = {}): Promi
       return Buffer.from(await res.arrayBuffer());
     },
     async start() {
-      const log = fs.openSync(path.join(dir, 'orthanc.log'), 'a');
-      child = spawn(orthancBinary, [configFile], { stdio: ['ignore', log, log] });
-      await waitFor('Orthanc REST API', async () => ((await fetch(`${base}/system`)).ok ? true : undefined), 30000);
-      await waitForPort(dicomPort);
+      const logFile = path.join(dir, 'orthanc.log');
+      const log = fs.openSync(logFile, 'a');
+      const started = spawn(orthancBinary, [configFile], { stdio: ['ignore', log, log] });
+      child = started;
+      const exited = () => (started.exitCode !== null || started.signalCode !== null);
+      try {
+        await waitFor(
+          'Orthanc REST API',
+          async () => {
+            if (exited()) throw new Error(`Orthanc exited (${started.exitCode ?? started.signalCode}) while starting`);
+            return (await fetch(`${base}/system`)).ok ? true : undefined;
+          },
+          60000,
+        );
+        await waitForPort(dicomPort);
+      } catch (error) {
+        const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+        throw new Error(`${(error as Error).message}\nports: DICOM ${dicomPort}, HTTP ${httpPort}; orthanc.log ends:\n${tail}`);
+      } finally {
+        fs.closeSync(log);
+      }
     },
     async stop() {
       if (child) await stopProcess(child);
