@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { percentileRange } from '../src/pipeline/quantize/calibrate.js';
 import { quantize } from '../src/pipeline/quantize/index.js';
-import { decodeModel, encodeModel, floatTensor, inputShape, node } from '../src/pipeline/quantize/onnx-model.js';
+import { attribute, decodeModel, encodeModel, floatTensor, inputShape, node } from '../src/pipeline/quantize/onnx-model.js';
 import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/pipeline/quantize/qdq.js';
 import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
@@ -200,6 +200,20 @@ describe('ONNX Runtime runs integer kernels', () => {
 });
 
 describe('the shipped model', () => {
+  test('reshuffles voxels only with operators that move whole blocks: no 5-D Resize, no Transpose above 6-D', () => {
+    // ONNX Runtime's CPU Resize and its generic high-rank Transpose move one element at a time; the nearest ×2
+    // upsampling and the output depth-to-space are exported as MatMul + Expand and DepthToSpace instead.
+    for (const precision of ['FP32', 'INT8'] as const) {
+      const graph = decodeModel(new Uint8Array(fs.readFileSync(resolveModel({ name: 'brainstrip-efficient', precision }).path))).graph;
+      const ops = graph.node.map((n) => n.op_type);
+      expect(ops, precision).not.toContain('Resize');
+      expect(ops, precision).toContain('DepthToSpace');
+      for (const transpose of graph.node.filter((n) => n.op_type === 'Transpose')) {
+        expect(attribute(transpose, 'perm')?.ints?.length ?? 0, `${precision} ${transpose.name}`).toBeLessThanOrEqual(6);
+      }
+    }
+  });
+
   test('quantizes to integer convolutions everywhere but the first, and its mask of the atlas head stays the FP32 mask', async () => {
     const fp32Path = resolveModel({ name: 'brainstrip-efficient', precision: 'FP32' }).path;
     const fp32 = new Uint8Array(fs.readFileSync(fp32Path));
