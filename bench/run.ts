@@ -22,8 +22,30 @@ function printEntry(name: string, b: BenchEntry): void {
   for (const n of b.notes ?? []) console.log(`  ${n}`);
 }
 
+const usage = `usage: npm run bench -- [--quick] [--out <dir>] [bench …]
+
+runs every benchmark (or those whose name starts with one given: ${fs
+  .readdirSync(here)
+  .filter((f) => f.endsWith('.bench.js'))
+  .map((f) => f.replace(/\.bench\.js$/, ''))
+  .join(', ')}), each against a baseline measured in the same run,
+and writes <out>/<date>-<host>.{json,md} and its charts (default out: bench/results)`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values, positionals } = parseCommandLine();
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
   const quick = values.quick ?? false;
   const outDir = path.resolve(values.out ?? path.join(repoRoot, 'bench', 'results'));
   const files = fs
