@@ -148,6 +148,9 @@ def main():
     ap.add_argument('--crop', type=int, default=0, help='train on random crops of this size (multiple of 16; 0 = whole grid)')
     ap.add_argument('--prior-jitter', type=int, default=6, help='voxels by which a built-in atlas prior is shifted against the image in training')
     ap.add_argument('--prior-dropout', type=float, default=0.2, help='probability of training a step without a built-in atlas prior')
+    ap.add_argument('--freeze-bn', action='store_true',
+                    help='keep the BatchNorm statistics as loaded (inference-mode normalisation while training): for '
+                         'fine-tuning in batches too small to estimate them, as on a CPU')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
     ap.add_argument('--validate-minutes', type=float, default=15, help='Dice on held-out label maps every this many minutes')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
@@ -236,8 +239,17 @@ def main():
             with open(args.grid) as f:
                 extra['grid'] = json.load(f)
         meta = export(model.cpu(), path, extra=extra, shape=shape)
-        model.to(device).train()
+        model.to(device)
+        train_mode()
         print(f'exported {path}: {json.dumps(meta)}', flush=True)
+
+    norms = [mod for mod in model.modules() if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm)]
+
+    def train_mode():
+        model.train()
+        if args.freeze_bn:
+            for bn in norms:
+                bn.eval()
 
     stop = {'now': False}
 
@@ -246,7 +258,7 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    model.train()
+    train_mode()
     last_save = time.time()
     last_validation = state['elapsed']
     running = None
@@ -295,6 +307,7 @@ def main():
         if held_out and state['elapsed'] - last_validation >= args.validate_minutes * 60:
             last_validation = state['elapsed']
             d = validate(model, device, held_out)
+            train_mode()
             state['validation'].append({'step': state['step'], 'min': round(state['elapsed'] / 60, 1), 'dice': [round(v, 4) for v in d]})
             print(f"validation (held-out maps) step {state['step']}: mean Dice {sum(d) / len(d):.4f}, min {min(d):.4f}", flush=True)
         if time.time() - last_save > args.save_minutes * 60:
