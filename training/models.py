@@ -146,8 +146,8 @@ class EfficientUNet(nn.Module):
 
 # The two reshuffles below compute exactly nearest x2 upsampling and a 3-D depth-to-space, written with the ONNX
 # operators ONNX Runtime's CPU kernels run fast: its 5-D Resize and its generic 8-D Transpose handle one element
-# at a time and took a fifth of an inference, where a MatMul against a 0/1 matrix, a broadcast Expand over whole
-# rows, and the 4-D DepthToSpace move contiguous blocks.
+# at a time, where a MatMul against a 0/1 matrix, a broadcast Expand over whole rows, and the 4-D DepthToSpace
+# move contiguous blocks.
 
 def _nearest_up2(x):
     n, c, d, h, w = x.shape
