@@ -3,7 +3,8 @@
 // the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
 // knows the pool, the configured model and how to report.
 import type { ModelConfig } from '../../config/sections/model.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
+import { logger } from '../log.js';
+import { type DicomContext, DicomError } from '../dicom/errors.js';
 import type { WorkerPool } from '../pool/pool.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import { resolveModel } from '../pipeline/segmentation/model-files.js';

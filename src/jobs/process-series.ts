@@ -11,14 +11,15 @@ import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet }
 import { type ResultFiles, type ResultFilesInput, writeResultFiles } from '../pipeline/derived/result-files.js';
 import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
+import { logger } from '../log.js';
+import { type DicomContext, DicomError } from '../dicom/errors.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { DeliveryError, deliver } from '../scu/sender.js';
 import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { SEGMENTATION_STORAGE } from '../dicom/uids.js';
 
-const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
 /** What the results need from brain extraction (jobs/extract-brain.ts); the transform stays with the extractor. */
 export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
