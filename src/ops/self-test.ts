@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
-import type { JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import type { JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import { writeSyntheticSeries } from './synthetic-series.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';

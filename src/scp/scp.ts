@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation, requests as dimseRequests, responses as dimseResponses } from 'dcmjs-dimse';
 import { logger, type Logger } from '../log.js';
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from '../jobs/state/store.js';
 import type { MetricsRegistry } from '../metrics.js';
 import { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 import { fileMetaHeader } from './part10.js';

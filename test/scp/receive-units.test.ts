@@ -8,7 +8,7 @@ import { readInstanceHeader, type InstanceHeader } from '../../src/scp/dataset-h
 import { fileMetaHeader, readFileMeta } from '../../src/scp/part10.js';
 import { isOwnOutput, routeInstance, type RoutingConfig } from '../../src/scp/routing.js';
 import { callerAllowed } from '../../src/scp/scp.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { Spool } from '../../src/scp/spool.js';
 import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';
 import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
@@ -107,7 +107,7 @@ describe('job store', () => {
   const instance = (sop: string, series = '1.2.3.4.5') => ({ studyInstanceUid: '1.2.3.4', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 100 });
 
   it('groups a series into one job, counts distinct instances, and re-opens on a late instance', () => {
-    const store = new JobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
     const a = store.recordInstance(instance('1'));
     expect(a.created).toBe(true);
     store.recordInstance(instance('2'));
@@ -129,7 +129,7 @@ describe('job store', () => {
 
   it('survives a restart: interrupted jobs are queued again, failures keep their reason', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite');
-    let store = new JobStore(file);
+    let store = new SqliteJobStore(file);
     const processing = store.recordInstance(instance('1', 'A')).job;
     store.markComplete(processing.id);
     store.claimNext();
@@ -139,7 +139,7 @@ describe('job store', () => {
     store.setState(failed.id, 'failed', null, 'archive refused the SEG (0xA700)');
     const receiving = store.recordInstance(instance('1', 'C')).job;
     // no close(): as if the process had been killed
-    store = new JobStore(file);
+    store = new SqliteJobStore(file);
     const { requeued, receiving: stillReceiving } = store.recoverAfterRestart();
     expect(requeued.map((j) => j.id)).toEqual([processing.id]);
     expect(store.get(processing.id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/restart/) });
