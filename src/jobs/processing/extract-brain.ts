@@ -2,7 +2,8 @@
 // then the segmentation chain of pipeline/segmentation/segment.ts (task 'infer': model input, network, mask on
 // the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
 // knows the pool, the model it is given and how to report.
-import { type DicomContext, DicomError, logger } from '../../log.js';
+import { logger } from '../../log.js';
+import { type DicomContext, DicomError } from '../../dicom/errors.js';
 import type { WorkerPool } from '../../pool/pool.js';
 import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
 import type { ModelEntry } from '../../pipeline/segmentation/model-files.js';

@@ -1,7 +1,8 @@
 // The brain extractor a series processor uses: the worker pool and extractBrain (./extract-brain.ts) over the
 // model resolved when the node started.
 import type { BrainstripConfig } from '../../../config/schema.js';
-import { type DicomContext, logger } from '../../log.js';
+import { type DicomContext } from '../../dicom/errors.js';
+import { logger } from '../../log.js';
 import type { ResultFiles, ResultFilesInput } from '../../pipeline/derived/result-files.js';
 import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
 import type { ModelEntry } from '../../pipeline/segmentation/model-files.js';

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DicomError, type DicomIdentifiers, type LogOptions } from '../../log.js';
+import type { LogOptions } from '../../log.js';
+import { DicomError, type DicomIdentifiers } from '../../dicom/errors.js';
 import type { MrAcquisition } from '../../pipeline/derived/acquisition.js';
 import type { LoadSeriesOptions } from '../../pipeline/dicom/load-series.js';
 import type { LoadedSeries } from '../../pipeline/dicom/series.js';

@@ -3,7 +3,8 @@
 // the acquisition attributes of its first instance, or the error message. The volume comes back in a
 // SharedArrayBuffer.
 import { parentPort, workerData } from 'node:worker_threads';
-import { DicomError, configureLogging, type LogOptions } from '../../log.js';
+import { configureLogging, type LogOptions } from '../../log.js';
+import { DicomError } from '../../dicom/errors.js';
 import { readMrAcquisition } from '../../pipeline/derived/acquisition.js';
 import { loadSeries, type LoadSeriesOptions } from '../../pipeline/dicom/load-series.js';
 

@@ -4,7 +4,7 @@
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
 import type { BrainstripConfig } from '../../../config/schema.js';
 import { dataFolder, resultsDirOf } from '../../data-folder.js';
-import { DicomError } from '../../log.js';
+import { DicomError } from '../../dicom/errors.js';
 import type { DerivedObjectOptions } from '../../pipeline/derived/common.js';
 import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
 import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
