@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
 import { loadAtlas } from '../pipeline/segmentation/atlas.js';
-import { extractBrain } from '../jobs/extract-brain.js';
+import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { applyToPoint, indexToWorld } from '../pipeline/space/geometry.js';
 import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../pipeline/segmentation/mask-metrics.js';
 import { readNifti } from '../pipeline/io/nifti.js';

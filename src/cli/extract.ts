@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
-import { extractBrain } from '../jobs/extract-brain.js';
+import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { writeNifti } from '../pipeline/io/nifti.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
 import { fromJson, toJson } from '../pipeline/space/transform.js';

@@ -10,8 +10,9 @@ import { configureLogging, logger } from '../log.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
-import { JobStore, MAX_LIST_LIMIT } from '../jobs/store.js';
-import type { SeriesProcessor, StagedProcessor } from '../jobs/types.js';
+import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
+import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
+import type { SeriesProcessor, StagedProcessor } from '../jobs/processing/contract.js';
 import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
@@ -63,7 +64,7 @@ export async function startNode(
   const spool = new Spool(spoolRoot(config));
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = new JobStore(path.resolve(dataDir, config.jobs.database));
+  const store = new SqliteJobStore(path.resolve(dataDir, config.jobs.database));
 
   // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
   if (!options.processor) (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
@@ -72,7 +73,7 @@ export async function startNode(
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
-  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config, { warm: true });
+  const processor = options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { warm: true });
   const staged = 'compute' in processor && 'send' in processor;
   const runner = new JobRunner(
     store,

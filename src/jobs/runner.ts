@@ -9,9 +9,10 @@ import { logger } from '../log.js';
 import { releaseMemory } from '../memory.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
-import { type Stage, stageOf } from './stages.js';
-import type { JobEvent, JobStore } from './store.js';
-import { type Job, type JobContext, type JobState, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { type Stage, stageOf } from './state/stages.js';
+import type { JobEvent, JobStore } from './state/store.js';
+import { type Job, type JobState } from './state/job.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './processing/contract.js';
 
 export interface RunnerOptions {
   concurrency: number;

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
-import type { JobIdentification, JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import type { JobIdentification, JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
-import { ResultIndex, type ResultSet, inputKey } from '../jobs/result-set.js';
+import { ResultIndex, type ResultSet, inputKey } from '../jobs/processing/result-set.js';
 import { QC_PICTURE } from '../pipeline/derived/result-files.js';
 import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 

@@ -1,7 +1,7 @@
 // The receiving half of the node, as the rest of the node (serve, tests, the pipeline) uses it.
 import path from 'node:path';
 
-export { startScp, callerAllowed, STATUS_OUT_OF_RESOURCES, type RunningScp, type ScpOptions } from './scp.js';
+export { startScp, callerAllowed, type RunningScp, type ScpOptions } from './scp.js';
 export { Spool, SpoolWriter, uidFileName } from './spool.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';

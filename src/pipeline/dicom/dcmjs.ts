@@ -3,6 +3,7 @@
 // small part of its API that we use, without an ambient module declaration that could clash with another area's.
 import { createRequire } from 'node:module';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/uids.js';
 
 /** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets, binary values ArrayBuffers). */
 export type Dataset = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -35,7 +36,6 @@ dcmjs.log.setLevel('error');
 // Its validation logger reports the dictionary's ambiguous VRs (US or SS) of every implicit-VR file as errors.
 dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
 
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** The dataset as a Part-10 file: preamble, file meta information, data set (explicit VR little endian). */
 export function toPart10(dataset: Dataset): Buffer {
@@ -96,8 +96,37 @@ function parseOnce(bytes: Uint8Array, headerOnly: boolean): ParsedPart10 {
   const buffer = whole ? (bytes.buffer as ArrayBuffer) : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   const message = dcmjs.data.DicomMessage.readFile(buffer, { ignoreErrors: false, untilTag: headerOnly ? '7FE00010' : null });
   const meta = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.meta);
+  keepUnparsedNumbers(message.dict);
   const dataset = dcmjs.data.DicomMetaDictionary.naturalizeDataset(message.dict);
   return { transferSyntaxUid: String(meta.TransferSyntaxUID ?? '').replace(/\0/g, '').trim(), meta, dataset };
+}
+
+interface DictElement {
+  vr?: string;
+  Value?: unknown[];
+  _rawValue?: unknown;
+}
+
+/**
+ * dcmjs reads a DS or IS value that is not a number as a guess (the characters that are not digits dropped: '-x25'
+ * becomes −25) or as null ('abc'), and keeps the text only aside. Such a value is put back as its text, so that
+ * whoever checks it refuses it by name instead of using a number nobody wrote.
+ */
+function keepUnparsedNumbers(dict: Record<string, unknown>): void {
+  for (const element of Object.values(dict) as DictElement[]) {
+    const values = element?.Value;
+    if (!Array.isArray(values)) continue;
+    if (element.vr === 'SQ') {
+      for (const item of values) if (item && typeof item === 'object') keepUnparsedNumbers(item as Record<string, unknown>);
+      continue;
+    }
+    if (element.vr !== 'DS' && element.vr !== 'IS') continue;
+    const raw = Array.isArray(element._rawValue) ? element._rawValue : [element._rawValue];
+    values.forEach((_, i) => {
+      const text = typeof raw[i] === 'string' ? raw[i].replace(/\0/g, '').trim() : '';
+      if (text !== '' && !Number.isFinite(Number(text))) values[i] = text;
+    });
+  }
 }
 
 /** A copy of `bytes` whose SpecificCharacterSet holds only its last (code-extension) term, padded to length. */

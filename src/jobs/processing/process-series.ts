@@ -4,19 +4,20 @@
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BrainstripConfig } from '../../config/schema.js';
-import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
+import type { BrainstripConfig } from '../../../config/schema.js';
+import type { DerivedObjectOptions } from '../../pipeline/derived/common.js';
 import type { BrainExtraction, ExtractionStep } from './extract-brain.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
-import { type ResultFiles, type ResultFilesInput, writeResultFiles } from '../pipeline/derived/result-files.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { type ResultFiles, type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
+import { resolveModel } from '../../pipeline/segmentation/model-files.js';
 import { loadSeriesIsolated } from './parse-series.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
-import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import type { Volume } from '../pipeline/space/volume.js';
-import { StoredLedger, destinationKey } from '../scu/ledger.js';
-import { DeliveryError, deliver } from '../scu/sender.js';
-import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { logger } from '../../log.js';
+import { type DicomContext, DicomError } from '../../dicom/errors.js';
+import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
+import type { Volume } from '../../pipeline/space/volume.js';
+import { StoredLedger, destinationKey } from '../../scu/ledger.js';
+import { DeliveryError, deliver } from '../../scu/sender.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './contract.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -43,7 +44,7 @@ function configuredExtractor(config: BrainstripConfig, warm = false): BrainExtra
     | undefined;
   const start = async () => {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
-    const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
+    const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../../pool/pool.js'), import('./extract-brain.js')]);
     const pool = createWorkerPool(config);
     if (warm) {
       const log = logger('pool');

@@ -5,9 +5,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DicomObject } from '../pipeline/derived/common.js';
-import { type ResultFile, writeObjectFiles } from '../pipeline/derived/result-files.js';
-import { fsyncDirSync, writeFileDurable } from '../durable.js';
+import type { DicomObject } from '../../pipeline/derived/common.js';
+import { type ResultFile, writeObjectFiles } from '../../pipeline/derived/result-files.js';
+import { fsyncDirSync, writeFileDurable } from '../../durable.js';
 
 /** One object of the set, as written. */
 export type ResultObject = ResultFile;

@@ -2,15 +2,16 @@
 // then the segmentation chain of pipeline/segmentation/segment.ts (task 'infer': model input, network, mask on
 // the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
 // knows the pool, the configured model and how to report.
-import type { ModelConfig } from '../../config/sections/model.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
-import type { WorkerPool } from '../pool/pool.js';
-import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
-import { maskedImage } from '../pipeline/segmentation/postprocess.js';
-import { maskVolumeMl } from '../pipeline/segmentation/mask-metrics.js';
-import type { RigidTransform } from '../pipeline/space/transform.js';
-import { type Volume, gridOf, voxelCount, withData } from '../pipeline/space/volume.js';
+import type { ModelConfig } from '../../../config/sections/model.js';
+import { logger } from '../../log.js';
+import { type DicomContext, DicomError } from '../../dicom/errors.js';
+import type { WorkerPool } from '../../pool/pool.js';
+import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
+import { resolveModel } from '../../pipeline/segmentation/model-files.js';
+import { maskedImage } from '../../pipeline/segmentation/postprocess.js';
+import { maskVolumeMl } from '../../pipeline/segmentation/mask-metrics.js';
+import type { RigidTransform } from '../../pipeline/space/transform.js';
+import { type Volume, gridOf, voxelCount, withData } from '../../pipeline/space/volume.js';
 
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
