@@ -15,7 +15,7 @@ import { routeInstance, type RoutingConfig } from './routing.js';
 import type { SeriesCompletion } from './series-completion.js';
 import { isValidUid, SpoolWriter, type Spool } from './spool.js';
 import { abortPdu, PduGuard } from './pdu-guard.js';
-import { asScpClass, associationOf, clientSocketsOf, interceptSocketData, netServerOf } from '../dimse-adapter.js';
+import { asScpClass, associationOf, clientSocketsOf, interceptSocketData, listenTarget, netServerOf } from '../dimse-adapter.js';
 import { DimseStatus } from '../dicom/status.js';
 import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../dicom/uids.js';
 
@@ -34,6 +34,8 @@ const HEADER_FALLBACK_BYTES = 16 * 1024 * 1024;
 export interface ScpOptions {
   aeTitle: string;
   port: number;
+  /** Address to listen on; empty or absent: every interface. */
+  host?: string;
   /** "AE" or "AE@host"; empty: anyone. */
   allowedCallers: string[];
   maxAssociations: number;
@@ -557,7 +559,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
       server.off('networkError', onError);
       resolve();
     });
-    server.listen(options.port, {
+    server.listen(listenTarget(options.port, options.host), {
       associationTimeout: options.timeoutMs,
       pduTimeout: options.timeoutMs,
       ...tlsOptions,
@@ -566,7 +568,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
   server.on('networkError', (error: Error) => log.debug(`network error: ${error.message}`));
   const address = netServer()?.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  log.info(`DICOM SCP listening`, { aeTitle: options.aeTitle, port, tls: !!options.tls });
+  log.info(`DICOM SCP listening`, { aeTitle: options.aeTitle, host: options.host || 'every interface', port, tls: !!options.tls });
 
   return {
     port,
