@@ -42,7 +42,7 @@ describe('operator actions on the job queue', () => {
     const dir = tempDir('ops-actions');
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const controls = new NodeControls(path.join(dir, 'paused.json'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, workRoot: path.join(dir, 'work'), instancePaths: async () => [], controls, pollMs: 50 });
+    const runner = new JobRunner(store, processor, { concurrency: 1, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], controls, pollMs: 50 });
     cleanups.push(() => store.close(), () => runner.close(100));
     return { dir, store, controls, runner };
   }

@@ -296,7 +296,7 @@ describe('the runner’s two queues', () => {
   function setUp(processor: StagedProcessor, sendConcurrency = 1) {
     const dir = tempDir('send-queues');
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workRoot: path.join(dir, 'work'), instancePaths: async () => [], pollMs: 50 });
+    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 50 });
     const queue = (n: number) => {
       const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
       store.markComplete(job.id);

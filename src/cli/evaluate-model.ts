@@ -13,6 +13,7 @@ import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { applyToPoint, indexToWorld } from '../pipeline/space/geometry.js';
 import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../pipeline/segmentation/mask-metrics.js';
 import { readNifti } from '../pipeline/io/nifti.js';
+import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
 import { type Contrast, renderLabelMap as renderLabelImage } from '../pipeline/quantize/label-images.js';
@@ -225,7 +226,8 @@ export async function run(argv: string[]): Promise<number> {
   const atlas = loadAtlas(model.dir || undefined);
   const atlasCentre = headCentre(atlas.template);
   const pool = createWorkerPool(config);
-  const deps = { pool, atlas, config: { model, registration: config.registration } };
+  const resolved = resolveModel({ dir: model.dir || undefined, name: model.name, precision: model.precision, verify: model.verifyChecksums });
+  const deps = { pool, atlas, model: resolved, config: { model, registration: config.registration } };
   const results: CaseResult[] = [];
   const rows = [];
   const random = seededRandom(20261130);

@@ -10,6 +10,7 @@ import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
 import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { writeNifti } from '../pipeline/io/nifti.js';
+import { resolveModel } from '../pipeline/segmentation/model-files.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
 import { fromJson, toJson } from '../pipeline/space/transform.js';
 import { type Volume, withData } from '../pipeline/space/volume.js';
@@ -58,8 +59,9 @@ export async function run(argv: string[]): Promise<number> {
     const transform = values.transform ? fromJson(JSON.parse(fs.readFileSync(values.transform, 'utf8'))) : undefined;
     const loaded = await loadVolume(input, { ...config.pipeline, seriesInstanceUid: values.series });
     const context = loaded.source ? { studyInstanceUid: loaded.source.studyInstanceUid, seriesInstanceUid: loaded.source.seriesInstanceUid } : {};
+    const resolved = resolveModel({ dir: model.dir || undefined, name: model.name, precision: model.precision, verify: model.verifyChecksums });
     pool = createWorkerPool(config);
-    const result = await extractBrain(loaded.volume, { pool, config: { model, registration: config.registration }, transform, context });
+    const result = await extractBrain(loaded.volume, { pool, model: resolved, config: { model, registration: config.registration }, transform, context });
     fs.mkdirSync(out, { recursive: true });
     writeNifti(path.join(out, 'mask.nii.gz'), result.mask, { description: `brainstrip mask ${result.model.name} ${result.model.version}` });
     writeNifti(path.join(out, 'brain.nii.gz'), compact(result.brain), { description: 'brainstrip skull-stripped' });

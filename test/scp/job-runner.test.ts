@@ -18,7 +18,7 @@ function setUp(processor: SeriesProcessor, timeoutMs = 0) {
     processor,
     {
       concurrency: 1,
-      workRoot: path.join(dir, 'work'),
+      workDir: (job) => path.join(dir, 'work', String(job.id)),
       instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
       timeoutMs,
       pollMs: 50,
