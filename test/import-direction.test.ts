@@ -12,7 +12,7 @@ const repo = path.resolve(import.meta.dirname, '..');
 /** Rank of each layer: a module may import from a lower rank, or from its own layer. */
 const LAYERS: Array<[layer: string, rank: number, paths: string[]]> = [
   ['config', 0, ['config/']],
-  ['base', 0, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts']],
+  ['base', 0, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/version.ts']],
   ['pipeline', 1, ['src/pipeline/']],
   ['pool', 2, ['src/pool/']],
   ['scu', 2, ['src/scu/']],
