@@ -1,9 +1,7 @@
 // Reads the few top-level attributes the receiver needs (identity, routing) from the start of a dataset as it
 // arrived on the wire, without decoding the rest: the instance is stored exactly as received, and pixel data
 // (possibly compressed) is the pipeline's business.
-
-export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+import { EXPLICIT_VR_BIG_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/uids.js';
 
 /** Attributes of groups 0008–0020 that routing, the spool layout and the logs use. */
 export interface InstanceHeader {

@@ -6,16 +6,18 @@ import type { Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation, requests as dimseRequests, responses as dimseResponses } from 'dcmjs-dimse';
 import { logger, type Logger } from '../log.js';
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from '../jobs/state/store.js';
 import type { MetricsRegistry } from '../metrics.js';
 import { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 import { fileMetaHeader } from './part10.js';
-import { chooseTransferSyntax, STORAGE_SOP_CLASSES, VERIFICATION } from './presentation-contexts.js';
+import { chooseTransferSyntax, STORAGE_SOP_CLASSES } from './presentation-contexts.js';
 import { routeInstance, type RoutingConfig } from './routing.js';
 import type { SeriesCompletion } from './series-completion.js';
 import { isValidUid, SpoolWriter, type Spool } from './spool.js';
 import { abortPdu, PduGuard } from './pdu-guard.js';
 import { asScpClass, associationOf, clientSocketsOf, interceptSocketData, netServerOf } from '../dimse-adapter.js';
+import { DimseStatus } from '../dicom/status.js';
+import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from '../dicom/uids.js';
 
 const { Scp, Server, Dataset, constants } = dcmjsDimse;
 const { CEchoResponse, CStoreResponse } = dcmjsDimse.responses;
@@ -26,16 +28,6 @@ type CEchoRequest = dimseRequests.CEchoRequest;
 type CStoreResponseType = dimseResponses.CStoreResponse;
 type CEchoResponseType = dimseResponses.CEchoResponse;
 
-/** C-STORE status "Refused: Out of Resources" (PS3.4 B.2.3). */
-export const STATUS_OUT_OF_RESOURCES = 0xa700;
-/** "Error: Data Set does not match SOP Class" (PS3.4 B.2.3): a required attribute is missing or invalid. */
-export const STATUS_DATASET_MISMATCH = 0xa900;
-/** "Error: Cannot understand" (PS3.4 B.2.3): the bytes are not a dataset. */
-export const STATUS_CANNOT_UNDERSTAND = 0xc000;
-/** "Failure: Invalid SOP Instance" (PS3.7 C.4.2): the SOP Instance UID is not a UID. */
-export const STATUS_INVALID_SOP_INSTANCE = 0x0117;
-/** "Failure: Duplicate SOP Instance" (PS3.7 C.4.2): the UID is already stored with other content. */
-export const STATUS_DUPLICATE_SOP_INSTANCE = 0x0111;
 /** How much of a dataset is read back from disk when its first bytes did not hold the wanted attributes. */
 const HEADER_FALLBACK_BYTES = 16 * 1024 * 1024;
 
@@ -269,7 +261,7 @@ class AssociationHandler extends Scp {
     }
     for (const { context } of association.getPresentationContexts()) {
       const abstract = context.getAbstractSyntaxUid();
-      if (abstract !== VERIFICATION && !(abstract in STORAGE_SOP_CLASSES)) {
+      if (abstract !== VERIFICATION_SOP_CLASS && !(abstract in STORAGE_SOP_CLASSES)) {
         context.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
         continue;
       }
@@ -298,7 +290,7 @@ class AssociationHandler extends Scp {
 
   override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseType) => void): void {
     const response = CEchoResponse.fromRequest(request);
-    response.setStatus(constants.Status.Success);
+    response.setStatus(DimseStatus.Success);
     this.rt.metrics.echoes.inc();
     callback(response);
   }
@@ -307,7 +299,7 @@ class AssociationHandler extends Scp {
     const meta = fileMetaHeader({
       sopClassUid: request.getAffectedSopClassUid(),
       sopInstanceUid: request.getAffectedSopInstanceUid(),
-      transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2',
+      transferSyntaxUid: context.getAcceptedTransferSyntaxUid() ?? IMPLICIT_VR_LITTLE_ENDIAN,
       sourceAeTitle: this.callingAe,
     });
     const writer = this.rt.deps.spool.openInstance(meta);
@@ -328,7 +320,7 @@ class AssociationHandler extends Scp {
     const writer = this.writers.get(request);
     this.writers.delete(request);
     const context = this.currentAssociation?.getAcceptedPresentationContextFromRequest(request);
-    const transferSyntaxUid = context?.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2';
+    const transferSyntaxUid = context?.getAcceptedTransferSyntaxUid() ?? IMPLICIT_VR_LITTLE_ENDIAN;
     this.store(request, writer, transferSyntaxUid).then(
       (status) => {
         const response = CStoreResponse.fromRequest(request);
@@ -341,7 +333,7 @@ class AssociationHandler extends Scp {
         this.log.error(`C-STORE failed unexpectedly: ${error.message}`, { sopInstanceUid: String(request.getAffectedSopInstanceUid()) });
         void writer?.discard();
         const response = CStoreResponse.fromRequest(request);
-        response.setStatus(constants.Status.ProcessingFailure);
+        response.setStatus(DimseStatus.ProcessingFailure);
         callback(response);
       },
     );
@@ -355,14 +347,14 @@ class AssociationHandler extends Scp {
     const sopInstanceUid = requestUid(request.getAffectedSopInstanceUid());
     if (!writer) {
       this.rt.metrics.failures.inc({ reason: 'no dataset' });
-      return { code: constants.Status.ProcessingFailure, comment: 'C-STORE without a dataset' };
+      return { code: DimseStatus.ProcessingFailure, comment: 'C-STORE without a dataset' };
     }
     const writeError = (await writer.finish()) ?? (this.rt.deps.spoolProblem?.() ? new Error(this.rt.deps.spoolProblem()) : undefined);
     if (writeError) {
       await writer.discard();
       this.rt.metrics.failures.inc({ reason: 'spool unwritable' });
       this.log.error(`cannot spool instance: ${writeError.message}`, { sopInstanceUid });
-      return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${writeError.message}` };
+      return { code: DimseStatus.OutOfResources, comment: `cannot store: ${writeError.message}` };
     }
     const read = await this.readHeader(writer, transferSyntaxUid, sopInstanceUid);
     const header = read.header;
@@ -375,7 +367,7 @@ class AssociationHandler extends Scp {
       // One series belongs to one study; its spool folder and its job are found by both UIDs.
       const study = this.rt.deps.store.studyOfSeries(header.seriesInstanceUid!);
       if (study && study !== header.studyInstanceUid) {
-        return this.refuse(writer, { code: STATUS_DATASET_MISMATCH, reason: 'series in two studies', comment: `series already received in study ${study}` }, ids);
+        return this.refuse(writer, { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'series in two studies', comment: `series already received in study ${study}` }, ids);
       }
     }
     const dir = decision.routed ? this.rt.deps.spool.seriesDir(header.studyInstanceUid, header.seriesInstanceUid) : this.rt.deps.spool.unroutedDir(header.seriesInstanceUid);
@@ -386,13 +378,13 @@ class AssociationHandler extends Scp {
       await writer.discard();
       this.rt.metrics.failures.inc({ reason: 'spool unwritable' });
       this.log.error(`cannot spool instance: ${(error as Error).message}`, ids);
-      return { code: STATUS_OUT_OF_RESOURCES, comment: `cannot store: ${(error as Error).message}` };
+      return { code: DimseStatus.OutOfResources, comment: `cannot store: ${(error as Error).message}` };
     }
     try {
       if (committed.existing === 'different') {
         return await this.refuse(
           writer,
-          { code: STATUS_DUPLICATE_SOP_INSTANCE, reason: 'conflicting duplicate', comment: 'SOP Instance UID already stored with other content' },
+          { code: DimseStatus.DuplicateSopInstance, reason: 'conflicting duplicate', comment: 'SOP Instance UID already stored with other content' },
           { ...ids, spooledAs: committed.target },
         );
       }
@@ -409,26 +401,26 @@ class AssociationHandler extends Scp {
   private check(request: CStoreRequest, sopInstanceUid: string, read: { header: InstanceHeader; error?: string; whole: boolean }) {
     const { header } = read;
     if (!isValidUid(sopInstanceUid)) {
-      return { code: STATUS_INVALID_SOP_INSTANCE, reason: 'invalid UID', comment: 'Affected SOP Instance UID is not a valid UID' };
+      return { code: DimseStatus.InvalidSopInstance, reason: 'invalid UID', comment: 'Affected SOP Instance UID is not a valid UID' };
     }
     const uids = { SOPClassUID: header.sopClassUid, SOPInstanceUID: header.sopInstanceUid, StudyInstanceUID: header.studyInstanceUid, SeriesInstanceUID: header.seriesInstanceUid };
     const missing = Object.entries(uids).filter(([, v]) => !v).map(([k]) => k);
     if (missing.length === 4 || (missing.length > 0 && read.error)) {
       const why = read.error ?? (read.whole ? 'no identifying attributes' : 'no identifying attributes in its first bytes');
-      return { code: STATUS_CANNOT_UNDERSTAND, reason: 'unparseable', comment: `cannot parse dataset: ${why}` };
+      return { code: DimseStatus.CannotUnderstand, reason: 'unparseable', comment: `cannot parse dataset: ${why}` };
     }
-    if (missing.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'missing UID', comment: `missing ${missing.join(', ')}` };
+    if (missing.length > 0) return { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'missing UID', comment: `missing ${missing.join(', ')}` };
     const invalid = Object.entries(uids).filter(([, v]) => !isValidUid(v)).map(([k]) => k);
     if (invalid.includes('SOPInstanceUID')) {
-      return { code: STATUS_INVALID_SOP_INSTANCE, reason: 'invalid UID', comment: 'SOPInstanceUID is not a valid UID' };
+      return { code: DimseStatus.InvalidSopInstance, reason: 'invalid UID', comment: 'SOPInstanceUID is not a valid UID' };
     }
-    if (invalid.length > 0) return { code: STATUS_DATASET_MISMATCH, reason: 'invalid UID', comment: `invalid ${invalid.join(', ')}` };
+    if (invalid.length > 0) return { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'invalid UID', comment: `invalid ${invalid.join(', ')}` };
     if (header.sopInstanceUid !== sopInstanceUid) {
-      return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPInstanceUID differs from the C-STORE request' };
+      return { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'UID mismatch', comment: 'SOPInstanceUID differs from the C-STORE request' };
     }
     const requestClass = requestUid(request.getAffectedSopClassUid());
     if (requestClass && header.sopClassUid !== requestClass) {
-      return { code: STATUS_DATASET_MISMATCH, reason: 'UID mismatch', comment: 'SOPClassUID differs from the C-STORE request' };
+      return { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'UID mismatch', comment: 'SOPClassUID differs from the C-STORE request' };
     }
     return undefined;
   }
@@ -459,7 +451,7 @@ class AssociationHandler extends Scp {
     const sopInstanceUid = ids.sopInstanceUid;
     if (!decision.routed) {
       this.log.info(`instance stored, not processed: ${decision.reason}`, { ...ids, modality: header.modality, seriesDescription: header.seriesDescription });
-      return { code: constants.Status.Success };
+      return { code: DimseStatus.Success };
     }
     const instance = {
       studyInstanceUid: header.studyInstanceUid!,
@@ -484,7 +476,7 @@ class AssociationHandler extends Scp {
       this.rt.unrecorded.set(`${instance.seriesInstanceUid}/${sopInstanceUid}`, instance);
       this.log.error(`instance spooled but not recorded in the job store (retried): ${(error as Error).message}`, ids);
     }
-    return { code: constants.Status.Success };
+    return { code: DimseStatus.Success };
   }
 
   private async readHeader(

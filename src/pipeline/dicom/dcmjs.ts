@@ -3,6 +3,7 @@
 // small part of its API that we use, without an ambient module declaration that could clash with another area's.
 import { createRequire } from 'node:module';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/uids.js';
 
 /** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets, binary values ArrayBuffers). */
 export type Dataset = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -35,7 +36,6 @@ dcmjs.log.setLevel('error');
 // Its validation logger reports the dictionary's ambiguous VRs (US or SS) of every implicit-VR file as errors.
 dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
 
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** The dataset as a Part-10 file: preamble, file meta information, data set (explicit VR little endian). */
 export function toPart10(dataset: Dataset): Buffer {
