@@ -3,6 +3,7 @@
 // Commands are loaded on demand so that a one-shot tool does not pay for the DICOM server's imports.
 // Every command may load ONNX Runtime; its telemetry is off before any of them does.
 import './ort-env.js';
+import { BRAINSTRIP_VERSION, NODE_VERSION } from './version.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'start the DICOM node (SCP, job queue, pipeline, SCU, HTTP)', load: () => import('./cli/serve.js') },
@@ -18,11 +19,15 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: brainstrip <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nbrainstrip <command> --help for its options`;
+  return `usage: brainstrip <command> [options]\n       brainstrip --version\n\ncommands:\n${lines.join('\n')}\n\nbrainstrip <command> --help for its options`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(`brainstrip ${BRAINSTRIP_VERSION} (Node.js ${NODE_VERSION})`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());
     return name ? 0 : 2;
