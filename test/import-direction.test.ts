@@ -90,10 +90,13 @@ function importGraph(): Map<string, string[]> {
   return graph;
 }
 
-/** The folder a file belongs to; a file directly in src/ (a base module, the CLI entry) stands for itself. */
+/**
+ * The folder a file belongs to. A file directly in src/ or config/ stands for itself: those roots hold modules of
+ * different layers (the base modules and the CLI entry; the schema and the formats its sections use).
+ */
 function folderOf(file: string): string {
   const folder = path.dirname(file);
-  return folder === 'src' ? file : folder;
+  return folder === 'src' || folder === 'config' ? file : folder;
 }
 
 /** The same imports between folders: folder → the other folders its files import from. */
