@@ -1,5 +1,6 @@
 // The code flows one way: cli → scp / ops → jobs → pool / scu → pipeline → config (with the shared base modules
-// log, metrics, durable, ort-env and dimse-adapter at the bottom beside config). A module imports only from its own folder or a
+// log, metrics, durable, ort-env and dimse-adapter at the bottom beside config, and the DICOM vocabulary of
+// src/dicom — UIDs, status codes, errors — below them all). A module imports only from its own folder or a
 // layer below it, never from a layer above or from a neighbour of the same layer; inside the pipeline the same
 // holds for its folders (space → io → dicom / registration / segmentation → derived / quantize). Every import
 // counts, type-only ones and dynamic import() too.
@@ -11,15 +12,16 @@ const repo = path.resolve(import.meta.dirname, '..');
 
 /** Rank of each layer: a module may import from a lower rank, or from its own layer. */
 const LAYERS: Array<[layer: string, rank: number, paths: string[]]> = [
-  ['config', 0, ['config/']],
-  ['base', 0, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts']],
-  ['pipeline', 1, ['src/pipeline/']],
-  ['pool', 2, ['src/pool/']],
-  ['scu', 2, ['src/scu/']],
-  ['jobs', 3, ['src/jobs/']],
-  ['scp', 4, ['src/scp/']],
-  ['ops', 4, ['src/ops/']],
-  ['cli', 5, ['src/cli/', 'src/cli.ts']],
+  ['dicom', 0, ['src/dicom/']],
+  ['config', 1, ['config/']],
+  ['base', 1, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/data-folder.ts']],
+  ['pipeline', 2, ['src/pipeline/']],
+  ['pool', 3, ['src/pool/']],
+  ['scu', 3, ['src/scu/']],
+  ['jobs', 4, ['src/jobs/']],
+  ['scp', 5, ['src/scp/']],
+  ['ops', 5, ['src/ops/']],
+  ['cli', 6, ['src/cli/', 'src/cli.ts']],
 ];
 
 const PIPELINE: Array<[folder: string, rank: number]> = [
@@ -103,5 +105,8 @@ describe('import direction', () => {
     expect(violation('src/jobs/process-series.ts', 'src/pool/pool.ts')).toBeUndefined();
     expect(violation('src/pipeline/derived/common.ts', 'src/log.ts')).toBeUndefined();
     expect(violation('src/log.ts', 'src/pipeline/space/volume.ts')).toMatch(/above/);
+    expect(violation('src/pipeline/derived/segmentation.ts', 'src/dicom/uids.ts')).toBeUndefined();
+    expect(violation('config/sections/receive.ts', 'src/dicom/uids.ts')).toBeUndefined();
+    expect(violation('src/dicom/errors.ts', 'src/log.ts')).toMatch(/above/);
   });
 });

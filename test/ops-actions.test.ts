@@ -9,8 +9,8 @@ import { loadConfig } from '../config/schema.js';
 import { configSources } from '../config/sources.js';
 import { NodeControls } from '../src/jobs/controls.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { JobStore } from '../src/jobs/store.js';
-import type { JobContext } from '../src/jobs/types.js';
+import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
+import type { JobContext } from '../src/jobs/processing/contract.js';
 import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
 import { personName } from '../src/ops/html.js';
 import { describeJobs } from '../src/ops/job-facts.js';
@@ -25,7 +25,7 @@ const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {
   }
 };
 
-function queuedJob(store: JobStore, n = 1) {
+function queuedJob(store: SqliteJobStore, n = 1) {
   const uid = `1.2.3.${n}`;
   const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: uid, sopInstanceUid: `${uid}.1`, bytes: 10, callingAe: 'PACS' });
   store.markComplete(job.id);
@@ -40,9 +40,9 @@ describe('operator actions on the job queue', () => {
 
   function setUp(processor: (ctx: JobContext) => Promise<void>) {
     const dir = tempDir('ops-actions');
-    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const controls = new NodeControls(path.join(dir, 'paused.json'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, workRoot: path.join(dir, 'work'), instancePaths: async () => [], controls, pollMs: 50 });
+    const runner = new JobRunner(store, processor, { concurrency: 1, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], controls, pollMs: 50 });
     cleanups.push(() => store.close(), () => runner.close(100));
     return { dir, store, controls, runner };
   }
@@ -202,7 +202,7 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       fs.writeFileSync(`${script}.name`, encoded);
       fs.writeFileSync(script, `dcmodify -nb -m "(0008,0005)=${charset.replace(/\\/g, '\\\\')}" -m "(0010,0010)=$(cat '${script}.name')" -m "(0008,0050)=ACC-42" "$@"\n`);
       execFileSync('bash', [script, ...series.paths]);
-      const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+      const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
         const { job } = store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
         await describeJobs({ store, dataDir: dir, logFile: undefined, destinations: [], instancePaths: async () => series.paths }, store.undescribed());

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResultSet, writeResultSet } from '../src/jobs/result-set.js';
+import { readResultSet, writeResultSet } from '../src/jobs/processing/result-set.js';
 import type { DicomObject } from '../src/pipeline/derived/common.js';
 
 function object(n: number): DicomObject {

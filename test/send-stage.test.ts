@@ -10,11 +10,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { type RunningNode, startNode } from '../src/cli/serve.js';
-import { createSeriesProcessor } from '../src/jobs/process-series.js';
-import { stageDurations } from '../src/jobs/stages.js';
+import { createSeriesProcessor } from '../src/jobs/processing/process-series.js';
+import { stageDurations } from '../src/jobs/state/stages.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { JobStore } from '../src/jobs/store.js';
-import { type Job, type JobContext, ResultsMissingError, type StagedProcessor } from '../src/jobs/types.js';
+import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
+import type { Job } from '../src/jobs/state/job.js';
+import { type JobContext, ResultsMissingError, type StagedProcessor } from '../src/jobs/processing/contract.js';
 import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -267,7 +268,7 @@ describe('stage durations and recovery of sending jobs', () => {
   });
 
   test('after a restart a sending job with results goes on sending; one without goes back to the queue', () => {
-    const store = new JobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
     try {
       const job = (n: number) => {
         const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
@@ -294,8 +295,8 @@ describe('stage durations and recovery of sending jobs', () => {
 describe('the runner’s two queues', () => {
   function setUp(processor: StagedProcessor, sendConcurrency = 1) {
     const dir = tempDir('send-queues');
-    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workRoot: path.join(dir, 'work'), instancePaths: async () => [], pollMs: 50 });
+    const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
+    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 50 });
     const queue = (n: number) => {
       const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
       store.markComplete(job.id);

@@ -1,5 +1,6 @@
 // The receiving half of the node: who may send, which series become jobs, and when a series counts as complete.
 import convict from 'convict';
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
 
 /** One routing rule; every field given must match (regexes are case-insensitive). */
 export interface RoutingRule {
@@ -145,7 +146,7 @@ export const receiveSection = {
     sopClasses: {
       doc: 'SOP classes that can become jobs (default: MR Image Storage, Enhanced MR Image Storage)',
       format: 'uid-list',
-      default: ['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1'],
+      default: [MR_IMAGE_STORAGE, ENHANCED_MR_IMAGE_STORAGE],
       env: 'BRAINSTRIP_ROUTING_SOP_CLASSES',
     },
     excludeImageTypes: {

@@ -2,21 +2,22 @@
 // processes them one by one (the SeriesProcessor of the results area) and reports on an HTTP port (ops).
 import '../ort-env.js';
 import fs from 'node:fs';
-import path from 'node:path';
 import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
+import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger } from '../log.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
-import { JobStore, MAX_LIST_LIMIT } from '../jobs/store.js';
-import type { SeriesProcessor, StagedProcessor } from '../jobs/types.js';
+import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
+import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
+import type { SeriesProcessor, StagedProcessor } from '../jobs/processing/contract.js';
 import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
-import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
@@ -53,26 +54,27 @@ export async function startNode(
   options: { processor?: ({ process: SeriesProcessor } | StagedProcessor) & { close(): Promise<void> }; configFile?: string } = {},
 ): Promise<RunningNode> {
   const log = logger('serve');
-  const dataDir = path.resolve(config.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
+  const folder = dataFolder(config);
+  fs.mkdirSync(folder.root, { recursive: true });
   // Without the codecs dcmjs-dimse silently drops compressed datasets in its own code paths.
   await dcmjsDimse.Transcoding.initializeAsync();
 
   const metrics = new MetricsRegistry({ processMetrics: true });
   const stopMemoryGovernor = startMemoryGovernor();
-  const spool = new Spool(spoolRoot(config));
+  const spool = new Spool(folder.spool);
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = new JobStore(path.resolve(dataDir, config.jobs.database));
+  const store = new SqliteJobStore(folder.jobsDatabase);
 
-  // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
-  if (!options.processor) (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
+  // The model is resolved once, here: the node does not start on a model or atlas that differs from
+  // models/checksums.json, and the processing and the workers are given the model resolved now.
+  const model = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
   // Operator pauses (intake, processing, sending), kept across restarts.
-  const controls = new NodeControls(path.join(dataDir, 'paused.json'));
+  const controls = new NodeControls(folder.pauses);
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
-  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config, { warm: true });
+  const processor = options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true });
   const staged = 'compute' in processor && 'send' in processor;
   const runner = new JobRunner(
     store,
@@ -80,7 +82,7 @@ export async function startNode(
     {
       concurrency: config.jobs.concurrency,
       sendConcurrency: config.results.sendConcurrency,
-      workRoot: path.join(dataDir, 'work'),
+      workDir: (job) => folder.jobWorkDir(job.id),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
       controls,
       instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
@@ -134,7 +136,7 @@ export async function startNode(
   runner.start();
 
   let closing = false;
-  const accounts = new Accounts(path.resolve(dataDir, config.ops.database), config.ops.sessionHours * 3600_000);
+  const accounts = new Accounts(folder.opsDatabase, config.ops.sessionHours * 3600_000);
   if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
   const web = createWebHandler({
     config,
@@ -144,7 +146,7 @@ export async function startNode(
     controls,
     runner,
     instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
-    spoolRoot: spoolRoot(config),
+    spoolRoot: folder.spool,
     dicomPort: () => scp.port,
   });
   const ops = await startOpsServer(
@@ -165,7 +167,7 @@ export async function startNode(
     aeTitle: config.receive.aeTitle,
     dicomPort: scp.port,
     httpPort: ops.port,
-    dataDir,
+    dataDir: folder.root,
   });
 
   return {
@@ -199,7 +201,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const file = parsed.values.config;
   const config = loadConfig({ file });
-  configureLogging({ level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined });
+  configureLogging({ level: config.log.level, file: dataFolder(config).logFile });
   const log = logger('serve');
   // Bad input must never take the node down; a stray error is logged with what it concerns and the node goes on.
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));

@@ -4,21 +4,21 @@
 // An archive that is down therefore holds up sending only: the next series is computed meanwhile. Resolving = the
 // stage's work is done; throwing = failed with the error's message; a shutdown leaves the job where it can resume.
 import fs from 'node:fs';
-import path from 'node:path';
 import { logger } from '../log.js';
 import { releaseMemory } from '../memory.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
-import { type Stage, stageOf } from './stages.js';
-import type { JobEvent, JobStore } from './store.js';
-import { type Job, type JobContext, type JobState, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { type Stage, stageOf } from './state/stages.js';
+import type { JobEvent, JobStore } from './state/store.js';
+import { type Job, type JobState } from './state/job.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './processing/contract.js';
 
 export interface RunnerOptions {
   concurrency: number;
   /** Jobs sending at once (results.sendConcurrency), apart from the computing ones; only with a StagedProcessor. */
   sendConcurrency?: number;
-  /** Root of the per-job work folders. */
-  workRoot: string;
+  /** The job's own work folder. */
+  workDir: (job: Job) => string;
   /** The spooled instance files of a job. */
   instancePaths: (job: Job) => Promise<string[]>;
   /** How often the queue is looked at without a wake-up (a safety net, e.g. jobs queued by another process). */
@@ -187,7 +187,7 @@ export class JobRunner {
   }
 
   private workDir(job: Job): string {
-    return path.join(this.options.workRoot, String(job.id));
+    return this.options.workDir(job);
   }
 
   private observe(stage: Stage, sinceMs: number | undefined): void {

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import type { Destination } from '../../config/sections/results.js';
 import { clientSocketOf } from '../dimse-adapter.js';
-import { classifyStatus, describeStatus } from './status.js';
+import { describeStatus } from '../dicom/status.js';
+import { classifyStatus } from './status.js';
 
 const { Client } = dimse;
 const { CStoreRequest } = dimse.requests;

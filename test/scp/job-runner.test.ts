@@ -5,20 +5,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobRunner } from '../../src/jobs/runner.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { MetricsRegistry } from '../../src/metrics.js';
-import type { JobContext, SeriesProcessor } from '../../src/jobs/types.js';
+import type { JobContext, SeriesProcessor } from '../../src/jobs/processing/contract.js';
 
 function setUp(processor: SeriesProcessor, timeoutMs = 0) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-runner-'));
-  const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+  const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
   const metrics = new MetricsRegistry();
   const runner = new JobRunner(
     store,
     processor,
     {
       concurrency: 1,
-      workRoot: path.join(dir, 'work'),
+      workDir: (job) => path.join(dir, 'work', String(job.id)),
       instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
       timeoutMs,
       pollMs: 50,

@@ -6,7 +6,8 @@ import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { Dataset } from '../dicom/dcmjs.js';
 import { MANUFACTURER } from '../dicom/identity.js';
-import { DicomError } from '../../log.js';
+import { DicomError } from '../../dicom/errors.js';
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE, SEGMENTATION_STORAGE } from '../../dicom/uids.js';
 
 
 /** The model that produced the mask (from BrainExtraction.model). */
@@ -53,9 +54,9 @@ export interface DicomObject {
 }
 
 export const SOP_CLASS = {
-  mrImage: '1.2.840.10008.5.1.4.1.1.4',
-  enhancedMrImage: '1.2.840.10008.5.1.4.1.1.4.1',
-  segmentation: '1.2.840.10008.5.1.4.1.1.66.4',
+  mrImage: MR_IMAGE_STORAGE,
+  enhancedMrImage: ENHANCED_MR_IMAGE_STORAGE,
+  segmentation: SEGMENTATION_STORAGE,
 } as const;
 
 /** DerivationDescription (ST) naming the model and its precision; also how brainstrip recognises its outputs. */

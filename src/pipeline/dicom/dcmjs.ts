@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { type CharacterSet, CHARACTER_SETS, interpretCharacterSet, holdsReplacedBytes, stripEscapes } from './character-set.js';
 import { readFileMeta, scanElements } from './element-scan.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/uids.js';
 
 /** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets, binary values ArrayBuffers). */
 export type Dataset = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -42,9 +43,7 @@ dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
 for (const [term, label] of Object.entries(CHARACTER_SETS)) dcmjs.constants.encodingMapping[term.replace(/[_ ]/g, '-').toLowerCase()] = label;
 
 const SPECIFIC_CHARACTER_SET = 0x00080005;
-const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** The dataset as a Part-10 file: preamble, file meta information, data set (explicit VR little endian). */
 export function toPart10(dataset: Dataset): Buffer {

@@ -1,9 +1,7 @@
 // Walks the elements of an encoded dataset without decoding their values: the receiver reads its few header
 // attributes this way, and the reader finds the Specific Character Set before dcmjs decodes any text.
 
-export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/uids.js';
 
 /** Deeper nesting of sequences than any real dataset has is a hostile one; reading stops there. */
 export const MAX_SEQUENCE_DEPTH = 32;

@@ -3,9 +3,10 @@
 // the acquisition attributes of its first instance, or the error message. The volume comes back in a
 // SharedArrayBuffer.
 import { parentPort, workerData } from 'node:worker_threads';
-import { DicomError, configureLogging, type LogOptions } from '../log.js';
-import { readMrAcquisition } from '../pipeline/derived/acquisition.js';
-import { loadSeries, type LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
+import { configureLogging, type LogOptions } from '../../log.js';
+import { DicomError } from '../../dicom/errors.js';
+import { readMrAcquisition } from '../../pipeline/derived/acquisition.js';
+import { loadSeries, type LoadSeriesOptions } from '../../pipeline/dicom/load-series.js';
 
 /**
  * A copy that survives postMessage: dcmjs decorates some values (person names) with functions, which structured

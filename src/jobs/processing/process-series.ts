@@ -2,111 +2,22 @@
 // skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
 // Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
-import fs from 'node:fs';
-import path from 'node:path';
-import type { BrainstripConfig } from '../../config/schema.js';
-import type { DerivedObjectOptions } from '../pipeline/derived/common.js';
-import type { BrainExtraction, ExtractionStep } from './extract-brain.js';
-import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
-import { type ResultFiles, type ResultFilesInput, writeResultFiles } from '../pipeline/derived/result-files.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import type { BrainstripConfig } from '../../../config/schema.js';
+import { dataFolder, resultsDirOf } from '../../data-folder.js';
+import { DicomError } from '../../dicom/errors.js';
+import type { DerivedObjectOptions } from '../../pipeline/derived/common.js';
+import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
+import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
+import { StoredLedger, destinationKey } from '../../scu/ledger.js';
+import { DeliveryError, deliver } from '../../scu/sender.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './contract.js';
+import type { ExtractionStep } from './extract-brain.js';
+import { type BrainExtractor, poolExtractor } from './extractor.js';
 import { loadSeriesIsolated } from './parse-series.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
-import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import type { Volume } from '../pipeline/space/volume.js';
-import { StoredLedger, destinationKey } from '../scu/ledger.js';
-import { DeliveryError, deliver } from '../scu/sender.js';
-import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
+import { brainstripVersion } from './version.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
-
-/** What the results need from brain extraction (jobs/extract-brain.ts); the transform stays with the extractor. */
-export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
-
-export interface BrainExtractor {
-  extract(volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void): Promise<BrainExtractionResult>;
-  /** Writes the result files off this thread (a pool worker); absent: written here. */
-  derive?(input: ResultFilesInput): Promise<ResultFiles>;
-  close(): Promise<void>;
-}
-
-/**
- * The node's extractor: the worker pool and extractBrain, created on first use, or at once with `warm` (the
- * node): then every worker prepares the atlas and its ONNX session before the first series arrives.
- */
-function configuredExtractor(config: BrainstripConfig, warm = false): BrainExtractor {
-  let ready:
-    | Promise<{
-        pool: { close(): Promise<void> | void; run(task: 'derive', payload: ResultFilesInput): Promise<ResultFiles> };
-        run: (v: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => Promise<BrainExtractionResult>;
-      }>
-    | undefined;
-  const start = async () => {
-    // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
-    const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../pool/pool.js'), import('./extract-brain.js')]);
-    const pool = createWorkerPool(config);
-    if (warm) {
-      const log = logger('pool');
-      try {
-        const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
-        void pool
-          .warmAll({
-            modelPath: model.path,
-            intraOpThreads: pool.intraOpThreads,
-            modelsDir: config.model.dir || undefined,
-            grid: model.grid,
-            options: registrationOptionsFromConfig(config.registration),
-          })
-          .then((ms) => log.info(`${ms.length} worker(s) ready: atlas and model loaded`, { milliseconds: ms }))
-          .catch((error: Error) => log.warn(`workers not prepared ahead: ${error.message}; the first series prepares them`));
-      } catch (error) {
-        log.warn(`workers not prepared ahead: ${(error as Error).message}`);
-      }
-    }
-    return {
-      pool,
-      run: (volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => extractBrain(volume, { pool, config, context, onStep }),
-    };
-  };
-  if (warm) ready = start();
-  return {
-    async extract(volume, context, onStep) {
-      ready ??= start();
-      return (await ready).run(volume, context, onStep);
-    },
-    async derive(input) {
-      ready ??= start();
-      return (await ready).pool.run('derive', input);
-    },
-    async close() {
-      if (ready) await (await ready).pool.close();
-    },
-  };
-}
-
-/** SHA-256 of the configured model's file as models/checksums.json lists it; undefined when it cannot be read. */
-function configuredModelChecksum(config: BrainstripConfig): string | undefined {
-  try {
-    return resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false }).sha256;
-  } catch {
-    return undefined;
-  }
-}
-
-let cachedVersion: string | undefined;
-/** brainstrip's version from package.json (found from src/ and from dist/src/ alike). */
-export function brainstripVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = path.dirname(new URL(import.meta.url).pathname);
-  for (let up = 0; up < 5; up++, dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'brainstrip' && pkg.version) return (cachedVersion = pkg.version);
-    }
-  }
-  return (cachedVersion = 'unknown');
-}
 
 function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
   const r = config.results;
@@ -131,7 +42,7 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
     {
       timeoutMs: config.jobs.parseTimeoutSeconds * 1000,
       maxMemoryMb: config.jobs.parseMemoryMb,
-      log: { level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined },
+      log: { level: config.log.level, file: dataFolder(config).logFile },
     },
     ctx.signal,
   );
@@ -181,17 +92,22 @@ export interface SeriesProcessorHandle extends StagedProcessor {
   close(): Promise<void>;
 }
 
-/** `warm`: prepare the workers now (the node), not when the first series needs them (one-shot tools). */
-export function createSeriesProcessor(config: BrainstripConfig, deps: { extractor?: BrainExtractor; warm?: boolean } = {}): SeriesProcessorHandle {
-  const extractor = deps.extractor ?? configuredExtractor(config, deps.warm);
-  const ledger = new StoredLedger(path.resolve(config.dataDir, 'results', 'stored'));
-  const index = new ResultIndex(path.resolve(config.dataDir, 'results', 'index'));
+/**
+ * `model`: the model resolved when the node started (resolved here from the configuration when absent, once).
+ * `warm`: prepare the workers now (the node), not when the first series needs them (one-shot tools).
+ */
+export function createSeriesProcessor(
+  config: BrainstripConfig,
+  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean } = {},
+): SeriesProcessorHandle {
+  const model = deps.model ?? resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
+  const extractor = deps.extractor ?? poolExtractor(config, model, deps.warm);
+  const folder = dataFolder(config);
+  const ledger = new StoredLedger(folder.storedLedger);
+  const index = new ResultIndex(folder.resultIndex);
   // Results computed by another model are not reused: another configured model or precision, or the same name
   // with other weights (an upgrade). The model is known by its file's checksum in models/checksums.json.
-  const sameModel = (set: ResultSet) => {
-    const current = configuredModelChecksum(config);
-    return current !== undefined && set.model.sha256 === current;
-  };
+  const sameModel = (set: ResultSet) => set.model.sha256 === model.sha256;
   const destinations = config.results.destinations;
   const tls = {
     ca: config.tls.ca || undefined,
@@ -207,7 +123,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
     } catch {
       return undefined; // an instance left the spool: the input is not what the results were computed from
     }
-    const results = readResultSet(path.join(ctx.workDir, 'results'), key) ?? index.lookup(ctx.job.seriesInstanceUid, key);
+    const results = readResultSet(resultsDirOf(ctx.workDir), key) ?? index.lookup(ctx.job.seriesInstanceUid, key);
     return results && sameModel(results) ? results : undefined;
   };
 
@@ -218,7 +134,7 @@ export function createSeriesProcessor(config: BrainstripConfig, deps: { extracto
       log.info(`results computed earlier from the same instances are complete on disk (${found.objects.length} objects)`);
       return;
     }
-    const dir = path.join(workDir, 'results');
+    const dir = resultsDirOf(workDir);
     const key = inputKey(ctx.instancePaths);
     try {
       await computeResults(ctx, config, extractor, dir, key);

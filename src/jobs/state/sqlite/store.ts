@@ -1,20 +1,11 @@
-// The durable job store (SQLite, write-ahead log): one row per job, one row per distinct instance of a series.
+// The job store on SQLite (write-ahead log): one row per job, one row per distinct instance of a series.
 // It survives kill -9: a committed transaction is in the WAL file, which SQLite replays at the next open.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { JOB_STATES, type Job, type JobState } from './types.js';
+import { JOB_STATES, type Job, type JobState } from '../job.js';
+import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance } from '../store.js';
 
-export interface ReceivedInstance {
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  sopInstanceUid: string;
-  sopClassUid?: string;
-  modality?: string;
-  seriesDescription?: string;
-  callingAe?: string;
-  bytes: number;
-}
 
 /** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
 const OPEN_STATES: JobState[] = ['receiving', 'complete', 'queued'];
@@ -73,44 +64,18 @@ function toJob(row: JobRow): Job {
   };
 }
 
-/** One change of a job's state or detail. */
-export interface JobEvent {
-  at: string;
-  state: JobState;
-  detail: string | null;
-  reason: string | null;
-}
 
-export interface JobFilter {
-  state?: JobState;
-  /** ISO times: jobs created in [from, to). */
-  from?: string;
-  to?: string;
-  callingAe?: string;
-  /** Part of a patient ID, patient name, accession number or series description (case-insensitive). */
-  text?: string;
-  limit?: number;
-}
 
-export interface JobIdentification {
-  patientName: string;
-  patientId: string;
-  accessionNumber: string;
-  studyDescription: string;
-  studyDate: string;
-  seriesNumber: string;
-}
 
 const now = () => new Date().toISOString();
 
 /** SQLite reads a negative LIMIT as "no limit": every list is capped whatever a caller passes. */
-export const MAX_LIST_LIMIT = 10_000;
 function boundedLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined || !Number.isFinite(limit)) return fallback;
   return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
-export class JobStore {
+export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
 
   constructor(readonly file: string) {

@@ -5,10 +5,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DicomError, type DicomIdentifiers, type LogOptions } from '../log.js';
-import type { MrAcquisition } from '../pipeline/derived/acquisition.js';
-import type { LoadSeriesOptions } from '../pipeline/dicom/load-series.js';
-import type { LoadedSeries } from '../pipeline/dicom/series.js';
+import type { LogOptions } from '../../log.js';
+import { DicomError, type DicomIdentifiers } from '../../dicom/errors.js';
+import type { MrAcquisition } from '../../pipeline/derived/acquisition.js';
+import type { LoadSeriesOptions } from '../../pipeline/dicom/load-series.js';
+import type { LoadedSeries } from '../../pipeline/dicom/series.js';
 
 export interface ParseLimits {
   /** A worker still reading after this long is stopped. */
@@ -33,7 +34,7 @@ export class PoisonSeriesError extends Error {
 function workerFile(): string {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('.js')) return path.join(path.dirname(self), 'parse-worker.js');
-  return path.resolve(path.dirname(self), '..', '..', 'dist', 'src', 'jobs', 'parse-worker.js');
+  return path.resolve(path.dirname(self), '..', '..', '..', 'dist', 'src', 'jobs', 'processing', 'parse-worker.js');
 }
 
 type Outcome = { ok: true; loaded: LoadedSeries; acquisition: MrAcquisition } | { ok: false; message: string; identifiers?: DicomIdentifiers } | { died: string };

@@ -1,6 +1,6 @@
 // A job's stages, named from its recorded states and details: the job page, GET /api/jobs/:id and the
 // brainstrip_job_stage_seconds histogram all name and measure them the same way.
-import type { JobState } from './types.js';
+import type { JobState } from './job.js';
 
 /**
  * Stage names in the order a job passes them. `processing` and `extraction` are what a processing step is called

@@ -1,16 +1,16 @@
 // Brain extraction of one volume, orchestrated over the worker pool: register it to the atlas (task 'register'),
 // then the segmentation chain of pipeline/segmentation/segment.ts (task 'infer': model input, network, mask on
 // the volume's own grid, cleaning, review check). The steps themselves are pure pipeline code; this module only
-// knows the pool, the configured model and how to report.
-import type { ModelConfig } from '../../config/sections/model.js';
-import { type DicomContext, DicomError, logger } from '../log.js';
-import type { WorkerPool } from '../pool/pool.js';
-import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
-import { maskedImage } from '../pipeline/segmentation/postprocess.js';
-import { maskVolumeMl } from '../pipeline/segmentation/mask-metrics.js';
-import type { RigidTransform } from '../pipeline/space/transform.js';
-import { type Volume, gridOf, voxelCount, withData } from '../pipeline/space/volume.js';
+// knows the pool, the model it is given and how to report.
+import { logger } from '../../log.js';
+import { type DicomContext, DicomError } from '../../dicom/errors.js';
+import type { WorkerPool } from '../../pool/pool.js';
+import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
+import type { ModelEntry } from '../../pipeline/segmentation/model-files.js';
+import { maskedImage } from '../../pipeline/segmentation/postprocess.js';
+import { maskVolumeMl } from '../../pipeline/segmentation/mask-metrics.js';
+import type { RigidTransform } from '../../pipeline/space/transform.js';
+import { type Volume, gridOf, voxelCount, withData } from '../../pipeline/space/volume.js';
 
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
@@ -32,8 +32,10 @@ export interface BrainExtraction {
 
 export interface ExtractDeps {
   pool: Pick<WorkerPool, 'run' | 'intraOpThreads'>;
+  /** The model, resolved once by the caller (its folder also holds the atlas). */
+  model: ModelEntry;
   /** `registration` (config/sections/registration.ts) tunes the registration; absent, its defaults apply. */
-  config: { model: ModelConfig; registration?: Parameters<typeof registrationOptionsFromConfig>[0] };
+  config: { model: { reviewDice: number }; registration?: Parameters<typeof registrationOptionsFromConfig>[0] };
   /** A known input → atlas transform (skips registration). */
   transform?: RigidTransform;
   /** DICOM identifiers for logs and errors. */
@@ -45,10 +47,9 @@ export interface ExtractDeps {
 export type ExtractionStep = 'registration' | 'segmentation';
 
 export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDeps): Promise<BrainExtraction> {
-  const { config, pool, context } = deps;
+  const { config, pool, context, model } = deps;
   const log = logger('extract', context ?? {});
   if (voxelCount(input) === 0 || input.data.length !== voxelCount(input)) throw new DicomError('brain extraction: the input volume is empty or inconsistent', context);
-  const model = resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: config.model.verifyChecksums });
 
   let transform = deps.transform;
   if (!transform) {
@@ -56,7 +57,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     let registered;
     deps.onStep?.('registration');
     try {
-      registered = await pool.run('register', { volume: input, context, modelsDir: config.model.dir || undefined, options });
+      registered = await pool.run('register', { volume: input, context, modelsDir: model.dir, options });
     } catch (error) {
       throw new DicomError(`registration to the atlas failed: ${error instanceof Error ? error.message : String(error)}`, context, { cause: error });
     }
@@ -68,7 +69,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     result = await pool.run('infer', {
       modelPath: model.path,
       intraOpThreads: pool.intraOpThreads,
-      modelsDir: config.model.dir || undefined,
+      modelsDir: model.dir,
       volume: input,
       transform: transform.matrix,
       grid: model.grid,

@@ -5,9 +5,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DicomObject } from '../pipeline/derived/common.js';
-import { type ResultFile, writeObjectFiles } from '../pipeline/derived/result-files.js';
-import { fsyncDirSync, writeFileDurable } from '../durable.js';
+import type { DicomObject } from '../../pipeline/derived/common.js';
+import { type ResultFile, writeObjectFiles } from '../../pipeline/derived/result-files.js';
+import { fsyncDirSync, writeFileDurable } from '../../durable.js';
 
 /** One object of the set, as written. */
 export type ResultObject = ResultFile;
@@ -51,14 +51,23 @@ function sha256(bytes: Uint8Array): string {
   return crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The manifest in `dir` as written, whatever input it was computed from; undefined when there is none. */
+export function readManifest(dir: string): ResultSet | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as ResultSet;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The result set in `dir` if it is complete and was computed from `key`; undefined otherwise. `verify: false`
  * skips reading every file back against its checksum (enough to show the set, not to send it).
  */
 export function readResultSet(dir: string, key: string, options: { verify?: boolean } = {}): ResultSet | undefined {
   try {
-    const set = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as ResultSet;
-    if (set.inputKey !== key) return undefined;
+    const set = readManifest(dir);
+    if (!set || set.inputKey !== key) return undefined;
     const intact = (o: ResultObject) => (options.verify === false || !o.sha256 ? fs.existsSync(o.path) : sha256(fs.readFileSync(o.path)) === o.sha256);
     if (!set.objects.every(intact)) return undefined;
     return set;
