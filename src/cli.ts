@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   register: { summary: 'rigid registration of a volume to the atlas', load: () => import('./cli/register.js') },
   extract: { summary: 'brain mask, skull-stripped image and QC picture for a volume', load: () => import('./cli/extract.js') },
   backup: { summary: 'consistent copy of the data folder while the node runs', load: () => import('./cli/backup.js') },
+  config: { summary: 'check the configuration without starting the node; show each value and its source', load: () => import('./cli/config.js') },
   user: { summary: 'add or list users of the operations page', load: () => import('./cli/user.js') },
   'evaluate-model': { summary: 'the model on every validation head (open-ms, held-out label maps): table and contact sheet', load: () => import('./cli/evaluate-model.js') },
   evaluate: { summary: 'Dice, HD95 and volumes of a brain mask against a reference mask', load: () => import('./cli/evaluate.js') },
@@ -47,6 +48,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`brainstrip: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    // A configuration that is not valid is a usage error, as for `brainstrip config check`.
+    process.exitCode = error instanceof Error && error.name === 'ConfigError' ? 2 : 1;
   },
 );

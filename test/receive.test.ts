@@ -101,6 +101,24 @@ describe.skipIf(!canRun)('association policy', () => {
     expect((await call('PACS')).status).toBe(0);
     expect((await call('MODALITY')).status).toBe(0);
   });
+
+  it('listens on every interface by default, and on receive.host alone when it is set', async () => {
+    // Linux routes all of 127.0.0.0/8 to the loopback interface: two addresses of this machine without a network.
+    const connects = (host: string, port: number) =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, host, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+    const everywhere = await node();
+    expect(await connects('127.0.0.1', everywhere.dicomPort)).toBe(true);
+    expect(await connects('127.0.0.2', everywhere.dicomPort)).toBe(true);
+    const bound = await node({ receive: { host: '127.0.0.2' } });
+    expect(await connects('127.0.0.1', bound.dicomPort)).toBe(false);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.2', String(bound.dicomPort)])).status).toBe(0);
+  });
 });
 
 describe.skipIf(!canRun)('bad input and load', () => {

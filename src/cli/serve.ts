@@ -119,6 +119,7 @@ export async function startNode(
     {
       aeTitle: config.receive.aeTitle,
       port: config.receive.port,
+      host: config.receive.host,
       allowedCallers: config.receive.allowedCallers,
       maxAssociations: config.receive.maxAssociations,
       maxPduLength: config.receive.maxPduLength,

@@ -10,6 +10,8 @@ import type { Spool } from './spool.js';
 export interface ScpOptions {
   aeTitle: string;
   port: number;
+  /** Address to listen on; empty or absent: every interface. */
+  host?: string;
   /** "AE" or "AE@host"; empty: anyone. */
   allowedCallers: string[];
   maxAssociations: number;

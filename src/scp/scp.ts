@@ -3,7 +3,7 @@
 // is fsynced in its final place; if it cannot be stored the answer is Out of Resources and the node carries on.
 import type { Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
-import { asScpClass, clientSocketsOf, netServerOf } from '../dimse-adapter.js';
+import { asScpClass, clientSocketsOf, listenTarget, netServerOf } from '../dimse-adapter.js';
 import { AssociationHandler } from './association.js';
 import { type ScpDependencies, type ScpOptions, ScpRuntime } from './runtime.js';
 
@@ -53,7 +53,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
       server.off('networkError', onError);
       resolve();
     });
-    server.listen(options.port, {
+    server.listen(listenTarget(options.port, options.host), {
       associationTimeout: options.timeoutMs,
       pduTimeout: options.timeoutMs,
       ...tlsOptions,
@@ -62,7 +62,7 @@ export async function startScp(options: ScpOptions, deps: ScpDependencies): Prom
   server.on('networkError', (error: Error) => log.debug(`network error: ${error.message}`));
   const address = netServer()?.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  log.info(`DICOM SCP listening`, { aeTitle: options.aeTitle, port, tls: !!options.tls });
+  log.info(`DICOM SCP listening`, { aeTitle: options.aeTitle, host: options.host || 'every interface', port, tls: !!options.tls });
 
   return {
     port,
