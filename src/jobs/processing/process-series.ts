@@ -5,7 +5,7 @@
 import type { BrainstripConfig } from '../../../config/schema.js';
 import { dataFolder, resultsDirOf } from '../../data-folder.js';
 import { DicomError } from '../../dicom/errors.js';
-import type { DerivedObjectOptions } from '../../pipeline/derived/common.js';
+import type { DerivedObjectOptions } from '../../pipeline/derived/objects.js';
 import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
 import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
 import { StoredLedger, destinationKey } from '../../scu/ledger.js';
