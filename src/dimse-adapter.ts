@@ -27,6 +27,14 @@ export function netServerOf(server: Server): NetServer | undefined {
   return (server as unknown as { server?: NetServer }).server;
 }
 
+/**
+ * The first argument of Server.listen for `port` on `host`: dcmjs-dimse hands it to net.Server.listen as it is, so
+ * an options object binds one address; a bare port (no host) listens on every interface.
+ */
+export function listenTarget(port: number, host: string | undefined): number {
+  return (host ? { port, host } : port) as unknown as number;
+}
+
 /** The sockets of the Server's open connections (its `clients` field). */
 export function clientSocketsOf(server: Server): Socket[] {
   const clients = (server as unknown as { clients?: Array<{ socket?: Socket }> }).clients ?? [];

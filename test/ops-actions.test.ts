@@ -186,7 +186,9 @@ describe('access to the operations page', () => {
   test('the configuration page names each value’s source and masks secrets', () => {
     const dir = tempDir('ops-config');
     const file = path.join(dir, 'site.json');
-    fs.writeFileSync(file, JSON.stringify({ receive: { aeTitle: 'NODE1' }, tls: { privateKey: '/etc/brainstrip/key.pem' } }));
+    // The configuration refuses TLS files it cannot read, so these exist (their content is not looked at).
+    for (const pem of ['cert.pem', 'key.pem']) fs.writeFileSync(path.join(dir, pem), '');
+    fs.writeFileSync(file, JSON.stringify({ receive: { aeTitle: 'NODE1' }, tls: { certificate: path.join(dir, 'cert.pem'), privateKey: path.join(dir, 'key.pem') } }));
     const env = { BRAINSTRIP_HTTP_PORT: '9090' };
     const config = loadConfig({ file, overrides: { http: { port: 9090 } } });
     const values = new Map(configSources(config as unknown as Record<string, unknown>, file, env).map((v) => [v.key, v]));

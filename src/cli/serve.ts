@@ -7,6 +7,7 @@ import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
 import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger } from '../log.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
@@ -55,6 +56,9 @@ export async function startNode(
   fs.mkdirSync(folder.root, { recursive: true });
   // Without the codecs dcmjs-dimse silently drops compressed datasets in its own code paths.
   await dcmjsDimse.Transcoding.initializeAsync();
+  // Associations, accepted and requested, carry brainstrip's implementation identity, as the files it writes do.
+  dcmjsDimse.Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+  dcmjsDimse.Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
 
   const metrics = new MetricsRegistry({ processMetrics: true });
   const stopMemoryGovernor = startMemoryGovernor();
@@ -115,6 +119,7 @@ export async function startNode(
     {
       aeTitle: config.receive.aeTitle,
       port: config.receive.port,
+      host: config.receive.host,
       allowedCallers: config.receive.allowedCallers,
       maxAssociations: config.receive.maxAssociations,
       maxPduLength: config.receive.maxPduLength,

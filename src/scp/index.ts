@@ -1,6 +1,8 @@
 // The receiving half of the node, as the rest of the node (serve, tests, the pipeline) uses it.
 
-export { startScp, callerAllowed, type RunningScp, type ScpOptions } from './scp.js';
+export { startScp, type RunningScp } from './scp.js';
+export type { ScpDependencies, ScpOptions } from './runtime.js';
+export { callerAllowed } from './association-policy.js';
 export { Spool, SpoolWriter, uidFileName } from './spool.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';

@@ -58,7 +58,7 @@ describe.skipIf(!haveDist || !fs.existsSync(model))('ONNX Runtime telemetry', ()
   it('writes nothing to the home folder or /tmp when the node opens a model', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-home-'));
     const script = `
-      const { getSession } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/pool/onnx-session.js'))});
+      const { getSession } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/onnx-session.js'))});
       await getSession(${JSON.stringify(model)}, 1);
       console.log(process.pid);`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8', timeout: 120_000 });

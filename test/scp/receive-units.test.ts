@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readInstanceHeader, type InstanceHeader } from '../../src/scp/dataset-header.js';
 import { fileMetaHeader, readFileMeta } from '../../src/scp/part10.js';
 import { isOwnOutput, routeInstance, type RoutingConfig } from '../../src/scp/routing.js';
-import { callerAllowed } from '../../src/scp/scp.js';
+import { callerAllowed } from '../../src/scp/association-policy.js';
 import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { Spool } from '../../src/scp/spool.js';
 import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';

@@ -5,7 +5,7 @@
 import type { BrainstripConfig } from '../../../config/schema.js';
 import { dataFolder, resultsDirOf } from '../../data-folder.js';
 import { DicomError } from '../../dicom/errors.js';
-import type { DerivedObjectOptions } from '../../pipeline/derived/common.js';
+import type { DerivedObjectOptions } from '../../pipeline/derived/objects.js';
 import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
 import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
 import { StoredLedger, destinationKey } from '../../scu/ledger.js';
@@ -15,7 +15,7 @@ import type { ExtractionStep } from './extract-brain.js';
 import { type BrainExtractor, poolExtractor } from './extractor.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
-import { brainstripVersion } from './version.js';
+import { BRAINSTRIP_VERSION } from '../../version.js';
 
 const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -27,7 +27,7 @@ function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
     segSeriesDescriptionSuffix: r.segSeriesDescriptionSuffix,
     seriesNumberOffset: r.seriesNumberOffset,
     institutionName: r.institutionName || undefined,
-    softwareVersion: brainstripVersion(),
+    softwareVersion: BRAINSTRIP_VERSION,
   };
 }
 

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DicomObject } from '../../pipeline/derived/common.js';
+import type { DicomObject } from '../../pipeline/derived/objects.js';
 import { type ResultFile, writeObjectFiles } from '../../pipeline/derived/result-files.js';
 import { fsyncDirSync, writeFileDurable } from '../../durable.js';
 

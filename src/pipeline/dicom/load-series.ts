@@ -55,6 +55,11 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
   const first = instances[0];
   const seriesIds: DicomIdentifiers = { studyInstanceUid: first.ids.studyInstanceUid, seriesInstanceUid: first.ids.seriesInstanceUid };
   const log = logger('pipeline/dicom', { studyInstanceUid: seriesIds.studyInstanceUid, seriesInstanceUid: seriesIds.seriesInstanceUid });
+  const textProblems = [...new Set(instances.flatMap((i) => i.textProblems))];
+  if (textProblems.length) {
+    const affected = instances.filter((i) => i.textProblems.length).length;
+    log.warn(`text of ${affected} instance(s) not read as declared, the series is processed: ${textProblems.join(' | ')}`, { textProblems, instances: affected });
+  }
 
   const rows = Number(first.dataset.Rows);
   const columns = Number(first.dataset.Columns);

@@ -1,6 +1,6 @@
 // One ONNX Runtime session per model file per worker thread, created on first use and kept: creating a session
 // (graph optimisation, weight packing) costs far more than one inference.
-import '../ort-env.js';
+import './ort-env.js';
 import ort from 'onnxruntime-node';
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
