@@ -59,7 +59,8 @@ function numberFormat(name: string, ok: (x: unknown) => boolean, allowed: string
 numberFormat('whole-number', (x) => isWholeNumber(x, 0), 'a whole number ≥ 0');
 numberFormat('positive-whole-number', (x) => isWholeNumber(x, 1), 'a whole number ≥ 1');
 numberFormat('tcp-port', (x) => isWholeNumber(x, 0, 65535), 'a TCP port number 0–65535 (0: any free port)');
-numberFormat('pdu-length', (x) => isWholeNumber(x, 4096, 16 * 1024 * 1024), 'a PDU length in bytes, 4096–16777216');
+// dcmjs-dimse announces at most its own maximum (262144): a larger value would be cut without a word.
+numberFormat('pdu-length', (x) => isWholeNumber(x, 4096, 262144), 'a PDU length in bytes, 4096–262144 (the most dcmjs-dimse announces)');
 numberFormat('non-negative-number', (x) => isNumberAtLeast(x, 0, true), 'a number ≥ 0');
 numberFormat('positive-number', (x) => isNumberAtLeast(x, 0, false), 'a number > 0');
 numberFormat('fraction', (x) => isNumberAtLeast(x, 0, true) && (x as number) <= 1, 'a number from 0 to 1');

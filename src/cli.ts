@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   convert: { summary: 'DICOM series or NIfTI → NIfTI volume in patient space', load: () => import('./cli/convert.js') },
   register: { summary: 'rigid registration of a volume to the atlas', load: () => import('./cli/register.js') },
   extract: { summary: 'brain mask, skull-stripped image and QC picture for a volume', load: () => import('./cli/extract.js') },
+  backup: { summary: 'consistent copy of the data folder while the node runs', load: () => import('./cli/backup.js') },
   config: { summary: 'check the configuration without starting the node; show each value and its source', load: () => import('./cli/config.js') },
   user: { summary: 'add or list users of the operations page', load: () => import('./cli/user.js') },
   'evaluate-model': { summary: 'the model on every validation head (open-ms, held-out label maps): table and contact sheet', load: () => import('./cli/evaluate-model.js') },

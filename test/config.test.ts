@@ -97,6 +97,12 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     {},
     'results.destinations = [{"aeTitle":"ARCHIVE","host":"pacs_1","port":104}] (file FILE): must be a list of {aeTitle, host, port, tls?}; destination ARCHIVE: host "pacs_1" must be an IP address or a host name (letters, digits, hyphens and dots)',
   ],
+  [
+    'a PDU length above what can be announced',
+    { receive: { maxPduLength: 1048576 } },
+    {},
+    'receive.maxPduLength = 1048576 (file FILE): must be a PDU length in bytes, 4096–262144 (the most dcmjs-dimse announces)',
+  ],
   ['a negative duration', { jobs: { timeoutMinutes: -5 } }, {}, 'jobs.timeoutMinutes = -5 (file FILE): must be a duration ≥ 0 (a number, in the unit the key names)'],
   ['a zero idle time', { receive: { seriesIdleSeconds: 0 } }, {}, 'receive.seriesIdleSeconds = 0 (file FILE): must be a duration > 0 (a number, in the unit the key names)'],
   ['text for a boolean', { model: { verifyChecksums: 'no' } }, {}, 'model.verifyChecksums = "no" (file FILE): must be true or false'],

@@ -37,7 +37,7 @@ export const receiveSection = {
     env: 'BRAINSTRIP_MAX_ASSOCIATIONS',
   },
   maxPduLength: {
-    doc: 'Maximum PDU length the SCP offers to senders (bytes)',
+    doc: 'Maximum PDU length the SCP offers to senders (bytes, 4096–262144); a longer P-DATA-TF PDU is aborted',
     format: 'pdu-length',
     default: 262144,
     env: 'BRAINSTRIP_MAX_PDU_LENGTH',
