@@ -207,6 +207,9 @@ export async function run(argv: string[]): Promise<number> {
   // Bad input must never take the node down; a stray error is logged with what it concerns and the node goes on.
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
   process.on('uncaughtException', (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
+  // Node writes its own warnings (deprecations, experimental features) as plain text unless they are listened to.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn(`${warning.name}: ${warning.message}`));
 
   const node = await startNode(config, { configFile: configFilePath(file) });
   await new Promise<void>((resolve) => {
