@@ -1,4 +1,4 @@
-// The DICOM UIDs the node names in its code (PS3.6 Annex A): the SOP classes it receives, creates or skips, and the
+// The DICOM UIDs the node names in its code (PS3.6 Annex A): the SOP classes it receives, creates or skips, the
 // transfer syntaxes whose encoding it handles itself, and what a UID may look like. Every module takes them from here.
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
