@@ -3,7 +3,8 @@
 //   x = clip((v − p0.5) / (p99.5 − p0.5), 0, 1.5), percentiles over all voxels of the 128³ grid,
 // where p is the k-th smallest value with k = round(q · n) (at least 1), as torch.kthvalue computes it.
 // Outside the input's field of view the grid holds 0 before normalisation, as in training.
-import { type Affine, invert, resample } from '../space/geometry.js';
+import { type Affine, invert } from '../space/geometry.js';
+import { resample } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import type { Grid, Volume } from '../space/volume.js';
 

@@ -1,7 +1,7 @@
 // The segmentation chain of one volume, given its registration to the atlas: model input on the model grid →
 // the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
 // volume's own grid → thresholded and cleaned → checked against the atlas brain. Pure apart from the predictor.
-import { resampleMask } from '../space/geometry.js';
+import { resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 import type { Atlas } from './atlas.js';
