@@ -23,6 +23,7 @@ export function standInExtractor(modelsDir: string, during: (call: { modelSha256
         atlasAgreementDice: 0.95,
         atlasScale: 1,
         flaggedForReview: false,
+        notAHead: false,
         model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
       };
     },
