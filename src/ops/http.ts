@@ -3,9 +3,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../log.js';
-import { stageDurations } from '../jobs/stages.js';
-import type { JobStore } from '../jobs/store.js';
-import { JOB_STATES, type JobState } from '../jobs/types.js';
+import { stageDurations } from '../jobs/state/stages.js';
+import type { JobStore } from '../jobs/state/store.js';
+import { JOB_STATES, type JobState } from '../jobs/state/job.js';
 import type { MetricsRegistry } from '../metrics.js';
 
 export interface Readiness {

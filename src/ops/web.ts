@@ -5,11 +5,12 @@ import type http from 'node:http';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
 import { configSources } from '../../config/sources.js';
+import { dataFolder } from '../data-folder.js';
 import { PAUSABLE, type NodeControls, type Pausable } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
-import { stageDurations } from '../jobs/stages.js';
-import type { JobFilter, JobStore } from '../jobs/store.js';
-import { JOB_STATES, type Job, type JobState } from '../jobs/types.js';
+import { stageDurations } from '../jobs/state/stages.js';
+import type { JobFilter, JobStore } from '../jobs/state/store.js';
+import { JOB_STATES, type Job, type JobState } from '../jobs/state/job.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
 import { type Accounts, type Session, sameToken } from './accounts.js';
@@ -138,18 +139,18 @@ function filterQuery(params: URLSearchParams): string {
 
 export function createWebHandler(deps: WebDeps) {
   const { config, store, accounts, controls, runner } = deps;
-  const dataDir = path.resolve(config.dataDir);
+  const folder = dataFolder(config);
+  const dataDir = folder.root;
   const destinations = config.results.destinations;
   const facts: FactsDeps = {
     store,
-    dataDir,
-    logFile: config.log.file ? path.resolve(dataDir, config.log.file) : undefined,
+    folder,
     destinations,
     instancePaths: deps.instancePaths,
   };
   const selfTests = new SelfTests({
     store,
-    workRoot: path.join(dataDir, 'work'),
+    workRoot: folder.work,
     aeTitle: config.receive.aeTitle,
     dicomPort: deps.dicomPort,
     callingAeTitle: config.ops.selfTestCallingAe,
@@ -436,7 +437,7 @@ export function createWebHandler(deps: WebDeps) {
   async function cancel(job: Job, by: string): Promise<string> {
     const reason = `cancelled by ${by}`;
     if (runner.interrupt(job.id, { state: 'failed', reason })) return `job ${job.id} cancelled`;
-    if (store.cancelWaiting(job.id, reason)) return `job ${job.id} cancelled`;
+    if (store.transition(job.id, 'cancel', { reason })) return `job ${job.id} cancelled`;
     throw new Error(`job ${job.id} is ${job.state}: nothing to cancel`);
   }
 

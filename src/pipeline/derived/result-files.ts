@@ -10,7 +10,7 @@ import type { SourceSeries } from '../dicom/series.js';
 import { qcPng } from '../io/qc-png.js';
 import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
-import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './common.js';
+import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './objects.js';
 import { buildSegmentation } from './segmentation.js';
 import { skullStrippedObjects } from './skull-stripped.js';
 

@@ -6,6 +6,7 @@ import type { Vec3 } from '../space/volume.js';
 import type { Dataset } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
 import { privateBlock, readCsaImageHeader } from './siemens-csa.js';
+import { ENHANCED_MR_IMAGE_STORAGE, LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE } from '../../dicom/uids.js';
 
 export type Orientation = [number, number, number, number, number, number];
 
@@ -36,8 +37,7 @@ export interface MosaicTile {
   columns: number;
 }
 
-export const ENHANCED_MR = '1.2.840.10008.5.1.4.1.1.4.1';
-export const MULTIFRAME_CLASSES = new Set([ENHANCED_MR, '1.2.840.10008.5.1.4.1.1.4.4' /* Legacy Converted Enhanced MR */]);
+export const MULTIFRAME_CLASSES = new Set([ENHANCED_MR_IMAGE_STORAGE, LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE]);
 
 export function isMultiFrameMr(dataset: Dataset): boolean {
   return MULTIFRAME_CLASSES.has(String(dataset.SOPClassUID)) || Array.isArray(dataset.PerFrameFunctionalGroupsSequence);
