@@ -1,16 +1,17 @@
 // A series whose image is not a head: by default its results go out flagged for review with the reason; a site
 // that sets results.nonHead to 'withhold' gets nothing sent and the job's reason says why.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
-import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
-import type { JobContext } from '../src/jobs/types.js';
-import { DicomError, configureLogging, logger } from '../src/log.js';
+import type { BrainExtractor } from '../src/jobs/processing/extractor.js';
+import { createSeriesProcessor } from '../src/jobs/processing/process-series.js';
+import type { JobContext } from '../src/jobs/processing/contract.js';
+import { configureLogging, logger } from '../src/log.js';
+import { DicomError } from '../src/dicom/errors.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
-import { processingJob, standInExtractor } from './job-fixtures.js';
+import { processingJob, standInExtractor, writeModels } from './job-fixtures.js';
 
 configureLogging({ level: 'error', stream: 'stderr' });
 
@@ -25,19 +26,13 @@ function noiseExtractor(modelsDir: string): BrainExtractor {
 async function processNoise(nonHead: 'flag' | 'withhold') {
   const dir = tempDir(`non-head-${nonHead}`);
   const modelsDir = path.join(dir, 'models');
-  fs.mkdirSync(modelsDir, { recursive: true });
-  fs.writeFileSync(path.join(modelsDir, 'brainstrip-efficient-fp32.onnx'), 'weights');
-  const sha256 = crypto.createHash('sha256').update('weights').digest('hex');
-  fs.writeFileSync(
-    path.join(modelsDir, 'checksums.json'),
-    JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models: [{ name: 'brainstrip-efficient', version: '1.0.0', precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }] }),
-  );
+  writeModels(modelsDir, '1.0.0', 'weights');
   const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, value: () => Math.floor(Math.random() * 1000) });
   const job = processingJob({ ...series, seriesDescription: 'noise', instances: series.paths.length });
   const workDir = path.join(dir, 'data', 'work', '1');
   fs.mkdirSync(workDir, { recursive: true });
   const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [], nonHead } } });
-  const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-non-head'), setState: () => {} };
+  const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-non-head'), step: () => {}, progress: () => {} };
   const processor = createSeriesProcessor(config, { extractor: noiseExtractor(modelsDir) });
   try {
     const outcome = await processor.process(context).then(
