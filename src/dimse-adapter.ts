@@ -3,6 +3,11 @@
 import type { Server as NetServer, Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation } from 'dcmjs-dimse';
+import { type LibraryLog, captureLibraryLog } from './log.js';
+
+// dcmjs-dimse logs every PDU at info level (the node logs what matters itself, with UIDs); its warnings and errors
+// go into the node's log. Its logger is loglevel's root, shared by whoever else uses loglevel in this process.
+captureLibraryLog('dcmjs-dimse', dcmjsDimse.log as unknown as LibraryLog, 'warn');
 
 type Scp = InstanceType<typeof dcmjsDimse.Scp>;
 type Server = InstanceType<typeof dcmjsDimse.Server>;

@@ -38,7 +38,8 @@ describe('operator actions on the job queue', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  function setUp(processor: (ctx: JobContext) => Promise<void>) {
+  function setUp(compute: (ctx: JobContext) => Promise<void>, send: (ctx: JobContext) => Promise<void> = async () => undefined) {
+    const processor = { compute, send, hasResults: () => false };
     const dir = tempDir('ops-actions');
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const controls = new NodeControls(path.join(dir, 'paused.json'));
@@ -69,11 +70,13 @@ describe('operator actions on the job queue', () => {
 
   test('paused sending holds a job with results before it sends, and lets it go on resume', async () => {
     let sent = false;
-    const { store, controls, runner } = setUp(async (ctx) => {
-      ctx.setState('processing', 'brain extraction');
-      await ctx.whenSendingAllowed?.();
-      sent = true;
-    });
+    const { store, controls, runner } = setUp(
+      async (ctx) => ctx.step('extraction', 'brain extraction'),
+      async (ctx) => {
+        await ctx.whenSendingAllowed?.();
+        sent = true;
+      },
+    );
     controls.set('sending', true, 'alice');
     const id = queuedJob(store);
     runner.start();
@@ -98,11 +101,21 @@ describe('operator actions on the job queue', () => {
     await until('the job to fail', () => store.get(id)!.state === 'failed');
     expect(store.get(id)!.reason).toBe('cancelled by alice');
 
-    expect(store.requeue(id, 'retry requested by alice')).toBe(true);
+    expect(store.transition(id, 'retry', { detail: 'retry requested by alice' })).toBe(true);
     runner.wake();
     await until('the retried job to be done', () => store.get(id)!.state === 'done');
     const timeline = store.events(id).map((e) => `${e.state}${e.detail ? `: ${e.detail}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
-    expect(timeline).toEqual(['receiving', 'complete', 'queued', 'processing', 'failed (cancelled by alice)', 'queued: retry requested by alice', 'processing', 'done']);
+    expect(timeline).toEqual([
+      'receiving',
+      'complete',
+      'queued',
+      'processing',
+      'failed (cancelled by alice)',
+      'queued: retry requested by alice',
+      'processing',
+      'sending: results ready; waiting to send',
+      'done',
+    ]);
   });
 
   test('a waiting job is cancelled without running; a running job restarted on request runs again', async () => {
@@ -113,8 +126,8 @@ describe('operator actions on the job queue', () => {
     });
     const first = queuedJob(store, 1);
     const second = queuedJob(store, 2);
-    expect(store.cancelWaiting(second, 'cancelled by bob')).toBe(true);
-    expect(store.cancelWaiting(second, 'again')).toBe(false);
+    expect(store.transition(second, 'cancel', { reason: 'cancelled by bob' })).toBe(true);
+    expect(store.transition(second, 'cancel', { reason: 'again' })).toBe(false);
     runner.start();
     await until('the first job to run', () => runner.isRunning(first));
     runner.interrupt(first, { state: 'queued', detail: 'retry requested by bob' });

@@ -46,7 +46,7 @@ describe('result reuse', () => {
     const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const calls: string[] = [];
     const run = async () => {
-      const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), setState: () => {} };
+      const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), step: () => {}, progress: () => {} };
       const processor = createSeriesProcessor(config, { extractor: standInExtractor(modelsDir, (c) => calls.push(c.modelSha256)) });
       try {
         await processor.process(context);
@@ -92,7 +92,7 @@ describe('result reuse', () => {
     const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32' });
     const processor = createSeriesProcessor(config, { model, extractor: standInExtractor(modelsDir) });
-    const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-model-once'), setState: () => {} };
+    const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-model-once'), step: () => {}, progress: () => {} };
     try {
       await processor.process(context);
       // The models folder is gone, and any read of a file in it is seen: the lookups still find the results.
@@ -127,7 +127,7 @@ describe('result reuse', () => {
       const extractor: BrainExtractor = { extract: async () => Promise.reject(failure), close: async () => {} };
       const processor = createSeriesProcessor(config, { extractor });
       try {
-        await processor.process({ job, instancePaths: series.paths, workDir, log: logger('test-reason'), setState: () => {} });
+        await processor.process({ job, instancePaths: series.paths, workDir, log: logger('test-reason'), step: () => {}, progress: () => {} });
       } catch (error) {
         return (error as Error).message;
       } finally {

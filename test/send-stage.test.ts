@@ -15,7 +15,7 @@ import { stageDurations } from '../src/jobs/state/stages.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { Job } from '../src/jobs/state/job.js';
-import { type JobContext, ResultsMissingError, type StagedProcessor } from '../src/jobs/processing/contract.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor } from '../src/jobs/processing/contract.js';
 import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -242,18 +242,18 @@ describe('stage durations and recovery of sending jobs', () => {
   test('a job’s events give the seconds per stage, retries summed, ends not counted', () => {
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
     const events = [
-      { at: at(0), state: 'receiving', detail: null },
-      { at: at(2), state: 'complete', detail: null },
-      { at: at(2), state: 'queued', detail: null },
-      { at: at(5), state: 'processing', detail: null },
-      { at: at(5), state: 'processing', detail: 'reading 4 instance(s)' },
-      { at: at(6), state: 'processing', detail: 'registering to the atlas' },
-      { at: at(10), state: 'processing', detail: 'segmenting the brain' },
-      { at: at(30), state: 'processing', detail: 'building skull-stripped series and SEG' },
-      { at: at(31), state: 'sending', detail: 'results ready; waiting to send' },
-      { at: at(40), state: 'failed', detail: null },
-      { at: at(100), state: 'sending', detail: 'retry requested by alice' },
-      { at: at(103), state: 'done', detail: null },
+      { at: at(0), stage: 'receiving' },
+      { at: at(2), stage: 'receiving' },
+      { at: at(2), stage: 'waiting' },
+      { at: at(5), stage: 'processing' },
+      { at: at(5), stage: 'reading' },
+      { at: at(6), stage: 'registration' },
+      { at: at(10), stage: 'segmentation' },
+      { at: at(30), stage: 'building' },
+      { at: at(31), stage: 'sending' },
+      { at: at(40), stage: null },
+      { at: at(100), stage: 'sending' },
+      { at: at(103), stage: null },
     ] as const;
     expect(stageDurations(events, Date.parse(at(200)))).toEqual({
       receiving: 2,
@@ -274,7 +274,7 @@ describe('stage durations and recovery of sending jobs', () => {
         const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
         store.markComplete(job.id);
         store.claimNext();
-        store.setState(job.id, 'sending', `0 of 5 object(s) to ARCHIVE, attempt 3`);
+        store.transition(job.id, 'resultsReady', { detail: '0 of 5 object(s) to ARCHIVE, attempt 3' });
         return job.id;
       };
       const withResults = job(1);
@@ -293,7 +293,7 @@ describe('stage durations and recovery of sending jobs', () => {
 });
 
 describe('the runner’s two queues', () => {
-  function setUp(processor: StagedProcessor, sendConcurrency = 1) {
+  function setUp(processor: SeriesProcessor, sendConcurrency = 1) {
     const dir = tempDir('send-queues');
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 50 });
@@ -313,11 +313,11 @@ describe('the runner’s two queues', () => {
     const { store, runner, queue } = setUp({
       async compute(ctx) {
         computed.push(ctx.job.id);
-        ctx.setState('processing', 'reading 1 instance(s)');
+        ctx.step('reading', 'reading 1 instance(s)');
       },
       async send(ctx: JobContext) {
         sends.push(ctx.job.id);
-        ctx.setState('sending', '1 of 1 object(s) to ARCHIVE');
+        ctx.progress('1 of 1 object(s) to ARCHIVE');
         await archiveUp;
       },
       hasResults: () => true,

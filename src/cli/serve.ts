@@ -1,5 +1,5 @@
 // `brainstrip serve`: the DICOM node. Receives into the spool (scp), groups series into durable jobs (jobs),
-// processes them one by one (the SeriesProcessor of the results area) and reports on an HTTP port (ops).
+// computes and sends their results (the SeriesProcessor of jobs/processing) and reports on an HTTP port (ops).
 import '../ort-env.js';
 import fs from 'node:fs';
 import dcmjsDimse from 'dcmjs-dimse';
@@ -13,7 +13,7 @@ import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
-import type { SeriesProcessor, StagedProcessor } from '../jobs/processing/contract.js';
+import type { SeriesProcessor } from '../jobs/processing/contract.js';
 import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
@@ -46,13 +46,10 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
-/**
- * Starts every part of the node; `processor` replaces the configured pipeline (used by tests): one with compute and
- * send stages runs them in their own queues, one with `process` only runs each job whole in a processing slot.
- */
+/** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
 export async function startNode(
   config: BrainstripConfig,
-  options: { processor?: ({ process: SeriesProcessor } | StagedProcessor) & { close(): Promise<void> }; configFile?: string } = {},
+  options: { processor?: SeriesProcessor & { close(): Promise<void> }; configFile?: string } = {},
 ): Promise<RunningNode> {
   const log = logger('serve');
   const folder = dataFolder(config);
@@ -79,10 +76,9 @@ export async function startNode(
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
   const processor = options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true });
-  const staged = 'compute' in processor && 'send' in processor;
   const runner = new JobRunner(
     store,
-    staged ? processor : processor.process,
+    processor,
     {
       concurrency: config.jobs.concurrency,
       sendConcurrency: config.results.sendConcurrency,
@@ -211,6 +207,9 @@ export async function run(argv: string[]): Promise<number> {
   // Bad input must never take the node down; a stray error is logged with what it concerns and the node goes on.
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
   process.on('uncaughtException', (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
+  // Node writes its own warnings (deprecations, experimental features) as plain text unless they are listened to.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn(`${warning.name}: ${warning.message}`));
 
   const node = await startNode(config, { configFile: configFilePath(file) });
   await new Promise<void>((resolve) => {

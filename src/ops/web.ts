@@ -437,7 +437,7 @@ export function createWebHandler(deps: WebDeps) {
   async function cancel(job: Job, by: string): Promise<string> {
     const reason = `cancelled by ${by}`;
     if (runner.interrupt(job.id, { state: 'failed', reason })) return `job ${job.id} cancelled`;
-    if (store.cancelWaiting(job.id, reason)) return `job ${job.id} cancelled`;
+    if (store.transition(job.id, 'cancel', { reason })) return `job ${job.id} cancelled`;
     throw new Error(`job ${job.id} is ${job.state}: nothing to cancel`);
   }
 

@@ -18,8 +18,6 @@ export interface RunningScp {
 }
 
 export async function startScp(options: ScpOptions, deps: ScpDependencies): Promise<RunningScp> {
-  // dcmjs-dimse logs every PDU at info level; the node logs what matters itself.
-  dcmjsDimse.log.setLevel('error');
   const rt = new ScpRuntime(options, deps);
   const log = rt.log;
   const retryRecording = setInterval(() => rt.retryUnrecorded(), 2000);

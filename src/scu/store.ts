@@ -10,8 +10,6 @@ import { classifyStatus } from './status.js';
 const { Client } = dimse;
 const { CStoreRequest } = dimse.requests;
 const { RejectResult } = dimse.constants;
-// dcmjs-dimse logs every PDU at info level; brainstrip logs outcomes itself, with UIDs.
-dimse.log.setLevel('warn');
 
 export interface StoreItem {
   path: string;

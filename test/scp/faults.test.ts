@@ -99,7 +99,8 @@ describe('restart after a series was done', () => {
     const job = store.latestJobOfSeries(series)!;
     store.markComplete(job.id);
     store.claimNext();
-    store.setState(job.id, 'done');
+    store.transition(job.id, 'resultsReady');
+    store.transition(job.id, 'delivered');
     return job;
   }
   async function spoolInstance(spool: Spool, series: string, sop: string, spooledAt: Date) {

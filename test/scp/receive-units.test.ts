@@ -136,7 +136,7 @@ describe('job store', () => {
     const failed = store.recordInstance(instance('1', 'B')).job;
     store.markComplete(failed.id);
     store.claimNext();
-    store.setState(failed.id, 'failed', null, 'archive refused the SEG (0xA700)');
+    store.transition(failed.id, 'fail', { reason: 'archive refused the SEG (0xA700)' });
     const receiving = store.recordInstance(instance('1', 'C')).job;
     // no close(): as if the process had been killed
     store = new SqliteJobStore(file);

@@ -1,6 +1,6 @@
 // The contract between the runner (which schedules jobs) and the processing (what a job computes and sends).
 import type { Logger } from '../../log.js';
-import type { Job } from '../state/job.js';
+import type { Job, ProcessingStep } from '../state/job.js';
 
 export interface JobContext {
   job: Job;
@@ -8,7 +8,13 @@ export interface JobContext {
   instancePaths: string[];
   /** A folder of its own where the processor may write intermediate and result files. */
   workDir: string;
-  setState(state: 'processing' | 'sending', detail?: string): void;
+  /**
+   * The processing moved on to `step`: a stage of the job's timeline and of the stage metrics. `detail` says it in
+   * words for people only; no figure depends on its wording.
+   */
+  step(step: ProcessingStep, detail: string): void;
+  /** What the job does now within its stage, in words for people (a sending attempt); no stage changes. */
+  progress(detail: string): void;
   /** When set, results go to this destination (AE@host:port) only, not to every configured one. */
   onlyDestination?: string;
   /** Resolves when the operator allows sending (at once unless sending is paused); rejects when aborted. */
@@ -18,15 +24,12 @@ export interface JobContext {
   signal?: AbortSignal;
 }
 
-/** Resolving marks the job `done`; throwing marks it `failed` with the error's message as reason. */
-export type SeriesProcessor = (ctx: JobContext) => Promise<void>;
-
 /**
- * A processor in two stages, each run by its own queue: computing holds one of `jobs.concurrency` slots until the
- * results are durably in the job's folder; sending then holds one of `results.sendConcurrency` slots, so an
- * archive that is down holds up no computation.
+ * What the node does with a job, in two stages, each run by its own queue: computing holds one of
+ * `jobs.concurrency` slots until the results are durably in the job's folder; sending then holds one of
+ * `results.sendConcurrency` slots, so an archive that is down holds up no computation.
  */
-export interface StagedProcessor {
+export interface SeriesProcessor {
   /** Computes the results (or finds them on disk) and resolves once they are durably kept; throwing fails the job. */
   compute(ctx: JobContext): Promise<void>;
   /** Sends the results on disk to the archives; throws ResultsMissingError when there are none. */

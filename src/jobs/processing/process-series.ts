@@ -10,7 +10,7 @@ import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/
 import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
 import { StoredLedger, destinationKey } from '../../scu/ledger.js';
 import { DeliveryError, deliver } from '../../scu/sender.js';
-import { type JobContext, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './contract.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor } from './contract.js';
 import type { ExtractionStep } from './extract-brain.js';
 import { type BrainExtractor, poolExtractor } from './extractor.js';
 import { loadSeriesIsolated } from './parse-series.js';
@@ -32,8 +32,8 @@ function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
 }
 
 async function computeResults(ctx: JobContext, config: BrainstripConfig, extractor: BrainExtractor, dir: string, key: string): Promise<ResultSet> {
-  const { job, instancePaths, setState, log } = ctx;
-  setState('processing', `reading ${instancePaths.length} instance(s)`);
+  const { job, instancePaths, log } = ctx;
+  ctx.step('reading', `reading ${instancePaths.length} instance(s)`);
   // The site's choices for multi-volume series and slice tolerances apply to the node exactly as to the CLI.
   // Parsed in a worker with a time and memory limit: a hostile instance costs that worker, not the node.
   const { loaded, acquisition } = await loadSeriesIsolated(
@@ -47,19 +47,19 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
     ctx.signal,
   );
   const { source } = loaded;
-  setState('processing', 'brain extraction');
+  ctx.step('extraction', 'brain extraction');
   const steps: Record<ExtractionStep, string> = { registration: 'registering to the atlas', segmentation: 'segmenting the brain' };
   const extraction = await extractor.extract(
     loaded.volume,
     { jobId: job.id, studyInstanceUid: source.studyInstanceUid, seriesInstanceUid: source.seriesInstanceUid },
-    (step) => setState('processing', steps[step]),
+    (step) => ctx.step(step, steps[step]),
   );
   if (ctx.signal?.aborted) throw new Error('interrupted');
   log.info(`brain extracted: ${extraction.brainVolumeMl.toFixed(0)} ml, atlas agreement Dice ${extraction.atlasAgreementDice.toFixed(3)}`, {
     flaggedForReview: extraction.flaggedForReview,
   });
   if (extraction.flaggedForReview) log.warn(`brain mask flagged for review: ${extraction.reviewReason ?? ''}`);
-  setState('processing', 'building skull-stripped series and SEG');
+  ctx.step('building', 'building skull-stripped series and SEG');
   const options: DerivedObjectOptions = {
     ...derivedOptions(config),
     reviewNote: extraction.flaggedForReview
@@ -86,9 +86,9 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   return set;
 }
 
-export interface SeriesProcessorHandle extends StagedProcessor {
-  /** Both stages in one call (the one-shot tools and tests that need no queue). */
-  process: SeriesProcessor;
+export interface SeriesProcessorHandle extends SeriesProcessor {
+  /** Both stages in one call, for tools that need no queue. */
+  process(ctx: JobContext): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -148,7 +148,7 @@ export function createSeriesProcessor(
   };
 
   const send = async (ctx: JobContext): Promise<void> => {
-    const { job, setState, log } = ctx;
+    const { job, log } = ctx;
     const results = resultsOnDisk(ctx);
     if (!results) throw new ResultsMissingError(`series ${job.seriesInstanceUid}: no results on disk computed from its instances by the configured model`);
     await ctx.whenSendingAllowed?.();
@@ -185,8 +185,7 @@ export function createSeriesProcessor(
           },
           log,
           onAttempt: (attempt, left) =>
-            setState(
-              'sending',
+            ctx.progress(
               `${left} of ${items.length} object(s) to ${destination.aeTitle}` +
                 (attempt > 1 ? `, attempt ${attempt}${config.results.retry.maxAttempts > 0 ? `/${config.results.retry.maxAttempts}` : ''} (archive not storing; retried with backoff)` : ''),
             ),
@@ -206,7 +205,7 @@ export function createSeriesProcessor(
     }
   };
 
-  const process: SeriesProcessor = async (ctx) => {
+  const process = async (ctx: JobContext): Promise<void> => {
     await compute(ctx);
     await send(ctx);
   };

@@ -3,6 +3,17 @@
 export const JOB_STATES = ['receiving', 'complete', 'queued', 'processing', 'sending', 'done', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** The steps of the processing, as the processing names them when it moves on (never read from the detail text). */
+export const PROCESSING_STEPS = ['reading', 'extraction', 'registration', 'segmentation', 'building'] as const;
+export type ProcessingStep = (typeof PROCESSING_STEPS)[number];
+
+/**
+ * The stages a job passes, in order: the job page, GET /api/jobs/:id and the brainstrip_job_stage_seconds
+ * histogram name and measure them the same way. `processing` is a processing stretch before its first step.
+ */
+export const STAGES = ['receiving', 'waiting', 'processing', ...PROCESSING_STEPS, 'sending'] as const;
+export type Stage = (typeof STAGES)[number];
+
 export interface Job {
   id: number;
   studyInstanceUid: string;
@@ -13,6 +24,8 @@ export interface Job {
   seriesDescription: string | null;
   sopClassUid: string | null;
   state: JobState;
+  /** The stage the job is in (null once it ended: done, failed). */
+  stage: Stage | null;
   /** What the job is doing now, in words (e.g. "registering to atlas", "sending SEG to ARCHIVE"). */
   detail: string | null;
   /** Why the job failed (the processor's error message), null otherwise. */

@@ -1,6 +1,8 @@
 // The job store: what the node keeps about jobs, as one narrow interface. The SQLite store (./sqlite) implements it;
-// a store on another database implements the same methods.
-import type { Job, JobState } from './job.js';
+// a store on another database implements the same methods. A job's state changes only by the named transitions of
+// ./transitions.ts, which the store refuses when the job's state does not allow them; each change is an event.
+import type { Job, JobState, Stage } from './job.js';
+import type { TransitionChange, TransitionName } from './transitions.js';
 
 export interface ReceivedInstance {
   studyInstanceUid: string;
@@ -13,10 +15,12 @@ export interface ReceivedInstance {
   bytes: number;
 }
 
-/** One change of a job's state or detail. */
+/** One change of a job's state, stage or detail. */
 export interface JobEvent {
   at: string;
   state: JobState;
+  /** The stage the job entered (null: it ended). */
+  stage: Stage | null;
   detail: string | null;
   reason: string | null;
 }
@@ -50,26 +54,24 @@ export interface JobStore {
   /** Most recent first. */
   list(options?: { state?: JobState; seriesInstanceUid?: string; limit?: number }): Job[];
   countsByState(): Record<JobState, number>;
-  /** receiving → complete → queued, when the series has been idle long enough. */
+  /** receiving → complete → queued (transitions complete, enqueue), when the series has been idle long enough. */
   markComplete(id: number): Job | undefined;
-  /** Takes the oldest queued job and marks it `processing`. */
+  /** Takes the oldest queued job and marks it `processing` (transition claim: one more attempt). */
   claimNext(): Job | undefined;
   /** The oldest job waiting in `sending` that is not among `busy` (those being computed or sent now); state unchanged. */
   nextToSend(busy: number[]): Job | undefined;
-  setState(id: number, state: JobState, detail?: string | null, reason?: string | null): void;
+  /**
+   * Moves the job by the named transition, recording `change` (the detail replaces the last one; a failure's
+   * reason). False, and nothing changes, when the job's state does not allow that transition.
+   */
+  transition(id: number, name: TransitionName, change?: TransitionChange): boolean;
   /**
    * After a restart: jobs that were sending and whose results are still on disk (`canSend`) go on sending; other jobs
    * that were being processed or sent start again from the queue; complete jobs are queued. Returns the jobs still
    * receiving, whose idle timers must be re-armed.
    */
   recoverAfterRestart(maxInterruptions?: number, canSend?: (job: Job) => boolean): { requeued: Job[]; resending: Job[]; receiving: Job[]; poisoned: Job[] };
-  /** A finished job (done or failed) goes back to the queue. */
-  requeue(id: number, detail: string): boolean;
-  /** A finished job whose results are on disk goes straight back to `sending`. */
-  requeueForSending(id: number, detail: string): boolean;
-  /** Ends a job that is not running (receiving, complete, queued, or sending while it waits for a slot) as failed. */
-  cancelWaiting(id: number, reason: string): boolean;
-  /** The job's changes of state and detail, oldest first. */
+  /** The job's changes of state, stage and detail, oldest first. */
   events(id: number): JobEvent[];
 
   // The instance registry: which instances of a series were received, and the job they belong to.

@@ -2,6 +2,7 @@
 // the objects brainstrip creates. Loading it through createRequire keeps the rest of the code typed against the
 // small part of its API that we use, without an ambient module declaration that could clash with another area's.
 import { createRequire } from 'node:module';
+import { type LibraryLog, captureLibraryLog } from '../../log.js';
 import { type CharacterSet, CHARACTER_SETS, interpretCharacterSet, holdsReplacedBytes, stripEscapes } from './character-set.js';
 import { readFileMeta, scanElements } from './element-scan.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identity.js';
@@ -28,16 +29,17 @@ interface DcmjsApi {
     /** A naturalized dataset carrying its own file meta attributes, as a Part-10 file. */
     datasetToBuffer(dataset: Dataset): Buffer;
   };
-  log: { setLevel(level: string): void; getLogger?(name: string): { setLevel(level: string): void } };
+  log: LibraryLog & { getLogger(name: string): LibraryLog };
   constants: { encodingMapping: Record<string, string> };
 }
 
 const require = createRequire(import.meta.url);
 export const dcmjs = require('dcmjs') as DcmjsApi;
-// dcmjs logs every unusual VR to the console; the loader reports problems itself, with the series' UIDs.
-dcmjs.log.setLevel('error');
+// dcmjs logs every unusual VR as a warning; the loader reports problems itself, with the series' UIDs. Its errors
+// go into the node's log.
+captureLibraryLog('dcmjs', dcmjs.log, 'error');
 // Its validation logger reports the dictionary's ambiguous VRs (US or SS) of every implicit-VR file as errors.
-dcmjs.log.getLogger?.('validation.dcmjs').setLevel('silent');
+dcmjs.log.getLogger('validation.dcmjs').setLevel('silent', false);
 // dcmjs decodes text with the decoder its table names for the Specific Character Set term (normalized as below);
 // its table lacks some defined terms (ISO_IR 203), so ours is written into it.
 for (const [term, label] of Object.entries(CHARACTER_SETS)) dcmjs.constants.encodingMapping[term.replace(/[_ ]/g, '-').toLowerCase()] = label;

@@ -3,12 +3,15 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Codecs from 'dcmjs-codecs';
+import { type LibraryLog, captureLibraryLog } from '../../log.js';
 import { type Dataset, parsePart10 } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
 import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, RLE_LOSSLESS } from '../../dicom/uids.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
+// The codecs log what their WebAssembly writes to stdout or stderr as errors; those go into the node's log.
+captureLibraryLog('dcmjs-codecs', codecs.log as unknown as LibraryLog, 'warn');
 
 let codecsReady: Promise<void> | undefined;
 
