@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binary } from '../src/cli/evaluate.js';
-import { openMsCases } from '../src/cli/evaluate-model.js';
+import { binary } from '../src/tools/reference-mask.js';
+import { openMsCases } from '../src/tools/evaluate-model.js';
 import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { registerToAtlas } from '../src/pipeline/registration/index.js';
 import { reviewMask } from '../src/pipeline/segmentation/review-check.js';
