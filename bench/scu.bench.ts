@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { configureLogging, logger } from '../src/log.js';
 import { readMrAcquisition } from '../src/pipeline/derived/acquisition.js';
-import { writeResultSet } from '../src/jobs/result-set.js';
+import { writeResultSet } from '../src/jobs/processing/result-set.js';
 import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { loadSeries } from '../src/pipeline/dicom/load-series.js';

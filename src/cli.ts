@@ -3,12 +3,15 @@
 // Commands are loaded on demand so that a one-shot tool does not pay for the DICOM server's imports.
 // Every command may load ONNX Runtime; its telemetry is off before any of them does.
 import './ort-env.js';
+import { BRAINSTRIP_VERSION, NODE_VERSION } from './version.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'start the DICOM node (SCP, job queue, pipeline, SCU, HTTP)', load: () => import('./cli/serve.js') },
   convert: { summary: 'DICOM series or NIfTI → NIfTI volume in patient space', load: () => import('./cli/convert.js') },
   register: { summary: 'rigid registration of a volume to the atlas', load: () => import('./cli/register.js') },
   extract: { summary: 'brain mask, skull-stripped image and QC picture for a volume', load: () => import('./cli/extract.js') },
+  backup: { summary: 'consistent copy of the data folder while the node runs', load: () => import('./cli/backup.js') },
+  config: { summary: 'check the configuration without starting the node; show each value and its source', load: () => import('./cli/config.js') },
   user: { summary: 'add or list users of the operations page', load: () => import('./cli/user.js') },
   'evaluate-model': { summary: 'the model on every validation head (open-ms, held-out label maps): table and contact sheet', load: () => import('./cli/evaluate-model.js') },
   evaluate: { summary: 'Dice, HD95 and volumes of a brain mask against a reference mask', load: () => import('./cli/evaluate.js') },
@@ -17,11 +20,15 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: brainstrip <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nbrainstrip <command> --help for its options`;
+  return `usage: brainstrip <command> [options]\n       brainstrip --version\n\ncommands:\n${lines.join('\n')}\n\nbrainstrip <command> --help for its options`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(`brainstrip ${BRAINSTRIP_VERSION} (Node.js ${NODE_VERSION})`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h') {
     console.log(usage());
     return name ? 0 : 2;
@@ -41,6 +48,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`brainstrip: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    // A configuration that is not valid is a usage error, as for `brainstrip config check`.
+    process.exitCode = error instanceof Error && error.name === 'ConfigError' ? 2 : 1;
   },
 );

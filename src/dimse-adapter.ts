@@ -3,6 +3,11 @@
 import type { Server as NetServer, Socket } from 'node:net';
 import dcmjsDimse from 'dcmjs-dimse';
 import type { association as dimseAssociation } from 'dcmjs-dimse';
+import { type LibraryLog, captureLibraryLog } from './log.js';
+
+// dcmjs-dimse logs every PDU at info level (the node logs what matters itself, with UIDs); its warnings and errors
+// go into the node's log. Its logger is loglevel's root, shared by whoever else uses loglevel in this process.
+captureLibraryLog('dcmjs-dimse', dcmjsDimse.log as unknown as LibraryLog, 'warn');
 
 type Scp = InstanceType<typeof dcmjsDimse.Scp>;
 type Server = InstanceType<typeof dcmjsDimse.Server>;
@@ -25,6 +30,14 @@ export function associationOf(scp: Scp): dimseAssociation.Association | undefine
 /** The listening net.Server behind a dcmjs-dimse Server (its `server` field). */
 export function netServerOf(server: Server): NetServer | undefined {
   return (server as unknown as { server?: NetServer }).server;
+}
+
+/**
+ * The first argument of Server.listen for `port` on `host`: dcmjs-dimse hands it to net.Server.listen as it is, so
+ * an options object binds one address; a bare port (no host) listens on every interface.
+ */
+export function listenTarget(port: number, host: string | undefined): number {
+  return (host ? { port, host } : port) as unknown as number;
 }
 
 /** The sockets of the Server's open connections (its `clients` field). */

@@ -1,57 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { format } from 'node:util';
 import winston from 'winston';
-
-/** DICOM identifiers that a log line concerns; an administrator searches the log by these. */
-export interface DicomContext {
-  studyInstanceUid?: string;
-  seriesInstanceUid?: string;
-  sopInstanceUid?: string;
-  jobId?: string | number;
-  callingAe?: string;
-}
-
-/** DicomContext with where inside the object a problem was found. */
-export interface DicomIdentifiers extends DicomContext {
-  /** 1-based frame number inside a multi-frame instance. */
-  frame?: number;
-  /** File the problem was found in, when there is one. */
-  path?: string;
-}
-
-/** The identifiers in words, for the end of an error message: ` (series …, instance … frame …, study …, file …)`. */
-export function describeDicom(ids: DicomIdentifiers = {}): string {
-  const parts: string[] = [];
-  if (ids.seriesInstanceUid) parts.push(`series ${ids.seriesInstanceUid}`);
-  if (ids.sopInstanceUid) parts.push(`instance ${ids.sopInstanceUid}${ids.frame ? ` frame ${ids.frame}` : ''}`);
-  if (ids.studyInstanceUid) parts.push(`study ${ids.studyInstanceUid}`);
-  if (ids.path) parts.push(`file ${ids.path}`);
-  if (ids.jobId !== undefined && ids.jobId !== '') parts.push(`job ${ids.jobId}`);
-  if (ids.callingAe) parts.push(`from ${ids.callingAe}`);
-  return parts.length ? ` (${parts.join(', ')})` : '';
-}
-
-/**
- * An error that knows which DICOM objects it concerns: its message ends with them in words (describeDicom), and
- * `identifiers` keeps them for code (a job's reason names its series without searching the text).
- */
-export class DicomError extends Error {
-  readonly identifiers: DicomIdentifiers;
-
-  constructor(reason: string, identifiers: DicomIdentifiers = {}, options?: ErrorOptions) {
-    super(`${reason}${describeDicom(identifiers)}`, options);
-    this.name = 'DicomError';
-    this.identifiers = identifiers;
-  }
-
-  /** A DicomError whose message already names what it concerns (as one from another thread does). */
-  static withMessage(message: string, identifiers: DicomIdentifiers, options?: ErrorOptions): DicomError {
-    const error = new DicomError('', {}, options);
-    error.message = message;
-    (error as { identifiers: DicomIdentifiers }).identifiers = identifiers;
-    return error;
-  }
-}
+import type { DicomContext } from './dicom/errors.js';
 
 export type Logger = winston.Logger;
 
@@ -87,4 +38,32 @@ export function configureLogging(options: LogOptions): winston.Logger {
 export function logger(component: string, context: DicomContext = {}): winston.Logger {
   if (!root) configureLogging({ level: 'info', stream: 'stderr' });
   return root!.child({ component, ...context });
+}
+
+/** The loglevel logger API through which dcmjs, dcmjs-codecs and dcmjs-dimse write their own messages. */
+export interface LibraryLog {
+  methodFactory: (methodName: string, level: number, loggerName: string | symbol | undefined) => (...message: unknown[]) => void;
+  setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent', persist?: boolean): void;
+  getLoggers?(): Record<string, LibraryLog>;
+  rebuild?(): void;
+}
+
+/** loglevel's methods → winston's levels (loglevel's trace is finer than anything the node logs). */
+const LIBRARY_LEVELS: Record<string, string> = { trace: 'silly', debug: 'debug', info: 'info', warn: 'warn', error: 'error' };
+
+/**
+ * Makes a library's loglevel logger (and the child loggers it made) write into the node's log: one JSON line per
+ * message, with the library as its component and the level it logged at, instead of the plain text lines its
+ * default writes to the console. Messages below `level` are dropped at the source.
+ */
+export function captureLibraryLog(library: string, log: LibraryLog, level: 'debug' | 'info' | 'warn' | 'error'): void {
+  const factory: LibraryLog['methodFactory'] = (methodName, _level, loggerName) => {
+    const target = LIBRARY_LEVELS[methodName] ?? 'info';
+    const component = typeof loggerName === 'string' ? `${library}/${loggerName}` : library;
+    return (...message) => logger(component).log(target, format(...message));
+  };
+  for (const each of [log, ...Object.values(log.getLoggers?.() ?? {})]) each.methodFactory = factory;
+  log.setLevel(level, false);
+  // Rebuilding the root rebuilds its child loggers' methods through the new factory too.
+  log.rebuild?.();
 }

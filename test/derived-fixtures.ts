@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MrAcquisition } from '../src/pipeline/derived/acquisition.js';
-import type { AlgorithmIdentity, DerivedObjectOptions } from '../src/pipeline/derived/common.js';
+import type { AlgorithmIdentity, DerivedObjectOptions } from '../src/pipeline/derived/objects.js';
 import type { SourceSeries } from '../src/pipeline/dicom/series.js';
 import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 

@@ -265,6 +265,21 @@ describe('malformed input gives a clear error, never a crash or a wrong volume',
     expect(error.message).toContain(s.seriesInstanceUid);
   });
 
+  for (const [name, tag, written] of [['RescaleSlope', 0x1053, 'abc '], ['RescaleIntercept', 0x1052, '-x25']] as const) {
+    it(`a ${name} that is not a number is named in the reason`, async () => {
+      const s = await series({ rescaleSlope: 0.25, rescaleIntercept: 1.25 });
+      // Written over the value's own bytes: dcmjs would not write a DS that is not a number.
+      const bytes = fs.readFileSync(s.paths[2]);
+      const at = bytes.indexOf(Buffer.from([0x28, 0x00, tag & 0xff, tag >> 8, 0x44, 0x53]));
+      expect(bytes.readUInt16LE(at + 6)).toBe(4);
+      bytes.write(written, at + 8, 'latin1');
+      fs.writeFileSync(s.paths[2], bytes);
+      const error = await refusal(loadSeries(s.paths));
+      expect(error.message).toContain(`${name} '${written.trim()}' is not a number`);
+      expect(error.message).toContain(s.seriesInstanceUid);
+    });
+  }
+
   it('pixel data shorter than Rows × Columns declare', async () => {
     const s = await series();
     rewrite(s.paths[1], (d) => {

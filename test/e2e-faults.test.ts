@@ -8,6 +8,7 @@ import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 import { startRefusingArchive } from './scu-fixtures.js';
+import { DimseStatus } from '../src/dicom/status.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const missing = e2eRequirements() ?? sharedDataMissing('the end-to-end fault tests', seriesDir);
@@ -74,7 +75,7 @@ describe.skipIf(missing !== undefined)('delivery faults, end to end', () => {
   }, 1_200_000);
 
   test('the archive refuses the objects: the job fails with its status and reason, shown in /api/jobs', async () => {
-    const archive = await startRefusingArchive(0xa900, 'rejected by archive policy');
+    const archive = await startRefusingArchive(DimseStatus.DataSetDoesNotMatchSopClass, 'rejected by archive policy');
     cleanups.push(() => archive.stop());
     const node = await startNode({
       destinations: [{ aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port }],

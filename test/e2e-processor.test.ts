@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
-import { createSeriesProcessor } from '../src/jobs/process-series.js';
-import type { JobContext } from '../src/jobs/types.js';
+import { createSeriesProcessor } from '../src/jobs/processing/process-series.js';
+import type { JobContext } from '../src/jobs/processing/contract.js';
 import { configureLogging, logger } from '../src/log.js';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { tempDir } from './derived-fixtures.js';
@@ -36,7 +36,7 @@ describe.skipIf(missing !== undefined)('series processor', () => {
       sopClassUid: String(header.SOPClassUID),
       instances: files.length,
     });
-    return { job, instancePaths: files, workDir, log: logger('test-processor'), setState: (state, detail) => states.push(`${state}: ${detail ?? ''}`) };
+    return { job, instancePaths: files, workDir, log: logger('test-processor'), step: (step, detail) => states.push(`${step}: ${detail}`), progress: (detail) => states.push(`progress: ${detail}`) };
   }
 
   test('computes once, delivers once, and after a restart only serves a newly added destination', async () => {
@@ -55,8 +55,8 @@ describe.skipIf(missing !== undefined)('series processor', () => {
     } finally {
       await processor.close();
     }
-    expect(states.some((s) => s.startsWith('processing: brain extraction'))).toBe(true);
-    expect(states.some((s) => s.startsWith('sending: '))).toBe(true);
+    expect(states.some((s) => s.startsWith('extraction: brain extraction'))).toBe(true);
+    expect(states.some((s) => s.startsWith('progress: '))).toBe(true);
     expect(first.files()).toHaveLength(files.length + 1);
     const manifest = JSON.parse(fs.readFileSync(path.join(workDir, 'results', 'manifest.json'), 'utf8'));
     expect(manifest.objects).toHaveLength(files.length + 1);

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
-import { extractBrain } from '../src/jobs/extract-brain.js';
+import { extractBrain } from '../src/jobs/processing/extract-brain.js';
 import { resample, resampleMask } from '../src/pipeline/space/geometry.js';
 import { resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
 import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
@@ -45,7 +45,7 @@ describe('brain extraction on Colin27', () => {
     const t2 = { ...t1, data: t1.data.map((v) => (v > 5 ? (300 - v) * 7 : v)) };
     const reference = resampleMask(atlas.brainMask, input, t.matrix);
     for (const volume of [t1, t2]) {
-      const result = await extractBrain(volume, { pool, config: { model: modelConfig }, transform: t });
+      const result = await extractBrain(volume, { pool, model: resolveModel({ name: modelConfig.name, precision: modelConfig.precision }), config: { model: modelConfig }, transform: t });
       expect(result.mask.dims).toEqual(input.dims);
       const d = dice(result.mask.data, reference.data);
       expect(d).toBeGreaterThan(0.93);
@@ -73,8 +73,8 @@ describe('brain extraction on Colin27', () => {
     const input: Grid = { dims: [140, 160, 70], spacing: [1.3, 1.3, 2.2], origin: [90, 110, -70], direction: [[-1, 0, 0], [0, -1, 0], [0, 0, 1]] };
     const t1 = resample(atlas.template, input, { targetToSource: t.matrix, interpolation: 'linear', fill: 0 }) as Volume<Float32Array>;
     const [a, b] = await Promise.all([
-      extractBrain(t1, { pool, config: { model: { ...modelConfig, precision: 'INT8' } }, transform: t }),
-      extractBrain(t1, { pool, config: { model: modelConfig }, transform: t }),
+      extractBrain(t1, { pool, model: int8, config: { model: modelConfig }, transform: t }),
+      extractBrain(t1, { pool, model: fp32, config: { model: modelConfig }, transform: t }),
     ]);
     expect(a.model).toMatchObject({ precision: 'INT8', sha256: int8.sha256 });
     expect(dice(a.mask.data, b.mask.data)).toBeGreaterThan(0.99);
@@ -83,7 +83,7 @@ describe('brain extraction on Colin27', () => {
   it('flags a result for review when the mask and the registered atlas disagree', async () => {
     // a deliberately wrong transform (the head is elsewhere): the atlas mask lands off the brain
     const wrong = rigidAboutCentre(eulerRotation(0, 0, 0), [0, 0, 0], [0, 0, 45]);
-    const result = await extractBrain(atlas.template, { pool, config: { model: modelConfig }, transform: wrong });
+    const result = await extractBrain(atlas.template, { pool, model: resolveModel({ name: modelConfig.name, precision: modelConfig.precision }), config: { model: modelConfig }, transform: wrong });
     expect(result.atlasAgreementDice).toBeLessThan(0.83);
     expect(result.flaggedForReview).toBe(true);
   });

@@ -1,7 +1,7 @@
 // A job record as the job store hands it to the series processor, for tests that call the processor directly,
 // and a stand-in for brain extraction (no worker pool, no network).
-import type { BrainExtractor } from '../src/jobs/process-series.js';
-import type { Job } from '../src/jobs/types.js';
+import type { BrainExtractor } from '../src/jobs/processing/extractor.js';
+import type { Job } from '../src/jobs/state/job.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
 

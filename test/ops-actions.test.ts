@@ -9,8 +9,8 @@ import { loadConfig } from '../config/schema.js';
 import { configSources } from '../config/sources.js';
 import { NodeControls } from '../src/jobs/controls.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { JobStore } from '../src/jobs/store.js';
-import type { JobContext } from '../src/jobs/types.js';
+import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
+import type { JobContext } from '../src/jobs/processing/contract.js';
 import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
 import { personName } from '../src/ops/html.js';
 import { describeJobs } from '../src/ops/job-facts.js';
@@ -25,7 +25,7 @@ const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {
   }
 };
 
-function queuedJob(store: JobStore, n = 1) {
+function queuedJob(store: SqliteJobStore, n = 1) {
   const uid = `1.2.3.${n}`;
   const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: uid, sopInstanceUid: `${uid}.1`, bytes: 10, callingAe: 'PACS' });
   store.markComplete(job.id);
@@ -38,11 +38,12 @@ describe('operator actions on the job queue', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  function setUp(processor: (ctx: JobContext) => Promise<void>) {
+  function setUp(compute: (ctx: JobContext) => Promise<void>, send: (ctx: JobContext) => Promise<void> = async () => undefined) {
+    const processor = { compute, send, hasResults: () => false };
     const dir = tempDir('ops-actions');
-    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const controls = new NodeControls(path.join(dir, 'paused.json'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, workRoot: path.join(dir, 'work'), instancePaths: async () => [], controls, pollMs: 50 });
+    const runner = new JobRunner(store, processor, { concurrency: 1, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], controls, pollMs: 50 });
     cleanups.push(() => store.close(), () => runner.close(100));
     return { dir, store, controls, runner };
   }
@@ -69,11 +70,13 @@ describe('operator actions on the job queue', () => {
 
   test('paused sending holds a job with results before it sends, and lets it go on resume', async () => {
     let sent = false;
-    const { store, controls, runner } = setUp(async (ctx) => {
-      ctx.setState('processing', 'brain extraction');
-      await ctx.whenSendingAllowed?.();
-      sent = true;
-    });
+    const { store, controls, runner } = setUp(
+      async (ctx) => ctx.step('extraction', 'brain extraction'),
+      async (ctx) => {
+        await ctx.whenSendingAllowed?.();
+        sent = true;
+      },
+    );
     controls.set('sending', true, 'alice');
     const id = queuedJob(store);
     runner.start();
@@ -98,11 +101,21 @@ describe('operator actions on the job queue', () => {
     await until('the job to fail', () => store.get(id)!.state === 'failed');
     expect(store.get(id)!.reason).toBe('cancelled by alice');
 
-    expect(store.requeue(id, 'retry requested by alice')).toBe(true);
+    expect(store.transition(id, 'retry', { detail: 'retry requested by alice' })).toBe(true);
     runner.wake();
     await until('the retried job to be done', () => store.get(id)!.state === 'done');
     const timeline = store.events(id).map((e) => `${e.state}${e.detail ? `: ${e.detail}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
-    expect(timeline).toEqual(['receiving', 'complete', 'queued', 'processing', 'failed (cancelled by alice)', 'queued: retry requested by alice', 'processing', 'done']);
+    expect(timeline).toEqual([
+      'receiving',
+      'complete',
+      'queued',
+      'processing',
+      'failed (cancelled by alice)',
+      'queued: retry requested by alice',
+      'processing',
+      'sending: results ready; waiting to send',
+      'done',
+    ]);
   });
 
   test('a waiting job is cancelled without running; a running job restarted on request runs again', async () => {
@@ -113,8 +126,8 @@ describe('operator actions on the job queue', () => {
     });
     const first = queuedJob(store, 1);
     const second = queuedJob(store, 2);
-    expect(store.cancelWaiting(second, 'cancelled by bob')).toBe(true);
-    expect(store.cancelWaiting(second, 'again')).toBe(false);
+    expect(store.transition(second, 'cancel', { reason: 'cancelled by bob' })).toBe(true);
+    expect(store.transition(second, 'cancel', { reason: 'again' })).toBe(false);
     runner.start();
     await until('the first job to run', () => runner.isRunning(first));
     runner.interrupt(first, { state: 'queued', detail: 'retry requested by bob' });
@@ -173,7 +186,9 @@ describe('access to the operations page', () => {
   test('the configuration page names each value’s source and masks secrets', () => {
     const dir = tempDir('ops-config');
     const file = path.join(dir, 'site.json');
-    fs.writeFileSync(file, JSON.stringify({ receive: { aeTitle: 'NODE1' }, tls: { privateKey: '/etc/brainstrip/key.pem' } }));
+    // The configuration refuses TLS files it cannot read, so these exist (their content is not looked at).
+    for (const pem of ['cert.pem', 'key.pem']) fs.writeFileSync(path.join(dir, pem), '');
+    fs.writeFileSync(file, JSON.stringify({ receive: { aeTitle: 'NODE1' }, tls: { certificate: path.join(dir, 'cert.pem'), privateKey: path.join(dir, 'key.pem') } }));
     const env = { BRAINSTRIP_HTTP_PORT: '9090' };
     const config = loadConfig({ file, overrides: { http: { port: 9090 } } });
     const values = new Map(configSources(config as unknown as Record<string, unknown>, file, env).map((v) => [v.key, v]));
@@ -202,7 +217,7 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       fs.writeFileSync(`${script}.name`, encoded);
       fs.writeFileSync(script, `dcmodify -nb -m "(0008,0005)=${charset.replace(/\\/g, '\\\\')}" -m "(0010,0010)=$(cat '${script}.name')" -m "(0008,0050)=ACC-42" "$@"\n`);
       execFileSync('bash', [script, ...series.paths]);
-      const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+      const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
         const { job } = store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
         await describeJobs({ store, dataDir: dir, logFile: undefined, destinations: [], instancePaths: async () => series.paths }, store.undescribed());

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { NodeControls } from '../src/jobs/controls.js';
-import { JobStore } from '../src/jobs/store.js';
+import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import { MetricsRegistry } from '../src/metrics.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { type OpsServer, startOpsServer } from '../src/ops/http.js';
@@ -40,12 +40,12 @@ describe('the operations page over HTTP', () => {
   let server: OpsServer;
   let base: string;
   let accounts: Accounts;
-  let store: JobStore;
+  let store: SqliteJobStore;
 
   beforeAll(async () => {
     const dir = tempDir('ops-web');
     const config = loadConfig({ file: '', overrides: { dataDir: dir, ops: { loginFailuresPerUser: 5, loginFailuresPerClient: 12, loginWindowMinutes: 15 } } });
-    store = new JobStore(path.join(dir, 'jobs.sqlite'));
+    store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     accounts = new Accounts(path.join(dir, 'ops.sqlite'));
     await accounts.setUser(ADMIN.user, 'admin', ADMIN.password);
     const runner = { active: 0, concurrency: 1, isRunning: () => false, interrupt: () => false, retry: async () => undefined, wake: () => undefined };

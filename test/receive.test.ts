@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../src/pipeline/dicom/identity.js';
 import { readFileMeta } from '../src/scp/part10.js';
 import { readInstanceHeader } from '../src/scp/dataset-header.js';
 import {
@@ -100,6 +101,32 @@ describe.skipIf(!canRun)('association policy', () => {
     expect((await call('ELSEWHERE')).status).not.toBe(0); // allowed only from another host
     expect((await call('PACS')).status).toBe(0);
     expect((await call('MODALITY')).status).toBe(0);
+  });
+
+  it("names brainstrip's Implementation Class UID and version name in the association it accepts", async () => {
+    const n = await node();
+    const echo = await runTool('echoscu', ['-d', '-aec', 'BRAINSTRIP', '127.0.0.1', String(n.dicomPort)]);
+    expect(echo.status, echo.output).toBe(0);
+    expect(echo.output).toContain(`Their Implementation Class UID:    ${IMPLEMENTATION_CLASS_UID}`);
+    expect(echo.output).toContain(`Their Implementation Version Name: ${IMPLEMENTATION_VERSION_NAME}`);
+  });
+
+  it('listens on every interface by default, and on receive.host alone when it is set', async () => {
+    // Linux routes all of 127.0.0.0/8 to the loopback interface: two addresses of this machine without a network.
+    const connects = (host: string, port: number) =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, host, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+    const everywhere = await node();
+    expect(await connects('127.0.0.1', everywhere.dicomPort)).toBe(true);
+    expect(await connects('127.0.0.2', everywhere.dicomPort)).toBe(true);
+    const bound = await node({ receive: { host: '127.0.0.2' } });
+    expect(await connects('127.0.0.1', bound.dicomPort)).toBe(false);
+    expect((await runTool('echoscu', ['-aec', 'BRAINSTRIP', '127.0.0.2', String(bound.dicomPort)])).status).toBe(0);
   });
 });
 

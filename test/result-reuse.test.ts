@@ -5,11 +5,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { loadConfig } from '../config/schema.js';
-import { type BrainExtractor, createSeriesProcessor } from '../src/jobs/process-series.js';
-import type { JobContext } from '../src/jobs/types.js';
-import { DicomError, configureLogging, logger } from '../src/log.js';
+import type { BrainExtractor } from '../src/jobs/processing/extractor.js';
+import { createSeriesProcessor } from '../src/jobs/processing/process-series.js';
+import type { JobContext } from '../src/jobs/processing/contract.js';
+import { configureLogging, logger } from '../src/log.js';
+import { DicomError } from '../src/dicom/errors.js';
+import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
 import { processingJob, standInExtractor } from './job-fixtures.js';
@@ -43,7 +46,7 @@ describe('result reuse', () => {
     const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const calls: string[] = [];
     const run = async () => {
-      const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), setState: () => {} };
+      const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-reuse'), step: () => {}, progress: () => {} };
       const processor = createSeriesProcessor(config, { extractor: standInExtractor(modelsDir, (c) => calls.push(c.modelSha256)) });
       try {
         await processor.process(context);
@@ -78,6 +81,39 @@ describe('result reuse', () => {
     expect(third.model).toMatchObject({ version: '1.2.0', sha256: upgraded });
   }, 120_000);
 
+  test('the model is resolved once, when the processor is made: finding results on disk reads no model file', async () => {
+    const dir = tempDir('model-once');
+    const modelsDir = path.join(dir, 'models');
+    const sum = writeModels(modelsDir, '2.0.0', 'weights');
+    const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, attributes: { Modality: 'MR' } });
+    const job = processingJob({ ...series, instances: series.paths.length });
+    const workDir = path.join(dir, 'data', 'work', '1');
+    fs.mkdirSync(workDir, { recursive: true });
+    const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
+    const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32' });
+    const processor = createSeriesProcessor(config, { model, extractor: standInExtractor(modelsDir) });
+    const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-model-once'), step: () => {}, progress: () => {} };
+    try {
+      await processor.process(context);
+      // The models folder is gone, and any read of a file in it is seen: the lookups still find the results.
+      fs.rmSync(modelsDir, { recursive: true });
+      const reads = vi.spyOn(fs, 'readFileSync');
+      try {
+        expect(processor.hasResults(context)).toBe(true);
+        expect(processor.hasResults({ ...context, workDir: path.join(dir, 'data', 'work', '2') })).toBe(true); // through the result index
+        const files = reads.mock.calls.map(([file]) => String(file));
+        expect(files.some((file) => file.endsWith('manifest.json'))).toBe(true); // the spy sees the reads
+        expect(files.filter((file) => file.startsWith(modelsDir))).toEqual([]);
+      } finally {
+        reads.mockRestore();
+      }
+      await processor.send(context); // nothing to send to, but the results are found
+      expect(JSON.parse(fs.readFileSync(path.join(workDir, 'results', 'manifest.json'), 'utf8')).model.sha256).toBe(sum);
+    } finally {
+      await processor.close();
+    }
+  }, 60_000);
+
   test("a failed step's reason names the series once, whether or not the error named it", async () => {
     const dir = tempDir('reason');
     const modelsDir = path.join(dir, 'models');
@@ -91,7 +127,7 @@ describe('result reuse', () => {
       const extractor: BrainExtractor = { extract: async () => Promise.reject(failure), close: async () => {} };
       const processor = createSeriesProcessor(config, { extractor });
       try {
-        await processor.process({ job, instancePaths: series.paths, workDir, log: logger('test-reason'), setState: () => {} });
+        await processor.process({ job, instancePaths: series.paths, workDir, log: logger('test-reason'), step: () => {}, progress: () => {} });
       } catch (error) {
         return (error as Error).message;
       } finally {

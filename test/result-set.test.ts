@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResultSet, writeResultSet } from '../src/jobs/result-set.js';
-import type { DicomObject } from '../src/pipeline/derived/common.js';
+import { readResultSet, writeResultSet } from '../src/jobs/processing/result-set.js';
+import type { DicomObject } from '../src/pipeline/derived/objects.js';
 
 function object(n: number): DicomObject {
   const uid = `1.2.826.0.1.3680043.10.999.${n}`;

@@ -9,6 +9,7 @@ import { StoredLedger } from '../src/scu/ledger.js';
 import { DeliveryError, deliver } from '../src/scu/sender.js';
 import { hasTool, tempDir, writeSyntheticResults } from './derived-fixtures.js';
 import { freePort, selfSignedCertificate, startRefusingArchive, startStorescp } from './scu-fixtures.js';
+import { DimseStatus } from '../src/dicom/status.js';
 
 configureLogging({ level: 'error', stream: 'stderr' });
 const log = logger('test-scu');
@@ -95,7 +96,7 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
   test('an archive that refuses an object fails delivery with its status and comment, and nothing is recorded as stored', async () => {
     const dir = tempDir('scu-refuse');
     const items = await writeSyntheticResults(path.join(dir, 'out'));
-    const archive = await startRefusingArchive(0xa900, 'Data set does not match SOP class');
+    const archive = await startRefusingArchive(DimseStatus.DataSetDoesNotMatchSopClass, 'Data set does not match SOP class');
     cleanups.push(() => archive.stop());
     const ledger = new StoredLedger(path.join(dir, 'ledger'));
     const destination = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port };
@@ -113,7 +114,7 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
   test('an archive that stays out of resources fails delivery after the configured attempts', async () => {
     const dir = tempDir('scu-full');
     const items = (await writeSyntheticResults(path.join(dir, 'out'))).slice(0, 2);
-    const archive = await startRefusingArchive(0xa700, 'disk full');
+    const archive = await startRefusingArchive(DimseStatus.OutOfResources, 'disk full');
     cleanups.push(() => archive.stop());
     const ledger = new StoredLedger(path.join(dir, 'ledger'));
     const destination = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port };

@@ -10,11 +10,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { type RunningNode, startNode } from '../src/cli/serve.js';
-import { createSeriesProcessor } from '../src/jobs/process-series.js';
-import { stageDurations } from '../src/jobs/stages.js';
+import { createSeriesProcessor } from '../src/jobs/processing/process-series.js';
+import { stageDurations } from '../src/jobs/state/stages.js';
 import { JobRunner } from '../src/jobs/runner.js';
-import { JobStore } from '../src/jobs/store.js';
-import { type Job, type JobContext, ResultsMissingError, type StagedProcessor } from '../src/jobs/types.js';
+import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
+import type { Job } from '../src/jobs/state/job.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor } from '../src/jobs/processing/contract.js';
 import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -241,18 +242,18 @@ describe('stage durations and recovery of sending jobs', () => {
   test('a job’s events give the seconds per stage, retries summed, ends not counted', () => {
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
     const events = [
-      { at: at(0), state: 'receiving', detail: null },
-      { at: at(2), state: 'complete', detail: null },
-      { at: at(2), state: 'queued', detail: null },
-      { at: at(5), state: 'processing', detail: null },
-      { at: at(5), state: 'processing', detail: 'reading 4 instance(s)' },
-      { at: at(6), state: 'processing', detail: 'registering to the atlas' },
-      { at: at(10), state: 'processing', detail: 'segmenting the brain' },
-      { at: at(30), state: 'processing', detail: 'building skull-stripped series and SEG' },
-      { at: at(31), state: 'sending', detail: 'results ready; waiting to send' },
-      { at: at(40), state: 'failed', detail: null },
-      { at: at(100), state: 'sending', detail: 'retry requested by alice' },
-      { at: at(103), state: 'done', detail: null },
+      { at: at(0), stage: 'receiving' },
+      { at: at(2), stage: 'receiving' },
+      { at: at(2), stage: 'waiting' },
+      { at: at(5), stage: 'processing' },
+      { at: at(5), stage: 'reading' },
+      { at: at(6), stage: 'registration' },
+      { at: at(10), stage: 'segmentation' },
+      { at: at(30), stage: 'building' },
+      { at: at(31), stage: 'sending' },
+      { at: at(40), stage: null },
+      { at: at(100), stage: 'sending' },
+      { at: at(103), stage: null },
     ] as const;
     expect(stageDurations(events, Date.parse(at(200)))).toEqual({
       receiving: 2,
@@ -267,13 +268,13 @@ describe('stage durations and recovery of sending jobs', () => {
   });
 
   test('after a restart a sending job with results goes on sending; one without goes back to the queue', () => {
-    const store = new JobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
     try {
       const job = (n: number) => {
         const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
         store.markComplete(job.id);
         store.claimNext();
-        store.setState(job.id, 'sending', `0 of 5 object(s) to ARCHIVE, attempt 3`);
+        store.transition(job.id, 'resultsReady', { detail: '0 of 5 object(s) to ARCHIVE, attempt 3' });
         return job.id;
       };
       const withResults = job(1);
@@ -292,10 +293,10 @@ describe('stage durations and recovery of sending jobs', () => {
 });
 
 describe('the runner’s two queues', () => {
-  function setUp(processor: StagedProcessor, sendConcurrency = 1) {
+  function setUp(processor: SeriesProcessor, sendConcurrency = 1) {
     const dir = tempDir('send-queues');
-    const store = new JobStore(path.join(dir, 'jobs.sqlite'));
-    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workRoot: path.join(dir, 'work'), instancePaths: async () => [], pollMs: 50 });
+    const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
+    const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 50 });
     const queue = (n: number) => {
       const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
       store.markComplete(job.id);
@@ -312,11 +313,11 @@ describe('the runner’s two queues', () => {
     const { store, runner, queue } = setUp({
       async compute(ctx) {
         computed.push(ctx.job.id);
-        ctx.setState('processing', 'reading 1 instance(s)');
+        ctx.step('reading', 'reading 1 instance(s)');
       },
       async send(ctx: JobContext) {
         sends.push(ctx.job.id);
-        ctx.setState('sending', '1 of 1 object(s) to ARCHIVE');
+        ctx.progress('1 of 1 object(s) to ARCHIVE');
         await archiveUp;
       },
       hasResults: () => true,

@@ -2,13 +2,13 @@
 export const modelSection = {
   dir: {
     doc: "Folder holding the ONNX models, checksums.json and atlas/; empty for the models folder shipped with brainstrip",
-    format: String,
+    format: 'optional-path',
     default: '',
     env: 'BRAINSTRIP_MODEL_DIR',
   },
   name: {
     doc: "Model to run, as listed in <dir>/checksums.json (e.g. 'brainstrip-efficient'; the file is <name>-<precision>.onnx)",
-    format: String,
+    format: 'text',
     default: 'brainstrip-efficient',
     env: 'BRAINSTRIP_MODEL',
   },
@@ -20,7 +20,7 @@ export const modelSection = {
   },
   verifyChecksums: {
     doc: 'Refuse to start when a model or atlas file does not match its SHA-256 in checksums.json',
-    format: Boolean,
+    format: 'flag',
     default: true,
     env: 'BRAINSTRIP_MODEL_VERIFY',
   },
@@ -29,7 +29,7 @@ export const modelSection = {
       'Results whose mask agrees with the registered atlas mask below this Dice (the best over head sizes 0.82–1 of the atlas, ' +
       'src/pipeline/segmentation/atlas-agreement.ts) are flagged for review: a failed registration, a mask of the wrong shape or place, or ' +
       'one that spills past the skull. Measured: real adult heads 0.85–0.92, phantoms 0.80–0.82',
-    format: Number,
+    format: 'fraction',
     default: 0.83,
     env: 'BRAINSTRIP_REVIEW_DICE',
   },

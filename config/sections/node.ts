@@ -2,7 +2,7 @@
 export const nodeSection = {
   dataDir: {
     doc: 'Root folder for spool, job database, results and error area',
-    format: String,
+    format: 'path',
     default: './var',
     env: 'BRAINSTRIP_DATA_DIR',
   },
@@ -15,7 +15,7 @@ export const nodeSection = {
     },
     file: {
       doc: 'Also write JSON lines to this file (relative to dataDir); empty for stdout only',
-      format: String,
+      format: 'optional-path',
       default: 'logs/brainstrip.log',
       env: 'BRAINSTRIP_LOG_FILE',
     },

@@ -11,19 +11,19 @@ export const pipelineSection = {
   },
   samePositionTolerance: {
     doc: 'Slices whose ImagePositionPatient differ by less than this many mm are at the same position (another volume)',
-    format: Number,
+    format: 'positive-number',
     default: 0.01,
     env: 'BRAINSTRIP_SAME_POSITION_TOLERANCE',
   },
   spacingTolerance: {
     doc: 'Largest relative deviation of a gap between slices from the typical gap; beyond it the series is refused as irregular (missing slices)',
-    format: Number,
+    format: 'positive-number',
     default: 0.1,
     env: 'BRAINSTRIP_SPACING_TOLERANCE',
   },
   minSlices: {
     doc: 'Fewest slice positions that make a volume; a series with fewer is refused',
-    format: 'nat',
+    format: 'positive-whole-number',
     default: 3,
     env: 'BRAINSTRIP_MIN_SLICES',
   },

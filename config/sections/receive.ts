@@ -1,62 +1,7 @@
 // The receiving half of the node: who may send, which series become jobs, and when a series counts as complete.
-import convict from 'convict';
-
-/** One routing rule; every field given must match (regexes are case-insensitive). */
-export interface RoutingRule {
-  modality?: string;
-  /** Regular expression tested against SeriesDescription. */
-  seriesDescription?: string;
-  callingAe?: string;
-}
-
-const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: at most 16 characters, no backslash
-
-convict.addFormat({
-  name: 'ae-title',
-  validate(value: unknown) {
-    if (typeof value !== 'string' || !AE_TITLE.test(value) || value.trim() === '') {
-      throw new Error('must be a DICOM AE title: 1–16 characters, no backslash');
-    }
-  },
-});
-
-convict.addFormat({
-  name: 'calling-ae-list',
-  validate(value: unknown) {
-    if (!Array.isArray(value)) throw new Error('must be a list of "AE" or "AE@host" strings');
-    for (const entry of value) {
-      if (typeof entry !== 'string') throw new Error('each entry must be a string "AE" or "AE@host"');
-      const ae = entry.split('@')[0];
-      if (!AE_TITLE.test(ae) || ae.trim() === '') throw new Error(`'${entry}': AE title must be 1–16 characters, no backslash`);
-    }
-  },
-  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim() === '' ? [] : v.trim().startsWith('[') ? JSON.parse(v) : v.split(',')) : v),
-});
-
-convict.addFormat({
-  name: 'routing-rules',
-  validate(value: unknown) {
-    if (!Array.isArray(value)) throw new Error('must be a list of {modality?, seriesDescription?, callingAe?}');
-    for (const rule of value as RoutingRule[]) {
-      if (typeof rule !== 'object' || rule === null) throw new Error('each rule must be an object');
-      for (const key of Object.keys(rule)) {
-        if (!['modality', 'seriesDescription', 'callingAe'].includes(key)) throw new Error(`unknown rule field '${key}'`);
-      }
-      if (rule.seriesDescription !== undefined) new RegExp(rule.seriesDescription, 'i'); // throws on a bad regex
-    }
-  },
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
-});
-
-convict.addFormat({
-  name: 'uid-list',
-  validate(value: unknown) {
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !/^[0-9.]+$/.test(v))) {
-      throw new Error('must be a list of DICOM UIDs');
-    }
-  },
-  coerce: (v: unknown) => (typeof v === 'string' ? (v.trim().startsWith('[') ? JSON.parse(v) : v.split(',').filter(Boolean)) : v),
-});
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
+export type { RoutingRule } from '../formats.js';
+import type { RoutingRule } from '../formats.js';
 
 export const receiveSection = {
   aeTitle: {
@@ -67,9 +12,15 @@ export const receiveSection = {
   },
   port: {
     doc: 'TCP port of the DICOM SCP (0: any free port, logged at start)',
-    format: 'port',
+    format: 'tcp-port',
     default: 11112,
     env: 'BRAINSTRIP_DICOM_PORT',
+  },
+  host: {
+    doc: 'Address the DICOM port listens on: empty for every interface (IPv4 and IPv6), or one address of this machine',
+    format: 'bind-address',
+    default: '',
+    env: 'BRAINSTRIP_DICOM_HOST',
   },
   allowedCallers: {
     doc:
@@ -81,31 +32,31 @@ export const receiveSection = {
   },
   maxAssociations: {
     doc: 'Simultaneous associations; more are rejected as transient (local limit exceeded)',
-    format: 'nat',
+    format: 'positive-whole-number',
     default: 16,
     env: 'BRAINSTRIP_MAX_ASSOCIATIONS',
   },
   maxPduLength: {
-    doc: 'Maximum PDU length the SCP offers to senders (bytes)',
-    format: 'nat',
+    doc: 'Maximum PDU length the SCP offers to senders (bytes, 4096–262144); a longer P-DATA-TF PDU is aborted',
+    format: 'pdu-length',
     default: 262144,
     env: 'BRAINSTRIP_MAX_PDU_LENGTH',
   },
   timeoutSeconds: {
     doc: 'An association that sends nothing for this long is closed',
-    format: 'nat',
+    format: 'positive-duration',
     default: 120,
     env: 'BRAINSTRIP_ASSOCIATION_TIMEOUT_S',
   },
   artimSeconds: {
     doc: 'A connection that has not sent its association request after this long is closed (ARTIM timer, PS3.8 9.1.5)',
-    format: 'nat',
+    format: 'positive-duration',
     default: 30,
     env: 'BRAINSTRIP_ARTIM_S',
   },
   maxPendingConnections: {
     doc: 'Connections held at once that have not yet asked for an association; more are closed at once',
-    format: 'nat',
+    format: 'positive-whole-number',
     default: 32,
     env: 'BRAINSTRIP_MAX_PENDING_CONNECTIONS',
   },
@@ -113,31 +64,31 @@ export const receiveSection = {
     doc:
       'Instances are refused with Out of Resources (and /health reports not ready) when the spool has less free space ' +
       'than this, so that the job store never finds the disk full',
-    format: 'nat',
+    format: 'whole-number',
     default: 64,
     env: 'BRAINSTRIP_MIN_FREE_MB',
   },
   errorAreaMaxFiles: {
     doc: 'Refused instances kept in spool/errors for inspection (deleted after unroutedRetentionHours); more are not kept',
-    format: 'nat',
+    format: 'whole-number',
     default: 1000,
     env: 'BRAINSTRIP_ERROR_AREA_MAX_FILES',
   },
   spoolDir: {
     doc: 'Where received instances are kept, exactly as received (relative to dataDir)',
-    format: String,
+    format: 'path',
     default: 'spool',
     env: 'BRAINSTRIP_SPOOL_DIR',
   },
   seriesIdleSeconds: {
     doc: 'A series is complete when no instance of it arrived for this long and no association is still delivering it',
-    format: Number,
+    format: 'positive-duration',
     default: 30,
     env: 'BRAINSTRIP_SERIES_IDLE_S',
   },
   unroutedRetentionHours: {
     doc: 'Instances that were acknowledged but not routed to a job are deleted after this many hours',
-    format: Number,
+    format: 'duration',
     default: 24,
     env: 'BRAINSTRIP_UNROUTED_RETENTION_H',
   },
@@ -145,12 +96,12 @@ export const receiveSection = {
     sopClasses: {
       doc: 'SOP classes that can become jobs (default: MR Image Storage, Enhanced MR Image Storage)',
       format: 'uid-list',
-      default: ['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1'],
+      default: [MR_IMAGE_STORAGE, ENHANCED_MR_IMAGE_STORAGE],
       env: 'BRAINSTRIP_ROUTING_SOP_CLASSES',
     },
     excludeImageTypes: {
       doc: 'Instances whose ImageType contains any of these values are not processed (localizers, derived images)',
-      format: Array,
+      format: 'text-list',
       default: ['LOCALIZER', 'DERIVED'],
       env: 'BRAINSTRIP_ROUTING_EXCLUDE_IMAGE_TYPES',
     },

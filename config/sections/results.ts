@@ -1,58 +1,8 @@
 // Results back to the archive: how derived objects are identified (UID root, series naming) and where they are
 // sent (destinations, retries, TLS). The node's own TLS identity is here too so that the SCP can use the same
 // certificate for incoming associations as the SCU does for outgoing ones.
-import convict from 'convict';
-
-export interface DestinationTls {
-  /** PEM file of the CA(s) the archive's certificate must chain to; empty: the system's CAs. */
-  ca?: string;
-  /** Check the archive's certificate (default true); false only for test set-ups. */
-  rejectUnauthorized?: boolean;
-}
-
-export interface Destination {
-  aeTitle: string;
-  host: string;
-  port: number;
-  /** Absent or false: plain TCP. true or an object: DICOM over TLS (PS3.15 B.1). */
-  tls?: boolean | DestinationTls;
-}
-
-const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/; // PS3.5 AE: 16 chars of the default repertoire, no backslash
-
-function validateDestinations(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error('must be a list of {aeTitle, host, port, tls?}');
-  for (const d of value as Partial<Destination>[]) {
-    if (typeof d !== 'object' || d === null) throw new Error('each destination must be an object');
-    if (typeof d.aeTitle !== 'string' || !AE_TITLE.test(d.aeTitle) || d.aeTitle.trim() === '') {
-      throw new Error(`destination AE title '${String(d.aeTitle)}' is not a DICOM AE title (1–16 characters, no backslash)`);
-    }
-    if (typeof d.host !== 'string' || d.host === '') throw new Error(`destination ${d.aeTitle}: host missing`);
-    if (!Number.isInteger(d.port) || (d.port as number) < 1 || (d.port as number) > 65535) {
-      throw new Error(`destination ${d.aeTitle}: port must be 1–65535`);
-    }
-    if (d.tls !== undefined && typeof d.tls !== 'boolean' && (typeof d.tls !== 'object' || d.tls === null)) {
-      throw new Error(`destination ${d.aeTitle}: tls must be true/false or {ca, rejectUnauthorized}`);
-    }
-  }
-}
-
-convict.addFormat({
-  name: 'dicom-destinations',
-  validate: validateDestinations,
-  // From the environment the list arrives as JSON text.
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
-});
-
-convict.addFormat({
-  name: 'dicom-uid-root',
-  validate(value: unknown) {
-    // Components are decimal numbers without leading zeros (PS3.5 9.1); leave room for the generated suffix.
-    if (typeof value !== 'string' || !/^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/.test(value) || value.length > 40) {
-      throw new Error('must be a DICOM UID prefix such as 2.25 or your organisation root, at most 40 characters');
-    }
-  },
-});
+export type { Destination, DestinationTls } from '../formats.js';
+import type { Destination } from '../formats.js';
 
 export const resultsSection = {
   uidRoot: {
@@ -65,25 +15,25 @@ export const resultsSection = {
   },
   seriesDescriptionSuffix: {
     doc: 'Appended to the source SeriesDescription for the skull-stripped series (the result is cut to 64 characters, LO)',
-    format: String,
+    format: 'text',
     default: ' skull-stripped',
     env: 'BRAINSTRIP_RESULTS_SERIES_SUFFIX',
   },
   segSeriesDescriptionSuffix: {
     doc: 'Appended to the source SeriesDescription for the SEG series (cut to 64 characters)',
-    format: String,
+    format: 'text',
     default: ' brain SEG',
     env: 'BRAINSTRIP_RESULTS_SEG_SUFFIX',
   },
   seriesNumberOffset: {
     doc: 'SeriesNumber of the skull-stripped series = source SeriesNumber + this; the SEG gets one more',
-    format: 'nat',
+    format: 'whole-number',
     default: 1000,
     env: 'BRAINSTRIP_RESULTS_SERIES_NUMBER_OFFSET',
   },
   institutionName: {
     doc: 'InstitutionName written in the Equipment module of derived objects; empty to leave it out',
-    format: String,
+    format: 'dicom-long-string',
     default: '',
     env: 'BRAINSTRIP_RESULTS_INSTITUTION',
   },
@@ -97,7 +47,7 @@ export const resultsSection = {
   },
   callingAeTitle: {
     doc: 'Calling AE title of the SCU when sending results (archives usually know the node by it)',
-    format: String,
+    format: 'ae-title',
     default: 'BRAINSTRIP',
     env: 'BRAINSTRIP_RESULTS_CALLING_AE',
   },
@@ -107,7 +57,7 @@ export const resultsSection = {
       'objects. Archives built on DCMTK (Orthanc among them) negotiate no asynchronous ' +
       'operations window, so one association carries one C-STORE at a time; several keep objects in flight while the ' +
       'archive stores. Lower it for an archive that limits associations per calling AE',
-    format: 'nat',
+    format: 'positive-whole-number',
     default: 4,
     env: 'BRAINSTRIP_RESULTS_ASSOCIATIONS',
   },
@@ -116,7 +66,7 @@ export const resultsSection = {
       'Jobs sending their results at once, apart from jobs.concurrency: a job whose results are on disk frees its ' +
       'processing slot and waits for one of these, so an archive that is down holds up sending only, never the ' +
       'next series\' processing (0: nothing is sent; jobs wait in `sending`)',
-    format: 'nat',
+    format: 'whole-number',
     default: 2,
     env: 'BRAINSTRIP_RESULTS_SEND_CONCURRENCY',
   },
@@ -125,7 +75,7 @@ export const resultsSection = {
       doc:
         'C-STORE attempts per destination before the job fails (network errors and transient statuses); 0: no limit, ' +
         'only giveUpAfterHours',
-      format: 'nat',
+      format: 'whole-number',
       default: 0,
       env: 'BRAINSTRIP_RESULTS_RETRY_MAX_ATTEMPTS',
     },
@@ -133,28 +83,28 @@ export const resultsSection = {
       doc:
         'An archive that keeps failing transiently (down, busy, out of resources) is retried this long before the job ' +
         'fails; the job stays `sending` meanwhile and can be retried later from the API (0: no time limit)',
-      format: Number,
+      format: 'duration',
       default: 24,
       env: 'BRAINSTRIP_RESULTS_RETRY_GIVE_UP_H',
     },
     initialDelayMs: {
       doc: 'Wait before the first retry; doubles after each failed attempt',
-      format: 'nat',
+      format: 'duration',
       default: 2000,
       env: 'BRAINSTRIP_RESULTS_RETRY_INITIAL_DELAY_MS',
     },
     maxDelayMs: {
       doc: 'Upper bound of the wait between attempts',
-      format: 'nat',
+      format: 'duration',
       default: 300000,
       env: 'BRAINSTRIP_RESULTS_RETRY_MAX_DELAY_MS',
     },
   },
   timeouts: {
-    connectMs: { doc: 'TCP/TLS connect timeout of the SCU', format: 'nat', default: 10000, env: 'BRAINSTRIP_RESULTS_CONNECT_TIMEOUT_MS' },
+    connectMs: { doc: 'TCP/TLS connect timeout of the SCU', format: 'positive-duration', default: 10000, env: 'BRAINSTRIP_RESULTS_CONNECT_TIMEOUT_MS' },
     associationMs: {
       doc: 'Longest wait for an association to finish (all C-STORE responses and the release)',
-      format: 'nat',
+      format: 'positive-duration',
       default: 300000,
       env: 'BRAINSTRIP_RESULTS_ASSOCIATION_TIMEOUT_MS',
     },
@@ -166,13 +116,13 @@ export const resultsSection = {
  * SCP (receive area) listens with TLS when `scpEnabled` is true and uses `ca` to check callers if `requireClientCert`.
  */
 export const tlsSection = {
-  certificate: { doc: 'PEM certificate of this node; empty: no client certificate', format: String, default: '', env: 'BRAINSTRIP_TLS_CERT' },
-  privateKey: { doc: 'PEM private key of this node', format: String, default: '', env: 'BRAINSTRIP_TLS_KEY', sensitive: true },
-  ca: { doc: 'PEM CA bundle trusted for peers (archives and senders); empty: the system CAs', format: String, default: '', env: 'BRAINSTRIP_TLS_CA' },
-  scpEnabled: { doc: 'Accept incoming associations over TLS instead of plain TCP', format: Boolean, default: false, env: 'BRAINSTRIP_TLS_SCP' },
+  certificate: { doc: 'PEM certificate file of this node; empty: no client certificate', format: 'optional-path', default: '', env: 'BRAINSTRIP_TLS_CERT' },
+  privateKey: { doc: 'PEM private key file of this node', format: 'optional-path', default: '', env: 'BRAINSTRIP_TLS_KEY', sensitive: true },
+  ca: { doc: 'PEM CA bundle file trusted for peers (archives and senders); empty: the system CAs', format: 'optional-path', default: '', env: 'BRAINSTRIP_TLS_CA' },
+  scpEnabled: { doc: 'Accept incoming associations over TLS instead of plain TCP (needs certificate and privateKey)', format: 'flag', default: false, env: 'BRAINSTRIP_TLS_SCP' },
   requireClientCert: {
     doc: 'With scpEnabled: reject callers without a certificate signed by ca',
-    format: Boolean,
+    format: 'flag',
     default: false,
     env: 'BRAINSTRIP_TLS_REQUIRE_CLIENT_CERT',
   },

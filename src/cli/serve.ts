@@ -1,22 +1,24 @@
 // `brainstrip serve`: the DICOM node. Receives into the spool (scp), groups series into durable jobs (jobs),
-// processes them one by one (the SeriesProcessor of the results area) and reports on an HTTP port (ops).
+// computes and sends their results (the SeriesProcessor of jobs/processing) and reports on an HTTP port (ops).
 import '../ort-env.js';
 import fs from 'node:fs';
-import path from 'node:path';
 import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
+import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger } from '../log.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
-import { JobStore, MAX_LIST_LIMIT } from '../jobs/store.js';
-import type { SeriesProcessor, StagedProcessor } from '../jobs/types.js';
+import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
+import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
+import type { SeriesProcessor } from '../jobs/processing/contract.js';
 import { MetricsRegistry } from '../metrics.js';
 import { startOpsServer } from '../ops/http.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
-import { reconcileSpool, SeriesCompletion, Spool, spoolRoot, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
@@ -44,43 +46,43 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
-/**
- * Starts every part of the node; `processor` replaces the configured pipeline (used by tests): one with compute and
- * send stages runs them in their own queues, one with `process` only runs each job whole in a processing slot.
- */
+/** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
 export async function startNode(
   config: BrainstripConfig,
-  options: { processor?: ({ process: SeriesProcessor } | StagedProcessor) & { close(): Promise<void> }; configFile?: string } = {},
+  options: { processor?: SeriesProcessor & { close(): Promise<void> }; configFile?: string } = {},
 ): Promise<RunningNode> {
   const log = logger('serve');
-  const dataDir = path.resolve(config.dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
+  const folder = dataFolder(config);
+  fs.mkdirSync(folder.root, { recursive: true });
   // Without the codecs dcmjs-dimse silently drops compressed datasets in its own code paths.
   await dcmjsDimse.Transcoding.initializeAsync();
+  // Associations, accepted and requested, carry brainstrip's implementation identity, as the files it writes do.
+  dcmjsDimse.Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+  dcmjsDimse.Implementation.setImplementationVersion(IMPLEMENTATION_VERSION_NAME);
 
   const metrics = new MetricsRegistry({ processMetrics: true });
   const stopMemoryGovernor = startMemoryGovernor();
-  const spool = new Spool(spoolRoot(config));
+  const spool = new Spool(folder.spool);
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = new JobStore(path.resolve(dataDir, config.jobs.database));
+  const store = new SqliteJobStore(folder.jobsDatabase);
 
-  // The node does not start on a model or atlas that differs from models/checksums.json (issue 5).
-  if (!options.processor) (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
+  // The model is resolved once, here: the node does not start on a model or atlas that differs from
+  // models/checksums.json, and the processing and the workers are given the model resolved now.
+  const model = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
   // Operator pauses (intake, processing, sending), kept across restarts.
-  const controls = new NodeControls(path.join(dataDir, 'paused.json'));
+  const controls = new NodeControls(folder.pauses);
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
-  const processor = options.processor ?? (await import('../jobs/process-series.js')).createSeriesProcessor(config, { warm: true });
-  const staged = 'compute' in processor && 'send' in processor;
+  const processor = options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true });
   const runner = new JobRunner(
     store,
-    staged ? processor : processor.process,
+    processor,
     {
       concurrency: config.jobs.concurrency,
       sendConcurrency: config.results.sendConcurrency,
-      workRoot: path.join(dataDir, 'work'),
+      workDir: (job) => folder.jobWorkDir(job.id),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
       controls,
       instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
@@ -117,6 +119,7 @@ export async function startNode(
     {
       aeTitle: config.receive.aeTitle,
       port: config.receive.port,
+      host: config.receive.host,
       allowedCallers: config.receive.allowedCallers,
       maxAssociations: config.receive.maxAssociations,
       maxPduLength: config.receive.maxPduLength,
@@ -134,7 +137,7 @@ export async function startNode(
   runner.start();
 
   let closing = false;
-  const accounts = new Accounts(path.resolve(dataDir, config.ops.database), config.ops.sessionHours * 3600_000);
+  const accounts = new Accounts(folder.opsDatabase, config.ops.sessionHours * 3600_000);
   if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
   const web = createWebHandler({
     config,
@@ -144,7 +147,7 @@ export async function startNode(
     controls,
     runner,
     instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
-    spoolRoot: spoolRoot(config),
+    spoolRoot: folder.spool,
     dicomPort: () => scp.port,
   });
   const ops = await startOpsServer(
@@ -164,7 +167,7 @@ export async function startNode(
     aeTitle: config.receive.aeTitle,
     dicomPort: scp.port,
     httpPort: ops.port,
-    dataDir,
+    dataDir: folder.root,
   });
 
   return {
@@ -198,11 +201,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const file = parsed.values.config;
   const config = loadConfig({ file });
-  configureLogging({ level: config.log.level, file: config.log.file ? path.resolve(config.dataDir, config.log.file) : undefined });
+  configureLogging({ level: config.log.level, file: dataFolder(config).logFile });
   const log = logger('serve');
   // Bad input must never take the node down; a stray error is logged with what it concerns and the node goes on.
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
   process.on('uncaughtException', (error) => log.error(`uncaught exception: ${error.stack ?? error.message}`));
+  // Node writes its own warnings (deprecations, experimental features) as plain text unless they are listened to.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => log.warn(`${warning.name}: ${warning.message}`));
 
   const node = await startNode(config, { configFile: configFilePath(file) });
   await new Promise<void>((resolve) => {

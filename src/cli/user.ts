@@ -1,9 +1,9 @@
 // `brainstrip user add|list`: the local users of the operations page. The first admin can only be made here,
 // on the node's own machine, by someone who can read its configuration and data folder.
-import path from 'node:path';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../config/schema.js';
+import { dataFolder } from '../data-folder.js';
 import { Accounts, ROLES, type Role } from '../ops/accounts.js';
 import { parseCommand } from './args.js';
 
@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig({ file: parsed.values.config });
-  const accounts = new Accounts(path.resolve(config.dataDir, config.ops.database));
+  const accounts = new Accounts(dataFolder(config).opsDatabase);
   try {
     if (action === 'list') {
       for (const user of accounts.users()) console.log(`${user.name}\t${user.role}`);

@@ -4,21 +4,22 @@
 // An archive that is down therefore holds up sending only: the next series is computed meanwhile. Resolving = the
 // stage's work is done; throwing = failed with the error's message; a shutdown leaves the job where it can resume.
 import fs from 'node:fs';
-import path from 'node:path';
-import { logger } from '../log.js';
+import { type Logger, logger } from '../log.js';
 import { releaseMemory } from '../memory.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
-import { type Stage, stageOf } from './stages.js';
-import type { JobEvent, JobStore } from './store.js';
-import { type Job, type JobContext, type JobState, ResultsMissingError, type SeriesProcessor, type StagedProcessor } from './types.js';
+import { type JobContext, ResultsMissingError, type SeriesProcessor } from './processing/contract.js';
+import type { Job, ProcessingStep, Stage } from './state/job.js';
+import { trailingStageStart } from './state/stages.js';
+import type { JobStore } from './state/store.js';
+import type { TransitionChange, TransitionName } from './state/transitions.js';
 
 export interface RunnerOptions {
   concurrency: number;
-  /** Jobs sending at once (results.sendConcurrency), apart from the computing ones; only with a StagedProcessor. */
+  /** Jobs sending at once (results.sendConcurrency), apart from the computing ones. */
   sendConcurrency?: number;
-  /** Root of the per-job work folders. */
-  workRoot: string;
+  /** The job's own work folder. */
+  workDir: (job: Job) => string;
   /** The spooled instance files of a job. */
   instancePaths: (job: Job) => Promise<string[]>;
   /** How often the queue is looked at without a wake-up (a safety net, e.g. jobs queued by another process). */
@@ -37,17 +38,10 @@ interface Slot {
   done: Promise<void>;
 }
 
-/** When the job entered the stretch of `state` its events end with (ignoring the last `skip` events). */
-function trailingStart(events: JobEvent[], state: JobState, skip = 0): number | undefined {
-  let start: string | undefined;
-  for (let n = events.length - 1 - skip; n >= 0 && events[n].state === state; n--) start = events[n].at;
-  return start === undefined ? undefined : Date.parse(start);
-}
-
 export class JobRunner {
-  /** Jobs computing (or, with a one-call processor, computing and sending). */
+  /** Jobs computing. */
   private running = new Map<number, Slot>();
-  /** Jobs sending their results (StagedProcessor only). */
+  /** Jobs sending their results. */
   private sending = new Map<number, Slot>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -55,25 +49,21 @@ export class JobRunner {
   private readonly unsettled = new Set<Promise<void>>();
   private readonly interruptions = new Map<number, Interruption>();
   private readonly log = logger('jobs.runner');
-  private readonly staged: StagedProcessor | undefined;
-  private readonly whole: SeriesProcessor | undefined;
   private readonly failures;
   private readonly done;
   private readonly stageSeconds;
 
   constructor(
     private readonly store: JobStore,
-    processor: SeriesProcessor | StagedProcessor,
+    private readonly processor: SeriesProcessor,
     private readonly options: RunnerOptions,
     metrics?: MetricsRegistry,
   ) {
-    if (typeof processor === 'function') this.whole = processor;
-    else this.staged = processor;
     this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
     this.done = metrics?.counter('brainstrip_jobs_done_total', 'Series whose results every destination confirmed (job done)');
     this.stageSeconds = metrics?.histogram(
       'brainstrip_job_stage_seconds',
-      'Time a job spent in each stage: waiting (queued), reading, extraction, registration, segmentation, building, sending; processing when a step does not say which',
+      'Time a job spent in each stage: waiting (queued), reading, extraction, registration, segmentation, building, sending; processing before the first step',
       ['stage'],
     );
     options.controls?.onChange((what, paused) => {
@@ -86,7 +76,7 @@ export class JobRunner {
   }
 
   get sendConcurrency(): number {
-    return this.staged ? (this.options.sendConcurrency ?? 2) : 0;
+    return this.options.sendConcurrency ?? 2;
   }
 
   /** Jobs computing now. */
@@ -114,9 +104,8 @@ export class JobRunner {
 
   /** Whether the job's results are complete on disk, so that it can go straight to sending. */
   async hasResults(job: Job): Promise<boolean> {
-    if (!this.staged) return false;
     try {
-      return this.staged.hasResults({ job, instancePaths: await this.options.instancePaths(job), workDir: this.workDir(job) });
+      return this.processor.hasResults({ job, instancePaths: await this.options.instancePaths(job), workDir: this.workDir(job) });
     } catch {
       return false;
     }
@@ -130,7 +119,7 @@ export class JobRunner {
   async retry(id: number, detail: string): Promise<'sending' | 'queued' | undefined> {
     const job = this.store.get(id);
     if (!job || (job.state !== 'done' && job.state !== 'failed')) return undefined;
-    const where = (await this.hasResults(job)) && this.store.requeueForSending(id, detail) ? 'sending' : this.store.requeue(id, detail) ? 'queued' : undefined;
+    const where = (await this.hasResults(job)) && this.store.transition(id, 'resend', { detail }) ? 'sending' : this.store.transition(id, 'retry', { detail }) ? 'queued' : undefined;
     this.wake();
     return where;
   }
@@ -155,7 +144,7 @@ export class JobRunner {
       if (!job) break;
       this.launch(this.running, job, (j, c) => this.compute(j, c));
     }
-    while (!this.stopped && this.staged && this.sending.size < this.sendConcurrency && !this.options.controls?.isPaused('sending')) {
+    while (!this.stopped && this.sending.size < this.sendConcurrency && !this.options.controls?.isPaused('sending')) {
       let job: Job | undefined;
       try {
         job = this.store.nextToSend([...this.running.keys(), ...this.sending.keys()]);
@@ -187,7 +176,7 @@ export class JobRunner {
   }
 
   private workDir(job: Job): string {
-    return path.join(this.options.workRoot, String(job.id));
+    return this.options.workDir(job);
   }
 
   private observe(stage: Stage, sinceMs: number | undefined): void {
@@ -211,25 +200,56 @@ export class JobRunner {
   }
 
   /**
-   * Ends a job an operator interrupted the way they asked: failed with their reason, or back to `again` (the
-   * queue, or the send queue) at once. False when nobody interrupted it.
+   * Ends a job an operator interrupted the way they asked: failed with their reason, or again at once (back to
+   * the queue, or sending anew). False when nobody interrupted it.
    */
-  private endInterrupted(job: Job, log: ReturnType<typeof logger>, again: 'queued' | 'sending'): boolean {
+  private endInterrupted(job: Job, log: Logger, again: 'requeue' | 'sendProgress'): boolean {
     const interruption = this.interruptions.get(job.id);
     if (!interruption) return false;
     this.interruptions.delete(job.id);
     if (interruption.state === 'failed') {
-      this.store.setState(job.id, 'failed', null, interruption.reason);
+      this.move(job, 'fail', { reason: interruption.reason }, log);
       log.warn(`job stopped: ${interruption.reason}`);
     } else {
-      this.store.setState(job.id, again, interruption.detail);
-      log.info(`${again === 'queued' ? 'job queued again' : 'job sends again'}: ${interruption.detail}`);
+      this.move(job, again, { detail: interruption.detail }, log);
+      log.info(`${again === 'requeue' ? 'job queued again' : 'job sends again'}: ${interruption.detail}`);
     }
     return true;
   }
 
   private sendingDetail(): string {
     return this.options.controls?.isPaused('sending') ? 'waiting: sending is paused' : 'results ready; waiting to send';
+  }
+
+  /** Moves the job by a named transition; one its state refuses (an operator got there first) is logged, not forced. */
+  private move(job: Job, name: TransitionName, change: TransitionChange, log: Logger): void {
+    if (!this.store.transition(job.id, name, change)) log.warn(`job ${job.id}: '${name}' not applied; the job changed meanwhile`);
+  }
+
+  /** The context a stage runs with; `report` records a step or a progress in the store. */
+  private context(job: Job, instancePaths: string[], signal: AbortSignal, log: Logger, report: (step: ProcessingStep | undefined, detail: string) => void): JobContext {
+    return {
+      job,
+      instancePaths,
+      workDir: this.workDir(job),
+      log,
+      signal,
+      onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
+      // Sending paused after this job took its slot: it waits before its first C-STORE.
+      whenSendingAllowed: async () => {
+        const controls = this.options.controls;
+        if (!controls?.isPaused('sending')) return;
+        this.move(job, 'sendProgress', { detail: 'waiting: sending is paused' }, log);
+        log.info('sending is paused; the job waits');
+        await controls.whenRunning('sending', signal);
+      },
+      step: (step, detail) => {
+        if (!signal.aborted) report(step, detail);
+      },
+      progress: (detail) => {
+        if (!signal.aborted) report(undefined, detail);
+      },
+    };
   }
 
   private async compute(job: Job, controller: AbortController): Promise<void> {
@@ -244,81 +264,55 @@ export class JobRunner {
           }, limit)
         : undefined;
     const aborted = JobRunner.abortion(signal);
-    const ids = { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid };
-    const log = logger('jobs', ids);
-    const workDir = this.workDir(job);
+    const log = logger('jobs', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
     try {
       // The wait in the queue ends now (the last event is this claim).
       try {
-        this.observe('waiting', trailingStart(this.store.events(job.id), 'queued', 1));
+        this.observe('waiting', trailingStageStart(this.store.events(job.id), 'waiting', 1));
       } catch {
         // a metric is not worth failing a job for
       }
-      await fs.promises.mkdir(workDir, { recursive: true });
+      await fs.promises.mkdir(this.workDir(job), { recursive: true });
       const instancePaths = await this.options.instancePaths(job);
       log.info('processing started', { instances: instancePaths.length, attempt: job.attempts });
-      // Stage durations for /metrics: the current stage ends when the processor moves on, or when the job leaves the slot.
+      // Stage durations for /metrics: a stage ends when the processing names the next step, or when the job leaves the slot.
       let stage: Stage = 'processing';
       let stageStart = Date.now();
-      const ctx: JobContext = {
-        job,
-        instancePaths,
-        workDir,
-        log,
-        signal,
-        onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
-        // Only a one-call processor sends from here; a staged one sends from the send queue.
-        whenSendingAllowed: async () => {
-          const controls = this.options.controls;
-          if (!controls?.isPaused('sending')) return;
-          if (timer) clearTimeout(timer);
-          this.store.setState(job.id, 'sending', 'waiting: sending is paused');
-          log.info('sending is paused; the job waits');
-          await controls.whenRunning('sending', signal);
-        },
-        setState: (state, detail) => {
-          if (signal.aborted) return;
-          // jobs.timeoutMinutes bounds the computation; an archive outage is bounded by results.retry instead.
-          if (state === 'sending' && timer) clearTimeout(timer);
-          const next = stageOf(state, detail) ?? stage;
-          if (next !== stage) {
-            this.observe(stage, stageStart);
-            stage = next;
-            stageStart = Date.now();
-          }
-          this.store.setState(job.id, state, detail ?? null);
-          log.info(`job ${state}${detail ? `: ${detail}` : ''}`);
-        },
-      };
-      const work = this.staged ? this.staged.compute(ctx) : this.whole!(ctx);
+      const ctx = this.context(job, instancePaths, signal, log, (step, detail) => {
+        if (step && step !== stage) {
+          this.observe(stage, stageStart);
+          stage = step;
+          stageStart = Date.now();
+        }
+        this.move(job, 'step', { detail, stage }, log);
+        log.info(`job processing: ${detail}`);
+      });
+      const work = this.processor.compute(ctx);
       this.track(work);
       await Promise.race([aborted, work]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       this.observe(stage, stageStart);
-      if (this.staged) {
-        // The results are durably on disk: the slot is free for the next series, and the send queue takes over.
-        this.store.setState(job.id, 'sending', this.sendingDetail());
-        log.info('results ready; the job waits for a sending slot');
-      } else {
-        this.store.setState(job.id, 'done');
-        this.done?.inc();
-        log.info('job done');
-      }
+      // The results are durably on disk: the slot is free for the next series, and the send queue takes over.
+      this.move(job, 'resultsReady', { detail: this.sendingDetail() }, log);
+      log.info('results ready; the job waits for a sending slot');
     } catch (error) {
-      if (this.endInterrupted(job, log, 'queued')) return;
+      if (this.endInterrupted(job, log, 'requeue')) return;
       if (signal.aborted && !timedOut) {
-        this.store.setState(job.id, 'queued', 'interrupted by shutdown; queued again');
+        this.move(job, 'requeue', { detail: 'interrupted by shutdown; queued again' }, log);
         log.warn('job interrupted by shutdown; it runs again at the next start');
         return;
       }
-      const cause = timedOut ? signal.reason : error;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      this.store.setState(job.id, 'failed', null, reason);
-      this.failures?.inc();
-      log.error(`job failed: ${reason}`);
+      this.failed(job, timedOut ? signal.reason : error, log);
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  private failed(job: Job, cause: unknown, log: Logger): void {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    this.move(job, 'fail', { reason }, log);
+    this.failures?.inc();
+    log.error(`job failed: ${reason}`);
   }
 
   private async send(job: Job, controller: AbortController): Promise<void> {
@@ -328,51 +322,32 @@ export class JobRunner {
     try {
       const instancePaths = await this.options.instancePaths(job);
       log.info('sending started');
-      const work = this.staged!.send({
-        job,
-        instancePaths,
-        workDir: this.workDir(job),
-        log,
-        signal,
-        onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
-        // Sending paused after this job took its slot: it waits before its first C-STORE.
-        whenSendingAllowed: async () => {
-          const controls = this.options.controls;
-          if (!controls?.isPaused('sending')) return;
-          this.store.setState(job.id, 'sending', 'waiting: sending is paused');
-          log.info('sending is paused; the job waits');
-          await controls.whenRunning('sending', signal);
-        },
-        setState: (_state, detail) => {
-          if (signal.aborted) return;
-          this.store.setState(job.id, 'sending', detail ?? null);
-          log.info(`job sending${detail ? `: ${detail}` : ''}`);
-        },
+      const ctx = this.context(job, instancePaths, signal, log, (_step, detail) => {
+        this.move(job, 'sendProgress', { detail }, log);
+        log.info(`job sending: ${detail}`);
       });
+      const work = this.processor.send(ctx);
       this.track(work);
       await Promise.race([aborted, work]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      this.observe('sending', trailingStart(this.store.events(job.id), 'sending'));
-      this.store.setState(job.id, 'done');
+      this.observe('sending', trailingStageStart(this.store.events(job.id), 'sending'));
+      this.move(job, 'delivered', {}, log);
       this.done?.inc();
       log.info('job done');
     } catch (error) {
       // Sending again at once (e.g. ending a back-off wait): its results are on disk, nothing is computed.
-      if (this.endInterrupted(job, log, 'sending')) return;
+      if (this.endInterrupted(job, log, 'sendProgress')) return;
       if (signal.aborted) {
-        this.store.setState(job.id, 'sending', 'interrupted by shutdown; sends again at the next start');
+        this.move(job, 'sendProgress', { detail: 'interrupted by shutdown; sends again at the next start' }, log);
         log.warn('sending interrupted by shutdown; it resumes at the next start');
         return;
       }
       if (error instanceof ResultsMissingError) {
-        this.store.setState(job.id, 'queued', 'results not on disk any more; computed again');
+        this.move(job, 'requeue', { detail: 'results not on disk any more; computed again' }, log);
         log.warn(`${error.message}; the job is computed again`);
         return;
       }
-      const reason = error instanceof Error ? error.message : String(error);
-      this.store.setState(job.id, 'failed', null, reason);
-      this.failures?.inc();
-      log.error(`job failed: ${reason}`);
+      this.failed(job, error, log);
     }
   }
 

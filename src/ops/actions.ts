@@ -3,7 +3,7 @@
 // and a note of its outcome, and is written to the audit log, refusals included.
 import type http from 'node:http';
 import { PAUSABLE, type Pausable } from '../jobs/controls.js';
-import type { Job } from '../jobs/types.js';
+import type { Job } from '../jobs/state/job.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
 import type { Session } from './accounts.js';
@@ -43,7 +43,7 @@ export async function retryJob(ctx: WebContext, job: Job, by: string): Promise<s
 async function cancelJob(ctx: WebContext, job: Job, by: string): Promise<string> {
   const reason = `cancelled by ${by}`;
   if (ctx.runner.interrupt(job.id, { state: 'failed', reason })) return `job ${job.id} cancelled`;
-  if (ctx.store.cancelWaiting(job.id, reason)) return `job ${job.id} cancelled`;
+  if (ctx.store.transition(job.id, 'cancel', { reason })) return `job ${job.id} cancelled`;
   throw new Error(`job ${job.id} is ${job.state}: nothing to cancel`);
 }
 

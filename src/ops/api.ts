@@ -3,8 +3,8 @@
 // admin role and the session's CSRF token (header `x-csrf-token`); without one the API answers only where
 // ops.apiWithoutLogin allows it.
 import type http from 'node:http';
-import { stageDurations } from '../jobs/stages.js';
-import { JOB_STATES, type JobState } from '../jobs/types.js';
+import { stageDurations } from '../jobs/state/stages.js';
+import { JOB_STATES, type JobState } from '../jobs/state/job.js';
 import { type Session, sameToken } from './accounts.js';
 import { jobTarget, retryJob } from './actions.js';
 import type { WebContext } from './context.js';

@@ -3,10 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrainstripConfig } from '../../config/schema.js';
+import { dataFolder } from '../data-folder.js';
 import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
-import type { JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import type { JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import type { Accounts } from './accounts.js';
 import type { FactsDeps } from './job-facts.js';
 import { SelfTests } from './self-test.js';
@@ -59,7 +60,7 @@ export interface WebContext extends WebDeps {
 
 export function createWebContext(deps: WebDeps): WebContext {
   const { config, store } = deps;
-  const dataDir = path.resolve(config.dataDir);
+  const folder = dataFolder(config);
   // Walking the spool is not free; once every half minute is enough for a dashboard.
   let spoolUse: SpoolUsage | undefined;
   const spoolUsage = async () => {
@@ -77,7 +78,7 @@ export function createWebContext(deps: WebDeps): WebContext {
       }
     };
     await walk(deps.spoolRoot);
-    const stat = await fs.promises.statfs(fs.existsSync(deps.spoolRoot) ? deps.spoolRoot : dataDir);
+    const stat = await fs.promises.statfs(fs.existsSync(deps.spoolRoot) ? deps.spoolRoot : folder.root);
     spoolUse = { at: Date.now(), bytes: total, files, free: stat.bavail * stat.bsize, size: stat.blocks * stat.bsize };
     return spoolUse;
   };
@@ -85,14 +86,13 @@ export function createWebContext(deps: WebDeps): WebContext {
     ...deps,
     facts: {
       store,
-      dataDir,
-      logFile: config.log.file ? path.resolve(dataDir, config.log.file) : undefined,
+      folder,
       destinations: config.results.destinations,
       instancePaths: deps.instancePaths,
     },
     selfTests: new SelfTests({
       store,
-      workRoot: path.join(dataDir, 'work'),
+      workRoot: folder.work,
       aeTitle: config.receive.aeTitle,
       dicomPort: deps.dicomPort,
       callingAeTitle: config.ops.selfTestCallingAe,

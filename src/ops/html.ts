@@ -1,6 +1,6 @@
 // The building blocks of the operations pages: escaping, the page frame with its stylesheet (inline: the page
 // works without any network beyond the node), dates in local time, state badges, person names.
-import type { JobState } from '../jobs/types.js';
+import type { JobState } from '../jobs/state/job.js';
 
 /** Text safe inside HTML element content and quoted attribute values. */
 export function esc(value: unknown): string {

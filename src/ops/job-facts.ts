@@ -4,17 +4,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
-import type { JobIdentification, JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import { type DataFolder, resultsDirOf } from '../data-folder.js';
+import type { JobIdentification, JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
-import { ResultIndex, type ResultSet, inputKey } from '../jobs/result-set.js';
+import { ResultIndex, type ResultSet, inputKey, readManifest } from '../jobs/processing/result-set.js';
 import { QC_PICTURE } from '../pipeline/derived/result-files.js';
 import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 
 export interface FactsDeps {
   store: JobStore;
-  dataDir: string;
-  logFile: string | undefined;
+  folder: DataFolder;
   destinations: Destination[];
   instancePaths(job: Job): Promise<string[]>;
 }
@@ -70,14 +70,12 @@ export interface JobResults {
 
 /** The job's result set: in its own work folder, or the earlier job's whose results it reused. */
 export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults | undefined> {
-  const own = path.join(deps.dataDir, 'work', String(job.id), 'results');
-  let set: ResultSet | undefined;
-  try {
-    set = JSON.parse(fs.readFileSync(path.join(own, 'manifest.json'), 'utf8')) as ResultSet;
-  } catch {
+  const own = resultsDirOf(deps.folder.jobWorkDir(job.id));
+  let set = readManifest(own);
+  if (!set) {
     try {
       const paths = await deps.instancePaths(job);
-      if (paths.length) set = new ResultIndex(path.join(deps.dataDir, 'results', 'index')).lookup(job.seriesInstanceUid, inputKey(paths), { verify: false });
+      if (paths.length) set = new ResultIndex(deps.folder.resultIndex).lookup(job.seriesInstanceUid, inputKey(paths), { verify: false });
     } catch {
       set = undefined;
     }
@@ -85,7 +83,7 @@ export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults 
   if (!set || set.objects.length === 0) return undefined;
   const dir = path.dirname(set.objects[0].path);
   const qc = path.join(dir, QC_PICTURE);
-  const ledger = new StoredLedger(path.join(deps.dataDir, 'results', 'stored'));
+  const ledger = new StoredLedger(deps.folder.storedLedger);
   const deliveries = deps.destinations.map((d) => ({
     destination: destinationKey(d),
     aeTitle: d.aeTitle,
@@ -98,7 +96,7 @@ export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults 
 export async function forgetDeliveries(deps: FactsDeps, job: Job): Promise<number> {
   const results = await jobResults(deps, job);
   if (!results) return 0;
-  const ledger = new StoredLedger(path.join(deps.dataDir, 'results', 'stored'));
+  const ledger = new StoredLedger(deps.folder.storedLedger);
   let n = 0;
   for (const d of deps.destinations) {
     for (const o of results.set.objects) {
@@ -121,10 +119,10 @@ const LOG_TAIL_BYTES = 32 * 1024 * 1024;
 
 /** The lines of the node's log that name this job (newest last, at most `limit`). */
 export function jobLogLines(deps: FactsDeps, job: Job, limit = 400): LogLine[] {
-  if (!deps.logFile || !fs.existsSync(deps.logFile)) return [];
-  const size = fs.statSync(deps.logFile).size;
+  if (!deps.folder.logFile || !fs.existsSync(deps.folder.logFile)) return [];
+  const size = fs.statSync(deps.folder.logFile).size;
   const start = Math.max(0, size - LOG_TAIL_BYTES);
-  const fd = fs.openSync(deps.logFile, 'r');
+  const fd = fs.openSync(deps.folder.logFile, 'r');
   let content: string;
   try {
     const buffer = Buffer.alloc(size - start);
@@ -158,7 +156,7 @@ export function jobLogLines(deps: FactsDeps, job: Job, limit = 400): LogLine[] {
 
 /** The last thing each destination answered: its newest confirmed object, or a newer failed job naming it. */
 export function lastSendResults(deps: FactsDeps): Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job }> {
-  const ledger = new StoredLedger(path.join(deps.dataDir, 'results', 'stored'));
+  const ledger = new StoredLedger(deps.folder.storedLedger);
   const failed = deps.store.list({ state: 'failed', limit: 200 });
   return deps.destinations.map((d) => {
     const lastStored = ledger.latest(d);

@@ -1,7 +1,7 @@
 // The filter of the jobs list, read from its query: shown by the jobs page and applied by the bulk retry of the
 // failed jobs it shows.
-import type { JobFilter } from '../jobs/store.js';
-import { JOB_STATES, type JobState } from '../jobs/types.js';
+import type { JobFilter } from '../jobs/state/store.js';
+import { JOB_STATES, type JobState } from '../jobs/state/job.js';
 
 /** Parses the filter form of the jobs list; dates are local calendar days. */
 export function jobFilter(params: URLSearchParams): JobFilter & { fromDay?: string; toDay?: string } {

@@ -2,7 +2,7 @@
 // the action buttons (forms that POST with the session's CSRF token, shown to admins only), and the small
 // summaries several pages show.
 import type http from 'node:http';
-import type { Job } from '../jobs/types.js';
+import type { Job } from '../jobs/state/job.js';
 import type { Session } from './accounts.js';
 import type { WebContext } from './context.js';
 import { type Html, html, page, when } from './html.js';

@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
-import type { JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import type { JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import { writeSyntheticSeries } from './synthetic-series.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
 import { storeOverAssociation } from '../scu/store.js';
+import { MR_IMAGE_STORAGE } from '../dicom/uids.js';
 
 export interface Stage {
   name: string;
@@ -151,7 +152,7 @@ export class SelfTests {
     this.deps.store.restrictDestination(series.seriesInstanceUid, destinationKey(destination));
 
     this.begin(send);
-    const items = series.paths.map((p, n) => ({ path: p, sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: `${series.seriesInstanceUid}.${n}` }));
+    const items = series.paths.map((p, n) => ({ path: p, sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: `${series.seriesInstanceUid}.${n}` }));
     const outcomes = await storeOverAssociation(
       { aeTitle: this.deps.aeTitle, host: '127.0.0.1', port: this.deps.dicomPort(), tls: this.deps.scpTls ? { rejectUnauthorized: false } : undefined },
       items,

@@ -11,6 +11,7 @@ import { sliceNormal } from '../pipeline/space/geometry.js';
 import type { Vec3 } from '../pipeline/space/volume.js';
 import { type Dataset, dcmjs } from '../pipeline/dicom/dcmjs.js';
 import { initializeCodecs } from '../pipeline/dicom/pixels.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE } from '../dicom/uids.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
@@ -55,8 +56,8 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
   const studyInstanceUid = newUid();
   const seriesInstanceUid = newUid();
   const frameOfReferenceUid = newUid();
-  const ts = spec.transferSyntaxUid ?? '1.2.840.10008.1.2.1';
-  if (ts !== '1.2.840.10008.1.2.1') await initializeCodecs();
+  const ts = spec.transferSyntaxUid ?? EXPLICIT_VR_LITTLE_ENDIAN;
+  if (ts !== EXPLICIT_VR_LITTLE_ENDIAN) await initializeCodecs();
   const files: Buffer[] = [];
   const total = spec.slices * volumes;
   for (let v = 0; v < volumes; v++) {
@@ -66,10 +67,10 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
       const position = spec.positionOf ? spec.positionOf(k, v) : [0, 1, 2].map((a) => origin[a] + normal[a] * sliceSpacing * k);
       const instanceNumber = ((v * spec.slices + k) * 7919) % total + 1; // scrambled: never the slice order
       const dataset: Dataset = {
-        _meta: { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } },
+        _meta: { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } },
         _vrMap: { PixelData: 'OW' },
         SpecificCharacterSet: 'ISO_IR 192',
-        SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+        SOPClassUID: MR_IMAGE_STORAGE,
         SOPInstanceUID: newUid(),
         StudyInstanceUID: studyInstanceUid,
         SeriesInstanceUID: seriesInstanceUid,
@@ -110,7 +111,7 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
         PixelData: [pixels.buffer],
       };
       let bytes: Buffer = dcmjs.data.datasetToBuffer(dataset);
-      if (ts !== '1.2.840.10008.1.2.1') {
+      if (ts !== EXPLICIT_VR_LITTLE_ENDIAN) {
         const transcoder = new codecs.Transcoder(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
         transcoder.transcode(ts);
         bytes = Buffer.from(transcoder.getDicomPart10());

@@ -1,6 +1,6 @@
 // Retention in the spool, run periodically by the node: acknowledged but unrouted instances and refused ones after
 // receive.unroutedRetentionHours, and the spooled series of jobs done more than jobs.keepFinishedDays ago.
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from '../jobs/state/store.js';
 import type { Logger } from '../log.js';
 import type { Spool } from './spool.js';
 

@@ -1,7 +1,8 @@
 // The receiving half of the node, as the rest of the node (serve, tests, the pipeline) uses it.
-import path from 'node:path';
 
-export { startScp, callerAllowed, STATUS_OUT_OF_RESOURCES, type RunningScp, type ScpOptions } from './scp.js';
+export { startScp, type RunningScp } from './scp.js';
+export type { ScpDependencies, ScpOptions } from './runtime.js';
+export { callerAllowed } from './association-policy.js';
 export { Spool, SpoolWriter, uidFileName } from './spool.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';
@@ -10,8 +11,3 @@ export { startStorageProbe, type StorageProbe, type StorageState } from './stora
 export { routeInstance, isOwnOutput, type RoutingConfig } from './routing.js';
 export { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 export { readFileMeta, fileMetaHeader } from './part10.js';
-
-/** The spool folder of a node configured with `dataDir` and `receive.spoolDir`. */
-export function spoolRoot(config: { dataDir: string; receive: { spoolDir: string } }): string {
-  return path.resolve(config.dataDir, config.receive.spoolDir);
-}

@@ -46,30 +46,4 @@ export function fileMetaHeader(input: FileMetaInput): Buffer {
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0002, 0x0000, 'UL', groupLength), body]);
 }
 
-/** Length of the preamble and File Meta Information of a Part 10 file (to find where its dataset starts). */
-export function datasetOffset(file: Buffer): number {
-  if (file.length < 144 || file.toString('latin1', 128, 132) !== 'DICM') throw new Error('not a DICOM Part 10 file');
-  // (0002,0000) UL is the first element: 132 + 8 bytes of header, then its 4-byte value.
-  return 132 + 12 + file.readUInt32LE(140);
-}
-
-/** Transfer syntax and dataset start of a Part 10 file (its File Meta Information is explicit VR little endian). */
-export function readFileMeta(file: Buffer): { transferSyntaxUid: string; sopInstanceUid: string; datasetOffset: number } {
-  const offset = datasetOffset(file);
-  let p = 132;
-  let transferSyntaxUid = '';
-  let sopInstanceUid = '';
-  while (p + 8 <= offset) {
-    const group = file.readUInt16LE(p);
-    const elementNumber = file.readUInt16LE(p + 2);
-    const vr = file.toString('latin1', p + 4, p + 6);
-    const long = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN'].includes(vr);
-    const length = long ? file.readUInt32LE(p + 8) : file.readUInt16LE(p + 6);
-    const value = p + (long ? 12 : 8);
-    const text = () => file.toString('latin1', value, value + length).replace(/[\0 ]+$/, '');
-    if (group === 0x0002 && elementNumber === 0x0010) transferSyntaxUid = text();
-    if (group === 0x0002 && elementNumber === 0x0003) sopInstanceUid = text();
-    p = value + length;
-  }
-  return { transferSyntaxUid, sopInstanceUid, datasetOffset: offset };
-}
+export { datasetOffset, readFileMeta } from '../pipeline/dicom/element-scan.js';

@@ -1,14 +1,23 @@
 // What the SCP accepts: Verification, and the storage SOP classes a PACS sends along with an MR study, in every
 // transfer syntax that archives commonly hold MR in. Instances are stored as received, never transcoded.
-
-export const VERIFICATION = '1.2.840.10008.1.1';
+import {
+  ENHANCED_MR_IMAGE_STORAGE,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE,
+  MR_IMAGE_STORAGE,
+  RLE_LOSSLESS,
+  SEGMENTATION_STORAGE,
+  VERIFICATION_SOP_CLASS,
+} from '../dicom/uids.js';
 
 export const STORAGE_SOP_CLASSES: Record<string, string> = {
-  '1.2.840.10008.5.1.4.1.1.4': 'MR Image Storage',
-  '1.2.840.10008.5.1.4.1.1.4.1': 'Enhanced MR Image Storage',
+  [MR_IMAGE_STORAGE]: 'MR Image Storage',
+  [ENHANCED_MR_IMAGE_STORAGE]: 'Enhanced MR Image Storage',
   '1.2.840.10008.5.1.4.1.1.4.2': 'MR Spectroscopy Storage',
   '1.2.840.10008.5.1.4.1.1.4.3': 'Enhanced MR Color Image Storage',
-  '1.2.840.10008.5.1.4.1.1.4.4': 'Legacy Converted Enhanced MR Image Storage',
+  [LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE]: 'Legacy Converted Enhanced MR Image Storage',
   '1.2.840.10008.5.1.4.1.1.7': 'Secondary Capture Image Storage',
   '1.2.840.10008.5.1.4.1.1.7.1': 'Multi-frame Single Bit Secondary Capture Image Storage',
   '1.2.840.10008.5.1.4.1.1.7.2': 'Multi-frame Grayscale Byte Secondary Capture Image Storage',
@@ -18,7 +27,7 @@ export const STORAGE_SOP_CLASSES: Record<string, string> = {
   '1.2.840.10008.5.1.4.1.1.30': 'Parametric Map Storage',
   '1.2.840.10008.5.1.4.1.1.66': 'Raw Data Storage',
   '1.2.840.10008.5.1.4.1.1.66.1': 'Spatial Registration Storage',
-  '1.2.840.10008.5.1.4.1.1.66.4': 'Segmentation Storage',
+  [SEGMENTATION_STORAGE]: 'Segmentation Storage',
   '1.2.840.10008.5.1.4.1.1.88.11': 'Basic Text SR Storage',
   '1.2.840.10008.5.1.4.1.1.88.22': 'Enhanced SR Storage',
   '1.2.840.10008.5.1.4.1.1.88.33': 'Comprehensive SR Storage',
@@ -28,10 +37,10 @@ export const STORAGE_SOP_CLASSES: Record<string, string> = {
 };
 
 export const TRANSFER_SYNTAXES: Record<string, string> = {
-  '1.2.840.10008.1.2': 'Implicit VR Little Endian',
-  '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
-  '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
-  '1.2.840.10008.1.2.5': 'RLE Lossless',
+  [IMPLICIT_VR_LITTLE_ENDIAN]: 'Implicit VR Little Endian',
+  [EXPLICIT_VR_LITTLE_ENDIAN]: 'Explicit VR Little Endian',
+  [EXPLICIT_VR_BIG_ENDIAN]: 'Explicit VR Big Endian',
+  [RLE_LOSSLESS]: 'RLE Lossless',
   '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
   '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
   '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
@@ -47,8 +56,8 @@ export const TRANSFER_SYNTAXES: Record<string, string> = {
  * we can store, so that it never has to transcode (and the stored bytes are the archive's own).
  */
 export function chooseTransferSyntax(abstractSyntaxUid: string, proposed: string[]): string | undefined {
-  if (abstractSyntaxUid === VERIFICATION) {
-    return proposed.find((ts) => ts === '1.2.840.10008.1.2' || ts === '1.2.840.10008.1.2.1' || ts === '1.2.840.10008.1.2.2');
+  if (abstractSyntaxUid === VERIFICATION_SOP_CLASS) {
+    return proposed.find((ts) => ts === IMPLICIT_VR_LITTLE_ENDIAN || ts === EXPLICIT_VR_LITTLE_ENDIAN || ts === EXPLICIT_VR_BIG_ENDIAN);
   }
   return proposed.find((ts) => ts in TRANSFER_SYNTAXES);
 }

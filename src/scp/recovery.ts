@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../log.js';
-import type { JobStore } from '../jobs/store.js';
-import type { Job } from '../jobs/types.js';
+import type { JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
 import { readInstanceHeader } from './dataset-header.js';
 import { readFileMeta } from './part10.js';
 import type { Spool } from './spool.js';

@@ -1,7 +1,7 @@
 // Series completion: a sender never says a series is complete. A series is complete when no instance of it has
 // arrived for the idle time and no open association has delivered part of it; its job then goes to the queue.
-import type { Job } from '../jobs/types.js';
-import type { JobStore } from '../jobs/store.js';
+import type { Job } from '../jobs/state/job.js';
+import type { JobStore } from '../jobs/state/store.js';
 import { logger } from '../log.js';
 
 interface Pending {

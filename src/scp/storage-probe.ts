@@ -1,7 +1,7 @@
 // Whether the spool and the job store can write, probed every few seconds: a full disk fails writes while reads,
 // and so a naive health check, still succeed. The SCP refuses instances (Out of Resources) and /health answers
 // 503 while a probe fails.
-import type { JobStore } from '../jobs/store.js';
+import type { JobStore } from '../jobs/state/store.js';
 import type { Logger } from '../log.js';
 import type { Spool } from './spool.js';
 

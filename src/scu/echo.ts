@@ -1,6 +1,7 @@
 // C-ECHO of one archive: the "Test" button of a destination. Resolves with what happened, never rejects.
 import dimse from 'dcmjs-dimse';
 import type { Destination } from '../../config/sections/results.js';
+import { DimseStatus, statusHex } from '../dicom/status.js';
 import { type TlsFiles, securityOptions } from './store.js';
 
 const { Client } = dimse;
@@ -29,7 +30,8 @@ export function echo(destination: Destination, options: { callingAeTitle: string
     const request = new CEchoRequest();
     request.on('response', (response: { getStatus(): number }) => {
       const status = response.getStatus();
-      outcome = { ok: status === 0, description: `C-ECHO status 0x${status.toString(16).toUpperCase().padStart(4, '0')}${status === 0 ? ' (Success)' : ''}` };
+      const ok = status === DimseStatus.Success;
+      outcome = { ok, description: `C-ECHO status ${statusHex(status)}${ok ? ' (Success)' : ''}` };
     });
     client.addRequest(request);
     client.on('associationRejected', (reject: { result: number; source: number; reason: number }) => {

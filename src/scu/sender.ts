@@ -100,6 +100,9 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
       destination,
       outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : [])),
     );
+    // A shutdown ends the delivery here, before a refusal is reported or a retry announced that would never come:
+    // the job resumes sending at the next start.
+    if (deps.store.signal?.aborted) throw new Error('sending was cancelled (node shutting down)');
     for (const outcome of outcomes) {
       const item = outcome.item as SendItem;
       if (outcome.stored) {

@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import dimse from 'dcmjs-dimse';
 import type { Destination } from '../../config/sections/results.js';
 import { clientSocketOf } from '../dimse-adapter.js';
-import { classifyStatus, describeStatus } from './status.js';
+import { describeStatus } from '../dicom/status.js';
+import { classifyStatus } from './status.js';
 
 const { Client } = dimse;
 const { CStoreRequest } = dimse.requests;
 const { RejectResult } = dimse.constants;
-// dcmjs-dimse logs every PDU at info level; brainstrip logs outcomes itself, with UIDs.
-dimse.log.setLevel('warn');
 
 export interface StoreItem {
   path: string;

@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { DimseStatus } from '../../src/dicom/status.js';
+import { SEGMENTATION_STORAGE } from '../../src/dicom/uids.js';
 import { configureLogging, logger } from '../../src/log.js';
 import { StoredLedger } from '../../src/scu/ledger.js';
 import { DeliveryError, deliver } from '../../src/scu/sender.js';
@@ -17,8 +19,7 @@ const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-const SEG = '1.2.840.10008.5.1.4.1.1.66.4';
-const withOrder = <T extends { sopClassUid: string }>(items: T[]) => items.map((i) => ({ ...i, last: i.sopClassUid === SEG }));
+const withOrder = <T extends { sopClassUid: string }>(items: T[]) => items.map((i) => ({ ...i, last: i.sopClassUid === SEGMENTATION_STORAGE }));
 
 describe.skipIf(!hasTool('storescp'))('archive outages', () => {
   test('waits out an archive that is down for many attempts, then delivers everything, the SEG last', async () => {
@@ -51,7 +52,7 @@ describe.skipIf(!hasTool('storescp'))('archive outages', () => {
   test('never sends the SEG while images are refused, and reports a partial delivery as such', async () => {
     const dir = tempDir('delivery-partial');
     const items = withOrder(await writeSyntheticResults(path.join(dir, 'out')));
-    const archive = await startRefusingArchive(0xa700, 'out of resources');
+    const archive = await startRefusingArchive(DimseStatus.OutOfResources, 'out of resources');
     cleanups.push(() => archive.stop());
     const destination = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: archive.port };
     const ledger = new StoredLedger(path.join(dir, 'ledger'));

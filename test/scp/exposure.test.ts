@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/schema.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { haveDist, makeDataDir, repoRoot, startNode, type NodeUnderTest } from './node-process.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection } from './raw-scu.js';
 
@@ -17,7 +17,7 @@ describe('exposure', () => {
   });
 
   it('caps every job list, also for a negative or absurd limit', () => {
-    const store = new JobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
     for (let i = 1; i <= 3; i++) store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${i}`, sopInstanceUid: `1.2.${i}.1`, bytes: 1 });
     expect(store.list({ limit: -5 })).toHaveLength(1);
     expect(store.list({ limit: 2 })).toHaveLength(2);
@@ -58,7 +58,7 @@ describe.skipIf(!haveDist || !fs.existsSync(model))('ONNX Runtime telemetry', ()
   it('writes nothing to the home folder or /tmp when the node opens a model', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-home-'));
     const script = `
-      const { getSession } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/pool/onnx-session.js'))});
+      const { getSession } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/onnx-session.js'))});
       await getSession(${JSON.stringify(model)}, 1);
       console.log(process.pid);`;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8', timeout: 120_000 });

@@ -6,13 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { fileMetaHeader } from '../../src/scp/part10.js';
 import { reconcileSpool } from '../../src/scp/recovery.js';
 import { Spool, nodeSpoolIo, type SpoolIo } from '../../src/scp/spool.js';
 import { mrInstance } from './hostile-corpus.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection, VERIFICATION } from './raw-scu.js';
 import { haveDist, makeDataDir, startNode, type NodeUnderTest } from './node-process.js';
+import { DimseStatus } from '../../src/dicom/status.js';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 const meta = (sop: string) => fileMetaHeader({ sopClassUid: MR_STORAGE, sopInstanceUid: sop, transferSyntaxUid: EXPLICIT_LE });
@@ -93,12 +94,13 @@ describe('conflicting copies of one SOP Instance UID', () => {
 });
 
 describe('restart after a series was done', () => {
-  function doneJob(store: JobStore, series: string, sops: string[]) {
+  function doneJob(store: SqliteJobStore, series: string, sops: string[]) {
     for (const sop of sops) store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 10 });
     const job = store.latestJobOfSeries(series)!;
     store.markComplete(job.id);
     store.claimNext();
-    store.setState(job.id, 'done');
+    store.transition(job.id, 'resultsReady');
+    store.transition(job.id, 'delivered');
     return job;
   }
   async function spoolInstance(spool: Spool, series: string, sop: string, spooledAt: Date) {
@@ -112,7 +114,7 @@ describe('restart after a series was done', () => {
 
   it('creates no job for a spooled instance the store missed when its series was processed after it', async () => {
     const spool = await spoolWith(nodeSpoolIo);
-    const store = new JobStore(path.join(spool.root, 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(spool.root, 'jobs.sqlite'));
     // The instance reached the spool, but the store could not record it (disk full); the job ran anyway.
     await spoolInstance(spool, '1.2.3.4', '1.2.3.4.2', new Date(Date.now() - 60_000));
     const job = doneJob(store, '1.2.3.4', ['1.2.3.4.1']);
@@ -128,7 +130,7 @@ describe('restart after a series was done', () => {
 
   it('still makes a job of an instance spooled after its series was processed', async () => {
     const spool = await spoolWith(nodeSpoolIo);
-    const store = new JobStore(path.join(spool.root, 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(spool.root, 'jobs.sqlite'));
     doneJob(store, '1.2.3.5', ['1.2.3.5.1']);
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.1', new Date(Date.now() - 60_000));
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.2', new Date(Date.now() + 5_000));
@@ -178,8 +180,8 @@ describe.skipIf(!canMount)('a full disk under the running node', () => {
       return statuses;
     };
     const statuses = await send(instances);
-    expect(statuses.every((s) => s === 0x0000 || s === 0xa700), statuses.join(',')).toBe(true);
-    expect(statuses.filter((s) => s === 0xa700).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === DimseStatus.Success || s === DimseStatus.OutOfResources), statuses.join(',')).toBe(true);
+    expect(statuses.filter((s) => s === DimseStatus.OutOfResources).length).toBeGreaterThan(0);
     // Every Success is a whole file on disk; nothing partial is left behind.
     const spooled = (sop: string) => path.join(dataDir, 'spool/series/1.2.826.0.1.3680043.10.777', series, `${sop}.dcm`);
     instances.forEach((inst, k) => {

@@ -1,14 +1,15 @@
 // A seeded corpus of malformed instances and PDUs, each with the answer a careful node must give. The same seed
 // gives the same bytes, so a failure can be replayed; `HOSTILE_SEED` picks another corpus for exploration.
+import { DimseStatus } from '../../src/dicom/status.js';
 import { seededRandom } from '../../src/pipeline/registration/similarity.js';
 import { associateRq, commandSet, element, EXPLICIT_LE, MR_STORAGE, pdata, pdu, RawConnection, text, uidValue, VERIFICATION } from './raw-scu.js';
 
 export const STATUS = {
-  SUCCESS: 0x0000,
-  DUPLICATE: 0x0111,
-  INVALID_SOP_INSTANCE: 0x0117,
-  DATASET_MISMATCH: 0xa900,
-  CANNOT_UNDERSTAND: 0xc000,
+  SUCCESS: DimseStatus.Success,
+  DUPLICATE: DimseStatus.DuplicateSopInstance,
+  INVALID_SOP_INSTANCE: DimseStatus.InvalidSopInstance,
+  DATASET_MISMATCH: DimseStatus.DataSetDoesNotMatchSopClass,
+  CANNOT_UNDERSTAND: DimseStatus.CannotUnderstand,
 } as const;
 
 /** mulberry32 (the registration's seeded generator): the same bytes for the same seed. */

@@ -5,20 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobRunner } from '../../src/jobs/runner.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { MetricsRegistry } from '../../src/metrics.js';
-import type { JobContext, SeriesProcessor } from '../../src/jobs/types.js';
+import type { JobContext, SeriesProcessor } from '../../src/jobs/processing/contract.js';
 
-function setUp(processor: SeriesProcessor, timeoutMs = 0) {
+/** A processor whose computation is `compute` and whose sending is `send` (nothing, by default). */
+function setUp(compute: SeriesProcessor['compute'], timeoutMs = 0, send: SeriesProcessor['send'] = async () => undefined) {
+  const processor: SeriesProcessor = { compute, send, hasResults: () => false };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-runner-'));
-  const store = new JobStore(path.join(dir, 'jobs.sqlite'));
+  const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
   const metrics = new MetricsRegistry();
   const runner = new JobRunner(
     store,
     processor,
     {
       concurrency: 1,
-      workRoot: path.join(dir, 'work'),
+      workDir: (job) => path.join(dir, 'work', String(job.id)),
       instancePaths: async (job) => [`/spool/${job.seriesInstanceUid}/1.dcm`],
       timeoutMs,
       pollMs: 50,
@@ -40,12 +42,19 @@ function setUp(processor: SeriesProcessor, timeoutMs = 0) {
 describe('job runner', () => {
   it('hands a queued job to the processor and records done, with states set on the way', async () => {
     const seen: JobContext[] = [];
-    const { store, runner, queue, until, metrics } = setUp(async (ctx) => {
-      seen.push(ctx);
-      ctx.setState('sending', 'to ARCHIVE');
-      expect(store.get(ctx.job.id)).toMatchObject({ state: 'sending', detail: 'to ARCHIVE' });
-      expect(fs.existsSync(ctx.workDir)).toBe(true);
-    });
+    const { store, runner, queue, until, metrics } = setUp(
+      async (ctx) => {
+        seen.push(ctx);
+        ctx.step('reading', 'reading 1 instance(s)');
+        expect(store.get(ctx.job.id)).toMatchObject({ state: 'processing', stage: 'reading', detail: 'reading 1 instance(s)' });
+        expect(fs.existsSync(ctx.workDir)).toBe(true);
+      },
+      0,
+      async (ctx) => {
+        ctx.progress('to ARCHIVE');
+        expect(store.get(ctx.job.id)).toMatchObject({ state: 'sending', stage: 'sending', detail: 'to ARCHIVE' });
+      },
+    );
     const id = queue('1.2.3');
     runner.start();
     await until(() => store.get(id)?.state === 'done');
@@ -54,6 +63,7 @@ describe('job runner', () => {
     // Each stage's duration is in the histogram of /metrics.
     const text = await metrics.render();
     expect(text).toMatch(/brainstrip_job_stage_seconds_count\{stage="processing"\} 1/);
+    expect(text).toMatch(/brainstrip_job_stage_seconds_count\{stage="reading"\} 1/);
     expect(text).toMatch(/brainstrip_job_stage_seconds_count\{stage="sending"\} 1/);
     await runner.close();
   });

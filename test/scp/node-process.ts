@@ -24,7 +24,10 @@ export interface NodeUnderTest {
   dicomPort: number;
   httpPort: number;
   child: ChildProcess;
+  /** stdout and stderr as they came, interleaved. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   /** Stops with SIGTERM and waits for the exit. */
   stop(): Promise<void>;
   /** kill -9, no chance to clean up. */
@@ -54,8 +57,16 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
   fs.writeFileSync(file, JSON.stringify({ ...config, ...base }));
   const child = spawn(process.execPath, [cli, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+    stderr += d;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const started = await new Promise<{ dicomPort: number; httpPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node did not start:\n${output}`)), 60_000);
@@ -79,6 +90,8 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     ...started,
     child,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     stop: async () => {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);

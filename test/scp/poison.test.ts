@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JobStore } from '../../src/jobs/store.js';
-import { loadSeriesIsolated, PoisonSeriesError } from '../../src/jobs/parse-series.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
+import { loadSeriesIsolated, PoisonSeriesError } from '../../src/jobs/processing/parse-series.js';
 import { fileMetaHeader } from '../../src/scp/part10.js';
 import { element, EXPLICIT_LE, MR_STORAGE, uidValue } from './raw-scu.js';
 import { mrInstance } from './hostile-corpus.js';
@@ -84,7 +84,7 @@ describe.skipIf(!haveDist)('reading a series off the main thread', () => {
 
 describe('a job the node died processing', () => {
   it('fails as poison after two interrupted attempts instead of crash-looping', () => {
-    const store = new JobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
     const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.1', bytes: 1 });
     store.markComplete(job.id);
     store.claimNext(); // the node dies while processing it

@@ -2,10 +2,12 @@
 // would (malformed datasets, lying PDU lengths, PDUs out of order) and read exactly what the node answers.
 import net from 'node:net';
 
-export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-export const IMPLICIT_LE = '1.2.840.10008.1.2';
-export const MR_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
-export const VERIFICATION = '1.2.840.10008.1.1';
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE, VERIFICATION_SOP_CLASS } from '../../src/dicom/uids.js';
+
+export const EXPLICIT_LE = EXPLICIT_VR_LITTLE_ENDIAN;
+export const IMPLICIT_LE = IMPLICIT_VR_LITTLE_ENDIAN;
+export const MR_STORAGE = MR_IMAGE_STORAGE;
+export const VERIFICATION = VERIFICATION_SOP_CLASS;
 
 const even = (b: Buffer, pad = 0) => (b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b);
 

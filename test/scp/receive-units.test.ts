@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { readInstanceHeader, type InstanceHeader } from '../../src/scp/dataset-header.js';
 import { fileMetaHeader, readFileMeta } from '../../src/scp/part10.js';
 import { isOwnOutput, routeInstance, type RoutingConfig } from '../../src/scp/routing.js';
-import { callerAllowed } from '../../src/scp/scp.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { callerAllowed } from '../../src/scp/association-policy.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { Spool } from '../../src/scp/spool.js';
 import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';
+import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
 
 const routing: RoutingConfig = {
-  sopClasses: ['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1'],
+  sopClasses: [MR_IMAGE_STORAGE, ENHANCED_MR_IMAGE_STORAGE],
   excludeImageTypes: ['LOCALIZER', 'DERIVED'],
   include: [{ modality: 'MR' }],
   exclude: [],
@@ -21,7 +22,7 @@ const routing: RoutingConfig = {
 };
 const t1: InstanceHeader = {
   imageType: ['ORIGINAL', 'PRIMARY', 'M', 'ND'],
-  sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+  sopClassUid: MR_IMAGE_STORAGE,
   sopInstanceUid: '1.2.3.4.5.1',
   modality: 'MR',
   manufacturer: 'SIEMENS',
@@ -33,7 +34,7 @@ const t1: InstanceHeader = {
 describe('routing', () => {
   it('processes an original MR volume', () => {
     expect(routeInstance(t1, 'PACS', routing)).toEqual({ routed: true });
-    expect(routeInstance({ ...t1, sopClassUid: '1.2.840.10008.5.1.4.1.1.4.1' }, 'PACS', routing).routed).toBe(true);
+    expect(routeInstance({ ...t1, sopClassUid: ENHANCED_MR_IMAGE_STORAGE }, 'PACS', routing).routed).toBe(true);
   });
 
   it('leaves localizers, derived images and other SOP classes alone', () => {
@@ -73,7 +74,7 @@ describe('association policy', () => {
 
 describe('dataset header as received', () => {
   it('writes a Part 10 header that reads back', () => {
-    const meta = fileMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.4.70', sourceAeTitle: 'PACS' });
+    const meta = fileMetaHeader({ sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.4.70', sourceAeTitle: 'PACS' });
     const parsed = readFileMeta(Buffer.concat([meta, Buffer.alloc(16)]));
     expect(parsed).toEqual({ transferSyntaxUid: '1.2.840.10008.1.2.4.70', sopInstanceUid: expect.any(String), datasetOffset: meta.length });
   });
@@ -87,7 +88,7 @@ describe('dataset header as received', () => {
       expect(complete, f).toBe(true);
       expect(header.modality, f).toBe('MR');
       expect(header.seriesInstanceUid, f).toMatch(/^1\.3\.12\.2\.1107\./);
-      expect(header.sopClassUid, f).toBe('1.2.840.10008.5.1.4.1.1.4');
+      expect(header.sopClassUid, f).toBe(MR_IMAGE_STORAGE);
       expect(header.imageType[0], f).toBe('ORIGINAL');
     }
   });
@@ -106,7 +107,7 @@ describe('job store', () => {
   const instance = (sop: string, series = '1.2.3.4.5') => ({ studyInstanceUid: '1.2.3.4', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 100 });
 
   it('groups a series into one job, counts distinct instances, and re-opens on a late instance', () => {
-    const store = new JobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
+    const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
     const a = store.recordInstance(instance('1'));
     expect(a.created).toBe(true);
     store.recordInstance(instance('2'));
@@ -128,17 +129,17 @@ describe('job store', () => {
 
   it('survives a restart: interrupted jobs are queued again, failures keep their reason', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite');
-    let store = new JobStore(file);
+    let store = new SqliteJobStore(file);
     const processing = store.recordInstance(instance('1', 'A')).job;
     store.markComplete(processing.id);
     store.claimNext();
     const failed = store.recordInstance(instance('1', 'B')).job;
     store.markComplete(failed.id);
     store.claimNext();
-    store.setState(failed.id, 'failed', null, 'archive refused the SEG (0xA700)');
+    store.transition(failed.id, 'fail', { reason: 'archive refused the SEG (0xA700)' });
     const receiving = store.recordInstance(instance('1', 'C')).job;
     // no close(): as if the process had been killed
-    store = new JobStore(file);
+    store = new SqliteJobStore(file);
     const { requeued, receiving: stillReceiving } = store.recoverAfterRestart();
     expect(requeued.map((j) => j.id)).toEqual([processing.id]);
     expect(store.get(processing.id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/restart/) });
@@ -150,7 +151,7 @@ describe('job store', () => {
 });
 
 describe('spool', () => {
-  const meta = () => fileMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: '1.2.3.9', transferSyntaxUid: '1.2.840.10008.1.2.1' });
+  const meta = () => fileMetaHeader({ sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: '1.2.3.9', transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
   async function receive(spool: Spool, bytes: Buffer) {
     const writer = spool.openInstance(meta());
     writer.end(bytes);
@@ -165,7 +166,7 @@ describe('spool', () => {
     const writer = await receive(spool, Buffer.from([8, 0, 0x18, 0, 0x55, 0x49, 2, 0, 0x31, 0]));
     const { target: file, existing } = await spool.commit(writer, dir, '1.2.3.9');
     expect(existing).toBe('none');
-    expect(readFileMeta(fs.readFileSync(file)).transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    expect(readFileMeta(fs.readFileSync(file)).transferSyntaxUid).toBe(EXPLICIT_VR_LITTLE_ENDIAN);
     expect(fs.readdirSync(spool.incomingDir)).toEqual([]);
     expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(false); // not yet recorded in the job store
     spool.settled(dir);

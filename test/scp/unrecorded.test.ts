@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JobStore, type ReceivedInstance } from '../../src/jobs/store.js';
+import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
+import type { ReceivedInstance } from '../../src/jobs/state/store.js';
 import { MetricsRegistry } from '../../src/metrics.js';
 import { SeriesCompletion } from '../../src/scp/series-completion.js';
 import { startScp } from '../../src/scp/scp.js';
@@ -13,7 +14,7 @@ import { Spool } from '../../src/scp/spool.js';
 import { mrInstance } from './hostile-corpus.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection } from './raw-scu.js';
 
-class FullStore extends JobStore {
+class FullStore extends SqliteJobStore {
   full = true;
   override recordInstance(instance: ReceivedInstance) {
     if (this.full) throw new Error('database or disk is full');

@@ -1,7 +1,7 @@
 // The MR acquisition attributes a classic MR Image (PS3.3 C.8.3.1) must carry even when derived: taken from the
 // source's first instance, each value checked against its VR and enumerated values rather than copied blindly.
 import fs from 'node:fs/promises';
-import { codeString, decimal, integer, text } from './common.js';
+import { codeString, decimal, integer, text } from './values.js';
 import { type Dataset, fromPart10 } from '../dicom/dcmjs.js';
 
 export interface MrAcquisition {

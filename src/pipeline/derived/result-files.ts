@@ -11,7 +11,7 @@ import { qcPng } from '../io/qc-png.js';
 import { maskedImage } from '../segmentation/postprocess.js';
 import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
-import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './common.js';
+import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './objects.js';
 import { buildSegmentation } from './segmentation.js';
 import { skullStrippedObjects } from './skull-stripped.js';
 

@@ -3,30 +3,26 @@
 // was computed from, in the per-frame functional group where viewers look for it.
 import type { SourceSeries } from '../dicom/series.js';
 import type { Volume } from '../space/volume.js';
+import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './objects.js';
 import {
-  type AlgorithmIdentity,
   BRAIN,
-  assertOnSourceGrid,
-  referencedInstances,
-  sharedPlaneGeometry,
-  sourceImageItem,
-  type DerivedObjectOptions,
-  type DicomObject,
-  SOP_CLASS,
   code,
   dicomDateTime,
-  ds,
   equipment,
   frameOfReference,
   patientAndStudy,
+  referencedInstances,
   reviewComments,
   seriesDescription,
   seriesNumber,
+  sourceImageItem,
   uidBasis,
-  stripUndefined,
-} from './common.js';
+} from './source-attributes.js';
+import { assertOnSourceGrid, sharedPlaneGeometry } from './source-grid.js';
+import { ds, stripUndefined } from './values.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { Dataset } from '../dicom/dcmjs.js';
+import { SEGMENTATION_STORAGE } from '../../dicom/uids.js';
 import { makeUid } from './uid.js';
 
 export interface SegmentationInput {
@@ -73,7 +69,7 @@ export function buildSegmentation(input: SegmentationInput): DicomObject {
     ...functionalGroups(input),
     ...imagePixelModule(input),
   });
-  return { kind: 'seg', sopClassUid: SOP_CLASS.segmentation, sopInstanceUid: uids.instance, seriesInstanceUid: uids.series, dataset };
+  return { kind: 'seg', sopClassUid: SEGMENTATION_STORAGE, sopInstanceUid: uids.instance, seriesInstanceUid: uids.series, dataset };
 }
 
 function algorithmName(algorithm: AlgorithmIdentity): string {
@@ -86,7 +82,7 @@ function sopCommonModule(sopInstanceUid: string, created: { date: string; time: 
     SpecificCharacterSet: 'ISO_IR 192',
     InstanceCreationDate: created.date,
     InstanceCreationTime: created.time,
-    SOPClassUID: SOP_CLASS.segmentation,
+    SOPClassUID: SEGMENTATION_STORAGE,
     SOPInstanceUID: sopInstanceUid,
   };
 }

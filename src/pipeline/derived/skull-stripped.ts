@@ -4,31 +4,26 @@
 import type { SourceSeries } from '../dicom/series.js';
 import { type Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
+import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './objects.js';
 import {
-  type AlgorithmIdentity,
   BRAIN,
-  assertOnSourceGrid,
-  referencedInstances,
-  sharedPlaneGeometry,
-  sliceThickness,
-  sourceImageItem,
-  type DerivedObjectOptions,
-  type DicomObject,
-  SOP_CLASS,
   code,
   derivationDescription,
   dicomDateTime,
-  ds,
   equipment,
   frameOfReference,
   patientAndStudy,
+  referencedInstances,
   reviewComments,
   seriesDescription,
   seriesNumber,
+  sourceImageItem,
   uidBasis,
-  stripUndefined,
-} from './common.js';
+} from './source-attributes.js';
+import { assertOnSourceGrid, sharedPlaneGeometry, sliceThickness } from './source-grid.js';
+import { ds, stripUndefined } from './values.js';
 import type { Dataset } from '../dicom/dcmjs.js';
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../../dicom/uids.js';
 import { makeUid } from './uid.js';
 
 export interface SkullStrippedInput {
@@ -164,7 +159,7 @@ function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
     const dataset: Dataset = {
       ...series,
       ImageType: ['DERIVED', 'SECONDARY', 'OTHER'],
-      SOPClassUID: SOP_CLASS.mrImage,
+      SOPClassUID: MR_IMAGE_STORAGE,
       DerivationDescription: derivationDescription(input.algorithm),
       DerivationCodeSequence: [PIXEL_BY_PIXEL_MASK],
       SOPInstanceUID: sopInstanceUid,
@@ -182,7 +177,7 @@ function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
       PixelData: [framePixels.buffer],
       _vrMap: { PixelData: 'OW' },
     };
-    yield { kind: 'derived', sopClassUid: SOP_CLASS.mrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
+    yield { kind: 'derived', sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid, seriesInstanceUid: uids.series, dataset };
   }
 }
 
@@ -201,7 +196,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
   const dataset: Dataset = {
     ...commonSeriesAttributes(input, uids.series, created),
     ImageType: ENHANCED_IMAGE_TYPE,
-    SOPClassUID: SOP_CLASS.enhancedMrImage,
+    SOPClassUID: ENHANCED_MR_IMAGE_STORAGE,
     SOPInstanceUID: sopInstanceUid,
     InstanceNumber: '1',
     ...enhancedMrImageModule(input),
@@ -212,7 +207,7 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
     PixelData: [stored.pixels.buffer],
     _vrMap: { PixelData: 'OW' },
   };
-  return { kind: 'derived', sopClassUid: SOP_CLASS.enhancedMrImage, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
+  return { kind: 'derived', sopClassUid: ENHANCED_MR_IMAGE_STORAGE, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
 }
 
 // The Enhanced MR IOD enumerates value 2 as PRIMARY only (PS3.3 C.8.16.1.1); DERIVED + MASKED say what it is.

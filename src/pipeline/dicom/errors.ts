@@ -1,5 +1,5 @@
 // Errors that say which DICOM object they concern, so that an administrator can find the case in the PACS.
-import { DicomError, type DicomIdentifiers } from '../../log.js';
+import { DicomError, type DicomIdentifiers } from '../../dicom/errors.js';
 
 export type { DicomIdentifiers };
 

@@ -6,6 +6,7 @@ import type { Vec3 } from '../space/volume.js';
 import type { Dataset } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
 import { privateBlock, readCsaImageHeader } from './siemens-csa.js';
+import { ENHANCED_MR_IMAGE_STORAGE, LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE } from '../../dicom/uids.js';
 
 export type Orientation = [number, number, number, number, number, number];
 
@@ -36,8 +37,7 @@ export interface MosaicTile {
   columns: number;
 }
 
-export const ENHANCED_MR = '1.2.840.10008.5.1.4.1.1.4.1';
-export const MULTIFRAME_CLASSES = new Set([ENHANCED_MR, '1.2.840.10008.5.1.4.1.1.4.4' /* Legacy Converted Enhanced MR */]);
+export const MULTIFRAME_CLASSES = new Set([ENHANCED_MR_IMAGE_STORAGE, LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE]);
 
 export function isMultiFrameMr(dataset: Dataset): boolean {
   return MULTIFRAME_CLASSES.has(String(dataset.SOPClassUID)) || Array.isArray(dataset.PerFrameFunctionalGroupsSequence);
@@ -130,10 +130,20 @@ function checkSpacing(s: [number, number], ids: DicomIdentifiers): [number, numb
 }
 
 function rescale(source: Dataset, ids: DicomIdentifiers): { rescaleSlope: number; rescaleIntercept: number } {
-  const slope = source.RescaleSlope === undefined || source.RescaleSlope === '' ? 1 : num(source.RescaleSlope);
-  const intercept = source.RescaleIntercept === undefined || source.RescaleIntercept === '' ? 0 : num(source.RescaleIntercept);
-  if (slope === 0) throw new SeriesError('RescaleSlope is 0', ids);
+  const slope = rescaleValue(source, 'RescaleSlope', 1, ids);
+  const intercept = rescaleValue(source, 'RescaleIntercept', 0, ids);
+  if (slope === 0) throw new SeriesError(`RescaleSlope '${String(source.RescaleSlope)}' is 0: stored values would all mean the same`, ids);
   return { rescaleSlope: slope, rescaleIntercept: intercept };
+}
+
+/** A Rescale attribute as a number (absent or empty: `absent`); a value that is not a finite number is refused by name. */
+function rescaleValue(source: Dataset, name: 'RescaleSlope' | 'RescaleIntercept', absent: number, ids: DicomIdentifiers): number {
+  const raw = source[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || value === null || value === '') return absent;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  if (!Number.isFinite(n) || String(value).trim() === '') throw new SeriesError(`${name} '${String(raw)}' is not a number`, ids);
+  return n;
 }
 
 export function isMosaic(dataset: Dataset): boolean {

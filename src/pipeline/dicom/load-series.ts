@@ -11,6 +11,7 @@ import { type Dataset, type ParsedPart10, parsePart10 } from './dcmjs.js';
 import { AmbiguousSeriesError, type DicomIdentifiers, SeriesError } from './errors.js';
 import { type FrameGeometry, type MosaicTile, frameGeometries, isMultiFrameMr } from './frames.js';
 import { decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pixels.js';
+import { MEDIA_STORAGE_DIRECTORY_STORAGE } from '../../dicom/uids.js';
 
 export interface LoadSeriesOptions extends AssembleOptions {
   /** Load only this series when the paths hold several. */
@@ -54,6 +55,11 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
   const first = instances[0];
   const seriesIds: DicomIdentifiers = { studyInstanceUid: first.ids.studyInstanceUid, seriesInstanceUid: first.ids.seriesInstanceUid };
   const log = logger('pipeline/dicom', { studyInstanceUid: seriesIds.studyInstanceUid, seriesInstanceUid: seriesIds.seriesInstanceUid });
+  const textProblems = [...new Set(instances.flatMap((i) => i.textProblems))];
+  if (textProblems.length) {
+    const affected = instances.filter((i) => i.textProblems.length).length;
+    log.warn(`text of ${affected} instance(s) not read as declared, the series is processed: ${textProblems.join(' | ')}`, { textProblems, instances: affected });
+  }
 
   const rows = Number(first.dataset.Rows);
   const columns = Number(first.dataset.Columns);
@@ -141,7 +147,7 @@ export function listSeries(folder: string): SeriesSummary[] {
       // Not DICOM (or unreadable): a folder may hold notes, DICOMDIR, NIfTI files; listing skips them.
     }
   }
-  const bySeries = groupBySeries(instances.filter((i) => i.dataset.SOPClassUID !== '1.2.840.10008.1.3.10'));
+  const bySeries = groupBySeries(instances.filter((i) => i.dataset.SOPClassUID !== MEDIA_STORAGE_DIRECTORY_STORAGE));
   return [...bySeries.values()]
     .map((list) => {
       const d = list[0].dataset;

@@ -3,11 +3,15 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Codecs from 'dcmjs-codecs';
+import { type LibraryLog, captureLibraryLog } from '../../log.js';
 import { type Dataset, parsePart10 } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, RLE_LOSSLESS } from '../../dicom/uids.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
+// The codecs log what their WebAssembly writes to stdout or stderr as errors; those go into the node's log.
+captureLibraryLog('dcmjs-codecs', codecs.log as unknown as LibraryLog, 'warn');
 
 let codecsReady: Promise<void> | undefined;
 
@@ -17,12 +21,11 @@ export function initializeCodecs(): Promise<void> {
   return codecsReady;
 }
 
-const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99']);
-const BIG_ENDIAN = '1.2.840.10008.1.2.2';
+const NATIVE = new Set([IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN]);
 
 type Decoder = (context: Codecs.Context) => Codecs.Context;
 const DECODERS: Record<string, { name: string; decode: Decoder }> = {
-  '1.2.840.10008.1.2.5': { name: 'RLE Lossless', decode: (c) => codecs.NativeCodecs.decodeRle(c) },
+  [RLE_LOSSLESS]: { name: 'RLE Lossless', decode: (c) => codecs.NativeCodecs.decodeRle(c) },
   '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
   '1.2.840.10008.1.2.4.51': { name: 'JPEG Extended', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
   '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless', decode: (c) => codecs.NativeCodecs.decodeJpeg(c) },
@@ -107,9 +110,9 @@ export function decodeFrames(
       }
       // dcmjs hands us its own copy of the value, so frames can view it in place (copied only when misaligned).
       const start = all.byteOffset + f * frameLength;
-      const inPlace = start % bytesPerSample === 0 && !(ts === BIG_ENDIAN && bytesPerSample > 1); // never swap dcmjs's bytes twice
+      const inPlace = start % bytesPerSample === 0 && !(ts === EXPLICIT_VR_BIG_ENDIAN && bytesPerSample > 1); // never swap dcmjs's bytes twice
       const bytes = inPlace ? all.subarray(f * frameLength, (f + 1) * frameLength) : all.slice(f * frameLength, (f + 1) * frameLength);
-      if (ts === BIG_ENDIAN && bytesPerSample > 1) swapBytes(bytes, bytesPerSample);
+      if (ts === EXPLICIT_VR_BIG_ENDIAN && bytesPerSample > 1) swapBytes(bytes, bytesPerSample);
       frames.push(typedFrame(bytes, format));
     }
     return { format, frames };
@@ -212,12 +215,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * the file really holds that many bytes after it.
  */
 function checkNotTruncated(file: Uint8Array, ts: string, declared: number, ids: DicomIdentifiers): void {
-  const le = ts !== BIG_ENDIAN;
+  const le = ts !== EXPLICIT_VR_BIG_ENDIAN;
   const header: number[] = le ? [0xe0, 0x7f, 0x10, 0x00] : [0x7f, 0xe0, 0x00, 0x10];
   const len = [declared & 0xff, (declared >>> 8) & 0xff, (declared >>> 16) & 0xff, (declared >>> 24) & 0xff];
   if (!le) len.reverse();
   const candidates =
-    ts === '1.2.840.10008.1.2'
+    ts === IMPLICIT_VR_LITTLE_ENDIAN
       ? [[...header, ...len]]
       : [[...header, 0x4f, 0x57, 0, 0, ...len], [...header, 0x4f, 0x42, 0, 0, ...len]]; // OW, OB
   const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);

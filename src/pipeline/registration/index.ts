@@ -27,7 +27,8 @@
 //
 // The result maps input patient LPS mm → atlas LPS mm; resampling in either direction goes through geometry.ts.
 import { type Affine, compose, invert } from '../space/geometry.js';
-import { type DicomContext, DicomError, logger } from '../../log.js';
+import { logger } from '../../log.js';
+import { type DicomContext, DicomError } from '../../dicom/errors.js';
 import { type RigidTransform, eulerRotation, translation } from '../space/transform.js';
 import type { Vec3, Volume } from '../space/volume.js';
 import { axisAlignedRotations, principalAxisRotations } from './initialise.js';

@@ -7,7 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Grid, gridOf } from '../space/volume.js';
 
+/**
+ * A model as resolved from checksums.json: resolved once (when the node or a tool starts) and passed down to the
+ * processing and the pool workers, so that nothing reads checksums.json or the model file again per job.
+ */
 export interface ModelEntry {
+  /** The models folder it was resolved in (holding checksums.json and atlas/). */
+  dir: string;
   /** e.g. 'brainstrip-efficient' */
   name: string;
   version: string;
@@ -92,6 +98,7 @@ export function resolveModel(options: { dir?: string; name: string; precision: '
   const sha256 = sums.files[entry.file];
   if (!sha256) throw new Error(`checksums.json lists model ${entry.name} but no checksum for ${entry.file}`);
   return {
+    dir,
     name: entry.name,
     version: entry.version,
     precision: entry.precision,

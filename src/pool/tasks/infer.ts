@@ -5,7 +5,7 @@ import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
 import type { ReviewEvidence } from '../../pipeline/segmentation/review-check.js';
 import { type BrainSegmentation, segmentBrain } from '../../pipeline/segmentation/segment.js';
 import type { Grid, Volume } from '../../pipeline/space/volume.js';
-import { brainProbability } from '../onnx-session.js';
+import { brainProbability } from '../../onnx-session.js';
 import { releaseMemory } from '../../memory.js';
 
 export interface InferPayload {

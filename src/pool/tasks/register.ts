@@ -2,7 +2,7 @@
 // per worker (loadAtlas caches it) and reused for every series the worker registers.
 import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
 import { type RegistrationOptions, registerToAtlasWithReport } from '../../pipeline/registration/index.js';
-import type { DicomContext } from '../../log.js';
+import type { DicomContext } from '../../dicom/errors.js';
 import type { Volume } from '../../pipeline/space/volume.js';
 import { releaseMemory } from '../../memory.js';
 

@@ -5,7 +5,7 @@ import { loadAtlas } from '../../pipeline/segmentation/atlas.js';
 import { type RegistrationOptions, registerToAtlasWithReport } from '../../pipeline/registration/index.js';
 import { downsample } from '../../pipeline/registration/pyramid.js';
 import type { Grid } from '../../pipeline/space/volume.js';
-import { brainProbability } from '../onnx-session.js';
+import { brainProbability } from '../../onnx-session.js';
 
 export interface WarmPayload {
   modelPath: string;

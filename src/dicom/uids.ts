@@ -1,0 +1,16 @@
+// The DICOM UIDs the node names in its code (PS3.6 Annex A): the SOP classes it receives, creates or skips, and the
+// transfer syntaxes whose encoding it handles itself. Every module takes them from here.
+
+export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
+export const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
+export const ENHANCED_MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4.1';
+export const LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4.4';
+export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
+/** A DICOMDIR: an index of a medium, never an image. */
+export const MEDIA_STORAGE_DIRECTORY_STORAGE = '1.2.840.10008.1.3.10';
+
+export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
+export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+export const RLE_LOSSLESS = '1.2.840.10008.1.2.5';

@@ -1,0 +1,70 @@
+// The brain extractor a series processor uses: the worker pool and extractBrain (./extract-brain.ts) over the
+// model resolved when the node started.
+import type { BrainstripConfig } from '../../../config/schema.js';
+import { type DicomContext } from '../../dicom/errors.js';
+import { logger } from '../../log.js';
+import type { ResultFiles, ResultFilesInput } from '../../pipeline/derived/result-files.js';
+import { registrationOptionsFromConfig } from '../../pipeline/registration/index.js';
+import type { ModelEntry } from '../../pipeline/segmentation/model-files.js';
+import type { Volume } from '../../pipeline/space/volume.js';
+import type { BrainExtraction, ExtractionStep } from './extract-brain.js';
+
+/** What the results need from brain extraction; the transform stays with the extractor. */
+export type BrainExtractionResult = Omit<BrainExtraction, 'transform'>;
+
+export interface BrainExtractor {
+  extract(volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void): Promise<BrainExtractionResult>;
+  /** Writes the result files off this thread (a pool worker); absent: written here. */
+  derive?(input: ResultFilesInput): Promise<ResultFiles>;
+  close(): Promise<void>;
+}
+
+/**
+ * The node's extractor: the worker pool and extractBrain, created on first use, or at once with `warm` (the
+ * node): then every worker prepares the atlas and its ONNX session before the first series arrives.
+ */
+export function poolExtractor(config: BrainstripConfig, model: ModelEntry, warm = false): BrainExtractor {
+  let ready:
+    | Promise<{
+        pool: { close(): Promise<void> | void; run(task: 'derive', payload: ResultFilesInput): Promise<ResultFiles> };
+        run: (v: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => Promise<BrainExtractionResult>;
+      }>
+    | undefined;
+  const start = async () => {
+    // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
+    const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../../pool/pool.js'), import('./extract-brain.js')]);
+    const pool = createWorkerPool(config);
+    if (warm) {
+      const log = logger('pool');
+      void pool
+        .warmAll({
+          modelPath: model.path,
+          intraOpThreads: pool.intraOpThreads,
+          modelsDir: model.dir,
+          grid: model.grid,
+          options: registrationOptionsFromConfig(config.registration),
+        })
+        .then((ms) => log.info(`${ms.length} worker(s) ready: atlas and model loaded`, { milliseconds: ms }))
+        .catch((error: Error) => log.warn(`workers not prepared ahead: ${error.message}; the first series prepares them`));
+    }
+    return {
+      pool,
+      run: (volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) =>
+        extractBrain(volume, { pool, model, config, context, onStep }),
+    };
+  };
+  if (warm) ready = start();
+  return {
+    async extract(volume, context, onStep) {
+      ready ??= start();
+      return (await ready).run(volume, context, onStep);
+    },
+    async derive(input) {
+      ready ??= start();
+      return (await ready).pool.run('derive', input);
+    },
+    async close() {
+      if (ready) await (await ready).pool.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// The instance registry on SQLite: which instances of each series were received, the job each series belongs to,
+// and the one destination a series' results may be restricted to.
+import type { Job, JobState } from '../job.js';
+import type { ReceivedInstance } from '../store.js';
+import type { SqliteQueue } from './queue.js';
+import { type Db, type JobRow, now, toJob } from './schema.js';
+
+/** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
+const OPEN_STATES: JobState[] = ['receiving', 'complete', 'queued'];
+
+export class SqliteRegistry {
+  constructor(
+    private readonly db: Db,
+    private readonly queue: SqliteQueue,
+  ) {}
+
+  hasInstance(seriesInstanceUid: string, sopInstanceUid: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM instances WHERE series_instance_uid = ? AND sop_instance_uid = ?').get(seriesInstanceUid, sopInstanceUid);
+  }
+
+  latestJobOfSeries(seriesInstanceUid: string): Job | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE series_instance_uid = ? ORDER BY id DESC LIMIT 1').get(seriesInstanceUid) as JobRow | undefined;
+    return row && toJob(row);
+  }
+
+  recordInstance(instance: ReceivedInstance): { job: Job; created: boolean; reopened: boolean } {
+    return this.db.transaction(() => {
+      const t = now();
+      const latest = this.latestJobOfSeries(instance.seriesInstanceUid);
+      let id: number;
+      let created = false;
+      let reopened = false;
+      if (latest && OPEN_STATES.includes(latest.state)) {
+        id = latest.id;
+        reopened = latest.state !== 'receiving' && this.queue.transition(id, 'reopen', { detail: 'a late instance re-opened the series' });
+      } else {
+        id = Number(
+          this.db
+            .prepare(
+              `INSERT INTO jobs (study_instance_uid, series_instance_uid, calling_ae, modality, series_description, sop_class_uid,
+                 state, stage, detail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'receiving', 'receiving', ?, ?, ?)`,
+            )
+            .run(
+              instance.studyInstanceUid,
+              instance.seriesInstanceUid,
+              instance.callingAe ?? null,
+              instance.modality ?? null,
+              instance.seriesDescription ?? null,
+              instance.sopClassUid ?? null,
+              latest ? `series received again after job ${latest.id} (${latest.state})` : null,
+              t,
+              t,
+            ).lastInsertRowid,
+        );
+        created = true;
+      }
+      this.addInstance(instance, t, 'replace');
+      this.db.prepare('UPDATE jobs SET last_instance_at = ?, updated_at = ? WHERE id = ?').run(t, t, id);
+      this.recount(id, instance.seriesInstanceUid);
+      return { job: this.queue.get(id)!, created, reopened };
+    })();
+  }
+
+  recordProcessedInstance(jobId: number, instance: ReceivedInstance): void {
+    this.db.transaction(() => {
+      this.addInstance(instance, now(), 'keep');
+      this.recount(jobId, instance.seriesInstanceUid);
+    })();
+  }
+
+  private addInstance(instance: ReceivedInstance, at: string, existing: 'replace' | 'keep'): void {
+    const onConflict = existing === 'replace' ? 'DO UPDATE SET bytes = excluded.bytes, received_at = excluded.received_at' : 'DO NOTHING';
+    this.db
+      .prepare(
+        `INSERT INTO instances (series_instance_uid, sop_instance_uid, bytes, received_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (series_instance_uid, sop_instance_uid) ${onConflict}`,
+      )
+      .run(instance.seriesInstanceUid, instance.sopInstanceUid, instance.bytes, at);
+  }
+
+  /** The job's instance count and bytes from the series' registered instances. */
+  private recount(jobId: number, seriesInstanceUid: string): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET instances = (SELECT count(*) FROM instances WHERE series_instance_uid = ?),
+           bytes = (SELECT coalesce(sum(bytes), 0) FROM instances WHERE series_instance_uid = ?) WHERE id = ?`,
+      )
+      .run(seriesInstanceUid, seriesInstanceUid, jobId);
+  }
+
+  forgetSeriesInstances(seriesInstanceUid: string): void {
+    this.db.prepare('DELETE FROM instances WHERE series_instance_uid = ?').run(seriesInstanceUid);
+  }
+
+  studyOfSeries(seriesInstanceUid: string): string | undefined {
+    return this.latestJobOfSeries(seriesInstanceUid)?.studyInstanceUid;
+  }
+
+  finishedBefore(before: Date): Job[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM jobs j WHERE state = 'done' AND finished_at < ?
+             AND id = (SELECT max(id) FROM jobs WHERE series_instance_uid = j.series_instance_uid)`,
+        )
+        .all(before.toISOString()) as JobRow[]
+    ).map(toJob);
+  }
+
+  restrictDestination(seriesInstanceUid: string, destination: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO series_destination (series_instance_uid, destination) VALUES (?, ?)').run(seriesInstanceUid, destination);
+  }
+
+  destinationOf(seriesInstanceUid: string): string | undefined {
+    return (this.db.prepare('SELECT destination FROM series_destination WHERE series_instance_uid = ?').get(seriesInstanceUid) as { destination: string } | undefined)
+      ?.destination;
+  }
+}

@@ -1,0 +1,116 @@
+// The job store: what the node keeps about jobs, as one narrow interface. The SQLite store (./sqlite) implements it;
+// a store on another database implements the same methods. A job's state changes only by the named transitions of
+// ./transitions.ts, which the store refuses when the job's state does not allow them; each change is an event.
+import type { Job, JobState, Stage } from './job.js';
+import type { TransitionChange, TransitionName } from './transitions.js';
+
+export interface ReceivedInstance {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  sopClassUid?: string;
+  modality?: string;
+  seriesDescription?: string;
+  callingAe?: string;
+  bytes: number;
+}
+
+/** One change of a job's state, stage or detail. */
+export interface JobEvent {
+  at: string;
+  state: JobState;
+  /** The stage the job entered (null: it ended). */
+  stage: Stage | null;
+  detail: string | null;
+  reason: string | null;
+}
+
+export interface JobFilter {
+  state?: JobState;
+  /** ISO times: jobs created in [from, to). */
+  from?: string;
+  to?: string;
+  callingAe?: string;
+  /** Part of a patient ID, patient name, accession number or series description (case-insensitive). */
+  text?: string;
+  limit?: number;
+}
+
+export interface JobIdentification {
+  patientName: string;
+  patientId: string;
+  accessionNumber: string;
+  studyDescription: string;
+  studyDate: string;
+  seriesNumber: string;
+}
+
+/** Every list is capped whatever a caller passes. */
+export const MAX_LIST_LIMIT = 10_000;
+
+export interface JobStore {
+  // The queue: jobs and their states.
+  get(id: number): Job | undefined;
+  /** Most recent first. */
+  list(options?: { state?: JobState; seriesInstanceUid?: string; limit?: number }): Job[];
+  countsByState(): Record<JobState, number>;
+  /** receiving → complete → queued (transitions complete, enqueue), when the series has been idle long enough. */
+  markComplete(id: number): Job | undefined;
+  /** Takes the oldest queued job and marks it `processing` (transition claim: one more attempt). */
+  claimNext(): Job | undefined;
+  /** The oldest job waiting in `sending` that is not among `busy` (those being computed or sent now); state unchanged. */
+  nextToSend(busy: number[]): Job | undefined;
+  /**
+   * Moves the job by the named transition, recording `change` (the detail replaces the last one; a failure's
+   * reason). False, and nothing changes, when the job's state does not allow that transition.
+   */
+  transition(id: number, name: TransitionName, change?: TransitionChange): boolean;
+  /**
+   * After a restart: jobs that were sending and whose results are still on disk (`canSend`) go on sending; other jobs
+   * that were being processed or sent start again from the queue; complete jobs are queued. Returns the jobs still
+   * receiving, whose idle timers must be re-armed.
+   */
+  recoverAfterRestart(maxInterruptions?: number, canSend?: (job: Job) => boolean): { requeued: Job[]; resending: Job[]; receiving: Job[]; poisoned: Job[] };
+  /** The job's changes of state, stage and detail, oldest first. */
+  events(id: number): JobEvent[];
+
+  // The instance registry: which instances of a series were received, and the job they belong to.
+  hasInstance(seriesInstanceUid: string, sopInstanceUid: string): boolean;
+  /**
+   * Records a spooled instance and returns the job it belongs to: the series' open job (re-opened to `receiving`
+   * if it was already complete or queued), or a new job when the series has none or its last one already started.
+   */
+  recordInstance(instance: ReceivedInstance): { job: Job; created: boolean; reopened: boolean };
+  /** Records an instance as part of a finished job without re-opening it (its row was lost when the job ran). */
+  recordProcessedInstance(jobId: number, instance: ReceivedInstance): void;
+  /** Forgets the instances of a series whose spool folder was removed (a later resend counts afresh). */
+  forgetSeriesInstances(seriesInstanceUid: string): void;
+  /** The study the series' jobs belong to (from its latest job), if the series is known. */
+  studyOfSeries(seriesInstanceUid: string): string | undefined;
+  /** The latest job of a series, if any. */
+  latestJobOfSeries(seriesInstanceUid: string): Job | undefined;
+  /** Finished jobs whose series has no newer job, finished before `before` (their spool can be removed). */
+  finishedBefore(before: Date): Job[];
+
+  // Destinations.
+  /** Results of `seriesInstanceUid` go to `destination` (AE@host:port) only; recorded before the series arrives. */
+  restrictDestination(seriesInstanceUid: string, destination: string): void;
+  /** The only destination of a series' results, if it has one. */
+  destinationOf(seriesInstanceUid: string): string | undefined;
+
+  // Search and activity (the operations page).
+  /** Most recent first. */
+  search(filter: JobFilter): Job[];
+  /** Calling AE titles seen, for a filter's choices. */
+  callingAes(): string[];
+  /** Jobs whose patient and study identification has not been read yet. */
+  undescribed(limit?: number): Job[];
+  describe(id: number, ident: JobIdentification): void;
+  /** Series received, processed and failed since `since`, and the turnaround (first instance to done) of those done. */
+  activity(since: Date): { received: number; done: number; failed: number; turnaroundSeconds: number[] };
+
+  // The store itself.
+  /** Whether the store can commit a write now; throws with the database's message when it cannot. */
+  probeWrite(): void;
+  close(): void;
+}

@@ -1,0 +1,85 @@
+// What every association of one SCP shares: its settings, the node's services, the counters of open associations
+// and connections, the metrics, and the instances spooled but not yet recorded in the job store.
+import { logger } from '../log.js';
+import type { JobStore } from '../jobs/state/store.js';
+import type { MetricsRegistry } from '../metrics.js';
+import type { RoutingConfig } from './routing.js';
+import type { SeriesCompletion } from './series-completion.js';
+import type { Spool } from './spool.js';
+
+export interface ScpOptions {
+  aeTitle: string;
+  port: number;
+  /** Address to listen on; empty or absent: every interface. */
+  host?: string;
+  /** "AE" or "AE@host"; empty: anyone. */
+  allowedCallers: string[];
+  maxAssociations: number;
+  maxPduLength: number;
+  timeoutMs: number;
+  routing: RoutingConfig;
+  /** A connection that has not sent a complete A-ASSOCIATE-RQ after this long is closed (ARTIM, PS3.8 9.1.5). */
+  artimMs?: number;
+  /** Connections still negotiating (no association yet) held at once; more are closed at once. */
+  maxPendingConnections?: number;
+  /** Refused instances kept in the error area at most. */
+  maxErrorFiles?: number;
+  /** Listen with TLS (PEM contents). */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requireClientCert: boolean };
+  /** While it answers true, new associations are refused as transient: senders keep their series and retry. */
+  intakePaused?: () => boolean;
+}
+
+export interface ScpDependencies {
+  spool: Spool;
+  store: JobStore;
+  completion: SeriesCompletion;
+  metrics: MetricsRegistry;
+  /** Why the spool cannot take instances now (disk nearly full), as last probed; undefined when it can. */
+  spoolProblem?: () => string | undefined;
+}
+
+export type ReceivedInstance = Parameters<JobStore['recordInstance']>[0];
+
+export class ScpRuntime {
+  active = 0;
+  pendingConnections = 0;
+  /** Spooled and acknowledged instances the job store could not record yet. */
+  readonly unrecorded = new Map<string, ReceivedInstance>();
+  readonly log = logger('scp');
+  readonly metrics;
+  private associations = 0;
+
+  constructor(
+    readonly options: ScpOptions,
+    readonly deps: ScpDependencies,
+  ) {
+    this.metrics = {
+      associations: deps.metrics.counter('brainstrip_associations_total', 'Association requests by result (accepted, rejected) and reason', ['result', 'reason']),
+      instances: deps.metrics.counter('brainstrip_instances_received_total', 'Instances stored and acknowledged, by whether they were routed to a job', ['routed']),
+      bytes: deps.metrics.counter('brainstrip_received_bytes_total', 'Dataset bytes of acknowledged instances'),
+      failures: deps.metrics.counter('brainstrip_store_failures_total', 'C-STORE requests answered with a failure status, by reason', ['reason']),
+      echoes: deps.metrics.counter('brainstrip_echo_total', 'C-ECHO requests answered'),
+    };
+    deps.metrics.gauge('brainstrip_instances_unrecorded', 'Spooled instances waiting to be recorded in the job store', () => this.unrecorded.size);
+    deps.metrics.gauge('brainstrip_associations_active', 'Associations open now', () => this.active);
+  }
+
+  nextAssociationId(): number {
+    return ++this.associations;
+  }
+
+  /** Records the instances the job store refused earlier; stops at the first that still fails. */
+  retryUnrecorded(): void {
+    for (const [key, instance] of this.unrecorded) {
+      try {
+        const { job } = this.deps.store.recordInstance(instance);
+        this.unrecorded.delete(key);
+        this.deps.completion.instanceArrived(job, undefined);
+        this.log.info('spooled instance recorded in the job store after all', { jobId: job.id, seriesInstanceUid: instance.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid });
+      } catch {
+        return; // still failing: try again at the next tick
+      }
+    }
+  }
+}
