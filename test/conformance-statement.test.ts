@@ -84,6 +84,11 @@ describe('the conformance statement states what STORE-SCP accepts', () => {
     for (const sopClass of Object.keys(STORAGE_SOP_CLASSES)) expect(acceptedTransferSyntaxes(sopClass), STORAGE_SOP_CLASSES[sopClass]).toEqual(listed);
   });
 
+  it('is the statement of the version in package.json', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+    expect(statement).toContain(`| Version | ${version} |`);
+  });
+
   it("names brainstrip's Implementation Class UID and version name", () => {
     expect(statement).toContain(`| Implementation Class UID | ${IMPLEMENTATION_CLASS_UID} |`);
     expect(statement).toContain(`| Implementation Version Name | ${IMPLEMENTATION_VERSION_NAME} |`);
