@@ -13,7 +13,7 @@ import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { backgroundLevel } from '../src/pipeline/segmentation/model-input.js';
 import { segmentBrain } from '../src/pipeline/segmentation/segment.js';
 import type { Volume } from '../src/pipeline/space/volume.js';
-import { brainProbability } from '../src/pool/onnx-session.js';
+import { brainProbability } from '../src/onnx-session.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });

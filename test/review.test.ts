@@ -14,7 +14,7 @@ import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { segmentBrain } from '../src/pipeline/segmentation/segment.js';
 import { loadVolume } from '../src/pipeline/dicom/load-input.js';
 import { identityTransform } from '../src/pipeline/space/transform.js';
-import { brainProbability } from '../src/pool/onnx-session.js';
+import { brainProbability } from '../src/onnx-session.js';
 import type { RigidTransform } from '../src/pipeline/space/transform.js';
 import type { Volume } from '../src/pipeline/space/volume.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
