@@ -1,7 +1,6 @@
 // The review flag on real clinical heads: every expert mask of the open-ms patients passes, and the same masks
 // damaged the ways models fail (orbits or sphenoid sinus taken in) are flagged, with a reason a person
 // understands.
-import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { binary } from '../src/cli/evaluate.js';
