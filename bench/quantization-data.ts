@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
-import { type Contrast, renderLabelMap } from '../src/pipeline/quantize/label-images.js';
+import { type Contrast, renderLabelMap } from '../src/tools/quantize/label-images.js';
 
 export const CALIBRATION_MAPS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 export const VALIDATION_MAPS = [10, 11, 12, 13, 14, 15, 16, 17];

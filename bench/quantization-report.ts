@@ -19,13 +19,13 @@ import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { registrationOptionsFromConfig } from '../src/pipeline/registration/index.js';
 import { compareMasks, dice } from '../src/pipeline/segmentation/mask-metrics.js';
 import { shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
-import { quantize } from '../src/pipeline/quantize/index.js';
-import { listInputs, prepareInputs } from '../src/pipeline/quantize/inputs.js';
-import { modelGrid } from '../src/pipeline/quantize/model-grid.js';
-import { decodeModel, inputShape } from '../src/pipeline/quantize/onnx-model.js';
+import { quantize } from '../src/tools/quantize/index.js';
+import { listInputs, prepareInputs } from '../src/tools/quantize/inputs.js';
+import { modelGrid } from '../src/tools/quantize/model-grid.js';
+import { decodeModel, inputShape } from '../src/tools/quantize/onnx-model.js';
 import { withData } from '../src/pipeline/space/volume.js';
 import { openMsItems, writeEvaluationData, writeQuantizationData } from './quantization-data.js';
-import { type OperatorSummary, operatorSummary, readProfile } from '../src/pipeline/quantize/profile.js';
+import { type OperatorSummary, operatorSummary, readProfile } from '../src/tools/quantize/profile.js';
 import { latencyChart } from './report/charts.js';
 
 const execFileAsync = promisify(execFile);

@@ -8,8 +8,8 @@
 // prints one JSON line: { latencyMs: [...], peakRssMb, masks: [...] }
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createSession, runFloat } from '../src/pipeline/quantize/session.js';
-import { maskFromLogits } from '../src/pipeline/quantize/validate.js';
+import { createSession, runFloat } from '../src/tools/quantize/session.js';
+import { maskFromLogits } from '../src/tools/quantize/validate.js';
 
 function highWaterMarkKb(): number {
   const status = fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '';

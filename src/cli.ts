@@ -3,6 +3,7 @@
 // Commands are loaded on demand so that a one-shot tool does not pay for the DICOM server's imports.
 // Every command may load ONNX Runtime; its telemetry is off before any of them does.
 import './ort-env.js';
+import { SchemaTooNewError } from './sqlite-schema.js';
 import { BRAINSTRIP_VERSION, NODE_VERSION } from './version.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
@@ -48,7 +49,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`brainstrip: ${error instanceof Error ? error.message : String(error)}`);
-    // A configuration that is not valid is a usage error, as for `brainstrip config check`.
-    process.exitCode = error instanceof Error && error.name === 'ConfigError' ? 2 : 1;
+    // A configuration that is not valid, or a database of a newer release, cannot be fixed by starting again: exit
+    // status 2, which the service unit does not restart on.
+    process.exitCode = error instanceof Error && (error.name === 'ConfigError' || error instanceof SchemaTooNewError) ? 2 : 1;
   },
 );

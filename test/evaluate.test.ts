@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { onGridOf } from '../src/cli/evaluate.js';
+import { onGridOf } from '../src/tools/reference-mask.js';
 import { compareMasks, maskDisagreement, squaredDistanceMm, surfaceVoxels } from '../src/pipeline/segmentation/mask-metrics.js';
 import { writeNifti } from '../src/pipeline/io/nifti.js';
 import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';

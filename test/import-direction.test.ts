@@ -1,10 +1,11 @@
-// The code flows one way: cli → scp / ops → jobs → pool / scu → pipeline → config (with the shared base modules
-// log, metrics, durable, ort-env and dimse-adapter at the bottom beside config, and the DICOM vocabulary of
-// src/dicom — UIDs, status codes, errors — below them all). A module imports only from its own folder or a
-// layer below it, never from a layer above or from a neighbour of the same layer; inside the pipeline the same
-// holds for its folders (space → io → dicom / registration / segmentation → derived / quantize). Every import
-// counts, type-only ones and dynamic import() too. Inside a layer, no files and no folders import each other in a
-// circle.
+// The code flows one way: cli → tools → scp / ops → jobs → pool / scu → pipeline → config (with the shared base
+// modules log, metrics, durable, ort-env, dimse-adapter, ... at the bottom beside config, and the DICOM vocabulary of
+// src/dicom — UIDs, status codes, errors — below them all). A module imports only from its own folder or a layer
+// below it, never from a layer above or from a neighbour of the same layer; inside the pipeline the same holds for
+// its folders (space → io → dicom / registration / segmentation → derived). The offline tools (INT8 quantization,
+// the model's evaluation) sit above the runtime they use, so that nothing of the node imports them; only the CLI
+// dispatches to them. Every import counts, type-only ones and dynamic import() too. And no files, no folders
+// import each other in a circle.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,14 +16,15 @@ const repo = path.resolve(import.meta.dirname, '..');
 const LAYERS: Array<[layer: string, rank: number, paths: string[]]> = [
   ['dicom', 0, ['src/dicom/']],
   ['config', 1, ['config/']],
-  ['base', 1, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/data-folder.ts', 'src/version.ts', 'src/onnx-session.ts']],
+  ['base', 1, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/data-folder.ts', 'src/version.ts', 'src/onnx-session.ts', 'src/sqlite-schema.ts']],
   ['pipeline', 2, ['src/pipeline/']],
   ['pool', 3, ['src/pool/']],
   ['scu', 3, ['src/scu/']],
   ['jobs', 4, ['src/jobs/']],
   ['scp', 5, ['src/scp/']],
   ['ops', 5, ['src/ops/']],
-  ['cli', 6, ['src/cli/', 'src/cli.ts']],
+  ['tools', 6, ['src/tools/']],
+  ['cli', 7, ['src/cli/', 'src/cli.ts']],
 ];
 
 const PIPELINE: Array<[folder: string, rank: number]> = [
@@ -32,7 +34,6 @@ const PIPELINE: Array<[folder: string, rank: number]> = [
   ['registration', 2],
   ['segmentation', 2],
   ['derived', 3],
-  ['quantize', 3],
 ];
 
 function layerOf(file: string): { layer: string; rank: number } {
@@ -194,10 +195,15 @@ describe('import direction', () => {
     expect(violation('src/scp/scp.ts', 'src/ops/metrics.ts')).toMatch(/beside/);
     expect(violation('src/pipeline/space/geometry.ts', 'src/pipeline/dicom/frames.ts')).toMatch(/above/);
     expect(violation('src/jobs/process-series.ts', 'src/pool/pool.ts')).toBeUndefined();
-    expect(violation('src/pipeline/derived/common.ts', 'src/log.ts')).toBeUndefined();
+    expect(violation('src/pipeline/derived/values.ts', 'src/log.ts')).toBeUndefined();
     expect(violation('src/log.ts', 'src/pipeline/space/volume.ts')).toMatch(/above/);
     expect(violation('src/pipeline/derived/segmentation.ts', 'src/dicom/uids.ts')).toBeUndefined();
     expect(violation('config/sections/receive.ts', 'src/dicom/uids.ts')).toBeUndefined();
     expect(violation('src/dicom/errors.ts', 'src/log.ts')).toMatch(/above/);
+    expect(violation('src/jobs/processing/extract-brain.ts', 'src/tools/quantize/index.ts')).toMatch(/above/);
+    expect(violation('src/pipeline/segmentation/segment.ts', 'src/tools/quantize/session.ts')).toMatch(/above/);
+    expect(violation('src/tools/evaluate-model.ts', 'src/jobs/processing/extract-brain.ts')).toBeUndefined();
+    expect(violation('src/cli/quantize.ts', 'src/tools/quantize/index.ts')).toBeUndefined();
+    expect(violation('src/tools/evaluate-model.ts', 'src/cli/args.ts')).toMatch(/above/);
   });
 });

@@ -8,7 +8,7 @@ import {
   intsAttribute,
   makeModel,
   node,
-} from '../src/pipeline/quantize/onnx-model.js';
+} from '../src/tools/quantize/onnx-model.js';
 import { seededRandom } from '../src/pipeline/registration/similarity.js';
 
 /** The registration's seeded generator, under the name the quantizer's tests use. */

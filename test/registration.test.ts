@@ -249,7 +249,7 @@ describe('registration is consistent when only the header moves', () => {
   it.skipIf(!sharedDataPresent('the header-consistency test on a rendered whole head', labelMap))(
     'a whole head with neck rendered from a label map (SynthSeg map 18, T1-like, 1 mm): within 1 mm',
     async () => {
-      const { renderLabelMap } = await import('../src/pipeline/quantize/label-images.js');
+      const { renderLabelMap } = await import('../src/tools/quantize/label-images.js');
       const { image } = renderLabelMap(readNifti(labelMap), 't1', 7);
       expect(await consistency(image)).toBeLessThan(1);
     },

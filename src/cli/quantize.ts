@@ -10,11 +10,11 @@ import { loadConfig } from '../../config/schema.js';
 import { configureLogging } from '../log.js';
 import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { registrationOptionsFromConfig } from '../pipeline/registration/index.js';
-import { quantize } from '../pipeline/quantize/index.js';
-import { listInputs, prepareInputs } from '../pipeline/quantize/inputs.js';
-import { modelGrid } from '../pipeline/quantize/model-grid.js';
-import { decodeModel, inputShape } from '../pipeline/quantize/onnx-model.js';
-import type { CalibrationMethod } from '../pipeline/quantize/calibrate.js';
+import { quantize } from '../tools/quantize/index.js';
+import { listInputs, prepareInputs } from '../tools/quantize/inputs.js';
+import { modelGrid } from '../tools/quantize/model-grid.js';
+import { decodeModel, inputShape } from '../tools/quantize/onnx-model.js';
+import type { CalibrationMethod } from '../tools/quantize/calibrate.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip quantize --model <fp32.onnx> --calibration <folder> --out <int8.onnx> [options]

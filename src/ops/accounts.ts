@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { migrateSchema } from '../sqlite-schema.js';
+import { OPS_SCHEMA } from './accounts-schema.js';
 
 export const ROLES = ['viewer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -61,28 +63,7 @@ export class Accounts {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS users (
-        name TEXT PRIMARY KEY,
-        role TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
-        password TEXT NOT NULL,
-        created_at TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS sessions (
-        token_hash TEXT PRIMARY KEY,
-        user TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-        csrf TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS audit (
-        at TEXT NOT NULL,
-        user TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT,
-        outcome TEXT NOT NULL
-      );
-    `);
+    migrateSchema(this.db, file, OPS_SCHEMA);
     this.db.pragma('foreign_keys = ON');
   }
 

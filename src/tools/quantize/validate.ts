@@ -1,7 +1,7 @@
 // How much a quantized model loses: its masks on the validation inputs against the FP32 model's masks and, where
 // reference masks exist, against those. Masks are taken on the model grid as the node takes them (P(brain) ≥ 0.5,
 // i.e. logit of brain ≥ logit of background).
-import { dice } from '../segmentation/mask-metrics.js';
+import { dice } from '../../pipeline/segmentation/mask-metrics.js';
 import type { Evaluation } from './fallback.js';
 import { type ModelProto, encodeModel } from './onnx-model.js';
 import { createSession, runFloat } from './session.js';

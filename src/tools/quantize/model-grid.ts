@@ -2,8 +2,8 @@
 // its JSON sidecar when it carries one, otherwise the atlas grid. Its size must match the ONNX input shape.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Atlas } from '../segmentation/atlas.js';
-import { type Grid, gridOf } from '../space/volume.js';
+import type { Atlas } from '../../pipeline/segmentation/atlas.js';
+import { type Grid, gridOf } from '../../pipeline/space/volume.js';
 
 function declaredGrid(modelPath: string): Grid | undefined {
   const dir = path.dirname(modelPath);

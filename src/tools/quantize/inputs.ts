@@ -4,13 +4,13 @@
 // transform (nearest neighbour).
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Atlas } from '../segmentation/atlas.js';
-import { loadVolume } from '../dicom/load-input.js';
-import { invert, resample } from '../space/geometry.js';
-import { modelInput } from '../segmentation/model-input.js';
-import { isNiftiPath, readNifti } from '../io/nifti.js';
-import { type RegistrationOptions, registerToAtlasWithReport } from '../registration/index.js';
-import type { Grid } from '../space/volume.js';
+import { type Atlas } from '../../pipeline/segmentation/atlas.js';
+import { loadVolume } from '../../pipeline/dicom/load-input.js';
+import { invert, resample } from '../../pipeline/space/geometry.js';
+import { modelInput } from '../../pipeline/segmentation/model-input.js';
+import { isNiftiPath, readNifti } from '../../pipeline/io/nifti.js';
+import { type RegistrationOptions, registerToAtlasWithReport } from '../../pipeline/registration/index.js';
+import type { Grid } from '../../pipeline/space/volume.js';
 import type { ValidationSample } from './validate.js';
 
 const MASK_SUFFIX = /_mask\.nii(\.gz)?$/;

@@ -2,8 +2,8 @@
 // labels as the mask. The model's evaluation (`brainstrip evaluate-model`, maps 18–20, which then applies the
 // reference convention) and the quantizer's calibration and validation data (bench/quantization-data.ts, maps
 // 01–17) render them the same way.
-import { seededRandom } from '../registration/similarity.js';
-import { type Vec3, type Volume, withData } from '../space/volume.js';
+import { seededRandom } from '../../pipeline/registration/similarity.js';
+import { type Vec3, type Volume, withData } from '../../pipeline/space/volume.js';
 
 /** T1-, T2- or FLAIR-like (either case). */
 export type Contrast = 'T1' | 'T2' | 'FLAIR' | 't1' | 't2' | 'flair';

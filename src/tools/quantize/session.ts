@@ -1,5 +1,5 @@
 // ONNX Runtime sessions for models the quantizer builds in memory (calibration, candidates, validation). The
-// options match the node's own sessions (src/pool/onnx-session.ts) so that what is measured here is what runs.
+// options match the node's own sessions (src/onnx-session.ts) so that what is measured here is what runs.
 import ort from 'onnxruntime-node';
 
 export interface QuantizerSessionOptions {
