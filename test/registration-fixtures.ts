@@ -2,7 +2,8 @@
 // transform, contrast changes standing in for T2/FLAIR, a synthetic lesion, and the landmark error.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply, resample } from '../src/pipeline/space/geometry.js';
+import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply } from '../src/pipeline/space/geometry.js';
+import { resample } from '../src/pipeline/space/resample.js';
 import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { type RigidTransform, eulerRotation, rigidAboutCentre } from '../src/pipeline/space/transform.js';
 import { type Grid, type Vec3, type Volume, withData } from '../src/pipeline/space/volume.js';
