@@ -153,7 +153,6 @@ export async function startNode(
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
     {
-      store,
       metrics,
       web,
       readiness: {
