@@ -35,13 +35,11 @@ export async function run({ quick }: BenchOptions = { quick: false }): Promise<B
   // Objects to send: any mask exercises the sender; a threshold mask avoids running the model here.
   const loaded = await loadSeries(fs.readdirSync(seriesDir).map((f) => path.join(seriesDir, f)));
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
-  const mask = new Uint8Array(loaded.volume.data.length);
-  const brain = new Float32Array(loaded.volume.data.length);
-  loaded.volume.data.forEach((v, i) => { if (v > 100) { mask[i] = 1; brain[i] = v; } });
+  const mask = Uint8Array.from(loaded.volume.data, (v) => (v > 100 ? 1 : 0));
   const algorithm = { name: 'bench', version: '0', precision: 'FP32' as const };
   const options = { uidRoot: '2.25', seriesDescriptionSuffix: ' bench', segSeriesDescriptionSuffix: ' bench SEG', seriesNumberOffset: 1000, softwareVersion: 'bench' };
   const set = writeResultSet(path.join(work, 'objects'), [
-    ...buildSkullStrippedSeries({ source: loaded.source, brain: { ...loaded.volume, data: brain }, algorithm, options, acquisition }),
+    ...buildSkullStrippedSeries({ source: loaded.source, image: loaded.volume, mask: { ...loaded.volume, data: mask }, algorithm, options, acquisition }),
     buildSegmentation({ source: loaded.source, mask: { ...loaded.volume, data: mask }, algorithm, options, acquisition }),
   ], { inputKey: 'bench', model: algorithm, summary: {} });
   // quick mode sends a quarter of the objects (the SEG among them), each round a few seconds instead of ten

@@ -99,11 +99,15 @@ export function syntheticSource(enhanced: boolean): SourceSeries {
   };
 }
 
-/** A sphere of "brain" (values 100–900) in the middle of the grid; everything else 0. */
-export function syntheticBrain(source: SourceSeries): { brain: Volume<Float32Array>; mask: Volume<Uint8Array> } {
+/**
+ * A sphere of "brain" (values 100–900) in the middle of the grid inside a "skull" of 40 (the image), the mask of the
+ * sphere, and the image with everything outside the mask 0 (the brain).
+ */
+export function syntheticBrain(source: SourceSeries): { image: Volume<Float32Array>; brain: Volume<Float32Array>; mask: Volume<Uint8Array> } {
   const dims: Vec3 = [source.columns, source.rows, source.frames.length];
   const n = dims[0] * dims[1] * dims[2];
   const brain = new Float32Array(n);
+  const image = new Float32Array(n).fill(40);
   const mask = new Uint8Array(n);
   let v = 0;
   for (let k = 0; k < dims[2]; k++)
@@ -112,11 +116,11 @@ export function syntheticBrain(source: SourceSeries): { brain: Volume<Float32Arr
         const r = Math.hypot((i - 10) / 7, (j - 8) / 6, (k - 6) / 4);
         if (r <= 1) {
           mask[v] = 1;
-          brain[v] = 100 + 800 * (1 - r);
+          brain[v] = image[v] = 100 + 800 * (1 - r);
         }
       }
   const grid = { dims, spacing: [source.pixelSpacing[1], source.pixelSpacing[0], 2] as Vec3, origin: source.frames[0].imagePositionPatient, direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] as [Vec3, Vec3, Vec3] };
-  return { brain: { ...grid, data: brain }, mask: { ...grid, data: mask } };
+  return { image: { ...grid, data: image }, brain: { ...grid, data: brain }, mask: { ...grid, data: mask } };
 }
 
 export function tempDir(prefix: string): string {
@@ -149,8 +153,8 @@ export async function writeSyntheticResults(dir: string, enhanced = false) {
   const { buildSegmentation } = await import('../src/pipeline/derived/segmentation.js');
   const { toPart10 } = await import('../src/pipeline/dicom/dcmjs.js');
   const source = syntheticSource(enhanced);
-  const { brain, mask } = syntheticBrain(source);
-  const objects = [...buildSkullStrippedSeries({ source, brain, algorithm, options, acquisition }), buildSegmentation({ source, mask, algorithm, options, acquisition })];
+  const { image, mask } = syntheticBrain(source);
+  const objects = [...buildSkullStrippedSeries({ source, image, mask, algorithm, options, acquisition }), buildSegmentation({ source, mask, algorithm, options, acquisition })];
   fs.mkdirSync(dir, { recursive: true });
   return objects.map((o) => {
     const file = path.join(dir, `${o.kind}-${o.sopInstanceUid}.dcm`);

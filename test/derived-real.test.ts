@@ -25,18 +25,16 @@ function thresholdMask(loaded: LoadedSeries) {
   const data = loaded.volume.data;
   let max = 0;
   for (const v of data) if (v > max) max = v;
-  const mask = new Uint8Array(data.length);
-  const brain = new Float32Array(data.length);
-  for (let v = 0; v < data.length; v++) if (data[v] > max / 5) { mask[v] = 1; brain[v] = data[v]; }
-  return { mask: { ...loaded.volume, data: mask }, brain: { ...loaded.volume, data: brain } };
+  const mask = Uint8Array.from(data, (v) => (v > max / 5 ? 1 : 0));
+  return { mask: { ...loaded.volume, data: mask } };
 }
 
 async function build(dir: string) {
   const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
   const loaded = await loadSeries(files);
   const acquisition = await readMrAcquisition(loaded.source.frames[0].path);
-  const { mask, brain } = thresholdMask(loaded);
-  const derived = buildSkullStrippedSeries({ source: loaded.source, brain, algorithm, options, acquisition });
+  const { mask } = thresholdMask(loaded);
+  const derived = buildSkullStrippedSeries({ source: loaded.source, image: loaded.volume, mask, algorithm, options, acquisition });
   const seg = buildSegmentation({ source: loaded.source, mask, algorithm, options, acquisition });
   return { loaded, derived, seg, mask };
 }

@@ -10,8 +10,8 @@ import { acquisition, algorithm, dciodvfy, hasTool, options, syntheticBrain, syn
 
 describe('skull-stripped series from a classic MR series', () => {
   const source = syntheticSource(false);
-  const { brain } = syntheticBrain(source);
-  const objects = buildSkullStrippedSeries({ source, brain, algorithm, options, acquisition });
+  const { image, brain, mask } = syntheticBrain(source);
+  const objects = buildSkullStrippedSeries({ source, image, mask, algorithm, options, acquisition });
 
   test('has one MR Image instance per source instance, in a new series of the same study', () => {
     expect(objects).toHaveLength(source.frames.length);
@@ -74,15 +74,15 @@ describe('skull-stripped series from a classic MR series', () => {
   });
 
   test('gives the same UIDs when the same instances are processed by the same model again, and new ones otherwise', () => {
-    const again = buildSkullStrippedSeries({ source, brain, algorithm, options: { ...options, now: new Date() }, acquisition });
+    const again = buildSkullStrippedSeries({ source, image, mask, algorithm, options: { ...options, now: new Date() }, acquisition });
     expect(again.map((o) => o.sopInstanceUid)).toEqual(objects.map((o) => o.sopInstanceUid));
-    const newModel = buildSkullStrippedSeries({ source, brain, algorithm: { ...algorithm, version: '1.0.1' }, options, acquisition });
+    const newModel = buildSkullStrippedSeries({ source, image, mask, algorithm: { ...algorithm, version: '1.0.1' }, options, acquisition });
     expect(newModel[0].seriesInstanceUid).not.toBe(objects[0].seriesInstanceUid);
   });
 
   test.skipIf(!hasTool('dciodvfy'))('a result flagged for review says so in ImageComments and the SeriesDescription, and still validates', async () => {
     const reviewNote = 'brainstrip quality check: review before use';
-    const flagged = buildSkullStrippedSeries({ source, brain, algorithm, options: { ...options, reviewNote }, acquisition });
+    const flagged = buildSkullStrippedSeries({ source, image, mask, algorithm, options: { ...options, reviewNote }, acquisition });
     expect(flagged[0].dataset.ImageComments).toBe(reviewNote);
     expect(String(flagged[0].dataset.SeriesDescription)).toMatch(/skull-stripped \[review\]$/);
     expect([...String(flagged[0].dataset.SeriesDescription)].length).toBeLessThanOrEqual(64);
@@ -98,8 +98,8 @@ describe('skull-stripped series from a classic MR series', () => {
   });
 
   test('refuses a volume that is not on the source grid, naming the series', () => {
-    const wrong = { ...brain, dims: [brain.dims[1], brain.dims[0], brain.dims[2]] as [number, number, number] };
-    expect(() => buildSkullStrippedSeries({ source, brain: wrong, algorithm, options, acquisition })).toThrow(source.seriesInstanceUid);
+    const wrong = { ...image, dims: [image.dims[1], image.dims[0], image.dims[2]] as [number, number, number] };
+    expect(() => buildSkullStrippedSeries({ source, image: wrong, mask, algorithm, options, acquisition })).toThrow(source.seriesInstanceUid);
   });
 
   test.skipIf(!hasTool('dciodvfy'))('passes dciodvfy without errors', async () => {
@@ -115,8 +115,8 @@ describe('skull-stripped series from a classic MR series', () => {
 
 describe('skull-stripped series from an Enhanced MR series', () => {
   const source = syntheticSource(true);
-  const { brain } = syntheticBrain(source);
-  const objects = buildSkullStrippedSeries({ source, brain, algorithm, options, acquisition });
+  const { image, brain, mask } = syntheticBrain(source);
+  const objects = buildSkullStrippedSeries({ source, image, mask, algorithm, options, acquisition });
 
   test('is one Enhanced MR instance with one frame per source frame, each referencing its source frame', () => {
     expect(objects).toHaveLength(1);

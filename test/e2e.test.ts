@@ -1,12 +1,15 @@
 // End to end, as a hospital runs it: Orthanc is the PACS holding a T1 study (a phantom, then a real head); the
 // series is forwarded to brainstrip with storescu; brainstrip sends back a skull-stripped series and a SEG into the
 // same study. Sending the series again must not duplicate anything, and brainstrip's own outputs sent to it are not
-// processed (loop protection).
+// processed (loop protection). A head stored as signed values with negative air comes back, fetched from the
+// archive, with the very stored values of its source inside the mask.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { tempDir } from './derived-fixtures.js';
+import { type Dataset, dcmjs, fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
+import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
+import { newUid } from '../src/ops/synthetic-series.js';
+import { dciodvfy, tempDir } from './derived-fixtures.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 
@@ -141,6 +144,75 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
       frameNumbers.add(Number(ref.ReferencedFrameNumber));
     }
     expect(frameNumbers.size).toBe(frames.length);
+  }, 900_000);
+
+  test('a head stored as signed values with negative air comes back with the same stored values inside the mask', async () => {
+    // The HFS 2D T1 head rewritten as a scanner with signed storage would send it: every stored value minus 600.
+    const headDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions/HFS/3_t1_fl2d_sag');
+    const dir = tempDir('signed-head');
+    const studyUid = newUid();
+    const signedSeriesUid = newUid();
+    const stored = new Map<string, Int16Array>();
+    const signedFiles: string[] = [];
+    for (const name of fs.readdirSync(headDir).sort()) {
+      const original = path.join(headDir, name);
+      const values = Int16Array.from((await decodePixelData(original)).frames[0], (v) => v - 600);
+      const dataset = fromPart10(fs.readFileSync(original)).dataset as Dataset;
+      for (const key of ['SmallestImagePixelValue', 'LargestImagePixelValue', 'PixelPaddingValue', 'WindowCenter', 'WindowWidth']) delete dataset[key];
+      Object.assign(dataset, { StudyInstanceUID: studyUid, SeriesInstanceUID: signedSeriesUid, SOPInstanceUID: newUid(), PixelRepresentation: 1, PixelData: [values.buffer] });
+      dataset._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
+      dataset._vrMap = { PixelData: 'OW' };
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer(dataset));
+      stored.set(String(dataset.SOPInstanceUID), values);
+      signedFiles.push(file);
+    }
+    await storescu(node.dicomPort, 'BRAINSTRIP', signedFiles);
+    const job = await waitForJob(node, signedSeriesUid);
+    expect(job.state, `job ${job.id}: ${job.reason}`).toBe('done');
+
+    const studyId = (await orthanc.post<{ ID: string }[]>('/tools/lookup', studyUid))[0].ID;
+    const series = await orthanc.get<any[]>(`/studies/${studyId}/series`);
+    const derived = series.find((s) => s.MainDicomTags.Modality === 'MR');
+    const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
+    expect(derived.Instances).toHaveLength(signedFiles.length);
+    // The SEG's mask of each source instance.
+    const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
+    const bits = new Uint8Array((segFile.PixelData as ArrayBuffer[])[0]);
+    const frameLength = Number(segFile.Rows) * Number(segFile.Columns);
+    const maskOf = new Map<string, (p: number) => boolean>();
+    (segFile.PerFrameFunctionalGroupsSequence as any[]).forEach((frame, f) => {
+      const uid = frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID as string;
+      maskOf.set(uid, (p) => ((bits[(f * frameLength + p) >> 3] >> ((f * frameLength + p) & 7)) & 1) === 1);
+    });
+    let darkest = 0;
+    for (const values of stored.values()) for (const v of values) darkest = Math.min(darkest, v);
+    let inside = 0;
+    let negativeInside = 0;
+    for (const [n, id] of derived.Instances.entries()) {
+      const file = path.join(dir, `derived-${n}.dcm`);
+      fs.writeFileSync(file, await orthanc.getBytes(`/instances/${id}/file`));
+      const dataset = fromPart10(fs.readFileSync(file)).dataset;
+      expect(dataset.PixelRepresentation).toBe(1);
+      const uid = dataset.SourceImageSequence[0].ReferencedSOPInstanceUID as string;
+      const source = stored.get(uid)!;
+      const mask = maskOf.get(uid)!;
+      const pixels = (await decodePixelData(file)).frames[0];
+      for (let p = 0; p < frameLength; p++) {
+        if (mask(p)) {
+          inside++;
+          if (source[p] < 0) negativeInside++;
+          if (pixels[p] !== source[p]) expect(pixels[p], `${uid} pixel ${p}: the source stores ${source[p]}`).toBe(source[p]);
+        } else if (pixels[p] !== darkest) expect(pixels[p], `${uid} pixel ${p} outside the mask`).toBe(darkest);
+      }
+      if (n === 0) {
+        const result = await dciodvfy(file);
+        expect(result.errors, result.output).toEqual([]);
+      }
+    }
+    // A whole brain, and the dark voxels inside it kept as they are (they were written as 0 before).
+    expect((inside * 1.015625 * 1.015625 * 4.8) / 1000).toBeGreaterThan(1000);
+    expect(negativeInside).toBeGreaterThan(1000);
   }, 900_000);
 
   // A normal head must not be flagged for review. (With model 1.1.0 every real head of the test data was flagged by

@@ -1,5 +1,8 @@
 // A job record as the job store hands it to the series processor, for tests that call the processor directly,
-// and a stand-in for brain extraction (no worker pool, no network).
+// a stand-in for brain extraction (no worker pool, no network), and a models folder for it.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { BrainExtractor } from '../src/jobs/processing/extractor.js';
 import type { Job } from '../src/jobs/state/job.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
@@ -23,6 +26,7 @@ export function standInExtractor(modelsDir: string, during: (call: { modelSha256
         atlasAgreementDice: 0.95,
         atlasScale: 1,
         flaggedForReview: false,
+        notAHead: false,
         model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },
       };
     },
@@ -51,4 +55,14 @@ export function processingJob(series: { studyInstanceUid: string; seriesInstance
     lastInstanceAt: now,
     finishedAt: null,
   };
+}
+
+/** A models folder listing one FP32 model whose file holds `weights`. */
+export function writeModels(dir: string, version: string, weights: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'brainstrip-efficient-fp32.onnx'), weights);
+  const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
+  const models = [{ name: 'brainstrip-efficient', version, precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
+  fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
+  return sha256;
 }

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply, resample } from '../src/pipeline/space/geometry.js';
+import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply } from '../src/pipeline/space/geometry.js';
+import { resample } from '../src/pipeline/space/resample.js';
 import { type Atlas, loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { type RigidTransform, eulerRotation, rigidAboutCentre } from '../src/pipeline/space/transform.js';
 import { type Grid, type Vec3, type Volume, withData } from '../src/pipeline/space/volume.js';

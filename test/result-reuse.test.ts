@@ -2,7 +2,6 @@
 // is known by the checksum of its file, so an upgrade (new weights under the same name and precision) computes
 // new results, with new UIDs, instead of sending the old model's objects again. And whichever step fails, the
 // job's reason names the series.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
@@ -15,19 +14,9 @@ import { DicomError } from '../src/dicom/errors.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
-import { processingJob, standInExtractor } from './job-fixtures.js';
+import { processingJob, standInExtractor, writeModels } from './job-fixtures.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
-
-/** A models folder listing one FP32 model whose file holds `weights`. */
-function writeModels(dir: string, version: string, weights: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'brainstrip-efficient-fp32.onnx'), weights);
-  const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
-  const models = [{ name: 'brainstrip-efficient', version, precision: 'FP32', file: 'brainstrip-efficient-fp32.onnx' }];
-  fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
-  return sha256;
-}
 
 describe('result reuse', () => {
   test('a model upgrade (same name and precision, new weights) computes new results instead of reusing the old ones', async () => {

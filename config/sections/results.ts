@@ -37,6 +37,15 @@ export const resultsSection = {
     default: '',
     env: 'BRAINSTRIP_RESULTS_INSTITUTION',
   },
+  nonHead: {
+    doc:
+      "A series whose image does not look like a human head (noise, a uniform volume, another body part: the review check's " +
+      "'not a head?' reasons): 'flag' sends its results marked [review] with the reason, like any result flagged for review; " +
+      "'withhold' sends nothing and ends the job failed with the reason",
+    format: ['flag', 'withhold'],
+    default: 'flag',
+    env: 'BRAINSTRIP_RESULTS_NON_HEAD',
+  },
   destinations: {
     doc:
       'Archives that receive the derived series and the SEG: JSON list of {aeTitle, host, port, tls?}. ' +

@@ -161,7 +161,6 @@ export async function startNode(
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
     {
-      store,
       metrics,
       web,
       build,

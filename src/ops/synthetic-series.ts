@@ -30,9 +30,12 @@ export interface SyntheticSeries {
   positionOf?: (k: number, v: number) => Vec3;
   /** Several volumes at the same positions (as diffusion series are). */
   volumes?: number;
-  /** Stored value of column i, row j, slice k, volume v (unsigned 16-bit unless `signed`). */
+  /** Stored value of column i, row j, slice k, volume v (unsigned 16-bit unless `signed`, `bitsAllocated`). */
   value?: (i: number, j: number, k: number, v: number) => number;
   signed?: boolean;
+  /** 8 or 16 (default 16); BitsStored defaults to it. */
+  bitsAllocated?: 8 | 16;
+  bitsStored?: number;
   rescaleSlope?: number;
   rescaleIntercept?: number;
   transferSyntaxUid?: string;
@@ -52,6 +55,8 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
   const origin = spec.origin ?? [0, 0, 0];
   const volumes = spec.volumes ?? 1;
   const value = spec.value ?? ((i, j, k) => (i + 2 * j + 3 * k) % 4096);
+  const bitsAllocated = spec.bitsAllocated ?? 16;
+  const bitsStored = spec.bitsStored ?? bitsAllocated;
   const normal = sliceNormal(iop);
   const studyInstanceUid = newUid();
   const seriesInstanceUid = newUid();
@@ -62,13 +67,14 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
   const total = spec.slices * volumes;
   for (let v = 0; v < volumes; v++) {
     for (let k = 0; k < spec.slices; k++) {
-      const pixels = spec.signed ? new Int16Array(spec.rows * spec.columns) : new Uint16Array(spec.rows * spec.columns);
+      const n = spec.rows * spec.columns;
+      const pixels = spec.bitsAllocated === 8 ? (spec.signed ? new Int8Array(n) : new Uint8Array(n)) : spec.signed ? new Int16Array(n) : new Uint16Array(n);
       for (let j = 0, o = 0; j < spec.rows; j++) for (let i = 0; i < spec.columns; i++, o++) pixels[o] = value(i, j, k, v);
       const position = spec.positionOf ? spec.positionOf(k, v) : [0, 1, 2].map((a) => origin[a] + normal[a] * sliceSpacing * k);
       const instanceNumber = ((v * spec.slices + k) * 7919) % total + 1; // scrambled: never the slice order
       const dataset: Dataset = {
         _meta: { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } },
-        _vrMap: { PixelData: 'OW' },
+        _vrMap: { PixelData: bitsAllocated === 8 ? 'OB' : 'OW' },
         SpecificCharacterSet: 'ISO_IR 192',
         SOPClassUID: MR_IMAGE_STORAGE,
         SOPInstanceUID: newUid(),
@@ -101,9 +107,9 @@ export async function synthesizeSeries(spec: SyntheticSeries): Promise<{ seriesI
         Columns: spec.columns,
         SamplesPerPixel: 1,
         PhotometricInterpretation: 'MONOCHROME2',
-        BitsAllocated: 16,
-        BitsStored: 16,
-        HighBit: 15,
+        BitsAllocated: bitsAllocated,
+        BitsStored: bitsStored,
+        HighBit: bitsStored - 1,
         PixelRepresentation: spec.signed ? 1 : 0,
         RescaleSlope: spec.rescaleSlope ?? 1,
         RescaleIntercept: spec.rescaleIntercept ?? 0,

@@ -23,6 +23,8 @@ export interface BrainExtraction {
   /** Linear head size against the atlas at which that agreement was found (pipeline/segmentation/atlas-agreement.ts). */
   atlasScale: number;
   flaggedForReview: boolean;
+  /** The image does not look like a human head at all (noise, another body part): flagged, with a reason that says so. */
+  notAHead: boolean;
   /** Why the result was flagged, in words for the person who reviews it. */
   reviewReason?: string;
   transform: RigidTransform;
@@ -100,6 +102,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
     atlasAgreementDice: result.atlasAgreementDice,
     atlasScale: result.atlasScale,
     flaggedForReview,
+    notAHead: result.notAHead,
     ...(flaggedForReview ? { reviewReason: result.reviewReasons.join('; ') } : {}),
     transform,
     model: { name: model.name, version: model.version, precision: model.precision, sha256: model.sha256 },

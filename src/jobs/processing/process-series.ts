@@ -59,6 +59,12 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
     flaggedForReview: extraction.flaggedForReview,
   });
   if (extraction.flaggedForReview) log.warn(`brain mask flagged for review: ${extraction.reviewReason ?? ''}`);
+  if (extraction.notAHead && config.results.nonHead === 'withhold') {
+    throw DicomError.withMessage(`series ${source.seriesInstanceUid}: results withheld (results.nonHead is 'withhold'): ${extraction.reviewReason ?? 'the image does not look like a head'}`, {
+      studyInstanceUid: source.studyInstanceUid,
+      seriesInstanceUid: source.seriesInstanceUid,
+    });
+  }
   ctx.step('building', 'building skull-stripped series and SEG');
   const options: DerivedObjectOptions = {
     ...derivedOptions(config),

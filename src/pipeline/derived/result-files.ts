@@ -1,5 +1,5 @@
-// The results of one series as files: the QC picture of the whole image with the mask outline, then the image
-// masked (in place: a large series needs no second copy of its voxels), the skull-stripped series and the SEG
+// The results of one series as files: the QC picture of the whole image with the mask outline, then the
+// skull-stripped series (the source's own stored values inside the mask, made frame by frame) and the SEG
 // built and written as Part-10 files with their checksums. The node runs this in a pool worker, so that building
 // and encoding hundreds of objects never holds up the thread that answers DICOM and HTTP.
 import crypto from 'node:crypto';
@@ -8,7 +8,6 @@ import path from 'node:path';
 import { toPart10 } from '../dicom/dcmjs.js';
 import type { SourceSeries } from '../dicom/series.js';
 import { qcPng } from '../io/qc-png.js';
-import { maskedImage } from '../segmentation/postprocess.js';
 import type { Volume } from '../space/volume.js';
 import type { MrAcquisition } from './acquisition.js';
 import type { AlgorithmIdentity, DerivedObjectOptions, DicomObject } from './objects.js';
@@ -54,7 +53,7 @@ export function writeObjectFiles(dir: string, objects: Iterable<DicomObject>): R
 
 export interface ResultFilesInput {
   source: SourceSeries;
-  /** The received image on its own grid; set to 0 outside the mask by this step. */
+  /** The received image on its own grid (real-world values; read, not changed). */
   volume: Volume<Float32Array>;
   mask: Volume<Uint8Array>;
   algorithm: AlgorithmIdentity;
@@ -79,10 +78,9 @@ export function writeResultFiles(input: ResultFilesInput): ResultFiles {
   } catch (error) {
     qcProblem = (error as Error).message;
   }
-  const brain = maskedImage(input.volume, mask, { inPlace: true });
   const objects = writeObjectFiles(input.dir, allObjects());
   function* allObjects(): Generator<DicomObject> {
-    yield* skullStrippedObjects({ source, brain, algorithm, options, acquisition });
+    yield* skullStrippedObjects({ source, image: input.volume, mask, algorithm, options, acquisition });
     yield buildSegmentation({ source, mask, algorithm, options, acquisition });
   }
   if (qc) fs.writeFileSync(path.join(input.dir, QC_PICTURE), qc);

@@ -25,11 +25,14 @@ import { ds, stripUndefined } from './values.js';
 import type { Dataset } from '../dicom/dcmjs.js';
 import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../../dicom/uids.js';
 import { makeUid } from './uid.js';
+import { type DerivedPixelEncoding, derivedPixelEncoding, storedFrame } from './stored-values.js';
 
 export interface SkullStrippedInput {
   source: SourceSeries;
-  /** The stripped image on the source's native grid (i = column, j = row, k = source.frames[k]); background 0. */
-  brain: Volume<Float32Array>;
+  /** The source image (real-world values) on its native grid (i = column, j = row, k = source.frames[k]). */
+  image: Volume<Float32Array>;
+  /** The brain, 0/1, on the same grid. */
+  mask: Volume<Uint8Array>;
   algorithm: AlgorithmIdentity;
   options: DerivedObjectOptions;
   /** Acquisition attributes of the source (required by the classic MR Image module). */
@@ -38,46 +41,6 @@ export interface SkullStrippedInput {
 
 // CID 7203 "Image Derivation" (PS3.16).
 export const PIXEL_BY_PIXEL_MASK = code('113047', 'DCM', 'Pixel by pixel mask');
-
-/** A stored pixel value (unsigned 16 bit, no rescale) of a brain intensity. */
-function storedValue(x: number): number {
-  return Number.isFinite(x) ? Math.min(65535, Math.max(0, Math.round(x))) : 0;
-}
-
-/** Stored values of voxels [from, to) of the brain, as the pixels of one or more frames. */
-function storedPixels(brain: Float32Array, from = 0, to = brain.length): Uint16Array {
-  const pixels = new Uint16Array(to - from);
-  for (let v = from; v < to; v++) pixels[v - from] = storedValue(brain[v]);
-  return pixels;
-}
-
-/** A window that fits the brain's stored intensities. */
-function brainWindow(brain: Float32Array): { center: number; width: number } {
-  const histogram = new Uint32Array(65536);
-  let nonZero = 0;
-  for (let v = 0; v < brain.length; v++) {
-    const s = storedValue(brain[v]);
-    if (s > 0) {
-      histogram[s]++;
-      nonZero++;
-    }
-  }
-  // Window from the 1st to the 99.5th percentile of the brain (background excluded): the skull that set the
-  // source's window is gone, and bright vessels should not wash out the parenchyma.
-  const percentile = (p: number) => {
-    const target = Math.max(1, Math.ceil(nonZero * p));
-    let seen = 0;
-    for (let s = 1; s < 65536; s++) {
-      seen += histogram[s];
-      if (seen >= target) return s;
-    }
-    return 0;
-  };
-  if (nonZero === 0) return { center: 0.5, width: 1 };
-  const lo = percentile(0.01);
-  const hi = Math.max(percentile(0.995), lo + 1);
-  return { center: (lo + hi) / 2, width: hi - lo };
-}
 
 function acquisitionAttributes(acq: MrAcquisition): Dataset {
   return stripUndefined({
@@ -140,22 +103,22 @@ export function buildSkullStrippedSeries(input: SkullStrippedInput): DicomObject
 
 /** The same objects one at a time: a writer that encodes each as it comes holds one frame's dataset, not all. */
 export function skullStrippedObjects(input: SkullStrippedInput): Iterable<DicomObject> {
-  assertOnSourceGrid(input.source, input.brain, 'the skull-stripped image');
+  assertOnSourceGrid(input.source, input.image, 'the skull-stripped image');
+  assertOnSourceGrid(input.source, input.mask, 'the brain mask');
   return input.source.enhanced ? [buildEnhanced(input)] : classicObjects(input);
 }
 
 function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
-  const { source, brain, acquisition } = input;
+  const { source, image, mask, acquisition } = input;
   const created = dicomDateTime(input.options.now ?? new Date());
   const uids = derivedUids(input);
   // Each frame's pixels made on their own: a whole-volume copy of a large series is not needed.
-  const { center, width } = brainWindow(brain.data);
-  const frameLength = source.rows * source.columns;
+  const encoding = derivedPixelEncoding(source, image, mask);
   const series = commonSeriesAttributes(input, uids.series, created);
   const acq = acquisitionAttributes(acquisition);
   for (const [k, frame] of source.frames.entries()) {
     const sopInstanceUid = uids.instance(k);
-    const framePixels = storedPixels(brain.data, k * frameLength, (k + 1) * frameLength);
+    const framePixels = storedFrame(encoding, image, mask, k);
     const dataset: Dataset = {
       ...series,
       ImageType: ['DERIVED', 'SECONDARY', 'OTHER'],
@@ -170,9 +133,10 @@ function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
       ImagePositionPatient: frame.imagePositionPatient.map(ds),
       ImageOrientationPatient: source.imageOrientationPatient.map(ds),
       PixelSpacing: source.pixelSpacing.map(ds),
-      ...imagePixelModule(source),
-      WindowCenter: ds(center),
-      WindowWidth: ds(width),
+      ...imagePixelModule(source, encoding),
+      ...classicRescale(encoding.rescale(k)),
+      WindowCenter: ds(encoding.window.center),
+      WindowWidth: ds(encoding.window.width),
       WindowCenterWidthExplanation: 'BRAIN',
       PixelData: [framePixels.buffer],
       _vrMap: { PixelData: 'OW' },
@@ -181,18 +145,38 @@ function* classicObjects(input: SkullStrippedInput): Generator<DicomObject> {
   }
 }
 
-/** Image Pixel module of every skull-stripped image: unsigned 16-bit monochrome on the source's own matrix. */
-function imagePixelModule(source: SourceSeries): Dataset {
-  return { SamplesPerPixel: 1, PhotometricInterpretation: 'MONOCHROME2', Rows: source.rows, Columns: source.columns, BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelRepresentation: 0 };
+/** Image Pixel module of every skull-stripped image: monochrome on the source's own matrix, in its encoding. */
+function imagePixelModule(source: SourceSeries, encoding: DerivedPixelEncoding): Dataset {
+  return {
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    Rows: source.rows,
+    Columns: source.columns,
+    BitsAllocated: encoding.bitsAllocated,
+    BitsStored: encoding.bitsStored,
+    HighBit: encoding.bitsStored - 1,
+    PixelRepresentation: encoding.signed ? 1 : 0,
+  };
+}
+
+/** A classic image's Rescale Slope/Intercept: stated where they are not the identity, as the source states them. */
+function classicRescale({ slope, intercept }: { slope: number; intercept: number }): Dataset {
+  return slope === 1 && intercept === 0 ? {} : { RescaleIntercept: ds(intercept), RescaleSlope: ds(slope), RescaleType: 'US' };
+}
+
+/** Pixel Value Transformation items (Enhanced MR): the rescale of frame k, unspecified units as the source's. */
+function pixelValueTransformation({ slope, intercept }: { slope: number; intercept: number }): Dataset[] {
+  return [{ RescaleIntercept: ds(intercept), RescaleSlope: ds(slope), RescaleType: 'US' }];
 }
 
 /** The Enhanced MR skull-stripped instance, one DICOM module (PS3.3 A.36.2) per function below. */
 function buildEnhanced(input: SkullStrippedInput): DicomObject {
-  const { source, brain, options } = input;
+  const { source, image, mask, options } = input;
   const created = dicomDateTime(options.now ?? new Date());
   const uids = derivedUids(input);
   const sopInstanceUid = uids.instance(0);
-  const stored = { pixels: storedPixels(brain.data), ...brainWindow(brain.data) };
+  const encoding = derivedPixelEncoding(source, image, mask);
+  const pixels = concatFrames(source.frames.map((_, k) => storedFrame(encoding, image, mask, k)));
   const dataset: Dataset = {
     ...commonSeriesAttributes(input, uids.series, created),
     ImageType: ENHANCED_IMAGE_TYPE,
@@ -201,10 +185,10 @@ function buildEnhanced(input: SkullStrippedInput): DicomObject {
     InstanceNumber: '1',
     ...enhancedMrImageModule(input),
     ...enhancedDimensionModule(makeUid(options.uidRoot, 'dimension organization', sopInstanceUid)),
-    ...enhancedFunctionalGroups(input, stored),
-    ...imagePixelModule(source),
+    ...enhancedFunctionalGroups(input, encoding),
+    ...imagePixelModule(source, encoding),
     LossyImageCompression: '00',
-    PixelData: [stored.pixels.buffer],
+    PixelData: [pixels.buffer],
     _vrMap: { PixelData: 'OW' },
   };
   return { kind: 'derived', sopClassUid: ENHANCED_MR_IMAGE_STORAGE, sopInstanceUid, seriesInstanceUid: uids.series, dataset: stripUndefined(dataset) };
@@ -252,21 +236,23 @@ function enhancedDimensionModule(dimensionOrganizationUid: string): Dataset {
 }
 
 /** Multi-frame Functional Groups module (C.7.6.16): shared geometry, window and frame type; per frame its position and source. */
-function enhancedFunctionalGroups(input: SkullStrippedInput, stored: { center: number; width: number }): Dataset {
+function enhancedFunctionalGroups(input: SkullStrippedInput, encoding: DerivedPixelEncoding): Dataset {
   const { source, algorithm } = input;
+  const { window, uniformRescale } = encoding;
   return {
     SharedFunctionalGroupsSequence: [
       {
         ...sharedPlaneGeometry(input),
         FrameAnatomySequence: [{ AnatomicRegionSequence: [BRAIN], FrameLaterality: 'U' }],
-        FrameVOILUTSequence: [{ WindowCenter: ds(stored.center), WindowWidth: ds(stored.width), WindowCenterWidthExplanation: 'BRAIN' }],
-        PixelValueTransformationSequence: [{ RescaleIntercept: '0', RescaleSlope: '1', RescaleType: 'US' }],
+        FrameVOILUTSequence: [{ WindowCenter: ds(window.center), WindowWidth: ds(window.width), WindowCenterWidthExplanation: 'BRAIN' }],
+        PixelValueTransformationSequence: uniformRescale ? pixelValueTransformation(encoding.rescale(0)) : undefined,
         MRImageFrameTypeSequence: [{ FrameType: ENHANCED_IMAGE_TYPE, ...enhancedImageCharacteristics(input) }],
       },
     ],
     PerFrameFunctionalGroupsSequence: source.frames.map((frame, k) => ({
       FrameContentSequence: [{ StackID: '1', InStackPositionNumber: k + 1, DimensionIndexValues: [1, k + 1] }],
       PlanePositionSequence: [{ ImagePositionPatient: frame.imagePositionPatient.map(ds) }],
+      PixelValueTransformationSequence: uniformRescale ? undefined : pixelValueTransformation(encoding.rescale(k)),
       DerivationImageSequence: [
         {
           DerivationDescription: derivationDescription(algorithm),
@@ -277,6 +263,18 @@ function enhancedFunctionalGroups(input: SkullStrippedInput, stored: { center: n
     })),
     NumberOfFrames: String(source.frames.length),
   };
+}
+
+/** The frames' stored values one after another, as one multi-frame Pixel Data value. */
+function concatFrames<T extends Int16Array | Uint16Array>(frames: T[]): T {
+  const length = frames.reduce((n, f) => n + f.length, 0);
+  const out = (frames[0] instanceof Int16Array ? new Int16Array(length) : new Uint16Array(length)) as T;
+  let o = 0;
+  for (const f of frames) {
+    out.set(f, o);
+    o += f.length;
+  }
+  return out;
 }
 
 /** Hierarchical SOP Instance Reference macro (PS3.3 C.17.2.1) listing every source instance once. */

@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { logger } from '../../log.js';
-import type { LoadedSeries, SourceAttributes, SourceFrame, SourceSeries } from './series.js';
+import type { LoadedSeries, SourceAttributes, SourceFrame, SourceSeries, StoredEncoding } from './series.js';
 import { voxelCount } from '../space/volume.js';
 import { type AssembleOptions, planVolume } from './assemble.js';
 import { type Dataset, type ParsedPart10, parsePart10 } from './dcmjs.js';
 import { AmbiguousSeriesError, type DicomIdentifiers, SeriesError } from './errors.js';
 import { type FrameGeometry, type MosaicTile, frameGeometries, isMultiFrameMr } from './frames.js';
-import { decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pixels.js';
+import { type PixelFormat, decodeFrames, initializeCodecs, isSupportedTransferSyntax } from './pixels.js';
 import { MEDIA_STORAGE_DIRECTORY_STORAGE } from '../../dicom/uids.js';
 
 export interface LoadSeriesOptions extends AssembleOptions {
@@ -118,7 +118,7 @@ export async function loadSeries(paths: string[], options: LoadSeriesOptions = {
     if (slope !== 1 || intercept !== 0) for (let v = offset; v < offset + slicePixels; v++) data[v] = data[v] * slope + intercept;
   });
 
-  const source = sourceSeries(first, plan.slices);
+  const source = sourceSeries(first, plan.slices, widestEncoding([...decoded.values()].map((d) => d.format)));
   log.info(`loaded ${plan.grid.dims.join('×')} volume`, { dims: plan.grid.dims, spacing: plan.grid.spacing, instances: instances.length });
   return { volume: { ...plan.grid, data }, source };
 }
@@ -220,7 +220,15 @@ function copyTile(mosaic: ArrayLike<number>, mosaicColumns: number, tile: Mosaic
   }
 }
 
-function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instance: Instance }[]): SourceSeries {
+/** One encoding that holds every instance's values: signed if any is, as many bits as the widest. */
+function widestEncoding(formats: PixelFormat[]): StoredEncoding {
+  const signed = formats.some((f) => f.signed);
+  // An unsigned instance among signed ones needs one more bit to keep its top values positive.
+  const bits = (f: PixelFormat) => f.bitsStored + (signed && !f.signed ? 1 : 0);
+  return { bitsAllocated: Math.max(...formats.map((f) => f.bitsAllocated)), bitsStored: Math.max(...formats.map(bits)), signed };
+}
+
+function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instance: Instance }[], storedEncoding: StoredEncoding): SourceSeries {
   const d = first.dataset;
   const g = slices[0].geometry;
   const attributes: SourceAttributes = {};
@@ -231,6 +239,7 @@ function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instan
     frameNumber: s.geometry.frameNumber,
     imagePositionPatient: [...s.geometry.imagePositionPatient],
     path: s.instance.path,
+    rescale: { slope: s.geometry.rescaleSlope, intercept: s.geometry.rescaleIntercept },
   }));
   return {
     studyInstanceUid: str(d.StudyInstanceUID) ?? '',
@@ -247,6 +256,7 @@ function sourceSeries(first: Instance, slices: { geometry: FrameGeometry; instan
     imageOrientationPatient: [...g.imageOrientationPatient],
     frames,
     attributes,
+    storedEncoding,
   };
 }
 

@@ -12,6 +12,15 @@ export interface SourceFrame {
   imagePositionPatient: Vec3;
   /** Spooled file this slice came from. */
   path: string;
+  /** Rescale Slope/Intercept of this slice's stored values (absent: identity). */
+  rescale?: { slope: number; intercept: number };
+}
+
+/** How the source stores its pixel values (Image Pixel module), for derived images that hold the same ones. */
+export interface StoredEncoding {
+  bitsAllocated: number;
+  bitsStored: number;
+  signed: boolean;
 }
 
 /** Patient, study and series attributes of the source, decoded to Unicode (dcmjs naturalized keywords). */
@@ -40,6 +49,8 @@ export interface SourceSeries {
   frames: SourceFrame[];
   /** Patient/study/general-series/equipment attributes of the first instance (Unicode strings). */
   attributes: SourceAttributes;
+  /** The widest encoding among the slices' instances (absent: unsigned 16-bit). */
+  storedEncoding?: StoredEncoding;
 }
 
 /** A series read for processing: the volume on the source's native grid plus what derived objects need. */

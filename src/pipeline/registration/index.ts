@@ -32,7 +32,7 @@ import { type DicomContext, DicomError } from '../../dicom/errors.js';
 import { type RigidTransform, eulerRotation, translation } from '../space/transform.js';
 import type { Vec3, Volume } from '../space/volume.js';
 import { axisAlignedRotations, principalAxisRotations } from './initialise.js';
-import { robustRange } from './intensity.js';
+import { aboveLevel, robustRange } from './intensity.js';
 import { patternSearch } from './optimizer.js';
 import { blockFactors, downsample, flattenShading, smooth } from './pyramid.js';
 import { dilate } from './region.js';
@@ -189,7 +189,13 @@ export async function registerToAtlasWithReport(
   // and the joint histogram (histogramSigma) leaves one optimum, so the result no longer depends on the path
   // the search took: e.g. on how the header happened to describe the head, which must not move the result.
   const last = o.levelsMm.length - 1;
-  const moving = pyramid(volume, o).map((level, l) => (l < last ? flattenShading(level, o.flattenMm) : smooth(level, o.fineSmoothingMm)));
+  // Every level measured from the input's own background level: where a stored 0 lies is the encoding's choice,
+  // and dividing out shading (a ratio) would otherwise see an image shifted by a constant as another image.
+  const background = robustRange(volume.data).low;
+  const moving = pyramid(volume, o).map((level, l) => {
+    const relative = aboveLevel(level, background);
+    return l < last ? flattenShading(relative, o.flattenMm) : smooth(relative, o.fineSmoothingMm);
+  });
   const input = headMoments(moving[0]);
   if (input.count < 8) throw new DicomError('registration: the input volume has no head-like signal to register', options.context);
   const reference = atlasSide(atlas, o);

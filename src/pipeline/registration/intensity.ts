@@ -23,6 +23,14 @@ export function robustRange(data: ArrayLike<number>): IntensityRange {
   return { low, high: high > low ? high : low + 1 };
 }
 
+/** The volume with `level` subtracted from every voxel (a copy; the input may be the caller's). */
+export function aboveLevel<V extends { data: Float32Array }>(volume: V, level: number): V {
+  if (level === 0) return volume;
+  const data = new Float32Array(volume.data.length);
+  for (let v = 0; v < data.length; v++) data[v] = volume.data[v] - level;
+  return { ...volume, data };
+}
+
 /** Continuous bin coordinate in [0, bins − 1]. */
 export function toBin(value: number, range: IntensityRange, bins: number): number {
   if (!Number.isFinite(value)) return 0;

@@ -2,17 +2,36 @@
 // normalised exactly as the training generator does (training/synth.py `normalise`; models/MODEL_CARD.md):
 //   x = clip((v − p0.5) / (p99.5 − p0.5), 0, 1.5), percentiles over all voxels of the 128³ grid,
 // where p is the k-th smallest value with k = round(q · n) (at least 1), as torch.kthvalue computes it.
-// Outside the input's field of view the grid holds 0 before normalisation, as in training.
-import { type Affine, invert, resample } from '../space/geometry.js';
+// Outside the input's field of view the grid holds the input's own background level before normalisation. In
+// training that fill is 0, which is where air lies in the images it learnt from; but where a stored value of 0
+// lies is the encoding's choice (signed values, a Rescale Intercept), and a fill of 0 in an image whose air is
+// −600 is a bright block the network reads as tissue. The input's own low percentile is its air on any
+// encoding, and is 0 (or within noise of it) on the images training saw, so the network sees the same input for
+// an image whatever constant was added to its values or positive factor they were scaled by.
+import { type Affine, invert } from '../space/geometry.js';
+import { resample } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import type { Grid, Volume } from '../space/volume.js';
 
 export const NORMALISATION = { lowQuantile: 0.005, highQuantile: 0.995, max: 1.5 } as const;
 
+/** Values the background level is taken from at most: a strided sample is enough for a percentile of air. */
+const BACKGROUND_SAMPLES = 1 << 20;
+
+/**
+ * The input's own background level: its low normalisation percentile over (a strided sample of) its voxels.
+ * Order statistics move with the values, so an offset or a positive scale of the input moves it alike.
+ */
+export function backgroundLevel(data: Float32Array): number {
+  const step = Math.max(1, Math.ceil(data.length / BACKGROUND_SAMPLES));
+  const sample = step === 1 ? data : Float32Array.from({ length: Math.ceil(data.length / step) }, (_, s) => data[s * step]);
+  return quantiles(sample, [NORMALISATION.lowQuantile])[0];
+}
+
 /** Samples `input` on the model grid; `transform` maps input LPS → atlas LPS (registration's result). */
 export function toModelGrid(input: Volume<Float32Array>, transform: RigidTransform, grid: Grid): Volume<Float32Array> {
   const atlasToInput: Affine = invert(transform.matrix);
-  return resample(input, grid, { targetToSource: atlasToInput, interpolation: 'linear', fill: 0 }) as Volume<Float32Array>;
+  return resample(input, grid, { targetToSource: atlasToInput, interpolation: 'linear', fill: backgroundLevel(input.data) }) as Volume<Float32Array>;
 }
 
 /**

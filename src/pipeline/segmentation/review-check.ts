@@ -1,5 +1,9 @@
-// Whether a person should look at a mask before trusting it. Two pieces of evidence, both measured against the
-// atlas brain brought by the registration and scaled to the head's size (atlas-agreement.ts):
+// Whether a person should look at a mask before trusting it. First, whether the image is a head at all
+// (head-evidence.ts), where the image and the network's probabilities are at hand:
+// - structure: anatomy is smooth from voxel to voxel, noise and uniform volumes are not;
+// - uncertainty: on a head the network is sure of nearly every voxel, on anything else it is not.
+// Then two pieces of evidence about the mask, both measured against the atlas brain brought by the registration
+// and scaled to the head's size (atlas-agreement.ts):
 // - shape: overall agreement — catches a mask in the wrong place or of the wrong shape altogether;
 // - excess: one connected piece of mask well outside where any brain can be (orbits, sinuses, neck).
 // The piece is measured in millilitres on the patient's grid, so the same limit holds for 1 mm 3D and 5 mm 2D
@@ -8,12 +12,18 @@
 // brain, as much as a missing frontal lobe.
 import { type Atlas } from './atlas.js';
 import { atlasAgreement, coarserGrid, scaledAtlasMask } from './atlas-agreement.js';
-import { maskCentroid, resampleMask } from '../space/geometry.js';
+import { maskCentroid } from '../space/geometry.js';
+import { resampleMask } from '../space/resample.js';
 import { squaredDistanceMm } from './mask-metrics.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Volume } from '../space/volume.js';
+import { imageStructure, uncertainPerBrainVoxel } from './head-evidence.js';
 
 export interface ReviewLimits {
+  /** In-plane neighbour correlation of the image below which it is not an image of anatomy (heads: 0.92–0.99). */
+  minImageStructure: number;
+  /** Uncertain voxels per brain voxel above which the network did not see a head (heads: 0.13–0.21). */
+  maxUncertainPerBrainVoxel: number;
   /** Atlas agreement (Dice, size-aware) below which the mask is flagged. */
   minAtlasDice: number;
   /** Distance outside the size-matched atlas brain beyond which mask is suspicious, mm. */
@@ -23,12 +33,18 @@ export interface ReviewLimits {
 }
 
 export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
+  minImageStructure: 0.5,
+  maxUncertainPerBrainVoxel: 0.4,
   minAtlasDice: 0.83,
   excessMarginMm: 10,
   maxExcessMl: 2,
 };
 
 export interface ReviewEvidence {
+  /** In-plane neighbour correlation of the image (absent when the image was not given). */
+  imageStructure?: number;
+  /** The network's uncertain voxels per brain voxel (absent when its probabilities were not given). */
+  uncertainPerBrainVoxel?: number;
   atlasDice: number;
   atlasScale: number;
   /** Largest connected piece of the mask beyond the margin around the size-matched atlas brain, mL. */
@@ -37,6 +53,8 @@ export interface ReviewEvidence {
 
 export interface ReviewResult {
   flagged: boolean;
+  /** The image itself does not look like a head (a reason says why); its mask is no brain whatever its shape. */
+  notAHead: boolean;
   /** In words, for the person who reviews it; empty when not flagged. */
   reasons: string[];
   evidence: ReviewEvidence;
@@ -95,16 +113,29 @@ export function excessBeyondAtlasMl(mask: Volume<Uint8Array>, atlas: Atlas, tran
   return (largestComponent26(excess, grid.dims) * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
 }
 
-export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS): ReviewResult {
+/** What the check can look at besides the mask: the image it was made from, the network's P(brain) (any grid). */
+export interface ReviewInputs {
+  image?: Volume<Float32Array>;
+  probability?: ArrayLike<number>;
+}
+
+export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS, inputs: ReviewInputs = {}): ReviewResult {
   const agreement = atlasAgreement(mask, atlas.brainMask, transform);
   const evidence: ReviewEvidence = {
+    ...(inputs.image ? { imageStructure: imageStructure(inputs.image.data, inputs.image.dims) } : {}),
+    ...(inputs.probability ? { uncertainPerBrainVoxel: uncertainPerBrainVoxel(inputs.probability) } : {}),
     atlasDice: agreement.dice,
     atlasScale: agreement.scale,
     excessMl: excessBeyondAtlasMl(mask, atlas, transform, agreement.scale, limits.excessMarginMm),
   };
   const reasons: string[] = [];
+  if (evidence.imageStructure !== undefined && !(evidence.imageStructure >= limits.minImageStructure))
+    reasons.push(`not a head? neighbouring voxels are unrelated (correlation ${evidence.imageStructure.toFixed(2)}, below ${limits.minImageStructure}): noise or a uniform volume, not an image of anatomy`);
+  if (evidence.uncertainPerBrainVoxel !== undefined && !(evidence.uncertainPerBrainVoxel <= limits.maxUncertainPerBrainVoxel))
+    reasons.push(`not a head? the network is unsure of ${evidence.uncertainPerBrainVoxel.toFixed(2)} voxels per brain voxel (limit ${limits.maxUncertainPerBrainVoxel}): the image does not look like a head to it`);
+  const notAHead = reasons.length > 0;
   if (!(evidence.atlasDice >= limits.minAtlasDice)) reasons.push(`shape: agreement with the atlas brain ${evidence.atlasDice.toFixed(3)} below ${limits.minAtlasDice}`);
   if (evidence.excessMl > limits.maxExcessMl)
     reasons.push(`extent: ${evidence.excessMl.toFixed(1)} mL of mask lie more than ${limits.excessMarginMm} mm outside the expected brain (limit ${limits.maxExcessMl} mL): orbits, sinus or neck included?`);
-  return { flagged: reasons.length > 0, reasons, evidence };
+  return { flagged: reasons.length > 0, notAHead, reasons, evidence };
 }

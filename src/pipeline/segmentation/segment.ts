@@ -1,7 +1,8 @@
 // The segmentation chain of one volume, given its registration to the atlas: model input on the model grid →
 // the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
-// volume's own grid → thresholded and cleaned → checked against the atlas brain. Pure apart from the predictor.
-import { resampleMask } from '../space/geometry.js';
+// volume's own grid → thresholded and cleaned → checked: is the image a head, does the mask agree with the atlas
+// brain. Pure apart from the predictor.
+import { resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 import type { Atlas } from './atlas.js';
@@ -41,7 +42,7 @@ export async function segmentBrain(volume: Volume<Float32Array>, transform: Rigi
   const probability = await options.predict(input, grid.dims);
   const t2 = performance.now();
   const mask = maskOnInputGrid(withData(gridOf(grid), probability), volume, transform);
-  const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice });
+  const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice }, { image: volume, probability });
   const t3 = performance.now();
   return { mask, review, timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) } };
 }

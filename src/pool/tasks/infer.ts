@@ -30,6 +30,8 @@ export interface InferResult {
   atlasScale: number;
   /** Why a person should look at this mask (pipeline/segmentation/review-check.ts); empty when nothing is suspicious. */
   reviewReasons: string[];
+  /** The image itself does not look like a head (one of the reasons says why). */
+  notAHead: boolean;
   reviewEvidence: ReviewEvidence;
   timings: BrainSegmentation['timings'];
 }
@@ -48,6 +50,7 @@ export default async function infer(payload: InferPayload): Promise<InferResult>
     atlasAgreementDice: review.evidence.atlasDice,
     atlasScale: review.evidence.atlasScale,
     reviewReasons: review.reasons,
+    notAHead: review.notAHead,
     reviewEvidence: review.evidence,
     timings,
   };
