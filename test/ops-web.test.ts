@@ -88,6 +88,9 @@ describe('the operations page over HTTP', () => {
       expect(answer.status).toBe(303);
       expect(answer.headers.get('location'), JSON.stringify(back)).toMatch(/^\/\?note=/);
     }
+    // A local path that resolves to `//…` keeps its note without turning into a link to another host.
+    const dotted = await fetch(`${base}/pause`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ csrf, what: 'intake', paused: '0', back: '/.//evil.example' }), redirect: 'manual' });
+    expect(new URL(dotted.headers.get('location')!, base).origin).toBe(base);
   });
 
   test('a cookie that does not decode is ignored: the login page, the redirect to it and a logged-in page still answer', async () => {
