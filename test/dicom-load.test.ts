@@ -1,11 +1,10 @@
 // The loader as a specification: synthetic series with a known answer (geometry, values, several volumes),
 // every transfer syntax of the real test image, and malformed input that must be refused with a clear reason
 // naming the series — never a crash, never a wrong volume.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Dataset, dcmjs, parsePart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { AmbiguousSeriesError, SeriesError } from '../src/pipeline/dicom/errors.js';
@@ -15,12 +14,11 @@ import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
 import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
+import { hasTool } from './tools.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TS_DIR = path.join(sharedData, 'dicom/transfer-syntaxes');
 const haveTs = sharedDataPresent('the transfer-syntax files of dicom-load', TS_DIR);
-const haveDcmodify = spawnSync('dcmodify', ['--version']).status === 0;
-if (!haveDcmodify) console.warn('dicom-load: DCMTK dcmodify is not installed; skipping the character-set cases');
+const haveDcmodify = hasTool('dcmodify', 'the character-set cases of dicom-load');
 
 let work: string;
 let counter = 0;
