@@ -102,8 +102,8 @@ describe.skipIf(!haveData)('reading instances whose character set is unknown or 
     const loaded = await loadSeries(files);
     expect(loaded.source.attributes.PatientName).toEqual([{ Alphabetic: 'Müller^Jürgen' }]);
     const acquisition = await readMrAcquisition(files[0]);
-    const { brain, mask } = syntheticBrain(loaded.source);
-    const derived = buildSkullStrippedSeries({ source: loaded.source, brain, algorithm, options, acquisition });
+    const { image, mask } = syntheticBrain(loaded.source);
+    const derived = buildSkullStrippedSeries({ source: loaded.source, image, mask, algorithm, options, acquisition });
     const seg = buildSegmentation({ source: loaded.source, mask, algorithm, options, acquisition });
     for (const o of [derived[0], seg]) {
       const file = path.join(dir, `${o.sopInstanceUid}.dcm`);

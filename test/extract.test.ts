@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { extractBrain } from '../src/jobs/processing/extract-brain.js';
-import { resample, resampleMask } from '../src/pipeline/space/geometry.js';
+import { resample, resampleMask } from '../src/pipeline/space/resample.js';
 import { resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
 import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';

@@ -1,7 +1,8 @@
 // One interpolation kernel and one border rule: resample (which inlines the kernel for speed) and trilinearAt
 // (which the registration samples with) give the same value everywhere, edges and beyond included.
 import { describe, expect, it } from 'vitest';
-import { applyToPoint, compose, indexToWorld, resample, resampleMask, trilinearAt, worldToIndex } from '../src/pipeline/space/geometry.js';
+import { applyToPoint, compose, indexToWorld, worldToIndex } from '../src/pipeline/space/geometry.js';
+import { resample, resampleMask, trilinearAt } from '../src/pipeline/space/resample.js';
 import { binarise } from '../src/pipeline/space/volume.js';
 import type { Grid, Vec3, Volume } from '../src/pipeline/space/volume.js';
 

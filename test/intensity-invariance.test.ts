@@ -13,7 +13,7 @@ import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { backgroundLevel } from '../src/pipeline/segmentation/model-input.js';
 import { segmentBrain } from '../src/pipeline/segmentation/segment.js';
 import type { Volume } from '../src/pipeline/space/volume.js';
-import { brainProbability } from '../src/pool/onnx-session.js';
+import { brainProbability } from '../src/onnx-session.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
@@ -42,7 +42,7 @@ describe.runIf(haveData)('the brain mask does not depend on the encoding of the 
   }, 120_000);
 
   it('on the images as stored, the network sees what it saw before: the fill outside the field of view is their air, 0', () => {
-    for (const h of heads) expect(backgroundLevel(h.image), h.name).toBe(0);
+    for (const h of heads) expect(backgroundLevel(h.image.data), h.name).toBe(0);
   });
 
   for (const [index, h] of HEADS.entries()) {

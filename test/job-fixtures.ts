@@ -45,6 +45,7 @@ export function processingJob(series: { studyInstanceUid: string; seriesInstance
     seriesDescription: series.seriesDescription ?? null,
     sopClassUid: series.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.4',
     state: 'processing',
+    stage: 'processing',
     detail: null,
     reason: null,
     instances: series.instances,

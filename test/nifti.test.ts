@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyToPoint, indexToWorld, resample } from '../src/pipeline/space/geometry.js';
+import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
+import { resample } from '../src/pipeline/space/resample.js';
 import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
 import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 

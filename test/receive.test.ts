@@ -25,6 +25,7 @@ import {
   waitFor,
   type NodeUnderTest,
 } from './scp/node-process.js';
+import { hasTool } from './tools.js';
 
 const canRun = haveDist && haveDcmtk;
 const running: NodeUnderTest[] = [];
@@ -378,7 +379,7 @@ describe.skipIf(!canRun || !haveData)('failures and crashes', () => {
   });
 });
 
-const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+const haveOpenssl = hasTool('openssl', 'the DICOM over TLS tests');
 
 describe.skipIf(!canRun || !haveData)('restart during processing', () => {
   it('a job being processed or sent when the node is killed is queued again at the next start', async (ctx) => {

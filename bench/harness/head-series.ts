@@ -3,7 +3,7 @@
 // caller's, so the same head serves as a typical MPRAGE (256×256×176) and as a large series (512×512×200).
 import fs from 'node:fs';
 import { readNifti } from '../../src/pipeline/io/nifti.js';
-import { resample } from '../../src/pipeline/space/geometry.js';
+import { resample } from '../../src/pipeline/space/resample.js';
 import type { Grid, Vec3 } from '../../src/pipeline/space/volume.js';
 import { writeSyntheticSeries } from '../../src/ops/synthetic-series.js';
 

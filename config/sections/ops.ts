@@ -1,5 +1,5 @@
-// The operations page: who may log in (local users in their own SQLite file), how long a login lasts, and
-// whether the JSON API needs one.
+// The operations page: who may log in (local users in their own SQLite file), how long a login lasts, how much
+// password guessing is tolerated, and whether the JSON API needs a login.
 export const opsSection = {
   database: {
     doc: 'SQLite file of the operations page: users, sessions and the audit log (relative to dataDir)',
@@ -12,6 +12,26 @@ export const opsSection = {
     format: 'positive-duration',
     default: 12,
     env: 'BRAINSTRIP_OPS_SESSION_HOURS',
+  },
+  loginFailuresPerUser: {
+    doc: 'Failed logins for one user name within ops.loginWindowMinutes before that name is locked for the rest of the window',
+    format: 'positive-whole-number',
+    default: 5,
+    env: 'BRAINSTRIP_OPS_LOGIN_FAILURES_PER_USER',
+  },
+  loginFailuresPerClient: {
+    doc:
+      'Failed logins from one client address, whatever the user names, within ops.loginWindowMinutes before that address ' +
+      'is answered 429 without any password check for the rest of the window (behind a proxy all users share its address)',
+    format: 'positive-whole-number',
+    default: 30,
+    env: 'BRAINSTRIP_OPS_LOGIN_FAILURES_PER_CLIENT',
+  },
+  loginWindowMinutes: {
+    doc: 'The sliding window of the login limits, in minutes',
+    format: 'positive-duration',
+    default: 15,
+    env: 'BRAINSTRIP_OPS_LOGIN_WINDOW_MINUTES',
   },
   secureCookie: {
     doc: 'Mark the session cookie Secure (only sent over HTTPS): set it when a TLS proxy fronts the operations port',

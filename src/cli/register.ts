@@ -9,7 +9,7 @@ import { configureLogging } from '../log.js';
 import { loadAtlas } from '../pipeline/segmentation/atlas.js';
 import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
-import { resample } from '../pipeline/space/geometry.js';
+import { resample } from '../pipeline/space/resample.js';
 import { writeNifti } from '../pipeline/io/nifti.js';
 import { registerToAtlasWithReport, registrationOptionsFromConfig } from '../pipeline/registration/index.js';
 import { invertTransform, toJson } from '../pipeline/space/transform.js';

@@ -1,5 +1,5 @@
-// The DICOM UIDs the node names in its code (PS3.6 Annex A): the SOP classes it receives, creates or skips, and the
-// transfer syntaxes whose encoding it handles itself. Every module takes them from here.
+// The DICOM UIDs the node names in its code (PS3.6 Annex A): the SOP classes it receives, creates or skips, the
+// transfer syntaxes whose encoding it handles itself, and what a UID may look like. Every module takes them from here.
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 export const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
@@ -14,3 +14,11 @@ export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 export const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
+
+/**
+ * A DICOM UID (PS3.5 9.1): 1–64 characters, components of digits separated by dots. Leading zeros in a component
+ * are not conformant but real scanners send them, and they do no harm to a file name.
+ */
+export function isValidUid(uid: string | undefined): uid is string {
+  return typeof uid === 'string' && uid.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(uid);
+}

@@ -57,6 +57,8 @@ export class Accounts {
   private readonly db: Database.Database;
   /** Used for unknown user names, so that a wrong name takes as long as a wrong password. */
   private decoy: Promise<string> | undefined;
+  /** The password check in progress, the next one waits for it. */
+  private checking: Promise<unknown> = Promise.resolve();
 
   constructor(file: string, private readonly sessionMs = 12 * 3600_000) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -94,10 +96,11 @@ export class Accounts {
     const row = this.db.prepare('SELECT name, role, password FROM users WHERE name = ?').get(name) as (User & { password: string }) | undefined;
     if (!row) {
       this.decoy ??= hashPassword(crypto.randomBytes(16).toString('hex'));
-      await verifyPassword(password, await this.decoy);
+      const decoy = await this.decoy;
+      await this.oneAtATime(() => verifyPassword(password, decoy));
       return undefined;
     }
-    if (!(await verifyPassword(password, row.password))) return undefined;
+    if (!(await this.oneAtATime(() => verifyPassword(password, row.password)))) return undefined;
     const token = crypto.randomBytes(32).toString('base64url');
     const csrf = crypto.randomBytes(32).toString('base64url');
     const now = new Date();
@@ -105,6 +108,16 @@ export class Accounts {
     this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now.toISOString());
     this.db.prepare('INSERT INTO sessions (token_hash, user, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(sha256(token), row.name, csrf, now.toISOString(), expiresAt);
     return { token, session: { user: { name: row.name, role: row.role }, csrf, expiresAt } };
+  }
+
+  /**
+   * Runs password checks one after the other: each holds a thread of libuv's pool, which the spool's file writes
+   * share, for tens of milliseconds, and logins from many addresses at once must not take all of its threads.
+   */
+  private oneAtATime<T>(check: () => Promise<T>): Promise<T> {
+    const run = this.checking.then(check, check);
+    this.checking = run.catch(() => undefined);
+    return run;
   }
 
   /** The live session of a cookie token (its expiry moved forward), or undefined. */

@@ -13,7 +13,7 @@ import { type Arrival, storeInstance } from './c-store.js';
 import { fileMetaHeader } from './part10.js';
 import { abortPdu, PduGuard } from './pdu-guard.js';
 import type { ScpRuntime } from './runtime.js';
-import type { SpoolWriter } from './spool.js';
+import type { SpoolWriter } from './spool-writer.js';
 
 const { Scp, Dataset } = dcmjsDimse;
 const { CEchoResponse, CStoreResponse } = dcmjsDimse.responses;

@@ -8,7 +8,8 @@ import type { Logger } from '../log.js';
 import { readInstanceHeader, type InstanceHeader } from './dataset-header.js';
 import { routeInstance } from './routing.js';
 import type { ScpRuntime } from './runtime.js';
-import { isValidUid, type SpoolWriter } from './spool.js';
+import { isValidUid } from '../dicom/uids.js';
+import type { SpoolWriter } from './spool-writer.js';
 
 type CStoreRequest = dimseRequests.CStoreRequest;
 
@@ -133,7 +134,7 @@ async function refuse(
   ids: { studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid: string; spooledAs?: string },
 ) {
   arrival.rt.metrics.failures.inc({ reason: refusal.reason });
-  const kept = await arrival.rt.deps.spool.keepRefused(
+  const kept = await arrival.rt.deps.spool.errors.keep(
     writer,
     { status: `0x${refusal.code.toString(16).padStart(4, '0')}`, reason: refusal.comment, callingAe: arrival.callingAe, peer: arrival.peer, ...ids },
     arrival.rt.options.maxErrorFiles ?? 1000,

@@ -14,7 +14,7 @@ export function cleanSpool(config: HousekeepingConfig, deps: { spool: Spool; sto
   const { spool, store, log } = deps;
   const retentionMs = config.receive.unroutedRetentionHours * 3600_000;
   void spool.cleanUnrouted(retentionMs).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
-  void spool.cleanErrors(retentionMs).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
+  void spool.errors.clean(retentionMs).catch((e: Error) => log.warn(`cleanup: ${e.message}`));
   if (config.jobs.keepFinishedDays > 0) {
     // Check and removal in one synchronous step: no instance of the series can arrive in between.
     for (const job of store.finishedBefore(new Date(Date.now() - config.jobs.keepFinishedDays * 86400_000))) {

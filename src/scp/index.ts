@@ -3,7 +3,8 @@
 export { startScp, type RunningScp } from './scp.js';
 export type { ScpDependencies, ScpOptions } from './runtime.js';
 export { callerAllowed } from './association-policy.js';
-export { Spool, SpoolWriter, uidFileName } from './spool.js';
+export { Spool, uidFileName } from './spool.js';
+export { SpoolWriter } from './spool-writer.js';
 export { SeriesCompletion } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';
 export { cleanSpool, startHousekeeping } from './housekeeping.js';

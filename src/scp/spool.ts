@@ -13,202 +13,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { Writable } from 'node:stream';
+import { isValidUid } from '../dicom/uids.js';
 import { fsyncDir } from '../durable.js';
+import { ErrorArea } from './error-area.js';
 import { datasetOffset } from './part10.js';
-
-const fsync = promisify(fs.fsync);
-const close = promisify(fs.close);
-const rename = promisify(fs.rename);
-const open = promisify(fs.open);
-
-/** The file operations a SpoolWriter uses; tests replace them to simulate a disk that fills up. */
-export interface SpoolIo {
-  open(path: string): Promise<number>;
-  /** Returns the bytes written, which may be fewer than offered (a short write). */
-  write(fd: number, buffer: Buffer): Promise<number>;
-  fsync(fd: number): Promise<void>;
-  size(fd: number): Promise<number>;
-  close(fd: number): Promise<void>;
-}
-
-export const nodeSpoolIo: SpoolIo = {
-  open: (p) => open(p, 'w', 0o640),
-  write: (fd, buffer) => promisify(fs.write)(fd, buffer, 0, buffer.length, null).then((r) => r.bytesWritten),
-  fsync: (fd) => fsync(fd),
-  size: (fd) => promisify(fs.fstat)(fd).then((s) => s.size),
-  close: (fd) => close(fd),
-};
-
-/**
- * A DICOM UID (PS3.5 9.1): 1–64 characters, components of digits separated by dots. Leading zeros in a component
- * are not conformant but real scanners send them, and they do no harm to a file name.
- */
-export function isValidUid(uid: string | undefined): uid is string {
-  return typeof uid === 'string' && uid.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(uid);
-}
-
-/** Bytes of the dataset kept in memory to read its header from; the rest only goes to disk. */
-const HEADER_PREFIX_BYTES = 256 * 1024;
+import { nodeSpoolIo, type SpoolIo, SpoolWriter } from './spool-writer.js';
 
 /** A UID as a file name; only valid UIDs reach the spool's folders, anything else is replaced, never trusted. */
 export function uidFileName(uid: string | undefined): string {
   if (isValidUid(uid)) return uid;
   return `invalid-${createHash('sha256').update(uid ?? '').digest('hex').slice(0, 32)}`;
-}
-
-/**
- * Streams one instance to a temporary file. It never fails the network stream: a write error (disk full,
- * spool unwritable) or a short write is remembered, the remaining bytes are dropped, and `finish()` reports it so
- * that the SCP can answer Out of Resources and keep the association alive.
- */
-export class SpoolWriter extends Writable {
-  private fd: number | undefined;
-  private failure: Error | undefined;
-  private prefixChunks: Buffer[] = [];
-  private prefixLength = 0;
-  private datasetLength = 0;
-  /** Bytes the file must hold when every write succeeded: the meta header plus the dataset. */
-  private written = 0;
-  private readonly hash = createHash('sha256');
-  private hex: string | undefined;
-
-  constructor(
-    readonly tempPath: string,
-    private readonly metaHeader: Buffer,
-    private readonly io: SpoolIo = nodeSpoolIo,
-  ) {
-    // A high water mark of a few PDUs keeps the network reader from waiting on every disk write.
-    super({ highWaterMark: 4 * 1024 * 1024 });
-  }
-
-  /** Bytes of the dataset received so far (without the file meta header). */
-  get bytes(): number {
-    return this.datasetLength;
-  }
-
-  /** Length of the file meta header in front of the dataset. */
-  get metaLength(): number {
-    return this.metaHeader.length;
-  }
-
-  /** The first bytes of the dataset (at most HEADER_PREFIX_BYTES). */
-  get prefix(): Buffer {
-    return Buffer.concat(this.prefixChunks, this.prefixLength);
-  }
-
-  get error(): Error | undefined {
-    return this.failure;
-  }
-
-  /** SHA-256 of the dataset as received (hex), once `finish()` resolved. */
-  get digest(): string {
-    this.hex ??= this.hash.digest('hex');
-    return this.hex;
-  }
-
-  override _construct(callback: (error?: Error | null) => void): void {
-    this.io
-      .open(this.tempPath)
-      .then(async (fd) => {
-        this.fd = fd;
-        await this.writeFully(fd, this.metaHeader);
-      })
-      .catch((error: Error) => this.fail(error))
-      .finally(() => callback());
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    const buffers = chunks.map((c) => c.chunk);
-    this.account(buffers);
-    if (this.failure || this.fd === undefined) {
-      callback();
-      return;
-    }
-    const fd = this.fd;
-    (async () => {
-      for (const b of buffers) await this.writeFully(fd, b);
-    })()
-      .catch((error: Error) => this.fail(error))
-      .finally(() => callback());
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this._writev([{ chunk }], callback);
-  }
-
-  /**
-   * write(2) may store fewer bytes than offered (a filling disk does exactly that before it answers ENOSPC): the
-   * rest is offered again, and a write that stores nothing counts as a failure.
-   */
-  private async writeFully(fd: number, buffer: Buffer): Promise<void> {
-    let offset = 0;
-    while (offset < buffer.length) {
-      const n = await this.io.write(fd, offset === 0 ? buffer : buffer.subarray(offset));
-      if (!(n > 0)) throw Object.assign(new Error(`short write: ${offset} of ${buffer.length} bytes stored (disk full?)`), { code: 'ENOSPC' });
-      offset += n;
-      this.written += n;
-    }
-  }
-
-  private account(buffers: Buffer[]): void {
-    for (const b of buffers) {
-      this.datasetLength += b.length;
-      this.hash.update(b);
-      if (this.prefixLength < HEADER_PREFIX_BYTES) {
-        const take = b.subarray(0, HEADER_PREFIX_BYTES - this.prefixLength);
-        this.prefixChunks.push(Buffer.from(take));
-        this.prefixLength += take.length;
-      }
-    }
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-  }
-
-  /**
-   * Waits for every byte to reach the file, fsyncs it and checks that the file holds exactly the meta header and
-   * every dataset byte received. Resolves with the error, if any.
-   */
-  async finish(): Promise<Error | undefined> {
-    if (!this.writableFinished) {
-      await new Promise<void>((resolve) => {
-        if (this.writableFinished || this.destroyed) resolve();
-        else {
-          this.once('finish', () => resolve());
-          this.once('close', () => resolve());
-        }
-      });
-    }
-    if (this.fd !== undefined && !this.failure) {
-      try {
-        await this.io.fsync(this.fd);
-        const expected = this.metaHeader.length + this.datasetLength;
-        const size = await this.io.size(this.fd);
-        if (this.written !== expected || size !== expected) {
-          this.fail(new Error(`incomplete file: ${size} of ${expected} bytes on disk`));
-        }
-      } catch (error) {
-        this.fail(error as Error);
-      }
-    } else if (this.fd === undefined) this.fail(new Error('spool file was not opened'));
-    await this.closeFile();
-    return this.failure;
-  }
-
-  private async closeFile(): Promise<void> {
-    const fd = this.fd;
-    this.fd = undefined;
-    if (fd !== undefined) await this.io.close(fd).catch(() => undefined);
-  }
-
-  /** Removes the temporary file (an instance that was not acknowledged). */
-  async discard(): Promise<void> {
-    await this.closeFile();
-    await fs.promises.rm(this.tempPath, { force: true }).catch(() => undefined);
-  }
 }
 
 /** How a committed instance relates to one already spooled under the same SOP Instance UID. */
@@ -240,6 +54,8 @@ export class Spool {
   readonly seriesRoot: string;
   readonly unroutedRoot: string;
   readonly errorsRoot: string;
+  /** Refused instances kept for inspection. */
+  readonly errors: ErrorArea;
   /** Folders already known to exist and to be durable, so that each instance costs one directory fsync. */
   private readonly knownDirs = new Set<string>();
   /** Folders with instances committed but not yet recorded in the job store. */
@@ -253,6 +69,7 @@ export class Spool {
     this.seriesRoot = path.join(root, 'series');
     this.unroutedRoot = path.join(root, 'unrouted');
     this.errorsRoot = path.join(root, 'errors');
+    this.errors = new ErrorArea(this.errorsRoot);
   }
 
   /** Creates the layout and removes temporary files of instances that were never acknowledged. */
@@ -318,43 +135,6 @@ export class Spool {
         this.knownDirs.delete(dir);
       }
     }
-  }
-
-  /**
-   * Keeps a refused instance in the error area for inspection, with a JSON file saying why. Never throws: the
-   * refusal is answered whether or not the copy could be kept. At most `maxFiles` are kept, so that a hostile
-   * sender cannot fill the disk through refusals.
-   */
-  async keepRefused(writer: SpoolWriter, reason: Record<string, unknown>, maxFiles = 1000): Promise<string | undefined> {
-    try {
-      const names = await fs.promises.readdir(this.errorsRoot).catch(() => [] as string[]);
-      if (names.filter((n) => n.endsWith('.dcm')).length >= maxFiles) {
-        await writer.discard();
-        return undefined;
-      }
-      const base = path.join(this.errorsRoot, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
-      await fs.promises.mkdir(this.errorsRoot, { recursive: true });
-      await rename(writer.tempPath, `${base}.dcm`);
-      await fs.promises.writeFile(`${base}.json`, `${JSON.stringify({ ...reason, receivedAt: new Date().toISOString(), bytes: writer.bytes }, null, 2)}\n`);
-      return `${base}.dcm`;
-    } catch {
-      await writer.discard();
-      return undefined;
-    }
-  }
-
-  /** Deletes error-area files older than `maxAgeMs`. */
-  async cleanErrors(maxAgeMs: number, now = Date.now()): Promise<number> {
-    let removed = 0;
-    for (const name of await fs.promises.readdir(this.errorsRoot).catch(() => [] as string[])) {
-      const file = path.join(this.errorsRoot, name);
-      const stat = await fs.promises.stat(file).catch(() => undefined);
-      if (stat && now - stat.mtimeMs >= maxAgeMs) {
-        await fs.promises.rm(file, { force: true });
-        removed++;
-      }
-    }
-    return removed;
   }
 
   /**

@@ -1,6 +1,6 @@
 // A predicted brain mask and its reference made comparable: thresholded to 0/1 (above 0.5 is inside) and brought
 // onto the reference's grid through patient space (nearest neighbour, so a mask stays a mask).
-import { resample } from '../pipeline/space/geometry.js';
+import { resample } from '../pipeline/space/resample.js';
 import { type Grid, type Volume, withData } from '../pipeline/space/volume.js';
 
 /** The mask as 0/1: voxels above 0.5 are inside. */

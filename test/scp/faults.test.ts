@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { fileMetaHeader } from '../../src/scp/part10.js';
 import { reconcileSpool } from '../../src/scp/recovery.js';
-import { Spool, nodeSpoolIo, type SpoolIo } from '../../src/scp/spool.js';
+import { Spool } from '../../src/scp/spool.js';
+import { nodeSpoolIo, type SpoolIo } from '../../src/scp/spool-writer.js';
 import { mrInstance } from './hostile-corpus.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection, VERIFICATION } from './raw-scu.js';
 import { haveDist, makeDataDir, startNode, type NodeUnderTest } from './node-process.js';
@@ -89,7 +90,7 @@ describe('conflicting copies of one SOP Instance UID', () => {
     const other = await receive(2);
     expect((await spool.commit(other, dir, '1.2.3.9')).existing).toBe('different');
     expect(fs.readFileSync(first.target)).toEqual(original);
-    expect(await spool.keepRefused(other, { reason: 'test' })).toMatch(/errors/);
+    expect(await spool.errors.keep(other, { reason: 'test' })).toMatch(/errors/);
   });
 });
 

@@ -9,7 +9,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './identit
 import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/uids.js';
 
 /** A dcmjs "naturalized" dataset: keyword → value (sequences are arrays of datasets, binary values ArrayBuffers). */
-export type Dataset = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Dataset = Record<string, any>;
 
 interface DicomDict {
   meta: Record<string, unknown>;

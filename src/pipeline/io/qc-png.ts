@@ -4,7 +4,8 @@
 // mask outline in red. Slices are resampled through geometry.ts, so an oblique or prone series looks like any
 // other. The PNG encoder is the minimum the format needs (RGB, 8 bit, one zlib stream).
 import zlib from 'node:zlib';
-import { cornerPoints, cross, gridCentre, maskCentroid, resample } from '../space/geometry.js';
+import { cornerPoints, cross, gridCentre, maskCentroid } from '../space/geometry.js';
+import { resample } from '../space/resample.js';
 import { type Grid, type Vec3, type Volume, gridOf } from '../space/volume.js';
 
 export interface QcOptions {

@@ -5,7 +5,8 @@
 // only part of the atlas. Fixed sample points (seeded) make the cost deterministic, so a plain pattern search
 // can optimise it; the moving intensity is split linearly between two neighbouring bins (partial-volume
 // histogram), which keeps the cost continuous in the transform parameters.
-import { type Affine, applyToPoint, indexToWorld, multiply, trilinearAt, worldToIndex } from '../space/geometry.js';
+import { type Affine, applyToPoint, indexToWorld, multiply, worldToIndex } from '../space/geometry.js';
+import { trilinearAt } from '../space/resample.js';
 import type { Grid, Vec3, Volume } from '../space/volume.js';
 import { type IntensityRange, robustRange, toBin } from './intensity.js';
 

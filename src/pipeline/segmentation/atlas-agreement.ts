@@ -4,7 +4,8 @@
 // 0.85 against it even when nested perfectly, and scored 0.78–0.82 on real heads. The check therefore also lets the
 // atlas mask shrink (never grow) about its own centre and keeps the best Dice: head size is not a failure, a mask
 // of the wrong shape or place is.
-import { type Affine, compose, maskCentroid, resampleMask } from '../space/geometry.js';
+import { type Affine, compose, maskCentroid } from '../space/geometry.js';
+import { resampleMask } from '../space/resample.js';
 import { type RigidTransform, translation } from '../space/transform.js';
 import { dice } from './mask-metrics.js';
 import { type Grid, type Vec3, type Volume } from '../space/volume.js';

@@ -8,7 +8,8 @@
 // −600 is a bright block the network reads as tissue. The input's own low percentile is its air on any
 // encoding, and is 0 (or within noise of it) on the images training saw, so the network sees the same input for
 // an image whatever constant was added to its values or positive factor they were scaled by.
-import { type Affine, invert, resample } from '../space/geometry.js';
+import { type Affine, invert } from '../space/geometry.js';
+import { resample } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import type { Grid, Volume } from '../space/volume.js';
 

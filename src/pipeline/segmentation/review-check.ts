@@ -12,7 +12,8 @@
 // brain, as much as a missing frontal lobe.
 import { type Atlas } from './atlas.js';
 import { atlasAgreement, coarserGrid, scaledAtlasMask } from './atlas-agreement.js';
-import { maskCentroid, resampleMask } from '../space/geometry.js';
+import { maskCentroid } from '../space/geometry.js';
+import { resampleMask } from '../space/resample.js';
 import { squaredDistanceMm } from './mask-metrics.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Volume } from '../space/volume.js';

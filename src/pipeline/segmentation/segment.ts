@@ -2,7 +2,7 @@
 // the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
 // volume's own grid → thresholded and cleaned → checked: is the image a head, does the mask agree with the atlas
 // brain. Pure apart from the predictor.
-import { resampleMask } from '../space/geometry.js';
+import { resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 import type { Atlas } from './atlas.js';
