@@ -278,6 +278,30 @@ describe('malformed input gives a clear error, never a crash or a wrong volume',
     });
   }
 
+  it('a PixelRepresentation that is neither 0 nor 1 is named in the reason, not read as unsigned', async () => {
+    const s = await series();
+    rewrite(s.paths[3], (d) => {
+      d.PixelRepresentation = 2;
+    });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toContain("PixelRepresentation '2' is neither 0 (unsigned) nor 1 (signed)");
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('an ImagePositionPatient with text in a number is named in the reason, not read as its leading digits', async () => {
+    const s = await series({ origin: [10, -20, 30.5] });
+    // Written over the value's own bytes, as '10\-20\3mm' and spaces: dcmjs alone would read 3 (it drops what is not a digit).
+    const bytes = fs.readFileSync(s.paths[4]);
+    const at = bytes.indexOf(Buffer.from([0x20, 0x00, 0x32, 0x00, 0x44, 0x53]));
+    const length = bytes.readUInt16LE(at + 6);
+    expect(length).toBeGreaterThanOrEqual(10);
+    bytes.write('10\\-20\\3mm'.padEnd(length, ' '), at + 8, 'latin1');
+    fs.writeFileSync(s.paths[4], bytes);
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toContain('ImagePositionPatient is missing or malformed');
+    expect(error.message).toContain('3mm');
+  });
+
   it('pixel data shorter than Rows × Columns declare', async () => {
     const s = await series();
     rewrite(s.paths[1], (d) => {
