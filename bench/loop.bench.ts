@@ -180,7 +180,6 @@ export async function run({ quick }: BenchOptions = { quick: false }): Promise<B
     }
     const stage = (name: string) => summarize(e2e.timed.map((r) => r.stages[name] ?? 0));
     const workSeconds = summarize(e2e.timed.map((r) => ALL_STAGES.reduce((sum, s) => sum + (r.stages[s] ?? 0), 0)));
-    const sending = stage('sending');
     const oursRate = summarize(e2e.timed.map((r) => e2e.objects / (r.stages.sending ?? Infinity)));
     const storescuRate = e2e.storescuRate;
     const memory = quick ? undefined : await largeSeriesMemory(work);

@@ -12,6 +12,7 @@ export interface LogOptions {
   level: string;
   /** Absolute path of a JSON-lines file, or empty for stdout only. */
   file?: string;
+
   /** Tests and CLI one-shots keep stdout for their own output. */
   stream?: 'stdout' | 'stderr';
 }
@@ -32,6 +33,21 @@ export function configureLogging(options: LogOptions): winston.Logger {
     transports,
   });
   return root;
+}
+
+/**
+ * Opens the log file again under its name (after logrotate or an operator moved it away; SIGHUP asks for this).
+ * Size rotation is left to logrotate: winston's own loses the lines of a burst while it switches files.
+ */
+export function reopenLogFile(): void {
+  if (!root) return;
+  for (const transport of root.transports) {
+    if (!(transport instanceof winston.transports.File)) continue;
+    const filename = path.join(transport.dirname, transport.filename);
+    root.remove(transport);
+    root.add(new winston.transports.File({ filename }));
+    transport.close?.();
+  }
 }
 
 /** A logger for one module; `context` is merged into every line it writes. */

@@ -108,7 +108,7 @@ describe('the conformance statement states what STORE-SCU proposes', () => {
         proposed.push({ abstractSyntax: context.getAbstractSyntaxUid(), transferSyntaxes: context.getTransferSyntaxUids() });
       }
       const { RejectResult, RejectSource, RejectReason } = dcmjsDimse.constants;
-      this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.NoReason);
+      this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven);
     }
   }
   const server = new dcmjsDimse.Server(RecordingScp as unknown as typeof Scp);

@@ -13,6 +13,8 @@ import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../src/dicom/uids.j
 
 const run = promisify(execFile);
 
+export { hasTool } from './tools.js';
+
 export const repoRoot = path.resolve(import.meta.dirname, '..');
 export { sharedData } from './shared-data.js';
 
@@ -144,9 +146,6 @@ export async function dcmdump(file: string, ...args: string[]): Promise<string> 
   return stdout;
 }
 
-export function hasTool(name: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, name)));
-}
 
 /** Builds the skull-stripped series and SEG of the synthetic source and writes them as Part-10 files. */
 export async function writeSyntheticResults(dir: string, enhanced = false) {

@@ -146,3 +146,27 @@ describe('an Enhanced MR source keeps its encoding and per-frame rescale', () =>
     } else if (process.env.CI) throw new Error('dciodvfy (dicom3tools) is not installed');
   });
 });
+
+describe('a source wider than 16 bits', () => {
+  test('is stored unsigned over 16 bits with a rescale of its own that gives back its values to within a step', () => {
+    const source = syntheticSource(false);
+    source.storedEncoding = { bitsAllocated: 32, bitsStored: 32, signed: false };
+    const { mask } = syntheticBrain(source);
+    const image = { ...mask, data: Float32Array.from(mask.data, (_, v) => 100_000 + ((v * 7919) % 3_000_000)) };
+    const objects = buildSkullStrippedSeries({ source, image, mask, algorithm, options, acquisition });
+    const frameLength = source.rows * source.columns;
+    for (const [k, object] of objects.entries()) {
+      const ds = object.dataset;
+      expect([ds.BitsAllocated, ds.BitsStored, ds.PixelRepresentation]).toEqual([16, 16, 0]);
+      const slope = Number(ds.RescaleSlope);
+      const intercept = Number(ds.RescaleIntercept);
+      const pixels = new Uint16Array((ds.PixelData as ArrayBuffer[])[0]);
+      for (let p = 0; p < frameLength; p++) {
+        const v = k * frameLength + p;
+        const value = pixels[p] * slope + intercept;
+        if (mask.data[v]) expect(Math.abs(value - image.data[v])).toBeLessThanOrEqual(slope / 2 + 1e-6 * image.data[v]);
+        else expect(value).toBeCloseTo(0, 6);
+      }
+    }
+  });
+});

@@ -1,11 +1,10 @@
 // The loader as a specification: synthetic series with a known answer (geometry, values, several volumes),
 // every transfer syntax of the real test image, and malformed input that must be refused with a clear reason
 // naming the series — never a crash, never a wrong volume.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Dataset, dcmjs, parsePart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { AmbiguousSeriesError, SeriesError } from '../src/pipeline/dicom/errors.js';
@@ -16,12 +15,11 @@ import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/ops/s
 import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS, MR_IMAGE_STORAGE, RLE_LOSSLESS } from '../src/dicom/uids.js';
+import { hasTool } from './tools.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TS_DIR = path.join(sharedData, 'dicom/transfer-syntaxes');
 const haveTs = sharedDataPresent('the transfer-syntax files of dicom-load', TS_DIR);
-const haveDcmodify = spawnSync('dcmodify', ['--version']).status === 0;
-if (!haveDcmodify) console.warn('dicom-load: DCMTK dcmodify is not installed; skipping the character-set cases');
+const haveDcmodify = hasTool('dcmodify', 'the character-set cases of dicom-load');
 
 let work: string;
 let counter = 0;
@@ -280,6 +278,30 @@ describe('malformed input gives a clear error, never a crash or a wrong volume',
       expect(error.message).toContain(s.seriesInstanceUid);
     });
   }
+
+  it('a PixelRepresentation that is neither 0 nor 1 is named in the reason, not read as unsigned', async () => {
+    const s = await series();
+    rewrite(s.paths[3], (d) => {
+      d.PixelRepresentation = 2;
+    });
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toContain("PixelRepresentation '2' is neither 0 (unsigned) nor 1 (signed)");
+    expect(error.message).toContain(s.seriesInstanceUid);
+  });
+
+  it('an ImagePositionPatient with text in a number is named in the reason, not read as its leading digits', async () => {
+    const s = await series({ origin: [10, -20, 30.5] });
+    // Written over the value's own bytes, as '10\-20\3mm' and spaces: dcmjs alone would read 3 (it drops what is not a digit).
+    const bytes = fs.readFileSync(s.paths[4]);
+    const at = bytes.indexOf(Buffer.from([0x20, 0x00, 0x32, 0x00, 0x44, 0x53]));
+    const length = bytes.readUInt16LE(at + 6);
+    expect(length).toBeGreaterThanOrEqual(10);
+    bytes.write('10\\-20\\3mm'.padEnd(length, ' '), at + 8, 'latin1');
+    fs.writeFileSync(s.paths[4], bytes);
+    const error = await refusal(loadSeries(s.paths));
+    expect(error.message).toContain('ImagePositionPatient is missing or malformed');
+    expect(error.message).toContain('3mm');
+  });
 
   it('pixel data shorter than Rows × Columns declare', async () => {
     const s = await series();

@@ -14,6 +14,7 @@ import { initializeCodecs } from '../src/pipeline/dicom/pixels.js';
 import { applyToPoint, cornerPoints, indexToWorld, worldToIndex } from '../src/pipeline/space/geometry.js';
 import { readNifti } from '../src/pipeline/io/nifti.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
+import { hasTool } from './tools.js';
 import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
 import { EXPLICIT_VR_BIG_ENDIAN, JPEG_LS_LOSSLESS, RLE_LOSSLESS } from '../src/dicom/uids.js';
 
@@ -21,8 +22,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const DATA = path.join(sharedData, 'dicom');
 const CLI = path.join(repoRoot, 'dist/src/cli.js');
 const haveData = sharedDataPresent('the real-scanner comparisons of dicom-reference', DATA);
-const haveDcm2niix = spawnSync('dcm2niix', ['-v']).status !== null;
-if (!haveDcm2niix) console.warn('dicom-reference: dcm2niix is not installed (Debian package dcm2niix); skipping');
+const haveDcm2niix = hasTool('dcm2niix', 'the comparison with dcm2niix');
 
 // dcm2niix stores its sform as float32 (about 1e-5 mm at 100 mm) and, for classic series, extrapolates the slice
 // axis from the first gap of 6-digit positions; 0.01 mm plus that rounding is the agreement asked for.

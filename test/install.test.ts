@@ -159,6 +159,14 @@ describe.skipIf(missing !== undefined)('production install as a systemd service'
     const series = await orthanc.get<string[]>('/series');
     expect(series).toHaveLength(2); // the skull-stripped series and the SEG
 
+    // What runs, for monitoring: the version in /health and brainstrip_build_info on /metrics.
+    const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
+    const health = (await (await fetch(`${base}/health`)).json()) as { build: { version: string; model: string; precision: string } };
+    expect(health.build.version).toBe(version);
+    expect(health.build.model).toMatch(/^brainstrip-efficient \d+\.\d+\.\d+$/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^brainstrip_build_info\\{version="${version.replace(/\./g, '\\.')}",model="brainstrip-efficient [0-9.]+",precision="(FP32|INT8)",node="\\d+\\.\\d+\\.\\d+"\\} 1$`, 'm'));
+
     // Everything the service wrote is in its data folder and belongs to its user; its log is JSON lines on stdout.
     const jsonLines = output.split('\n').filter(Boolean);
     for (const line of jsonLines) expect(() => JSON.parse(line), line).not.toThrow();

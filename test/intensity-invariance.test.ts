@@ -42,7 +42,7 @@ describe.runIf(haveData)('the brain mask does not depend on the encoding of the 
   }, 120_000);
 
   it('on the images as stored, the network sees what it saw before: the fill outside the field of view is their air, 0', () => {
-    for (const h of heads) expect(backgroundLevel(h.image), h.name).toBe(0);
+    for (const h of heads) expect(backgroundLevel(h.image.data), h.name).toBe(0);
   });
 
   for (const [index, h] of HEADS.entries()) {

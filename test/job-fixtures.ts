@@ -46,6 +46,7 @@ export function processingJob(series: { studyInstanceUid: string; seriesInstance
     seriesDescription: series.seriesDescription ?? null,
     sopClassUid: series.sopClassUid ?? MR_IMAGE_STORAGE,
     state: 'processing',
+    stage: 'processing',
     detail: null,
     reason: null,
     instances: series.instances,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configureLogging } from '../src/log.js';
-import { dcmjs } from '../src/pipeline/dicom/dcmjs.js';
+import '../src/pipeline/dicom/dcmjs.js';
 import '../src/dimse-adapter.js';
 import '../src/pipeline/dicom/pixels.js';
 import { EXPLICIT_LE, RawConnection, VERIFICATION, pdu } from './scp/raw-scu.js';
@@ -36,10 +36,11 @@ describe('the libraries log into the node log', () => {
   it('dcmjs, dcmjs-codecs and dcmjs-dimse messages become JSON lines with their level, below it dropped', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-log-')), 'node.log');
     configureLogging({ level: 'debug', file, stream: 'stderr' });
+    const dcmjsLog = require('dcmjs').log;
     const dimseLog = require('dcmjs-dimse').log;
     const codecsLog = require('dcmjs-codecs').log;
-    dcmjs.log.error('dcmjs says', 42);
-    dcmjs.log.warn('dcmjs warning below its level');
+    dcmjsLog.error('dcmjs says', 42);
+    dcmjsLog.warn('dcmjs warning below its level');
     codecsLog.error('NativeCodecs::fd_write::out of memory');
     dimseLog.warn('dimse warning');
     dimseLog.info('dimse PDU chatter below its level');

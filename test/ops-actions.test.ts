@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { configSources } from '../config/sources.js';
+import { dataFolder } from '../src/data-folder.js';
 import { NodeControls } from '../src/jobs/controls.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
@@ -220,7 +221,7 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
         const { job } = store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
-        await describeJobs({ store, dataDir: dir, logFile: undefined, destinations: [], instancePaths: async () => series.paths }, store.undescribed());
+        await describeJobs({ store, folder: dataFolder(loadConfig({ overrides: { dataDir: dir } })), destinations: [], instancePaths: async () => series.paths }, store.undescribed());
         const described = store.get(job.id)!;
         expect(personName(described.patientName)).toBe(shown);
         expect(described.patientId).toBe('SYNTH-1');

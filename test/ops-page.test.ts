@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { repoRoot } from './derived-fixtures.js';
+import { toolsMissing } from './tools.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, cliPath, createOrthanc, e2eRequirements, startNode, storescu, waitFor } from './e2e-fixtures.js';
 
@@ -18,7 +19,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const screenshots = path.join(repoRoot, 'docs/screenshots');
 const missing =
-  (fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed (Debian package chromium)`) ??
+  toolsMissing('the operations page browser test', CHROMIUM) ??
   e2eRequirements() ??
   sharedDataMissing('the operations page browser test', seriesDir);
 if (missing) console.warn(`skipping the operations page browser test: ${missing}`);
@@ -255,7 +256,7 @@ describe.skipIf(missing !== undefined)('the operations page in a browser', () =>
 
   test('a POST without the session CSRF token is refused and changes nothing', async () => {
     const before = (await page.request.get(`${base}/api/jobs/${jobId}`).then((r) => r.json())) as { state: string; updatedAt: string };
-    for (const form of [{}, { csrf: 'forged' }]) {
+    for (const form of [{}, { csrf: 'forged' }] as Record<string, string>[]) {
       const response = await page.request.post(`${base}/jobs/${jobId}/resend`, { form, maxRedirects: 0 });
       expect(response.status()).toBe(403);
     }

@@ -1,6 +1,7 @@
 // The operations page over HTTP, without a browser: what it does with what a client sends it. A `next` after the
 // login leads to a page of this node only, however a browser would read it; a cookie that does not decode is
 // ignored; and password guessing is limited per user name and per client address, refused before any hash.
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
@@ -11,7 +12,7 @@ import { Accounts } from '../src/ops/accounts.js';
 import { type OpsServer, startOpsServer } from '../src/ops/http.js';
 import { LoginThrottle } from '../src/ops/login-throttle.js';
 import { createWebHandler } from '../src/ops/web.js';
-import { tempDir } from './derived-fixtures.js';
+import { repoRoot, tempDir } from './derived-fixtures.js';
 
 const ADMIN = { user: 'ris-admin', password: 'correct horse battery' };
 
@@ -88,6 +89,15 @@ describe('the operations page over HTTP', () => {
       expect(answer.status).toBe(303);
       expect(answer.headers.get('location'), JSON.stringify(back)).toMatch(/^\/\?note=/);
     }
+    // A local path that resolves to `//…` keeps its note without turning into a link to another host.
+    const dotted = await fetch(`${base}/pause`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ csrf, what: 'intake', paused: '0', back: '/.//evil.example' }), redirect: 'manual' });
+    expect(new URL(dotted.headers.get('location')!, base).origin).toBe(base);
+  });
+
+  test('every page names the brainstrip and Node.js that run at its foot', async () => {
+    const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
+    const text = await (await fetch(`${base}/login`)).text();
+    expect(text).toMatch(new RegExp(`<footer[^>]*>brainstrip ${version.replace(/\./g, '\\.')} · Node\\.js ${process.versions.node.replace(/\./g, '\\.')} ·`));
   });
 
   test('a cookie that does not decode is ignored: the login page, the redirect to it and a logged-in page still answer', async () => {

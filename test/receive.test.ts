@@ -26,6 +26,7 @@ import {
   type NodeUnderTest,
 } from './scp/node-process.js';
 import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS, RLE_LOSSLESS } from '../src/dicom/uids.js';
+import { hasTool } from './tools.js';
 
 const canRun = haveDist && haveDcmtk;
 const running: NodeUnderTest[] = [];
@@ -379,7 +380,7 @@ describe.skipIf(!canRun || !haveData)('failures and crashes', () => {
   });
 });
 
-const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+const haveOpenssl = hasTool('openssl', 'the DICOM over TLS tests');
 
 describe.skipIf(!canRun || !haveData)('restart during processing', () => {
   it('a job being processed or sent when the node is killed is queued again at the next start', async (ctx) => {

@@ -1,6 +1,5 @@
 // Shared by the registration tests and benchmark: Colin27 (Debian mricron-data) moved by a known rigid
 // transform, contrast changes standing in for T2/FLAIR, a synthetic lesion, and the landmark error.
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Affine, applyToPoint, gridFromAffine, indexToWorld, multiply } from '../src/pipeline/space/geometry.js';
@@ -13,11 +12,13 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const colin27Path = '/usr/share/mricron/templates/ch2.nii.gz';
 export const colin27BrainPath = '/usr/share/mricron/templates/ch2bet.nii.gz';
 import { sharedData } from './shared-data.js';
+import { toolsMissing } from './tools.js';
 
 export { sharedData };
 export const patientPositionsDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions');
 
-export const hasColin27 = fs.existsSync(colin27Path) && fs.existsSync(colin27BrainPath);
+export const hasColin27 =
+  toolsMissing('the registration tests on Colin27', colin27Path, colin27BrainPath) === undefined;
 
 export type TestAtlas = Atlas;
 

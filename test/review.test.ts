@@ -2,7 +2,6 @@
 // damaged the ways models fail (orbits or sphenoid sinus taken in) are flagged, with a reason a person
 // understands. Images that are not a head (noise, a uniform volume, a knee, a spine, a phantom) are flagged
 // whatever mask the network draws on them, and no real head is taken for one.
-import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { binary } from '../src/tools/reference-mask.js';

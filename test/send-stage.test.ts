@@ -20,7 +20,8 @@ import { configureLogging } from '../src/log.js';
 import { Accounts } from '../src/ops/accounts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
-import { hasTool, tempDir } from './derived-fixtures.js';
+import { tempDir } from './derived-fixtures.js';
+import { toolsMissing } from './tools.js';
 import { storescu } from './e2e-fixtures.js';
 import { freePort, waitForPort } from './scu-fixtures.js';
 import { standInExtractor } from './job-fixtures.js';
@@ -71,8 +72,8 @@ async function until<T>(what: string, probe: () => T | undefined | false | Promi
   }
 }
 
-const missing = ['storescp', 'storescu'].find((tool) => !hasTool(tool));
-if (missing) console.warn(`skipping the send stage tests: ${missing} (DCMTK) is not installed`);
+const missing = toolsMissing('the send stage tests', 'storescp', 'storescu');
+if (missing) console.warn(`skipping the send stage tests: ${missing}`);
 
 describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
   const cleanups: Array<() => Promise<void> | void> = [];

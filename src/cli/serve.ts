@@ -6,7 +6,7 @@ import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
 import { dataFolder } from '../data-folder.js';
-import { configureLogging, logger } from '../log.js';
+import { configureLogging, logger, reopenLogFile } from '../log.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
 import { NodeControls } from '../jobs/controls.js';
@@ -15,7 +15,8 @@ import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
 import type { SeriesProcessor } from '../jobs/processing/contract.js';
 import { MetricsRegistry } from '../metrics.js';
-import { startOpsServer } from '../ops/http.js';
+import { type BuildInfo, startOpsServer } from '../ops/http.js';
+import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
 import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
@@ -108,6 +109,13 @@ export async function startNode(
     });
   }
 
+  const build: BuildInfo = {
+    version: BRAINSTRIP_VERSION,
+    model: model ? `${model.name} ${model.version}` : config.model.name,
+    precision: model?.precision ?? config.model.precision,
+    node: NODE_VERSION,
+  };
+  metrics.gauge('brainstrip_build_info', 'The running brainstrip: version, model, precision and Node.js (always 1)', () => [[{ ...build }, 1]], ['version', 'model', 'precision', 'node']);
   metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
   metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
@@ -155,6 +163,7 @@ export async function startNode(
     {
       metrics,
       web,
+      build,
       readiness: {
         checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool }),
       },
@@ -218,6 +227,11 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // logrotate moved the file away: write to a new one under the configured name.
+    process.on('SIGHUP', () => {
+      reopenLogFile();
+      log.info('SIGHUP received, log file reopened');
+    });
   });
   await node.stop();
   // Stopped cleanly; a handle someone left open (a worker thread, a socket) must not keep the process alive.

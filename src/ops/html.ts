@@ -1,6 +1,7 @@
 // The building blocks of the operations pages: escaping, the page frame with its stylesheet (inline: the page
 // works without any network beyond the node), dates in local time, state badges, person names.
 import type { JobState } from '../jobs/state/job.js';
+import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
 
 /** Text safe inside HTML element content and quoted attribute values. */
 export function esc(value: unknown): string {
@@ -144,5 +145,5 @@ ${options.refresh ? `<meta http-equiv="refresh" content="${options.refresh}">` :
 <body><header><span class="brand">brainstrip${options.aeTitle ? ` · ${esc(options.aeTitle)}` : ''}</span>${nav.map(String).join('')}${who}</header>
 <main>${options.note ? html`<div class="note" role="status">${options.note}</div>` : ''}${options.error ? html`<div class="note error" role="alert">${options.error}</div>` : ''}
 ${body}
-<p class="muted" style="margin-top:2em;font-size:.85em">Times in the node's local time (${esc(timeZone)}).</p></main></body></html>`;
+<footer class="muted" style="margin-top:2em;font-size:.85em">brainstrip ${esc(BRAINSTRIP_VERSION)} · Node.js ${esc(NODE_VERSION)} · Times in the node's local time (${esc(timeZone)}).</footer></main></body></html>`;
 }

@@ -11,6 +11,14 @@ export interface Readiness {
   checks(): Record<string, boolean>;
 }
 
+/** What runs: brainstrip's version, the model and its precision, Node.js. */
+export interface BuildInfo {
+  version: string;
+  model: string;
+  precision: string;
+  node: string;
+}
+
 export interface OpsServer {
   port: number;
   close(): Promise<void>;
@@ -27,6 +35,7 @@ export async function startOpsServer(
   deps: {
     metrics: MetricsRegistry;
     readiness: Readiness;
+    build?: BuildInfo;
     /** The operations page and the API; answers true when it handled the request. */
     web: (req: http.IncomingMessage, res: http.ServerResponse, url: URL, route: string, readiness: Readiness) => Promise<boolean>;
   },
@@ -40,11 +49,11 @@ export async function startOpsServer(
       const open = route === '/metrics' || route === '/health' || route.startsWith('/health/');
       if (!open && (await deps.web(req, res, url, route, deps.readiness))) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-      if (route === '/health/live') return send(res, 200, { status: 'live', uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      if (route === '/health/live') return send(res, 200, { status: 'live', uptimeSeconds: Math.round((Date.now() - started) / 1000), build: deps.build });
       if (route === '/health/ready' || route === '/health') {
         const checks = deps.readiness.checks();
         const ready = Object.values(checks).every(Boolean);
-        return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', live: true, ready, checks });
+        return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', live: true, ready, checks, build: deps.build });
       }
       if (route === '/metrics') return send(res, 200, await deps.metrics.render(), deps.metrics.contentType);
       return send(res, 404, { error: 'not found', endpoints: ['/health', '/health/live', '/health/ready', '/metrics', ...API_ENDPOINTS] });

@@ -118,7 +118,7 @@ export function buildCorpus(seed = 20261130): HostileCase[] {
   raw('empty dataset', Buffer.alloc(0), STATUS.CANNOT_UNDERSTAND);
   // Random bytes start with a tag beyond group 0020 (or a broken structure) and so carry no identification.
   for (const n of [10, 100, 4096, 65536]) {
-    let bytes = random(n);
+    const bytes = random(n);
     if (n >= 4) bytes.writeUInt16LE(0xa000 + (bytes.readUInt16LE(0) & 0x0fff), 0);
     raw(`${n} random bytes`, bytes, STATUS.CANNOT_UNDERSTAND);
   }

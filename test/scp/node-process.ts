@@ -1,18 +1,19 @@
 // Test helper: runs `brainstrip serve` (compiled dist/) as a child process with its own data folder and free
 // ports, the way an administrator runs it, and drives it with DCMTK tools.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedData, sharedDataPresent } from '../shared-data.js';
+import { hasTool } from '../tools.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const dataRoot = sharedData;
 export const cli = path.join(repoRoot, 'dist/src/cli.js');
 export const haveData = sharedDataPresent('the receive tests that need real DICOM', path.join(dataRoot, 'dicom'));
 export const haveDist = fs.existsSync(cli);
-export const haveDcmtk = spawnSync('storescu', ['--version']).status === 0;
+export const haveDcmtk = hasTool('storescu', 'the receive tests that send with DCMTK');
 export const classicSeries = path.join(dataRoot, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 export const enhancedSeries = path.join(dataRoot, 'dicom/siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
 export const transferSyntaxes = path.join(dataRoot, 'dicom/transfer-syntaxes');

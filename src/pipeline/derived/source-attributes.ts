@@ -5,7 +5,7 @@ import type { SourceSeries, SourceFrame } from '../dicom/series.js';
 import type { Dataset } from '../dicom/dcmjs.js';
 import { MANUFACTURER } from '../dicom/identity.js';
 import { type AlgorithmIdentity, type DerivedObjectOptions, REVIEW_MARK } from './objects.js';
-import { codeString, date, decimal, ds, firstString, integer, optionalDs, personName, stripUndefined, text, time, type2 } from './values.js';
+import { codeString, date, firstString, integer, optionalDs, personName, stripUndefined, text, time, type2 } from './values.js';
 
 /** ImageComments (LT) carrying the review note, if any. */
 export function reviewComments(options: DerivedObjectOptions): Dataset {

@@ -81,7 +81,6 @@ export function decodeText(bytes: Uint8Array, characterSet: CharacterSet): strin
   return characterSet.escapes ? withoutEscapes(text) : text;
 }
 
-// eslint-disable-next-line no-control-regex
 const ESCAPE = /\x1b(?:[$()*+\-./,][A-Za-z@]?[A-Za-z@])?/g;
 
 /** A decoded value without the ISO 2022 escape sequences (or broken ones) that a single-set decoder leaves in. */

@@ -107,7 +107,8 @@ function num(value: unknown): number {
 }
 
 function vector(value: unknown, length: number, name: string, ids: DicomIdentifiers): number[] {
-  const values = Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? v : Number.parseFloat(String(v)))) : [];
+  // Strict: a value with anything but a number in it ('1.5mm') is malformed, not read as its leading digits.
+  const values = Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN)) : [];
   if (values.length < length || values.slice(0, length).some((v) => !Number.isFinite(v))) {
     throw new SeriesError(`${name} is missing or malformed (${JSON.stringify(value ?? null)})`, ids);
   }

@@ -95,7 +95,11 @@ export function pixelFormatOf(dataset: Dataset, ids: DicomIdentifiers): PixelFor
   if (samples !== 1) throw new SeriesError(`unsupported SamplesPerPixel ${samples}: only single-sample grey-scale images`, ids);
   if (![8, 16, 32].includes(bitsAllocated)) throw new SeriesError(`unsupported BitsAllocated ${dataset.BitsAllocated}`, ids);
   if (!(bitsStored > 0 && bitsStored <= bitsAllocated)) throw new SeriesError(`invalid BitsStored ${dataset.BitsStored} for BitsAllocated ${bitsAllocated}`, ids);
-  return { rows, columns, numberOfFrames, bitsAllocated, bitsStored, signed: Number(dataset.PixelRepresentation ?? 0) === 1, photometricInterpretation };
+  const pixelRepresentation = Number(dataset.PixelRepresentation ?? 0);
+  if (pixelRepresentation !== 0 && pixelRepresentation !== 1) {
+    throw new SeriesError(`PixelRepresentation '${String(dataset.PixelRepresentation)}' is neither 0 (unsigned) nor 1 (signed)`, ids);
+  }
+  return { rows, columns, numberOfFrames, bitsAllocated, bitsStored, signed: pixelRepresentation === 1, photometricInterpretation };
 }
 
 /**
