@@ -51,6 +51,23 @@ describe('interpreting a Specific Character Set value', () => {
   });
 });
 
+describe('a Specific Character Set inside a sequence item', () => {
+  test('an unknown one there is read as ISO 8859-1 too, not refused', () => {
+    const written = toPart10({
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+      SOPInstanceUID: '1.2.3.4',
+      SpecificCharacterSet: 'ISO_IR 100',
+      PatientName: 'Muller',
+      ReferencedStudySequence: [{ SpecificCharacterSet: 'ISO_IR 100', ReferencedSOPClassUID: '1.2.3', ReferencedSOPInstanceUID: '1.2.3.5' }],
+    });
+    const bytes = Buffer.from(written.toString('latin1').replaceAll('ISO_IR 100', 'GARBAGE   '), 'latin1');
+    expect(bytes.toString('latin1').match(/GARBAGE/g)).toHaveLength(2);
+    const parsed = parsePart10(bytes);
+    expect(parsed.dataset.ReferencedStudySequence[0].ReferencedSOPInstanceUID).toBe('1.2.3.5');
+    expect(parsed.textProblems.join('\n')).toMatch(/'GARBAGE' is not a defined term/);
+  });
+});
+
 describe.skipIf(!haveData)('reading instances whose character set is unknown or broken', () => {
   const first = haveData ? fs.readFileSync(path.join(seriesDir, fs.readdirSync(seriesDir).sort()[0])) : Buffer.alloc(0);
 

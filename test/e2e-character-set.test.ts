@@ -44,6 +44,9 @@ describe.skipIf(missing !== undefined)('a series in an unknown character set, en
     expect(job.state, `job ${job.id}: ${job.reason}\n${node.log().slice(-4000)}`).toBe('done');
     expect(job.instances).toBe(files.length);
 
+    // Every line the node wrote (its workers, ONNX Runtime and the DICOM libraries included) is a JSON log line.
+    const written = fs.readFileSync(path.join(node.dataDir, 'stdout.log'), 'utf8').split('\n').filter(Boolean);
+    expect(written.filter((line) => !line.startsWith('{'))).toEqual([]);
     // The log names the problem, with the series.
     const warning = node.log().split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((l) => /'ISO_IR 999' is not a defined term/.test(l.message ?? ''));
     expect(warning, node.log().slice(-4000)).toMatchObject({ level: 'warn', seriesInstanceUid: seriesUid });

@@ -147,12 +147,12 @@ function withReadableCharacterSet(bytes: Uint8Array): { input: Uint8Array; chara
   }
   if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) return { input: bytes };
   const dataset = file.subarray(offset);
-  const found: { value: number; length: number; characterSet: CharacterSet }[] = [];
+  const found: { value: number; length: number; depth: number; characterSet: CharacterSet }[] = [];
   // Items may carry their own Specific Character Set: those of undefined-length items are found too.
-  scanElements(dataset, transferSyntaxUid, 0x7fdfffff, (tag, value, length) => {
-    if (tag === SPECIFIC_CHARACTER_SET) found.push({ value, length, characterSet: interpretCharacterSet(dataset.toString('latin1', value, value + length)) });
+  scanElements(dataset, transferSyntaxUid, 0x7fdfffff, (tag, value, length, depth) => {
+    if (tag === SPECIFIC_CHARACTER_SET) found.push({ value, length, depth, characterSet: interpretCharacterSet(dataset.toString('latin1', value, value + length)) });
   }, true);
-  const top = found[0];
+  const top = found.find((f) => f.depth === 0);
   const rewrite = found.filter((f) => f.characterSet.term !== f.characterSet.declared.replace(/[\0 ]+$/, '').trim());
   if (rewrite.length === 0) return { input: bytes, characterSet: top?.characterSet };
   const copy = Buffer.from(file);

@@ -4,64 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type SchemaStep, migrateSchema } from '../../../sqlite-schema.js';
-import { JOB_STATES, type Job, type JobState, type Stage } from '../job.js';
+import { JOB_STATES, type Job } from '../job.js';
 
 export type Db = Database.Database;
 
-export interface JobRow {
-  id: number;
-  study_instance_uid: string;
-  series_instance_uid: string;
-  calling_ae: string | null;
-  modality: string | null;
-  series_description: string | null;
-  sop_class_uid: string | null;
-  state: JobState;
-  stage: Stage | null;
-  detail: string | null;
-  reason: string | null;
-  instances: number;
-  bytes: number;
-  attempts: number;
-  created_at: string;
-  updated_at: string;
-  last_instance_at: string | null;
-  finished_at: string | null;
-  patient_name?: string | null;
-  patient_id?: string | null;
-  accession_number?: string | null;
-  study_description?: string | null;
-  study_date?: string | null;
-  series_number?: string | null;
-}
+/** A column name for a field name: seriesInstanceUid → series_instance_uid. */
+type Column<F extends string> = F extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Column<T>}` : F;
 
+/** A row of the jobs table: one column per field of Job, named in snake case. */
+export type JobRow = { [F in keyof Job as Column<F & string>]-?: Job[F] };
+
+/** The job a row holds: its columns under their field names (every column has its field, every field its column). */
 export function toJob(row: JobRow): Job {
-  return {
-    id: row.id,
-    studyInstanceUid: row.study_instance_uid,
-    seriesInstanceUid: row.series_instance_uid,
-    callingAe: row.calling_ae,
-    modality: row.modality,
-    seriesDescription: row.series_description,
-    sopClassUid: row.sop_class_uid,
-    state: row.state,
-    stage: row.stage ?? null,
-    detail: row.detail,
-    reason: row.reason,
-    instances: row.instances,
-    bytes: row.bytes,
-    attempts: row.attempts,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastInstanceAt: row.last_instance_at,
-    finishedAt: row.finished_at,
-    patientName: row.patient_name ?? null,
-    patientId: row.patient_id ?? null,
-    accessionNumber: row.accession_number ?? null,
-    studyDescription: row.study_description ?? null,
-    studyDate: row.study_date ?? null,
-    seriesNumber: row.series_number ?? null,
-  };
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Job;
 }
 
 export const now = () => new Date().toISOString();
