@@ -2,6 +2,8 @@
 // skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
 // Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
+import { SEGMENTATION_STORAGE } from '../../dicom/uids.js';
+import type { DestinationHealth } from '../../scu/destination-health.js';
 import type { BrainstripConfig } from '../../../config/schema.js';
 import { dataFolder, resultsDirOf } from '../../data-folder.js';
 import { DicomError } from '../../dicom/errors.js';
@@ -17,7 +19,6 @@ import { loadSeriesIsolated } from './parse-series.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
 import { BRAINSTRIP_VERSION } from '../../version.js';
 
-const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
 function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
   const r = config.results;
@@ -95,6 +96,8 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
 export interface SeriesProcessorHandle extends SeriesProcessor {
   /** Both stages in one call, for tools that need no queue. */
   process(ctx: JobContext): Promise<void>;
+  /** Whether the model is loaded (the node is not ready before). */
+  modelLoaded(): boolean;
   close(): Promise<void>;
 }
 
@@ -104,7 +107,7 @@ export interface SeriesProcessorHandle extends SeriesProcessor {
  */
 export function createSeriesProcessor(
   config: BrainstripConfig,
-  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean } = {},
+  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean; destinationHealth?: DestinationHealth } = {},
 ): SeriesProcessorHandle {
   const model = deps.model ?? resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
   const extractor = deps.extractor ?? poolExtractor(config, model, deps.warm);
@@ -190,6 +193,7 @@ export function createSeriesProcessor(
             signal: ctx.signal,
           },
           log,
+          health: deps.destinationHealth,
           onAttempt: (attempt, left) =>
             ctx.progress(
               `${left} of ${items.length} object(s) to ${destination.aeTitle}` +
@@ -216,5 +220,5 @@ export function createSeriesProcessor(
     await send(ctx);
   };
 
-  return { compute, send, hasResults: (ctx) => resultsOnDisk(ctx) !== undefined, process, close: () => extractor.close() };
+  return { compute, send, hasResults: (ctx) => resultsOnDisk(ctx) !== undefined, process, modelLoaded: () => extractor.loaded?.() ?? true, close: () => extractor.close() };
 }
