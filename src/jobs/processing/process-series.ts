@@ -2,6 +2,7 @@
 // skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
 // Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
+import { destinationsFor } from '../routing-rules.js';
 import { SEGMENTATION_STORAGE } from '../../dicom/uids.js';
 import type { DestinationHealth } from '../../scu/destination-health.js';
 import type { BrainstripConfig } from '../../../config/schema.js';
@@ -161,7 +162,9 @@ export function createSeriesProcessor(
     const results = resultsOnDisk(ctx);
     if (!results) throw new ResultsMissingError(`series ${job.seriesInstanceUid}: no results on disk computed from its instances by the configured model`);
     await ctx.whenSendingAllowed?.();
-    const targets = ctx.onlyDestination ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination) : destinations;
+    const targets = ctx.onlyDestination
+      ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination)
+      : destinationsFor(job, { include: config.receive.routing.include, destinations, knownAes: config.results.knownAes });
     if (ctx.onlyDestination && targets.length === 0) throw new Error(`destination ${ctx.onlyDestination} is not configured (results.destinations)`);
     if (targets.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
