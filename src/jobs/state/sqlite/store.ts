@@ -2,7 +2,7 @@
 // event per change. It survives kill -9: a committed transaction is in the WAL file, which SQLite replays at the
 // next open. Each concern is a module of its own (queue, registry, search); this class joins them as a JobStore.
 import type { Job, JobState } from '../job.js';
-import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance } from '../store.js';
+import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
 import { SqliteQueue, boundedLimit } from './queue.js';
 import { SqliteRegistry } from './registry.js';
@@ -62,7 +62,7 @@ export class SqliteJobStore implements JobStore {
     return this.registry.hasInstance(seriesInstanceUid, sopInstanceUid);
   }
 
-  recordInstance(instance: ReceivedInstance): { job: Job; created: boolean; reopened: boolean } {
+  recordInstance(instance: ReceivedInstance): RecordedInstance {
     return this.registry.recordInstance(instance);
   }
 
