@@ -39,7 +39,7 @@ export function actionButton(s: Session, href: string, label: string, options: {
   return html`<form class="inline" method="post" action="${href}"><input type="hidden" name="csrf" value="${s.csrf}">${fields}<button type="submit" class="${options.cls ?? ''}">${label}</button></form>`;
 }
 
-export function lastSendCell(d: ReturnType<typeof lastSendResults>[number]): Html {
+export function lastSendCell(d: Awaited<ReturnType<typeof lastSendResults>>[number]): Html {
   if (d.lastFailure) return html`<span class="bad">failed</span> ${when(d.lastFailure.finishedAt)} — <a href="/jobs/${d.lastFailure.id}">${d.lastFailure.reason}</a>`;
   if (d.lastStored) return html`<span class="ok">${d.lastStored.description}</span> ${when(d.lastStored.storedAt)}`;
   return html`<span class="muted">nothing sent yet</span>`;

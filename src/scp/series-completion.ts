@@ -26,7 +26,7 @@ export class SeriesCompletion {
 
   start(): void {
     const period = Math.max(50, Math.min(1000, this.idleMs / 4));
-    this.timer = setInterval(() => this.check(), period);
+    this.timer = setInterval(() => void this.check(), period);
     this.timer.unref();
   }
 
@@ -66,15 +66,20 @@ export class SeriesCompletion {
   /** An association was released, aborted or dropped: it no longer holds its series open. */
   associationEnded(associationId: number): void {
     for (const entry of this.pending.values()) entry.delivering.delete(associationId);
-    this.check();
+    void this.check();
   }
 
-  check(now = Date.now()): void {
+  /**
+   * Queues the jobs of the series idle long enough. An entry leaves `pending` before the store is asked, so that a
+   * check running meanwhile does not queue it twice; whether the job is still receiving is decided by markComplete
+   * alone (an instance recorded meanwhile either joined the job before it or re-opens it after).
+   */
+  async check(now = Date.now()): Promise<void> {
     for (const entry of [...this.pending.values()]) {
       if (entry.delivering.size > 0 || now - entry.lastArrival < this.idleMs) continue;
       this.pending.delete(entry.jobId);
       try {
-        const job = this.store.markComplete(entry.jobId);
+        const job = await this.store.markComplete(entry.jobId);
         if (!job) continue;
         this.log.info('series complete, job queued', {
           jobId: job.id,
@@ -84,8 +89,9 @@ export class SeriesCompletion {
         });
         this.onQueued(job);
       } catch (error) {
-        // The job stays `receiving` in the store; keep watching it so that it is queued once the store answers.
-        this.pending.set(entry.jobId, { ...entry, lastArrival: now });
+        // The job stays `receiving` in the store; keep watching it so that it is queued once the store answers
+        // (unless an instance that arrived meanwhile is watching it already).
+        if (!this.pending.has(entry.jobId)) this.pending.set(entry.jobId, { ...entry, lastArrival: now });
         this.log.error(`cannot queue job: ${(error as Error).message}`, {
           jobId: entry.jobId,
           studyInstanceUid: entry.studyInstanceUid,
