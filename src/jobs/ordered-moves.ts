@@ -17,9 +17,12 @@ export class OrderedMoves {
    * there first) is logged, not forced. Rejects when the store cannot write.
    */
   move(job: Job, name: TransitionName, change: TransitionChange, log: Logger): Promise<void> {
-    const next = (this.last.get(job.id) ?? Promise.resolve()).then(async () => {
+    const apply = async () => {
       if (!(await this.store.transition(job.id, name, change))) log.warn(`job ${job.id}: '${name}' not applied; the job changed meanwhile`);
-    });
+    };
+    // Nothing pending for the job: asked at once, so a store that answers at once has recorded it on return.
+    const previous = this.last.get(job.id);
+    const next = previous ? previous.then(apply) : apply();
     const settled = next.catch(() => undefined);
     this.last.set(job.id, settled);
     void settled.then(() => {
