@@ -14,13 +14,14 @@ import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { configureLogging } from '../src/log.js';
 import { figure, ratio, summarize } from './report/measure.js';
 import type { BarChartSpec, BenchOptions, BenchResult, Figure, Ratio } from './report/types.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, RLE_LOSSLESS } from '../src/dicom/uids.js';
 
 // The compiled CLI next to this compiled bench (dist/bench → dist/src/cli.js), for the like-for-like comparison.
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 const SYNTAXES: [string, string][] = [
-  ['explicit LE (uncompressed)', '1.2.840.10008.1.2.1'],
-  ['RLE Lossless', '1.2.840.10008.1.2.5'],
-  ['JPEG 2000 Lossless', '1.2.840.10008.1.2.4.90'],
+  ['explicit LE (uncompressed)', EXPLICIT_VR_LITTLE_ENDIAN],
+  ['RLE Lossless', RLE_LOSSLESS],
+  ['JPEG 2000 Lossless', JPEG_2000_LOSSLESS],
 ];
 
 const SLICE_CENTRE = 88;
@@ -41,7 +42,7 @@ export async function run({ quick }: BenchOptions = { quick: false }): Promise<B
   configureLogging({ level: 'warn', stream: 'stderr' });
   const rounds = quick ? 2 : 5;
   const slices = quick ? 48 : 176;
-  const syntaxes = quick ? SYNTAXES.filter(([, uid]) => uid !== '1.2.840.10008.1.2.5') : SYNTAXES;
+  const syntaxes = quick ? SYNTAXES.filter(([, uid]) => uid !== RLE_LOSSLESS) : SYNTAXES;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'volume-bench-'));
   const hasDcm2niix = spawnSync('dcm2niix', ['-v']).status !== null;
   const hasCli = fs.existsSync(CLI);

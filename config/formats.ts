@@ -137,9 +137,17 @@ export interface RoutingRule {
   /** Regular expression tested against SeriesDescription. */
   seriesDescription?: string;
   callingAe?: string;
+  /**
+   * Include rules only: where the results of the series it matches go — AE titles of results.destinations, or
+   * CALLING_AE (the AE that sent the series, as results.knownAes lists it). Absent: every destination.
+   */
+  destinations?: string[];
 }
 
-const RULE_SHAPE = 'a list of rules {modality?, seriesDescription? (regular expression), callingAe?}';
+/** In a rule's destinations: the AE that sent the series, found in results.knownAes (never from the association). */
+export const CALLING_AE = '@caller';
+
+const RULE_SHAPE = 'a list of rules {modality?, seriesDescription? (regular expression), callingAe?, destinations? (AE titles, or "@caller")}';
 convict.addFormat({
   name: 'routing-rules',
   validate(value: unknown) {
@@ -147,8 +155,12 @@ convict.addFormat({
     for (const rule of value as unknown[]) {
       if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new Error(`must be ${RULE_SHAPE}; ${JSON.stringify(rule)} is not a rule`);
       for (const [field, text] of Object.entries(rule)) {
-        if (!['modality', 'seriesDescription', 'callingAe'].includes(field)) throw new Error(`must be ${RULE_SHAPE}; a rule has no field '${field}'`);
-        if (typeof text !== 'string') throw new Error(`rule field ${field} must be text, not ${JSON.stringify(text)}`);
+        if (!['modality', 'seriesDescription', 'callingAe', 'destinations'].includes(field)) throw new Error(`must be ${RULE_SHAPE}; a rule has no field '${field}'`);
+        if (field === 'destinations') {
+          if (!Array.isArray(text) || text.length === 0 || !text.every((d) => d === CALLING_AE || isAeTitle(d))) {
+            throw new Error(`rule destinations must be a non-empty list of destination AE titles or "${CALLING_AE}", not ${JSON.stringify(text)}`);
+          }
+        } else if (typeof text !== 'string') throw new Error(`rule field ${field} must be text, not ${JSON.stringify(text)}`);
       }
       const { seriesDescription, callingAe } = rule as RoutingRule;
       if (callingAe !== undefined && !isAeTitle(callingAe)) throw new Error(`rule callingAe "${callingAe}" must be ${AE_TITLE_RULE}`);

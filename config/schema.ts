@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import convict from 'convict';
-import './formats.js';
+import { CALLING_AE } from './formats.js';
 import type { ModelConfig } from './sections/model.js';
 import type { PipelineConfig } from './sections/pipeline.js';
 import type { Destination } from './sections/results.js';
@@ -43,6 +43,19 @@ const CROSS_KEY_RULES: Array<{ key: string; problem(config: BrainstripConfig): s
   { key: 'tls.certificate', problem: (c) => (c.tls.scpEnabled && !c.tls.certificate ? 'must be set when tls.scpEnabled is true (the SCP presents it to senders)' : undefined) },
   { key: 'tls.privateKey', problem: (c) => (c.tls.scpEnabled && !c.tls.privateKey ? 'must be set when tls.scpEnabled is true' : undefined) },
   { key: 'tls.privateKey', problem: (c) => (!c.tls.certificate !== !c.tls.privateKey ? 'tls.certificate and tls.privateKey go together: set both or neither' : undefined) },
+  {
+    key: 'receive.routing.include',
+    problem: (c) => {
+      const known = new Set(c.results.destinations.map((d) => d.aeTitle.trim()));
+      for (const rule of c.receive.routing.include) {
+        for (const name of rule.destinations ?? []) {
+          if (name === CALLING_AE && c.results.knownAes.length === 0) return `a rule sends to "${CALLING_AE}" but results.knownAes is empty: list the AEs results may go back to`;
+          if (name !== CALLING_AE && !known.has(name.trim())) return `a rule sends to "${name}", which is not the AE title of one of results.destinations`;
+        }
+      }
+      return undefined;
+    },
+  },
   { key: 'tls.requireClientCert', problem: (c) => (c.tls.requireClientCert && !c.tls.scpEnabled ? 'needs tls.scpEnabled: without TLS there is no client certificate to require' : undefined) },
   ...(['certificate', 'privateKey', 'ca'] as const).map((name) => ({
     key: `tls.${name}`,

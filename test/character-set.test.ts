@@ -40,6 +40,7 @@ describe('interpreting a Specific Character Set value', () => {
     ['ISO_IR 100\\', 'ISO_IR 100', /value 2 is empty; text read as ISO_IR 100/],
     ['\\\\', '', /value 2 is empty; value 3 is empty/],
     ['ISO_IR\x1b100', '', /'ISO_IR\\x1b100' is not a defined term/],
+    ['X'.repeat(5000), '', /'X{80}…' is not a defined term/],
   ])('%j: read as %j, and the problem is told', (declared, term, problem) => {
     const characterSet = interpretCharacterSet(declared);
     expect(characterSet.term).toBe(term);

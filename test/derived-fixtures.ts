@@ -9,6 +9,7 @@ import type { MrAcquisition } from '../src/pipeline/derived/acquisition.js';
 import type { AlgorithmIdentity, DerivedObjectOptions } from '../src/pipeline/derived/objects.js';
 import type { SourceSeries } from '../src/pipeline/dicom/series.js';
 import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
 
 const run = promisify(execFile);
 
@@ -57,7 +58,7 @@ export function syntheticSource(enhanced: boolean): SourceSeries {
     rowDir[2] * colDir[0] - rowDir[0] * colDir[2],
     rowDir[0] * colDir[1] - rowDir[1] * colDir[0],
   ];
-  const sopClassUid = enhanced ? '1.2.840.10008.5.1.4.1.1.4.1' : '1.2.840.10008.5.1.4.1.1.4';
+  const sopClassUid = enhanced ? ENHANCED_MR_IMAGE_STORAGE : MR_IMAGE_STORAGE;
   const frames = Array.from({ length: 12 }, (_, k) => ({
     sopClassUid,
     sopInstanceUid: enhanced ? '1.2.3.4.5.6.100' : `1.2.3.4.5.6.${200 + k}`,

@@ -45,6 +45,7 @@ interface Encoding {
 
 const ENCODINGS: Encoding[] = [
   { name: '8-bit unsigned', spec: { bitsAllocated: 8 }, low: 0, high: 255 },
+  { name: '8-bit signed', spec: { bitsAllocated: 8, signed: true }, low: -128, high: 127 },
   { name: '12-bit unsigned', spec: { bitsStored: 12 }, low: 3, high: 4095 },
   { name: '16-bit unsigned', spec: {}, low: 0, high: 65535 },
   { name: '16-bit signed with negatives', spec: { signed: true }, low: -600, high: 1348 },
@@ -52,6 +53,7 @@ const ENCODINGS: Encoding[] = [
   { name: '12-bit unsigned with RescaleSlope 2.5 and RescaleIntercept −1024', spec: { bitsStored: 12, rescaleSlope: 2.5, rescaleIntercept: -1024 }, low: 0, high: 4095 },
   { name: '16-bit signed with RescaleSlope 0.37 and RescaleIntercept 12.5', spec: { signed: true, rescaleSlope: 0.37, rescaleIntercept: 12.5 }, low: -32768, high: 32767 },
   { name: '16-bit unsigned with RescaleIntercept 1000 (no real-world 0)', spec: { rescaleIntercept: 1000 }, low: 17, high: 3000 },
+  { name: '16-bit signed with negatives, JPEG-LS lossless', spec: { signed: true, transferSyntaxUid: '1.2.840.10008.1.2.4.80' }, low: -1000, high: 3000 },
 ];
 
 describe('the skull-stripped image keeps the source’s stored values inside the mask', () => {

@@ -7,6 +7,7 @@ import { toPart10, fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { buildSegmentation } from '../src/pipeline/derived/segmentation.js';
 import { buildSkullStrippedSeries } from '../src/pipeline/derived/skull-stripped.js';
 import { acquisition, algorithm, dciodvfy, hasTool, options, syntheticBrain, syntheticSource, tempDir } from './derived-fixtures.js';
+import { ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
 
 describe('skull-stripped series from a classic MR series', () => {
   const source = syntheticSource(false);
@@ -24,7 +25,7 @@ describe('skull-stripped series from a classic MR series', () => {
     for (const o of objects) {
       expect(o.sopInstanceUid.length).toBeLessThanOrEqual(64);
       expect(o.sopInstanceUid.startsWith(`${options.uidRoot}.`)).toBe(true);
-      expect(o.dataset.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.4');
+      expect(o.dataset.SOPClassUID).toBe(MR_IMAGE_STORAGE);
       expect(o.dataset.StudyInstanceUID).toBe(source.studyInstanceUid);
       expect(o.dataset.FrameOfReferenceUID).toBe(source.frameOfReferenceUid);
       expect(o.dataset.PatientID).toBe('PAT-0042');
@@ -121,7 +122,7 @@ describe('skull-stripped series from an Enhanced MR series', () => {
   test('is one Enhanced MR instance with one frame per source frame, each referencing its source frame', () => {
     expect(objects).toHaveLength(1);
     const ds = objects[0].dataset;
-    expect(ds.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.4.1');
+    expect(ds.SOPClassUID).toBe(ENHANCED_MR_IMAGE_STORAGE);
     expect(ds.NumberOfFrames).toBe(String(source.frames.length));
     const perFrame = ds.PerFrameFunctionalGroupsSequence as Record<string, any>[];
     expect(perFrame).toHaveLength(source.frames.length);

@@ -14,6 +14,7 @@ import { decodePixelData } from '../src/pipeline/dicom/pixels.js';
 import { type SyntheticSeries, newUid, writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { applyToPoint, indexToWorld } from '../src/pipeline/space/geometry.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS, MR_IMAGE_STORAGE, RLE_LOSSLESS } from '../src/dicom/uids.js';
 import { hasTool } from './tools.js';
 
 const TS_DIR = path.join(sharedData, 'dicom/transfer-syntaxes');
@@ -34,7 +35,7 @@ async function series(spec: Partial<SyntheticSeries> = {}) {
 function rewrite(file: string, change: (d: Dataset) => void): void {
   const { dataset } = parsePart10(fs.readFileSync(file));
   change(dataset);
-  dataset._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
+  dataset._meta = { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } };
   const toBuffer = (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer;
   fs.writeFileSync(file, toBuffer(dataset));
 }
@@ -92,7 +93,7 @@ describe('a classic series becomes a volume in patient space', () => {
     expect(source.seriesInstanceUid).toBe(s.seriesInstanceUid);
     expect(source.studyInstanceUid).toBe(s.studyInstanceUid);
     expect(source.frameOfReferenceUid).toMatch(/^2\.25\./);
-    expect(source.sopClassUid).toBe('1.2.840.10008.5.1.4.1.1.4');
+    expect(source.sopClassUid).toBe(MR_IMAGE_STORAGE);
     expect(source.enhanced).toBe(false);
     expect(source.modality).toBe('MR');
     expect([source.rows, source.columns]).toEqual([12, 16]);
@@ -225,7 +226,7 @@ describe('malformed input gives a clear error, never a crash or a wrong volume',
     expect(error.message).toContain(s.seriesInstanceUid);
   });
 
-  for (const [name, uid] of [['uncompressed', '1.2.840.10008.1.2.1'], ['JPEG-LS', '1.2.840.10008.1.2.4.80'], ['RLE', '1.2.840.10008.1.2.5']]) {
+  for (const [name, uid] of [['uncompressed', EXPLICIT_VR_LITTLE_ENDIAN], ['JPEG-LS', JPEG_LS_LOSSLESS], ['RLE', RLE_LOSSLESS]]) {
     it(`a${name === 'uncompressed' ? 'n' : ''} ${name} file truncated anywhere inside its pixel data`, async () => {
       const s = await series({ rows: 32, columns: 32, transferSyntaxUid: uid, value: (i, j, k) => (i * 31 + j * 17 + k) % 3000 });
       const intact = Array.from((await loadSeries(s.paths)).volume.data);
@@ -334,10 +335,10 @@ describe('malformed input gives a clear error, never a crash or a wrong volume',
 
 describe('compressed transfer syntaxes decode to the same volume', () => {
   for (const [name, uid] of [
-    ['RLE Lossless', '1.2.840.10008.1.2.5'],
-    ['JPEG Lossless SV1', '1.2.840.10008.1.2.4.70'],
-    ['JPEG-LS Lossless', '1.2.840.10008.1.2.4.80'],
-    ['JPEG 2000 Lossless', '1.2.840.10008.1.2.4.90'],
+    ['RLE Lossless', RLE_LOSSLESS],
+    ['JPEG Lossless SV1', JPEG_LOSSLESS_SV1],
+    ['JPEG-LS Lossless', JPEG_LS_LOSSLESS],
+    ['JPEG 2000 Lossless', JPEG_2000_LOSSLESS],
   ]) {
     it(name, async () => {
       const spec = { value: (i: number, j: number, k: number) => (i * 37 + j * 101 + k * 997) % 4000 };
@@ -352,7 +353,7 @@ describe.skipIf(!haveTs)('the transfer-syntaxes test image (one Siemens mosaic i
   const files = haveTs ? fs.readdirSync(TS_DIR).filter((f) => f.endsWith('.dcm')).sort() : [];
   it('decodes to identical pixels in every transfer syntax', async () => {
     const reference = await decodePixelData(path.join(TS_DIR, '1.dcm'));
-    expect(reference.transferSyntaxUid).toBe('1.2.840.10008.1.2.1');
+    expect(reference.transferSyntaxUid).toBe(EXPLICIT_VR_LITTLE_ENDIAN);
     expect([reference.format.columns, reference.format.rows]).toEqual([384, 384]);
     const syntaxes = new Set<string>();
     for (const file of files) {

@@ -16,6 +16,7 @@ import { readNifti } from '../src/pipeline/io/nifti.js';
 import { sharedData, sharedDataPresent } from './shared-data.js';
 import { hasTool } from './tools.js';
 import type { Vec3, Volume } from '../src/pipeline/space/volume.js';
+import { EXPLICIT_VR_BIG_ENDIAN, JPEG_LS_LOSSLESS, RLE_LOSSLESS } from '../src/dicom/uids.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = path.join(sharedData, 'dicom');
@@ -164,9 +165,9 @@ describe.skipIf(!haveData)('Enhanced MR in compressed transfer syntaxes', () => 
   // send them), must give the volume of the uncompressed original.
   const source = path.join(DATA, 'siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl');
   for (const [name, uid] of [
-    ['JPEG-LS Lossless', '1.2.840.10008.1.2.4.80'],
-    ['RLE Lossless', '1.2.840.10008.1.2.5'],
-    ['explicit big endian', '1.2.840.10008.1.2.2'],
+    ['JPEG-LS Lossless', JPEG_LS_LOSSLESS],
+    ['RLE Lossless', RLE_LOSSLESS],
+    ['explicit big endian', EXPLICIT_VR_BIG_ENDIAN],
   ]) {
     it(`${name}: identical volume and frames`, async () => {
       await initializeCodecs();

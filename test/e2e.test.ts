@@ -12,6 +12,7 @@ import { newUid } from '../src/ops/synthetic-series.js';
 import { dciodvfy, tempDir } from './derived-fixtures.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
+import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/uids.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const missing = e2eRequirements() ?? sharedDataMissing('the end-to-end test', seriesDir);
@@ -132,7 +133,7 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
     expect(derived.Instances).toHaveLength(1);
     const derivedFile = fromPart10(await orthanc.getBytes(`/instances/${derived.Instances[0]}/file`)).dataset;
-    expect(derivedFile.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.4.1');
+    expect(derivedFile.SOPClassUID).toBe(ENHANCED_MR_IMAGE_STORAGE);
     expect(Number(derivedFile.NumberOfFrames)).toBe(Number(source.NumberOfFrames));
     const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
     const frames = segFile.PerFrameFunctionalGroupsSequence as any[];
@@ -160,7 +161,7 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
       const dataset = fromPart10(fs.readFileSync(original)).dataset as Dataset;
       for (const key of ['SmallestImagePixelValue', 'LargestImagePixelValue', 'PixelPaddingValue', 'WindowCenter', 'WindowWidth']) delete dataset[key];
       Object.assign(dataset, { StudyInstanceUID: studyUid, SeriesInstanceUID: signedSeriesUid, SOPInstanceUID: newUid(), PixelRepresentation: 1, PixelData: [values.buffer] });
-      dataset._meta = { TransferSyntaxUID: { Value: ['1.2.840.10008.1.2.1'] } };
+      dataset._meta = { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } };
       dataset._vrMap = { PixelData: 'OW' };
       const file = path.join(dir, name);
       fs.writeFileSync(file, (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer(dataset));

@@ -7,6 +7,7 @@ import type { BrainExtractor } from '../src/jobs/processing/extractor.js';
 import type { Job } from '../src/jobs/state/job.js';
 import { resolveModel } from '../src/pipeline/segmentation/model-files.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
+import { MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
 
 /**
  * Extraction that masks the whole volume, computed by whatever model `modelsDir` lists now (FP32). It reports its
@@ -43,7 +44,7 @@ export function processingJob(series: { studyInstanceUid: string; seriesInstance
     callingAe: 'PACS',
     modality: 'MR',
     seriesDescription: series.seriesDescription ?? null,
-    sopClassUid: series.sopClassUid ?? '1.2.840.10008.5.1.4.1.1.4',
+    sopClassUid: series.sopClassUid ?? MR_IMAGE_STORAGE,
     state: 'processing',
     stage: 'processing',
     detail: null,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoredLedger, destinationKey } from '../src/scu/ledger.js';
+import { DimseStatus } from '../src/dicom/status.js';
 
 const archive = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: 4242 };
 const other = { aeTitle: 'OTHER', host: '10.0.0.2', port: 104 };
@@ -20,13 +21,13 @@ describe('stored ledger', () => {
     const fsync = vi.spyOn(fs, 'fsyncSync');
     ledger.recordMany(archive, [1, 2, 3, 4, 5].map((n) => ({ sopInstanceUid: uid(n), status: 0, description: 'Success' })));
     expect(fsync.mock.calls.length).toBeLessThanOrEqual(2); // the journal, and its folder when the journal is new
-    ledger.recordMany(archive, [6, 7].map((n) => ({ sopInstanceUid: uid(n), status: 0xb000, description: 'Warning' })));
+    ledger.recordMany(archive, [6, 7].map((n) => ({ sopInstanceUid: uid(n), status: DimseStatus.CoercionOfDataElements, description: 'Warning' })));
     expect(fsync.mock.calls.length).toBeLessThanOrEqual(3);
     const reader = new StoredLedger(dir);
     for (const n of [1, 2, 3, 4, 5, 6, 7]) expect(reader.has(archive, uid(n))).toBe(true);
     expect(reader.has(archive, uid(8))).toBe(false);
     expect(reader.has(other, uid(1))).toBe(false);
-    expect(reader.get(archive, uid(7))).toMatchObject({ status: 0xb000, destination: destinationKey(archive) });
+    expect(reader.get(archive, uid(7))).toMatchObject({ status: DimseStatus.CoercionOfDataElements, destination: destinationKey(archive) });
     expect(reader.latest(archive)?.sopInstanceUid).toBe(uid(7));
     // A later write by the first instance is seen by the second.
     ledger.record(archive, uid(8), 0, 'Success');

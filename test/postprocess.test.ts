@@ -7,7 +7,7 @@ import { indexToWorld, applyToPoint, maskCentroid } from '../src/pipeline/space/
 import { resampleMask } from '../src/pipeline/space/resample.js';
 import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
-import { cleanMask, fillHoles, largestComponent } from '../src/pipeline/segmentation/postprocess.js';
+import { cleanMask, fillHoles, largestComponent, maskedImage } from '../src/pipeline/segmentation/postprocess.js';
 import { qcPng, qcViews } from '../src/pipeline/io/qc-png.js';
 import { identityTransform, rigidAboutCentre, eulerRotation } from '../src/pipeline/space/transform.js';
 import { type Grid, type Vec3, type Volume, linearIndex } from '../src/pipeline/space/volume.js';
@@ -120,6 +120,23 @@ describe('post-processing of the brain mask', () => {
 });
 
 describe('model input', () => {
+  it('a field of view smaller than the model grid reads the same whatever constant is added to the values or factor they are scaled by', () => {
+    // A head-like ball in air, in a field of view that covers only part of the model grid (a slab).
+    const model = grid([40, 40, 40], [2, 2, 2], undefined, [-40, -40, -40]);
+    const slab = grid([50, 50, 16], [1.2, 1.2, 2], undefined, [-30, -30, -16]);
+    const head = ball(slab, [0, 0, 0], 22);
+    const image = { ...slab, data: Float32Array.from(head.data, (v, i) => (v ? 400 + (i % 13) * 20 : 3 + (i % 5))) };
+    const input = (data: Float32Array) => normaliseForModel(toModelGrid({ ...image, data }, identityTransform(), model).data);
+    const reference = input(image.data);
+    for (const f of [(x: number) => x - 600, (x: number) => x + 1000, (x: number) => x * 4]) {
+      const other = input(image.data.map(f));
+      let worst = 0;
+      for (let v = 0; v < other.length; v++) worst = Math.max(worst, Math.abs(other[v] - reference[v]));
+      expect(worst).toBeLessThan(1e-3);
+    }
+  });
+
+
   it('takes percentiles as the k-th smallest value with k = round(q·n), as the training generator does', () => {
     const data = Float32Array.from({ length: 1000 }, (_, i) => 999 - i);
     expect(quantiles(data, [0.005, 0.995])).toEqual([4, 994]);
@@ -354,5 +371,17 @@ describe('atlas agreement (the review check)', () => {
       if (applyToPoint(t.matrix, applyToPoint(m, [i, j, k]))[2] < centre[2] - 0.2 * axes[2]) cut.data[v] = 0;
     }
     expect(atlasAgreement(cut, atlasMask, t).dice).toBeLessThan(0.8);
+  });
+});
+
+describe('skull-stripped image', () => {
+  it('holds the image inside the mask and the background outside: 0, or the darkest value of a signed or offset image', () => {
+    const g = grid([10, 10, 10]);
+    const mask = ball(g, [0, 0, 0], 3);
+    for (const [values, background] of [[(i: number) => i % 50, 0], [(i: number) => (i % 50) - 600, -600]] as const) {
+      const image = { ...g, data: Float32Array.from({ length: 1000 }, (_, i) => values(i)) };
+      const brain = maskedImage(image, mask);
+      for (let v = 0; v < 1000; v++) expect(brain.data[v]).toBe(mask.data[v] ? image.data[v] : background);
+    }
   });
 });

@@ -25,6 +25,7 @@ import {
   waitFor,
   type NodeUnderTest,
 } from './scp/node-process.js';
+import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, JPEG_2000_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS, RLE_LOSSLESS } from '../src/dicom/uids.js';
 import { hasTool } from './tools.js';
 
 const canRun = haveDist && haveDcmtk;
@@ -56,13 +57,13 @@ function spooledCopy(dataDir: string, source: string): string | undefined {
 
 /** storescu's option that proposes exactly the transfer syntax a file is encoded in. */
 const PROPOSE: Record<string, string> = {
-  '1.2.840.10008.1.2': '-xi',
-  '1.2.840.10008.1.2.1': '-xe',
-  '1.2.840.10008.1.2.2': '-xb',
-  '1.2.840.10008.1.2.5': '-xr',
-  '1.2.840.10008.1.2.4.70': '-xs',
-  '1.2.840.10008.1.2.4.80': '-xt',
-  '1.2.840.10008.1.2.4.90': '-xv',
+  [IMPLICIT_VR_LITTLE_ENDIAN]: '-xi',
+  [EXPLICIT_VR_LITTLE_ENDIAN]: '-xe',
+  [EXPLICIT_VR_BIG_ENDIAN]: '-xb',
+  [RLE_LOSSLESS]: '-xr',
+  [JPEG_LOSSLESS_SV1]: '-xs',
+  [JPEG_LS_LOSSLESS]: '-xt',
+  [JPEG_2000_LOSSLESS]: '-xv',
 };
 
 describe.skipIf(!canRun)('association policy', () => {
@@ -202,7 +203,7 @@ describe.skipIf(!canRun || !haveData)('C-STORE into the spool', () => {
     expect(dataset(copy!).bytes.subarray(-pixelBytes).equals(dataset(files[0]).bytes.subarray(-pixelBytes))).toBe(true);
     expect((await runTool('dcmdump', ['-q', copy!])).status).toBe(0);
     const jobs = await waitFor('one job', async () => ((await n.jobs()).length === 1 ? n.jobs() : undefined));
-    expect(jobs[0]).toMatchObject({ instances: 1, sopClassUid: '1.2.840.10008.5.1.4.1.1.4.1' });
+    expect(jobs[0]).toMatchObject({ instances: 1, sopClassUid: ENHANCED_MR_IMAGE_STORAGE });
   });
 
   it('stores every transfer syntax exactly as received (dataset byte-identical, no transcoding)', async () => {

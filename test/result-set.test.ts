@@ -6,15 +6,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readResultSet, writeResultSet } from '../src/jobs/processing/result-set.js';
 import type { DicomObject } from '../src/pipeline/derived/objects.js';
+import { MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
 
 function object(n: number): DicomObject {
   const uid = `1.2.826.0.1.3680043.10.999.${n}`;
   return {
     kind: 'derived',
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+    sopClassUid: MR_IMAGE_STORAGE,
     sopInstanceUid: uid,
     seriesInstanceUid: '1.2.826.0.1.3680043.10.999.100',
-    dataset: { SOPClassUID: '1.2.840.10008.5.1.4.1.1.4', SOPInstanceUID: uid, PatientName: [{ Alphabetic: 'Test^Result' }], InstanceNumber: n },
+    dataset: { SOPClassUID: MR_IMAGE_STORAGE, SOPInstanceUID: uid, PatientName: [{ Alphabetic: 'Test^Result' }], InstanceNumber: n },
   };
 }
 

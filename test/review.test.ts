@@ -91,7 +91,7 @@ describe.runIf(haveData)('review flag on the open-ms heads', () => {
   }
 });
 
-const dicomHeads = ['siemens-t1-patient-positions/HFS/3_t1_fl2d_sag', 'siemens-t1-patient-positions/HFDL', 'siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl', 'canon-oblique-dwi/enh'].map((p) => path.join(sharedData, 'dicom', p));
+const dicomHeads = ['HFS', 'HFP', 'HFDL', 'HFDR'].map((p) => `siemens-t1-patient-positions/${p}`).concat(['siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl', 'siemens-xa30-t1-enhanced/6_anat-T1w_acq-tfl', 'canon-oblique-dwi/enh']).map((p) => path.join(sharedData, 'dicom', p));
 const phantom = path.join(sharedData, 'dicom/siemens-xa30-t1-classic/5001_anat-T1w_acq-tfl');
 const haveDicom = sharedDataPresent('the not-a-head tests on scanner series', ...dicomHeads, phantom);
 

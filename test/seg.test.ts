@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { fromPart10, toPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { buildSegmentation, packBits } from '../src/pipeline/derived/segmentation.js';
 import { acquisition, algorithm, dciodvfy, dcmdump, hasTool, options, syntheticBrain, syntheticSource, tempDir } from './derived-fixtures.js';
+import { SEGMENTATION_STORAGE } from '../src/dicom/uids.js';
 
 function unpack(bytes: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -25,7 +26,7 @@ for (const enhanced of [false, true]) {
     const ds = fromPart10(toPart10(seg.dataset)).dataset;
 
     test('is a BINARY segmentation of the brain in the source study and frame of reference', () => {
-      expect(ds.SOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.66.4');
+      expect(ds.SOPClassUID).toBe(SEGMENTATION_STORAGE);
       expect(ds.Modality).toBe('SEG');
       expect(ds.SegmentationType).toBe('BINARY');
       expect(ds.BitsAllocated).toBe(1);

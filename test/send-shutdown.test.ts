@@ -8,6 +8,7 @@ import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { StoredLedger } from '../src/scu/ledger.js';
 import { deliver } from '../src/scu/sender.js';
 import { tempDir } from './derived-fixtures.js';
+import { MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
 
 /** A logger that keeps what is logged. */
 function recordingLogger(lines: string[]): Logger {
@@ -37,7 +38,7 @@ describe('sending at shutdown', () => {
     const port = await silentArchive();
     const lines: string[] = [];
     const controller = new AbortController();
-    const items = series.paths.map((p, n) => ({ path: p, sopClassUid: '1.2.840.10008.5.1.4.1.1.4', sopInstanceUid: `2.25.${n + 1}`, label: 'image' }));
+    const items = series.paths.map((p, n) => ({ path: p, sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: `2.25.${n + 1}`, label: 'image' }));
     const started = Date.now();
     const delivery = deliver({ aeTitle: 'ARCHIVE', host: '127.0.0.1', port }, items, {
       ledger: new StoredLedger(path.join(dir, 'stored')),

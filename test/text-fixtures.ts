@@ -1,6 +1,7 @@
 // Instances whose text is encoded in a given character set: a real instance with some top-level text values
 // replaced byte for byte, the way a scanner with a wrong or unknown Specific Character Set writes them.
 import { readFileMeta, scanElements } from '../src/pipeline/dicom/element-scan.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/uids.js';
 
 export const SPECIFIC_CHARACTER_SET = 0x00080005;
 export const PATIENT_NAME = 0x00100010;
@@ -10,7 +11,7 @@ export const STUDY_DESCRIPTION = 0x00081030;
 /** A copy of a Part-10 file (explicit VR little endian) with the values of top-level elements replaced. */
 export function withValues(file: Buffer, values: Record<number, Buffer | string>): Buffer {
   const meta = readFileMeta(file);
-  if (meta.transferSyntaxUid !== '1.2.840.10008.1.2.1') throw new Error(`withValues needs explicit VR little endian, not ${meta.transferSyntaxUid}`);
+  if (meta.transferSyntaxUid !== EXPLICIT_VR_LITTLE_ENDIAN) throw new Error(`withValues needs explicit VR little endian, not ${meta.transferSyntaxUid}`);
   const dataset = file.subarray(meta.datasetOffset);
   const parts: Buffer[] = [file.subarray(0, meta.datasetOffset)];
   const left = new Set(Object.keys(values).map(Number));

@@ -15,6 +15,7 @@ const PACKAGES: Record<string, string> = {
   dciodvfy: 'dicom3tools',
   dcm2niix: 'dcm2niix',
   openssl: 'openssl',
+  promtool: 'prometheus',
   '/usr/bin/chromium': 'chromium',
   '/usr/sbin/Orthanc': 'orthanc',
   '/usr/share/mricron/templates/ch2.nii.gz': 'mricron-data',

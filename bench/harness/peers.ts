@@ -104,7 +104,7 @@ export interface Orthanc {
 }
 
 /** An Orthanc with its own storage; `start()` may be delayed (the "archive down" case) and repeated. */
-export async function createOrthanc(options: { dicomPort?: number } = {}): Promise<Orthanc> {
+export async function createOrthanc(options: { dicomPort?: number; aeTitle?: string } = {}): Promise<Orthanc> {
   const dir = tempDir('orthanc');
   const dicomPort = options.dicomPort ?? (await freePort());
   const httpPort = await freePort();
@@ -112,7 +112,7 @@ export async function createOrthanc(options: { dicomPort?: number } = {}): Promi
     Name: 'brainstrip-e2e',
     StorageDirectory: path.join(dir, 'storage'),
     IndexDirectory: path.join(dir, 'storage'),
-    DicomAet: 'ARCHIVE',
+    DicomAet: options.aeTitle ?? 'ARCHIVE',
     DicomPort: dicomPort,
     HttpPort: httpPort,
     RemoteAccessAllowed: false,
@@ -130,7 +130,7 @@ export async function createOrthanc(options: { dicomPort?: number } = {}): Promi
   let child: ChildProcess | undefined;
   const base = `http://127.0.0.1:${httpPort}`;
   const orthanc: Orthanc = {
-    aeTitle: 'ARCHIVE',
+    aeTitle: options.aeTitle ?? 'ARCHIVE',
     dicomPort,
     httpPort,
     async get(route) {
@@ -198,12 +198,13 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
   const config = {
     dataDir,
     log: { level: 'info', file: 'brainstrip.log' },
-    receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2 },
+    ...extra,
+    // `extra` adds to these sections rather than replacing them.
+    receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2, ...(extra.receive as object | undefined) },
     http: { port: httpPort, host: '127.0.0.1' },
     results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
     // The tests read /api/jobs without logging in; the operations page itself is tested with users.
-    ops: { apiWithoutLogin: true },
-    ...extra,
+    ops: { apiWithoutLogin: true, ...(extra.ops as object | undefined) },
   };
   const configFile = path.join(dataDir, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -241,8 +242,8 @@ export function peakRssMiB(pid: number): number | undefined {
 }
 
 /** DCMTK storescu: sends files, proposing exactly their SOP classes (-R), like a PACS forwarding a series. */
-export async function storescu(port: number, calledAe: string, files: string[]): Promise<void> {
-  await run('storescu', ['-R', '-aet', 'PACS', '-aec', calledAe, '127.0.0.1', String(port), ...files], { maxBuffer: 16 * 1024 * 1024 });
+export async function storescu(port: number, calledAe: string, files: string[], callingAe = 'PACS'): Promise<void> {
+  await run('storescu', ['-R', '-aet', callingAe, '-aec', calledAe, '127.0.0.1', String(port), ...files], { maxBuffer: 16 * 1024 * 1024 });
 }
 
 /** Waits until the series' latest job is done or failed (a series sent again gets a new job). */

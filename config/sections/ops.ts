@@ -45,6 +45,18 @@ export const opsSection = {
     default: false,
     env: 'BRAINSTRIP_OPS_API_WITHOUT_LOGIN',
   },
+  destinationFailingSeconds: {
+    doc: 'An archive that has stored nothing for this long while objects wait for it makes /health degraded and shows red on the page',
+    format: 'positive-duration',
+    default: 300,
+    env: 'BRAINSTRIP_OPS_DESTINATION_FAILING_SECONDS',
+  },
+  spoolWarnFreeMegabytes: {
+    doc: 'Below this much free space in the spool, /health is degraded (instances are refused below receive.minFreeMegabytes)',
+    format: 'whole-number',
+    default: 2048,
+    env: 'BRAINSTRIP_OPS_SPOOL_WARN_FREE_MEGABYTES',
+  },
   selfTestCallingAe: {
     doc: 'Calling AE title of the self-test when it sends its synthetic series to this node',
     format: 'ae-title',

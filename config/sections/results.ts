@@ -54,6 +54,15 @@ export const resultsSection = {
     default: [{ aeTitle: 'ARCHIVE', host: '127.0.0.1', port: 4242 }] as Destination[],
     env: 'BRAINSTRIP_RESULTS_DESTINATIONS',
   },
+  knownAes: {
+    doc:
+      'AEs that may receive results back when a routing rule names "@caller" as a destination: JSON list of ' +
+      '{aeTitle, host, port, tls?}. The calling AE title of the series is looked up here; its address is never taken ' +
+      'from the association',
+    format: 'dicom-destinations',
+    default: [] as Destination[],
+    env: 'BRAINSTRIP_RESULTS_KNOWN_AES',
+  },
   callingAeTitle: {
     doc: 'Calling AE title of the SCU when sending results (archives usually know the node by it)',
     format: 'ae-title',

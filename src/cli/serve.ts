@@ -19,6 +19,9 @@ import { type BuildInfo, startOpsServer } from '../ops/http.js';
 import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
+import { degradedReasons, registerHealthMetrics } from '../ops/node-health.js';
+import { DestinationHealth } from '../scu/destination-health.js';
+import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
@@ -76,7 +79,13 @@ export async function startNode(
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
-  const processor = options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true });
+  // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
+  const destinationHealth = new DestinationHealth();
+  const ledger = new StoredLedger(folder.storedLedger);
+  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse(ledger.latest(d)?.storedAt ?? '') || undefined);
+  const processor =
+    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true, destinationHealth });
+  const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
     processor,
@@ -157,7 +166,16 @@ export async function startNode(
     instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
     spoolRoot: folder.spool,
     dicomPort: () => scp.port,
+    destinationHealth,
   });
+  const healthDeps = {
+    controls,
+    destinations: destinationHealth,
+    spoolRoot: folder.spool,
+    failingAfterMs: config.ops.destinationFailingSeconds * 1000,
+    spoolWarnFreeBytes: config.ops.spoolWarnFreeMegabytes * 1048576,
+  };
+  registerHealthMetrics(metrics, healthDeps);
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
     {
@@ -165,7 +183,8 @@ export async function startNode(
       web,
       build,
       readiness: {
-        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool }),
+        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool, model: modelLoaded() }),
+        degraded: () => degradedReasons(healthDeps),
       },
     },
   );

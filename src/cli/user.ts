@@ -1,4 +1,4 @@
-// `brainstrip user add|list`: the local users of the operations page. The first admin can only be made here,
+// `brainstrip user add|list|disable|enable|remove`: the local users of the operations page. The first admin can only be made here,
 // on the node's own machine, by someone who can read its configuration and data folder.
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
@@ -9,10 +9,13 @@ import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip user add <name> [--role viewer|admin] [--config site.json]
        brainstrip user list [--config site.json]
+       brainstrip user disable|enable|remove <name> [--config site.json]
 
 add: creates the user (or sets a new password and role for an existing one, ending their open logins). The
 password is asked twice on a terminal, or read as the first line of standard input when that is not a terminal:
   printf '%s\\n' "$PASSWORD" | brainstrip user add alice --role admin
+disable: the user can no longer log in and their open logins end at once (enable undoes it); remove: deletes the
+user and ends their logins (the audit log keeps what they did).
 Roles: viewer (sees everything), admin (also retries, cancels, re-sends, pauses, C-ECHO and self-test).
 Users live in ops.database under dataDir (default var/ops.sqlite).`;
 
@@ -49,15 +52,26 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand('user', USAGE, argv, { role: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
   const [action, name, ...rest] = parsed.positionals;
-  if (rest.length > 0 || (action !== 'add' && action !== 'list') || (action === 'add' && !name)) {
-    console.error(`brainstrip user: ${action ? `unexpected '${[action, name, ...rest].filter(Boolean).join(' ')}'` : 'add or list?'}\n\n${USAGE}`);
+  const named = ['add', 'disable', 'enable', 'remove'];
+  if (rest.length > 0 || !(action === 'list' || named.includes(action)) || (named.includes(action) && !name)) {
+    console.error(`brainstrip user: ${action ? `unexpected '${[action, name, ...rest].filter(Boolean).join(' ')}'` : 'add, list, disable, enable or remove?'}\n\n${USAGE}`);
     return 2;
   }
   const config = loadConfig({ file: parsed.values.config });
   const accounts = new Accounts(dataFolder(config).opsDatabase);
   try {
     if (action === 'list') {
-      for (const user of accounts.users()) console.log(`${user.name}\t${user.role}`);
+      for (const user of accounts.users()) console.log(`${user.name}\t${user.role}${user.disabledAt ? `\tdisabled ${user.disabledAt}` : ''}`);
+      return 0;
+    }
+    if (action !== 'add') {
+      const changed = action === 'remove' ? accounts.removeUser(name!) : accounts.setDisabled(name!, action === 'disable');
+      if (!changed) {
+        console.error(`brainstrip user: no user '${name}'`);
+        return 1;
+      }
+      accounts.audit('(command line)', `user ${action}`, name!, 'ok');
+      console.log(`user ${name} ${action === 'remove' ? 'removed' : `${action}d`}${action === 'enable' ? '' : '; their open logins ended'}`);
       return 0;
     }
     const role = (parsed.values.role ?? 'viewer') as Role;

@@ -31,4 +31,11 @@ export const OPS_SCHEMA: readonly SchemaStep[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'users can be disabled (their logins refused, their sessions ended) without losing their audit trail',
+    up(db) {
+      db.exec('ALTER TABLE users ADD COLUMN disabled_at TEXT');
+    },
+  },
 ];

@@ -16,6 +16,8 @@ export type Role = (typeof ROLES)[number];
 export interface User {
   name: string;
   role: Role;
+  /** When an administrator disabled the user; absent for an active user. */
+  disabledAt?: string | null;
 }
 
 export interface Session {
@@ -89,11 +91,26 @@ export class Accounts {
   }
 
   users(): User[] {
-    return this.db.prepare('SELECT name, role FROM users ORDER BY name').all() as User[];
+    return this.db.prepare('SELECT name, role, disabled_at AS disabledAt FROM users ORDER BY name').all() as User[];
+  }
+
+  /** Disables (or enables again) a user: a disabled user cannot log in, and their sessions end at once. */
+  setDisabled(name: string, disabled: boolean): boolean {
+    const changed = this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(disabled ? new Date().toISOString() : null, name).changes > 0;
+    if (changed && disabled) this.db.prepare('DELETE FROM sessions WHERE user = ?').run(name);
+    return changed;
+  }
+
+  /** Removes a user and their sessions; the audit log keeps what they did. */
+  removeUser(name: string): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE user = ?').run(name);
+      return this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0;
+    })();
   }
 
   async login(name: string, password: string): Promise<{ token: string; session: Session } | undefined> {
-    const row = this.db.prepare('SELECT name, role, password FROM users WHERE name = ?').get(name) as (User & { password: string }) | undefined;
+    const row = this.db.prepare('SELECT name, role, password FROM users WHERE name = ? AND disabled_at IS NULL').get(name) as (User & { password: string }) | undefined;
     if (!row) {
       this.decoy ??= hashPassword(crypto.randomBytes(16).toString('hex'));
       const decoy = await this.decoy;
@@ -124,7 +141,7 @@ export class Accounts {
   session(token: string | undefined): Session | undefined {
     if (!token) return undefined;
     const row = this.db
-      .prepare('SELECT s.csrf, s.expires_at, u.name, u.role FROM sessions s JOIN users u ON u.name = s.user WHERE s.token_hash = ?')
+      .prepare('SELECT s.csrf, s.expires_at, u.name, u.role FROM sessions s JOIN users u ON u.name = s.user WHERE s.token_hash = ? AND u.disabled_at IS NULL')
       .get(sha256(token)) as { csrf: string; expires_at: string; name: string; role: Role } | undefined;
     if (!row || row.expires_at < new Date().toISOString()) return undefined;
     const expiresAt = new Date(Date.now() + this.sessionMs).toISOString();
@@ -140,8 +157,16 @@ export class Accounts {
     this.db.prepare('INSERT INTO audit (at, user, action, target, outcome) VALUES (?, ?, ?, ?, ?)').run(new Date().toISOString(), user, action, target, outcome);
   }
 
-  auditLog(limit = 200): AuditEntry[] {
-    return this.db.prepare('SELECT at, user, action, target, outcome FROM audit ORDER BY rowid DESC LIMIT ?').all(limit) as AuditEntry[];
+  /** Newest first; `since`: entries at or after that time only. */
+  auditLog(limit = 200, since?: Date): AuditEntry[] {
+    return this.db
+      .prepare('SELECT at, user, action, target, outcome FROM audit WHERE at >= ? ORDER BY rowid DESC LIMIT ?')
+      .all(since ? since.toISOString() : '', limit) as AuditEntry[];
+  }
+
+  /** Deletes audit entries older than `before` (retention); returns how many. */
+  purgeAudit(before: Date): number {
+    return this.db.prepare('DELETE FROM audit WHERE at < ?').run(before.toISOString()).changes;
   }
 }
 
@@ -151,4 +176,18 @@ export function sameToken(a: string | undefined, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/**
+ * The audit log as CSV (RFC 4180), oldest first. A cell that a spreadsheet would read as a formula (=, +, -, @, tab,
+ * carriage return at its start) is prefixed with an apostrophe: user names and targets come from outside.
+ */
+export function auditCsv(entries: readonly AuditEntry[]): string {
+  const cell = (value: string | null) => {
+    let text = value ?? '';
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const rows = [...entries].reverse().map((e) => [e.at, e.user, e.action, e.target, e.outcome].map(cell).join(','));
+  return `at,user,action,target,outcome\r\n${rows.map((r) => `${r}\r\n`).join('')}`;
 }

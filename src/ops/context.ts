@@ -8,6 +8,7 @@ import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
 import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
+import type { DestinationHealth } from '../scu/destination-health.js';
 import type { Accounts } from './accounts.js';
 import type { FactsDeps } from './job-facts.js';
 import { SelfTests } from './self-test.js';
@@ -32,6 +33,8 @@ export interface WebDeps {
   instancePaths(job: Job): Promise<string[]>;
   spoolRoot: string;
   dicomPort(): number;
+  /** How each archive has answered lately (absent: the page shows the ledger and failed jobs only). */
+  destinationHealth?: DestinationHealth;
 }
 
 export interface EchoResult {

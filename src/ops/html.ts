@@ -104,7 +104,7 @@ main{padding:1em 1.2em;max-width:1400px}h1{font-size:1.35em;margin:.2em 0 .6em}h
 .cards{display:flex;flex-wrap:wrap;gap:.8em}.card{background:#fff;border:1px solid #d6dce2;border-radius:6px;padding:.7em 1em;min-width:14em}
 .card .big{font-size:1.6em;font-weight:600}.muted{color:#66717d}.ok{color:#1d7a35;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#8a6d00;font-weight:600}
 table{border-collapse:collapse;background:#fff;width:100%;border:1px solid #d6dce2}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #e6eaee;vertical-align:top;overflow-wrap:anywhere}
-th{background:#eef2f6;font-weight:600;font-size:.92em}tr:hover td{background:#f8fafc}
+th{background:#eef2f6;font-weight:600;font-size:.92em}tr:hover td{background:#f8fafc}tr.failing td{background:#fbeaea}
 .state{display:inline-block;color:#fff;border-radius:3px;padding:0 .45em;font-size:.85em;font-weight:600;letter-spacing:.02em}
 form.inline{display:inline;margin-right:.4em}button,.button{font:inherit;border:1px solid #8795a1;background:#fff;border-radius:4px;padding:.25em .8em;cursor:pointer;color:#1b1f24;text-decoration:none}
 button.primary{background:#1f5fbf;border-color:#1f5fbf;color:#fff}button.danger{border-color:#b3261e;color:#b3261e}

@@ -9,6 +9,8 @@ import { API_ENDPOINTS } from './api.js';
 export interface Readiness {
   /** Named checks; the node is ready when all are true. */
   checks(): Record<string, boolean>;
+  /** Why a ready node is not working as it should (an archive failing, a pause, the disk filling); empty when it is. */
+  degraded?(): string[];
 }
 
 /** What runs: brainstrip's version, the model and its precision, Node.js. */
@@ -53,7 +55,10 @@ export async function startOpsServer(
       if (route === '/health/ready' || route === '/health') {
         const checks = deps.readiness.checks();
         const ready = Object.values(checks).every(Boolean);
-        return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', live: true, ready, checks, build: deps.build });
+        // Degraded is still ready (200): the node receives, but someone should look; `reasons` say why.
+        const reasons = ready ? (deps.readiness.degraded?.() ?? []) : [];
+        const status = !ready ? 'not ready' : reasons.length > 0 ? 'degraded' : 'ready';
+        return send(res, ready ? 200 : 503, { status, live: true, ready, degraded: reasons.length > 0, reasons, checks, build: deps.build });
       }
       if (route === '/metrics') return send(res, 200, await deps.metrics.render(), deps.metrics.contentType);
       return send(res, 404, { error: 'not found', endpoints: ['/health', '/health/live', '/health/ready', '/metrics', ...API_ENDPOINTS] });

@@ -10,6 +10,7 @@ import type { Job } from '../jobs/state/job.js';
 import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
 import { ResultIndex, type ResultSet, inputKey, readManifest } from '../jobs/processing/result-set.js';
 import { QC_PICTURE } from '../pipeline/derived/result-files.js';
+import type { DestinationHealth, DestinationStatus } from '../scu/destination-health.js';
 import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 
 export interface FactsDeps {
@@ -155,12 +156,18 @@ export function jobLogLines(deps: FactsDeps, job: Job, limit = 400): LogLine[] {
 }
 
 /** The last thing each destination answered: its newest confirmed object, or a newer failed job naming it. */
-export async function lastSendResults(deps: FactsDeps): Promise<Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job }>> {
+export async function lastSendResults(
+  deps: FactsDeps,
+  health?: DestinationHealth,
+): Promise<Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job; status?: DestinationStatus; failing: boolean }>> {
+  const statuses = new Map((health?.snapshot() ?? []).map((s) => [s.key, s]));
   const ledger = new StoredLedger(deps.folder.storedLedger);
   const failed = await deps.store.list({ state: 'failed', limit: 200 });
   return deps.destinations.map((d) => {
     const lastStored = ledger.latest(d);
     const lastFailure = failed.find((j) => (j.reason ?? '').includes(d.aeTitle) && (!lastStored || (j.finishedAt ?? '') > lastStored.storedAt));
-    return { destination: d, key: destinationKey(d), lastStored, lastFailure };
+    const key = destinationKey(d);
+    const status = statuses.get(key);
+    return { destination: d, key, lastStored, lastFailure, status, failing: status?.failingSince !== undefined || lastFailure !== undefined };
   });
 }

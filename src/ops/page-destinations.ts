@@ -6,9 +6,9 @@ import { type PageRequest, actionButton, lastSendCell, showPage } from './page-p
 
 export async function destinationsPage(ctx: WebContext, request: PageRequest): Promise<void> {
   const s = request.session;
-  const rows = (await lastSendResults(ctx.facts)).map((d, n) => {
+  const rows = (await lastSendResults(ctx.facts, ctx.destinationHealth)).map((d, n) => {
     const e = ctx.echoResults.get(d.key);
-    return html`<tr><td><b>${d.destination.aeTitle}</b><div class="muted">${d.destination.host}:${d.destination.port}${d.destination.tls ? ' (TLS)' : ''}</div></td>
+    return html`<tr class="${d.failing ? 'failing' : ''}"><td><b>${d.destination.aeTitle}</b><div class="muted">${d.destination.host}:${d.destination.port}${d.destination.tls ? ' (TLS)' : ''}</div></td>
         <td>${lastSendCell(d)}</td>
         <td>${e ? html`<span class="${e.ok ? 'ok' : 'bad'}">${e.ok ? 'OK' : 'failed'}</span>: ${e.description} (${e.milliseconds} ms) ${when(e.at)} by ${e.by}` : html`<span class="muted">not tested</span>`}</td>
         <td>${actionButton(s, `/destinations/${n}/echo`, 'C-ECHO', { back: '/destinations', cls: 'primary' })}</td></tr>`;

@@ -20,11 +20,12 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
   const s = request.session;
   const checks = request.readiness.checks();
   const ready = Object.values(checks).every(Boolean);
+  const reasons = ready ? (request.readiness.degraded?.() ?? []) : [];
   const counts = await store.countsByState();
   const hour = await store.activity(new Date(Date.now() - 3600_000));
   const day = await store.activity(new Date(Date.now() - 86400_000));
   const spool = await ctx.spoolUsage();
-  const sends = await lastSendResults(ctx.facts);
+  const sends = await lastSendResults(ctx.facts, ctx.destinationHealth);
   const pauses = PAUSABLE.map((what) => {
     const state = controls.get(what);
     return html`<tr><td>${what}</td><td>${state.paused ? html`<span class="warn">paused</span> by ${state.by ?? '?'} ${when(state.at)}` : html`<span class="ok">running</span>`}</td>
@@ -35,8 +36,8 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
         <td>${duration(percentile(a.turnaroundSeconds, 50))}</td><td>${duration(percentile(a.turnaroundSeconds, 95))}</td></tr>`;
   const body = html`<h1>Overview</h1>
       <div class="cards">
-        <div class="card"><div class="muted">Node</div><div class="big ${ready ? 'ok' : 'bad'}">${ready ? 'healthy' : 'not ready'}</div>
-          <div class="muted">${Object.entries(checks).map(([k, v]) => `${k} ${v ? 'ok' : 'down'}`).join(' · ')}</div></div>
+        <div class="card" id="node-health"><div class="muted">Node</div><div class="big ${!ready ? 'bad' : reasons.length ? 'warn' : 'ok'}">${!ready ? 'not ready' : reasons.length ? 'degraded' : 'healthy'}</div>
+          <div class="muted">${Object.entries(checks).map(([k, v]) => `${k} ${v ? 'ok' : 'down'}`).join(' · ')}</div>${reasons.map((r) => html`<div class="warn">${r}</div>`)}</div>
         <div class="card"><div class="muted">DICOM</div><div class="big">${config.receive.aeTitle}</div><div>port ${ctx.dicomPort()}${config.tls.scpEnabled ? ' (TLS)' : ''}</div></div>
         <div class="card"><div class="muted">Spool</div><div class="big">${bytes(spool.bytes)}</div><div>${spool.files} files · ${bytes(spool.free)} free of ${bytes(spool.size)}</div></div>
         <div class="card"><div class="muted">Workers busy</div><div class="big">${runner.active} / ${runner.concurrency}</div><div>series processed at a time</div></div>
@@ -51,6 +52,6 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
       <table><tr><th>stage</th><th>state</th><th></th></tr>${pauses}</table>
       <h2>Destinations</h2>
       <table><tr><th>archive</th><th>last send</th></tr>
-        ${sends.map((d) => html`<tr><td>${d.key}</td><td>${lastSendCell(d)}</td></tr>`)}</table>`;
+        ${sends.map((d) => html`<tr class="${d.failing ? 'failing' : ''}"><td>${d.key}</td><td>${lastSendCell(d)}</td></tr>`)}</table>`;
   showPage(ctx, request, { title: 'Overview', active: '/' }, body);
 }

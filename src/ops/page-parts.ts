@@ -40,6 +40,11 @@ export function actionButton(s: Session, href: string, label: string, options: {
 }
 
 export function lastSendCell(d: Awaited<ReturnType<typeof lastSendResults>>[number]): Html {
+  const now = d.status;
+  if (now?.failingSince !== undefined) {
+    return html`<span class="bad">failing</span> since ${when(new Date(now.failingSince).toISOString())} (${now.consecutiveFailures} attempt(s), ${now.objectsWaiting} object(s) waiting) — ${now.lastError ?? ''}
+      <div class="muted">last success: ${now.lastSuccessAt ? when(new Date(now.lastSuccessAt).toISOString()) : 'none'}</div>`;
+  }
   if (d.lastFailure) return html`<span class="bad">failed</span> ${when(d.lastFailure.finishedAt)} — <a href="/jobs/${d.lastFailure.id}">${d.lastFailure.reason}</a>`;
   if (d.lastStored) return html`<span class="ok">${d.lastStored.description}</span> ${when(d.lastStored.storedAt)}`;
   return html`<span class="muted">nothing sent yet</span>`;

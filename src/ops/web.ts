@@ -9,7 +9,7 @@ import { type WebDeps, createWebContext } from './context.js';
 import { html, page } from './html.js';
 import type { Readiness } from './http.js';
 import { type PageHandler, pageUser } from './page-parts.js';
-import { auditPage } from './page-audit.js';
+import { auditExport, auditPage } from './page-audit.js';
 import { configurationPage } from './page-configuration.js';
 import { destinationsPage } from './page-destinations.js';
 import { jobPage, qcPicture } from './page-job.js';
@@ -31,6 +31,7 @@ const PAGES: ReadonlyArray<Route<PageHandler>> = [
   { method: 'GET', path: /^\/self-test$/, handler: selfTestPage },
   { method: 'GET', path: /^\/config$/, handler: configurationPage },
   { method: 'GET', path: /^\/audit$/, handler: auditPage },
+  { method: 'GET', path: /^\/audit\.csv$/, handler: auditExport },
 ];
 
 export function createWebHandler(deps: WebDeps) {

@@ -1,15 +1,10 @@
 // What the SCP accepts: Verification, and the storage SOP classes a PACS sends along with an MR study, in every
 // transfer syntax that archives commonly hold MR in. Instances are stored as received, never transcoded.
 import {
-  ENHANCED_MR_IMAGE_STORAGE,
-  EXPLICIT_VR_BIG_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE,
-  MR_IMAGE_STORAGE,
-  RLE_LOSSLESS,
-  SEGMENTATION_STORAGE,
-  VERIFICATION_SOP_CLASS,
+  ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
+  JPEG_2000, JPEG_2000_LOSSLESS, JPEG_BASELINE, JPEG_EXTENDED, JPEG_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS,
+  JPEG_LS_NEAR_LOSSLESS, LEGACY_CONVERTED_ENHANCED_MR_IMAGE_STORAGE, MR_IMAGE_STORAGE, RLE_LOSSLESS,
+  SEGMENTATION_STORAGE, VERIFICATION_SOP_CLASS,
 } from '../dicom/uids.js';
 
 export const STORAGE_SOP_CLASSES: Record<string, string> = {
@@ -41,14 +36,14 @@ export const TRANSFER_SYNTAXES: Record<string, string> = {
   [EXPLICIT_VR_LITTLE_ENDIAN]: 'Explicit VR Little Endian',
   [EXPLICIT_VR_BIG_ENDIAN]: 'Explicit VR Big Endian',
   [RLE_LOSSLESS]: 'RLE Lossless',
-  '1.2.840.10008.1.2.4.50': 'JPEG Baseline (Process 1)',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (Process 2 & 4)',
-  '1.2.840.10008.1.2.4.57': 'JPEG Lossless, Non-Hierarchical (Process 14)',
-  '1.2.840.10008.1.2.4.70': 'JPEG Lossless, First-Order Prediction (Process 14 SV1)',
-  '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
-  '1.2.840.10008.1.2.4.81': 'JPEG-LS Near-Lossless',
-  '1.2.840.10008.1.2.4.90': 'JPEG 2000 Lossless Only',
-  '1.2.840.10008.1.2.4.91': 'JPEG 2000',
+  [JPEG_BASELINE]: 'JPEG Baseline (Process 1)',
+  [JPEG_EXTENDED]: 'JPEG Extended (Process 2 & 4)',
+  [JPEG_LOSSLESS]: 'JPEG Lossless, Non-Hierarchical (Process 14)',
+  [JPEG_LOSSLESS_SV1]: 'JPEG Lossless, First-Order Prediction (Process 14 SV1)',
+  [JPEG_LS_LOSSLESS]: 'JPEG-LS Lossless',
+  [JPEG_LS_NEAR_LOSSLESS]: 'JPEG-LS Near-Lossless',
+  [JPEG_2000_LOSSLESS]: 'JPEG 2000 Lossless Only',
+  [JPEG_2000]: 'JPEG 2000',
 };
 
 /**

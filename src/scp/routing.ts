@@ -1,13 +1,11 @@
 // Which received instances become part of a job. By default: MR volumes (MR / Enhanced MR Image Storage) that are
 // ORIGINAL acquisitions, not localizers, and never brainstrip's own outputs (loop protection).
+import type { RoutingRule } from '../../config/formats.js';
+import { ruleMatches } from '../jobs/routing-rules.js';
 import { MANUFACTURER } from '../pipeline/dicom/identity.js';
 import type { InstanceHeader } from './dataset-header.js';
 
-export interface RoutingRuleConfig {
-  modality?: string;
-  seriesDescription?: string;
-  callingAe?: string;
-}
+export type RoutingRuleConfig = RoutingRule;
 
 export interface RoutingConfig {
   sopClasses: string[];
@@ -33,15 +31,6 @@ export function isOwnOutput(header: InstanceHeader, ownUidRoot: string): boolean
   return header.imageType[0] === 'DERIVED' && (header.derivationDescription ?? '').toLowerCase().includes(MANUFACTURER.toLowerCase());
 }
 
-function matches(rule: RoutingRuleConfig, header: InstanceHeader, callingAe: string): boolean {
-  if (rule.modality !== undefined && rule.modality.trim().toUpperCase() !== (header.modality ?? '').toUpperCase()) return false;
-  if (rule.callingAe !== undefined && rule.callingAe.trim() !== callingAe.trim()) return false;
-  if (rule.seriesDescription !== undefined && !new RegExp(rule.seriesDescription, 'i').test(header.seriesDescription ?? '')) {
-    return false;
-  }
-  return true;
-}
-
 function describe(rule: RoutingRuleConfig): string {
   return JSON.stringify(rule);
 }
@@ -56,10 +45,10 @@ export function routeInstance(header: InstanceHeader, callingAe: string, config:
   }
   const excludedType = header.imageType.find((v) => config.excludeImageTypes.map((t) => t.toUpperCase()).includes(v));
   if (excludedType) return { routed: false, reason: `ImageType ${header.imageType.join('\\')} contains ${excludedType}` };
-  if (config.include.length > 0 && !config.include.some((rule) => matches(rule, header, callingAe))) {
+  if (config.include.length > 0 && !config.include.some((rule) => ruleMatches(rule, { ...header, callingAe }))) {
     return { routed: false, reason: 'matches no include rule' };
   }
-  const excludedBy = config.exclude.find((rule) => matches(rule, header, callingAe));
+  const excludedBy = config.exclude.find((rule) => ruleMatches(rule, { ...header, callingAe }));
   if (excludedBy) return { routed: false, reason: `matches exclude rule ${describe(excludedBy)}` };
   return { routed: true };
 }

@@ -6,6 +6,7 @@
 // The error names the archive's status, the UIDs concerned, and how much of the set the archive holds.
 import type { Destination } from '../../config/sections/results.js';
 import type { Logger } from '../log.js';
+import type { DestinationHealth } from './destination-health.js';
 import { type StoredLedger, destinationKey } from './ledger.js';
 import { type StoreItem, type StoreOptions, type StoreOutcome, storeOverAssociation } from './store.js';
 
@@ -68,12 +69,24 @@ export interface DeliveryDeps {
   policy: RetryPolicy;
   store: StoreOptions;
   log: Logger;
+  /** Told how each round went and how many objects wait (the operations page, /health, /metrics). */
+  health?: DestinationHealth;
   /** Called before each attempt (e.g. to show "sending to ARCHIVE, attempt 2/6" on the job). */
   onAttempt?: (attempt: number, pending: number) => void;
 }
 
 /** Resolves when every item is in the ledger for `destination`; throws a DeliveryError otherwise. */
 export async function deliver(destination: Destination, items: SendItem[], deps: DeliveryDeps): Promise<void> {
+  const key = destinationKey(destination);
+  const waiting = deps.health?.delivery(key);
+  try {
+    await deliverRounds(destination, items, deps, waiting);
+  } finally {
+    waiting?.done();
+  }
+}
+
+async function deliverRounds(destination: Destination, items: SendItem[], deps: DeliveryDeps, waiting?: { set(n: number): void }): Promise<void> {
   const key = destinationKey(destination);
   const started = Date.now();
   const giveUpAt = deps.policy.giveUpAfterMs ? started + deps.policy.giveUpAfterMs : Infinity;
@@ -87,6 +100,7 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
   // `attempt` counts rounds that failed (plus the one under way): sending the SEG after the images is no retry.
   for (let attempt = 1; ; ) {
     const missing = items.filter((item) => !deps.ledger.has(destination, item.sopInstanceUid));
+    waiting?.set(missing.length);
     if (missing.length === 0) return;
     const first = missing.filter((item) => !item.last);
     const pending = first.length > 0 ? first : missing;
@@ -100,6 +114,8 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
       destination,
       outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : [])),
     );
+    const storedNow = outcomes.filter((o) => o.stored).length;
+    deps.health?.round(key, storedNow, outcomes.length - storedNow, outcomes.find((o) => !o.stored)?.description);
     // A shutdown ends the delivery here, before a refusal is reported or a retry announced that would never come:
     // the job resumes sending at the next start.
     if (deps.store.signal?.aborted) throw new Error('sending was cancelled (node shutting down)');

@@ -11,7 +11,7 @@ import { callerAllowed } from '../../src/scp/association-policy.js';
 import { SqliteJobStore } from '../../src/jobs/state/sqlite/store.js';
 import { Spool } from '../../src/scp/spool.js';
 import { classicSeries, haveData, seriesFiles, transferSyntaxes } from './node-process.js';
-import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
+import { ENHANCED_MR_IMAGE_STORAGE, EXPLICIT_VR_LITTLE_ENDIAN, JPEG_LOSSLESS_SV1, MR_IMAGE_STORAGE } from '../../src/dicom/uids.js';
 
 const routing: RoutingConfig = {
   sopClasses: [MR_IMAGE_STORAGE, ENHANCED_MR_IMAGE_STORAGE],
@@ -74,9 +74,9 @@ describe('association policy', () => {
 
 describe('dataset header as received', () => {
   it('writes a Part 10 header that reads back', () => {
-    const meta = fileMetaHeader({ sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: '1.2.3', transferSyntaxUid: '1.2.840.10008.1.2.4.70', sourceAeTitle: 'PACS' });
+    const meta = fileMetaHeader({ sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: '1.2.3', transferSyntaxUid: JPEG_LOSSLESS_SV1, sourceAeTitle: 'PACS' });
     const parsed = readFileMeta(Buffer.concat([meta, Buffer.alloc(16)]));
-    expect(parsed).toEqual({ transferSyntaxUid: '1.2.840.10008.1.2.4.70', sopInstanceUid: expect.any(String), datasetOffset: meta.length });
+    expect(parsed).toEqual({ transferSyntaxUid: JPEG_LOSSLESS_SV1, sopInstanceUid: expect.any(String), datasetOffset: meta.length });
   });
 
   it.skipIf(!haveData)('reads identity and routing attributes in every transfer syntax, without touching pixel data', () => {

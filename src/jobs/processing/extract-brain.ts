@@ -15,7 +15,7 @@ import { type Volume, gridOf, voxelCount, withData } from '../../pipeline/space/
 export interface BrainExtraction {
   /** On the input's grid, 0/1. */
   mask: Volume<Uint8Array>;
-  /** The input with everything outside the mask set to 0 (a copy, made when first read). */
+  /** The input with everything outside the mask set to its background value (a copy, made when first read). */
   readonly brain: Volume<Float32Array>;
   brainVolumeMl: number;
   /** Dice between the mask and the atlas brain mask brought onto the input by the registration, allowing for head size. */
@@ -94,7 +94,7 @@ export async function extractBrain(input: Volume<Float32Array>, deps: ExtractDep
   let brain: Volume<Float32Array> | undefined;
   return {
     mask,
-    // Made on first use: the node masks the input in place instead, after its QC picture, to hold one copy.
+    // Made on first use: the node writes its derived series from the input and the mask, frame by frame.
     get brain() {
       return (brain ??= maskedImage(input, mask));
     },

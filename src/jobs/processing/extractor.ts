@@ -16,6 +16,8 @@ export interface BrainExtractor {
   extract(volume: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void): Promise<BrainExtractionResult>;
   /** Writes the result files off this thread (a pool worker); absent: written here. */
   derive?(input: ResultFilesInput): Promise<ResultFiles>;
+  /** Whether the model is loaded and the workers are ready (absent: always). */
+  loaded?(): boolean;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function poolExtractor(config: BrainstripConfig, model: ModelEntry, warm 
         run: (v: Volume<Float32Array>, context?: DicomContext, onStep?: (step: ExtractionStep) => void) => Promise<BrainExtractionResult>;
       }>
     | undefined;
+  let loaded = false;
   const start = async () => {
     // Loaded on demand: the pool starts worker threads and an ONNX Runtime session per worker.
     const [{ createWorkerPool }, { extractBrain }] = await Promise.all([import('../../pool/pool.js'), import('./extract-brain.js')]);
@@ -44,7 +47,10 @@ export function poolExtractor(config: BrainstripConfig, model: ModelEntry, warm 
           grid: model.grid,
           options: registrationOptionsFromConfig(config.registration),
         })
-        .then((ms) => log.info(`${ms.length} worker(s) ready: atlas and model loaded`, { milliseconds: ms }))
+        .then((ms) => {
+          loaded = true;
+          log.info(`${ms.length} worker(s) ready: atlas and model loaded`, { milliseconds: ms });
+        })
         .catch((error: Error) => log.warn(`workers not prepared ahead: ${error.message}; the first series prepares them`));
     }
     return {
@@ -57,12 +63,15 @@ export function poolExtractor(config: BrainstripConfig, model: ModelEntry, warm 
   return {
     async extract(volume, context, onStep) {
       ready ??= start();
-      return (await ready).run(volume, context, onStep);
+      const result = await (await ready).run(volume, context, onStep);
+      loaded = true;
+      return result;
     },
     async derive(input) {
       ready ??= start();
       return (await ready).pool.run('derive', input);
     },
+    loaded: () => loaded,
     async close() {
       if (ready) await (await ready).pool.close();
     },

@@ -2,6 +2,9 @@
 // skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
 // Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
+import { destinationsFor } from '../routing-rules.js';
+import { SEGMENTATION_STORAGE } from '../../dicom/uids.js';
+import type { DestinationHealth } from '../../scu/destination-health.js';
 import type { BrainstripConfig } from '../../../config/schema.js';
 import { dataFolder, resultsDirOf } from '../../data-folder.js';
 import { DicomError } from '../../dicom/errors.js';
@@ -17,7 +20,6 @@ import { loadSeriesIsolated } from './parse-series.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
 import { BRAINSTRIP_VERSION } from '../../version.js';
 
-const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 
 function derivedOptions(config: BrainstripConfig): DerivedObjectOptions {
   const r = config.results;
@@ -95,6 +97,8 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
 export interface SeriesProcessorHandle extends SeriesProcessor {
   /** Both stages in one call, for tools that need no queue. */
   process(ctx: JobContext): Promise<void>;
+  /** Whether the model is loaded (the node is not ready before). */
+  modelLoaded(): boolean;
   close(): Promise<void>;
 }
 
@@ -104,7 +108,7 @@ export interface SeriesProcessorHandle extends SeriesProcessor {
  */
 export function createSeriesProcessor(
   config: BrainstripConfig,
-  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean } = {},
+  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean; destinationHealth?: DestinationHealth } = {},
 ): SeriesProcessorHandle {
   const model = deps.model ?? resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
   const extractor = deps.extractor ?? poolExtractor(config, model, deps.warm);
@@ -158,7 +162,9 @@ export function createSeriesProcessor(
     const results = resultsOnDisk(ctx);
     if (!results) throw new ResultsMissingError(`series ${job.seriesInstanceUid}: no results on disk computed from its instances by the configured model`);
     await ctx.whenSendingAllowed?.();
-    const targets = ctx.onlyDestination ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination) : destinations;
+    const targets = ctx.onlyDestination
+      ? destinations.filter((d) => destinationKey(d) === ctx.onlyDestination)
+      : destinationsFor(job, { include: config.receive.routing.include, destinations, knownAes: config.results.knownAes });
     if (ctx.onlyDestination && targets.length === 0) throw new Error(`destination ${ctx.onlyDestination} is not configured (results.destinations)`);
     if (targets.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
@@ -190,6 +196,7 @@ export function createSeriesProcessor(
             signal: ctx.signal,
           },
           log,
+          health: deps.destinationHealth,
           onAttempt: (attempt, left) =>
             ctx.progress(
               `${left} of ${items.length} object(s) to ${destination.aeTitle}` +
@@ -216,5 +223,5 @@ export function createSeriesProcessor(
     await send(ctx);
   };
 
-  return { compute, send, hasResults: (ctx) => resultsOnDisk(ctx) !== undefined, process, close: () => extractor.close() };
+  return { compute, send, hasResults: (ctx) => resultsOnDisk(ctx) !== undefined, process, modelLoaded: () => extractor.loaded?.() ?? true, close: () => extractor.close() };
 }

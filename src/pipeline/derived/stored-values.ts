@@ -12,6 +12,7 @@
 // pixels: there, and only there, the brain is stored unsigned over the full 16 bits with a rescale of its own.
 import type { SourceSeries, StoredEncoding } from '../dicom/series.js';
 import type { Volume } from '../space/volume.js';
+import { backgroundValue } from '../segmentation/postprocess.js';
 
 export interface FrameRescale {
   slope: number;
@@ -47,13 +48,6 @@ function clamp(x: number, [lo, hi]: [number, number]): number {
 
 function frameRescale(source: SourceSeries, k: number): FrameRescale {
   return source.frames[k]?.rescale ?? IDENTITY;
-}
-
-/** Real-world background: 0, or the darkest finite value of the image where that is lower. */
-function backgroundValue(image: Float32Array): number {
-  let lowest = 0;
-  for (let v = 0; v < image.length; v++) if (image[v] < lowest) lowest = image[v];
-  return lowest;
 }
 
 /** The 1st and 99.5th percentiles of the brain's values, from a strided sample of at most ~200,000 of them. */

@@ -112,7 +112,8 @@ export function holdsReplacedBytes(value: unknown): boolean {
   return false;
 }
 
-/** A term as it may appear in a log line: control characters and bytes beyond ASCII shown as escapes. */
+/** A term as it may appear in a log line: control characters and bytes beyond ASCII shown as escapes, cut short. */
 function printable(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  return shown.replace(/[^\x20-\x7e…]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

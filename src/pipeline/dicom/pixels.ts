@@ -6,7 +6,12 @@ import type * as Codecs from 'dcmjs-codecs';
 import { type LibraryLog, captureLibraryLog } from '../../log.js';
 import { type Dataset, parsePart10 } from './dcmjs.js';
 import { type DicomIdentifiers, SeriesError } from './errors.js';
-import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, RLE_LOSSLESS } from '../../dicom/uids.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, HTJ2K, HTJ2K_LOSSLESS,
+  HTJ2K_LOSSLESS_RPCL, IMPLICIT_VR_LITTLE_ENDIAN, JPEG_2000, JPEG_2000_LOSSLESS, JPEG_BASELINE, JPEG_EXTENDED,
+  JPEG_LOSSLESS, JPEG_LOSSLESS_SV1, JPEG_LS_LOSSLESS, JPEG_LS_NEAR_LOSSLESS, JPEG_XL, JPEG_XL_JPEG_RECOMPRESSION,
+  JPEG_XL_LOSSLESS, RLE_LOSSLESS,
+} from '../../dicom/uids.js';
 
 const require = createRequire(import.meta.url);
 const codecs = require('dcmjs-codecs') as typeof Codecs;
@@ -26,20 +31,20 @@ const NATIVE = new Set([IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, EX
 type Decoder = (context: Codecs.Context) => Codecs.Context;
 const DECODERS: Record<string, { name: string; decode: Decoder }> = {
   [RLE_LOSSLESS]: { name: 'RLE Lossless', decode: (c) => codecs.NativeCodecs.decodeRle(c) },
-  '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
-  '1.2.840.10008.1.2.4.51': { name: 'JPEG Extended', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
-  '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless', decode: (c) => codecs.NativeCodecs.decodeJpeg(c) },
-  '1.2.840.10008.1.2.4.70': { name: 'JPEG Lossless SV1', decode: (c) => codecs.NativeCodecs.decodeJpeg(c) },
-  '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegLs(c) },
-  '1.2.840.10008.1.2.4.81': { name: 'JPEG-LS Near-Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegLs(c) },
-  '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', decode: (c) => codecs.NativeCodecs.decodeJpeg2000(c) },
-  '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', decode: (c) => codecs.NativeCodecs.decodeJpeg2000(c) },
-  '1.2.840.10008.1.2.4.110': { name: 'JPEG XL Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
-  '1.2.840.10008.1.2.4.111': { name: 'JPEG XL JPEG Recompression', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
-  '1.2.840.10008.1.2.4.112': { name: 'JPEG XL', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
-  '1.2.840.10008.1.2.4.201': { name: 'HTJ2K Lossless', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
-  '1.2.840.10008.1.2.4.202': { name: 'HTJ2K Lossless RPCL', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
-  '1.2.840.10008.1.2.4.203': { name: 'HTJ2K', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
+  [JPEG_BASELINE]: { name: 'JPEG Baseline', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
+  [JPEG_EXTENDED]: { name: 'JPEG Extended', decode: (c) => codecs.NativeCodecs.decodeJpeg(c, { convertColorspaceToRgb: false }) },
+  [JPEG_LOSSLESS]: { name: 'JPEG Lossless', decode: (c) => codecs.NativeCodecs.decodeJpeg(c) },
+  [JPEG_LOSSLESS_SV1]: { name: 'JPEG Lossless SV1', decode: (c) => codecs.NativeCodecs.decodeJpeg(c) },
+  [JPEG_LS_LOSSLESS]: { name: 'JPEG-LS Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegLs(c) },
+  [JPEG_LS_NEAR_LOSSLESS]: { name: 'JPEG-LS Near-Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegLs(c) },
+  [JPEG_2000_LOSSLESS]: { name: 'JPEG 2000 Lossless', decode: (c) => codecs.NativeCodecs.decodeJpeg2000(c) },
+  [JPEG_2000]: { name: 'JPEG 2000', decode: (c) => codecs.NativeCodecs.decodeJpeg2000(c) },
+  [JPEG_XL_LOSSLESS]: { name: 'JPEG XL Lossless', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
+  [JPEG_XL_JPEG_RECOMPRESSION]: { name: 'JPEG XL JPEG Recompression', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
+  [JPEG_XL]: { name: 'JPEG XL', decode: (c) => codecs.NativeCodecs.decodeJpegXl(c) },
+  [HTJ2K_LOSSLESS]: { name: 'HTJ2K Lossless', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
+  [HTJ2K_LOSSLESS_RPCL]: { name: 'HTJ2K Lossless RPCL', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
+  [HTJ2K]: { name: 'HTJ2K', decode: (c) => codecs.NativeCodecs.decodeHtJpeg2000(c) },
 };
 
 export function isSupportedTransferSyntax(uid: string): boolean {

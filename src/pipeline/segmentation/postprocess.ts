@@ -141,16 +141,18 @@ export function cleanMask(mask: Volume<Uint8Array>): Volume<Uint8Array> {
 }
 
 /**
- * The image with everything outside the mask set to 0 (the skull-stripped image): a copy, or with `inPlace` the
- * image itself, changed (a large series then needs no second copy of its voxels).
+ * The value outside the brain in a skull-stripped image: 0, or the image's darkest value where that is lower —
+ * where a stored 0 lies is the encoding's choice, and in a signed or offset image 0 is a grey, not the air.
  */
-export function maskedImage(image: Volume<Float32Array>, mask: Volume<Uint8Array>, options: { inPlace?: boolean } = {}): Volume<Float32Array> {
-  if (options.inPlace) {
-    const data = image.data;
-    for (let v = 0; v < data.length; v++) if (!mask.data[v]) data[v] = 0;
-    return image;
-  }
-  const data = new Float32Array(image.data.length);
+export function backgroundValue(image: ArrayLike<number>): number {
+  let lowest = 0;
+  for (let v = 0; v < image.length; v++) if (image[v] < lowest) lowest = image[v];
+  return lowest;
+}
+
+/** The image with everything outside the mask set to its background value (the skull-stripped image), a copy. */
+export function maskedImage(image: Volume<Float32Array>, mask: Volume<Uint8Array>): Volume<Float32Array> {
+  const data = new Float32Array(image.data.length).fill(backgroundValue(image.data));
   for (let v = 0; v < data.length; v++) if (mask.data[v]) data[v] = image.data[v];
   return { ...image, data };
 }
