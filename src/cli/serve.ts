@@ -109,8 +109,8 @@ export async function startNode(
   const reconciled = await reconcileSpool(spool, store);
   // A job that was sending resumes sending from its results on disk; without them it is computed again.
   const canSend = new Set<number>();
-  for (const job of store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
-  const { requeued, resending, receiving, poisoned } = store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
+  for (const job of await store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
+  const { requeued, resending, receiving, poisoned } = await store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
   for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
   for (const job of receiving) completion.track(job);
   if (requeued.length || resending.length || receiving.length || reconciled.recorded) {
@@ -129,7 +129,7 @@ export async function startNode(
     node: NODE_VERSION,
   };
   metrics.gauge('brainstrip_build_info', 'The running brainstrip: version, model, precision and Node.js (always 1)', () => [[{ ...build }, 1]], ['version', 'model', 'precision', 'node']);
-  metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
+  metrics.gauge('brainstrip_jobs', 'Jobs by state', async () => Object.entries(await store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
   metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
 
@@ -225,7 +225,7 @@ export async function startNode(
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
       accounts.close();
-      store.close();
+      await store.close();
       log.info('brainstrip node stopped');
     },
   };

@@ -52,6 +52,7 @@ export class ScpRuntime {
   readonly log = logger('scp');
   readonly metrics;
   private associations = 0;
+  private retrying = false;
 
   constructor(
     readonly options: ScpOptions,
@@ -79,18 +80,22 @@ export class ScpRuntime {
     return ++this.associations;
   }
 
-  /** Records the instances the job store refused earlier; stops at the first that still fails. */
-  retryUnrecorded(): void {
-    for (const [key, instance] of this.unrecorded) {
-      try {
-        const recorded = this.deps.store.recordInstance(instance);
+  /** Records the instances the job store refused earlier; stops at the first that still fails. One pass at a time. */
+  async retryUnrecorded(): Promise<void> {
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (const [key, instance] of this.unrecorded) {
+        const recorded = await this.deps.store.recordInstance(instance);
         const { job } = recorded;
         this.unrecorded.delete(key);
         this.recorded(recorded, undefined);
         this.log.info('spooled instance recorded in the job store after all', { jobId: job.id, seriesInstanceUid: instance.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid });
-      } catch {
-        return; // still failing: try again at the next tick
       }
+    } catch {
+      // still failing: try again at the next tick
+    } finally {
+      this.retrying = false;
     }
   }
 }
