@@ -10,6 +10,9 @@ export interface Counter {
   inc(labels?: Labels, by?: number): void;
 }
 
+/** A gauge's value, or its value for each set of labels. */
+export type GaugeValue = Array<[Labels, number]> | number;
+
 export interface Histogram {
   observe(labels: Labels, value: number): void;
 }
@@ -36,17 +39,17 @@ export class MetricsRegistry {
   }
 
   /** A gauge whose value is read at scrape time; a source that throws (e.g. during shutdown) leaves it out. */
-  gauge(name: string, help: string, collect: () => Array<[Labels, number]> | number, labelNames: string[] = []): void {
+  gauge(name: string, help: string, collect: () => GaugeValue | Promise<GaugeValue>, labelNames: string[] = []): void {
     new client.Gauge({
       name,
       help,
       labelNames,
       registers: [this.registry],
-      collect() {
+      async collect() {
         this.reset();
-        let value: Array<[Labels, number]> | number;
+        let value: GaugeValue;
         try {
-          value = collect();
+          value = await collect();
         } catch {
           return;
         }

@@ -28,16 +28,16 @@ const PATH_TO: Record<JobState, TransitionName[]> = {
   failed: ['complete', 'enqueue', 'claim', 'fail'],
 };
 
-function newJob(store: SqliteJobStore, n: number, state: JobState): number {
-  const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
-  for (const step of PATH_TO[state]) expect(store.transition(job.id, step)).toBe(true);
-  expect(store.get(job.id)!.state).toBe(state);
+async function newJob(store: SqliteJobStore, n: number, state: JobState): Promise<number> {
+  const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
+  for (const step of PATH_TO[state]) expect(await store.transition(job.id, step)).toBe(true);
+  expect((await store.get(job.id))!.state).toBe(state);
   return job.id;
 }
 
-async function until(what: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(what()).toBe(true);
+async function until(what: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(await what()).toBe(true);
 }
 
 describe('job state', () => {
@@ -65,30 +65,30 @@ describe('job state', () => {
     }
   });
 
-  test('the store applies a transition only from the states the table allows; a refused one changes nothing', () => {
+  test('the store applies a transition only from the states the table allows; a refused one changes nothing', async () => {
     const store = new SqliteJobStore(path.join(tempDir('job-transitions'), 'jobs.sqlite'));
     try {
       let n = 0;
       for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
         for (const from of JOB_STATES) {
-          const id = newJob(store, n++, from);
-          const before = store.get(id)!;
-          const events = store.events(id).length;
-          const applied = store.transition(id, name, { detail: 'changed' });
+          const id = await newJob(store, n++, from);
+          const before = (await store.get(id))!;
+          const events = (await store.events(id)).length;
+          const applied = await store.transition(id, name, { detail: 'changed' });
           expect({ name, from, applied }).toEqual({ name, from, applied: isAllowed(name, from) });
-          const after = store.get(id)!;
+          const after = (await store.get(id))!;
           if (applied) {
             expect(after.state).toBe(TRANSITIONS[name].to);
             expect(after.detail).toBe('changed');
             expect(after.finishedAt !== null).toBe(after.state === 'done' || after.state === 'failed');
           } else {
             expect(after).toEqual(before);
-            expect(store.events(id)).toHaveLength(events);
+            expect(await store.events(id)).toHaveLength(events);
           }
         }
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -111,16 +111,16 @@ describe('job state', () => {
       };
       const runner = new JobRunner(store, processor, { concurrency: 1, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 20 }, metrics);
       try {
-        const id = newJob(store, 1, 'queued');
+        const id = await newJob(store, 1, 'queued');
         runner.start();
-        await until(() => store.get(id)!.state === 'done');
-        const events = store.events(id);
+        await until(async () => (await store.get(id))!.state === 'done');
+        const events = await store.events(id);
         const text = await metrics.render();
         const histogram = [...text.matchAll(/brainstrip_job_stage_seconds_count\{stage="([a-z]+)"\} (\d+)/g)].map((m) => `${m[1]} ${m[2]}`);
         return { stages: events.map((e) => e.stage), durations: Object.keys(stageDurations(events)), histogram };
       } finally {
         await runner.close(100);
-        store.close();
+        await store.close();
       }
     };
     const plain = await stagesMeasured((step) => `now ${step}`);
@@ -131,7 +131,7 @@ describe('job state', () => {
     expect(reworded).toEqual(plain);
   });
 
-  test('a job database of the version before stages opens: its events get their stages, new events carry theirs', () => {
+  test('a job database of the version before stages opens: its events get their stages, new events carry theirs', async () => {
     const file = path.join(tempDir('job-migration'), 'jobs.sqlite');
     const old = new Database(file);
     old.exec(`
@@ -155,15 +155,15 @@ describe('job state', () => {
 
     const store = new SqliteJobStore(file);
     try {
-      expect(store.events(1).map((e) => e.stage)).toEqual(['receiving', 'waiting', 'processing', 'registration', 'segmentation', 'sending']);
-      expect(store.get(1)).toMatchObject({ state: 'sending', stage: 'sending' });
-      expect(store.transition(1, 'delivered')).toBe(true);
+      expect((await store.events(1)).map((e) => e.stage)).toEqual(['receiving', 'waiting', 'processing', 'registration', 'segmentation', 'sending']);
+      expect(await store.get(1)).toMatchObject({ state: 'sending', stage: 'sending' });
+      expect(await store.transition(1, 'delivered')).toBe(true);
       // One event per change (the earlier version's triggers are gone), with its stage.
-      expect(store.events(1).slice(6)).toEqual([expect.objectContaining({ state: 'done', stage: null })]);
-      const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: '1.2.4', sopInstanceUid: '1.2.4.1', bytes: 1 });
-      expect(store.events(job.id)).toEqual([expect.objectContaining({ state: 'receiving', stage: 'receiving' })]);
+      expect((await store.events(1)).slice(6)).toEqual([expect.objectContaining({ state: 'done', stage: null })]);
+      const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: '1.2.4', sopInstanceUid: '1.2.4.1', bytes: 1 });
+      expect(await store.events(job.id)).toEqual([expect.objectContaining({ state: 'receiving', stage: 'receiving' })]);
     } finally {
-      store.close();
+      await store.close();
     }
     expect(fs.existsSync(file)).toBe(true);
   });

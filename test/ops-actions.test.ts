@@ -18,18 +18,18 @@ import { describeJobs } from '../src/ops/job-facts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { hasTool, tempDir } from './derived-fixtures.js';
 
-const until = async (what: string, probe: () => boolean, timeoutMs = 5000) => {
+const until = async (what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 5000) => {
   const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
+  while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 };
 
-function queuedJob(store: SqliteJobStore, n = 1) {
+async function queuedJob(store: SqliteJobStore, n = 1) {
   const uid = `1.2.3.${n}`;
-  const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: uid, sopInstanceUid: `${uid}.1`, bytes: 10, callingAe: 'PACS' });
-  store.markComplete(job.id);
+  const { job } = await store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: uid, sopInstanceUid: `${uid}.1`, bytes: 10, callingAe: 'PACS' });
+  await store.markComplete(job.id);
   return job.id;
 }
 
@@ -45,19 +45,19 @@ describe('operator actions on the job queue', () => {
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const controls = new NodeControls(path.join(dir, 'paused.json'));
     const runner = new JobRunner(store, processor, { concurrency: 1, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], controls, pollMs: 50 });
-    cleanups.push(() => store.close(), () => runner.close(100));
+    cleanups.push(async () => await store.close(), () => runner.close(100));
     return { dir, store, controls, runner };
   }
 
   test('paused processing starts no job; resuming starts the queued one', async () => {
     const { store, controls, runner } = setUp(async () => undefined);
     controls.set('processing', true, 'alice');
-    const id = queuedJob(store);
+    const id = await queuedJob(store);
     runner.start();
     await new Promise((r) => setTimeout(r, 300));
-    expect(store.get(id)!.state).toBe('queued');
+    expect((await store.get(id))!.state).toBe('queued');
     controls.set('processing', false, 'alice');
-    await until('the job to be done', () => store.get(id)!.state === 'done');
+    await until('the job to be done', async () => (await store.get(id))!.state === 'done');
   });
 
   test('a pause survives a restart of the node', () => {
@@ -79,13 +79,13 @@ describe('operator actions on the job queue', () => {
       },
     );
     controls.set('sending', true, 'alice');
-    const id = queuedJob(store);
+    const id = await queuedJob(store);
     runner.start();
-    await until('the job to wait', () => store.get(id)!.detail === 'waiting: sending is paused');
-    expect(store.get(id)!.state).toBe('sending');
+    await until('the job to wait', async () => (await store.get(id))!.detail === 'waiting: sending is paused');
+    expect((await store.get(id))!.state).toBe('sending');
     expect(sent).toBe(false);
     controls.set('sending', false, 'alice');
-    await until('the job to be done', () => store.get(id)!.state === 'done');
+    await until('the job to be done', async () => (await store.get(id))!.state === 'done');
     expect(sent).toBe(true);
   });
 
@@ -95,17 +95,17 @@ describe('operator actions on the job queue', () => {
       calls++;
       if (calls === 1) await new Promise((_, reject) => ctx.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
     });
-    const id = queuedJob(store);
+    const id = await queuedJob(store);
     runner.start();
     await until('the job to run', () => runner.isRunning(id));
     expect(runner.interrupt(id, { state: 'failed', reason: 'cancelled by alice' })).toBe(true);
-    await until('the job to fail', () => store.get(id)!.state === 'failed');
-    expect(store.get(id)!.reason).toBe('cancelled by alice');
+    await until('the job to fail', async () => (await store.get(id))!.state === 'failed');
+    expect((await store.get(id))!.reason).toBe('cancelled by alice');
 
-    expect(store.transition(id, 'retry', { detail: 'retry requested by alice' })).toBe(true);
+    expect(await store.transition(id, 'retry', { detail: 'retry requested by alice' })).toBe(true);
     runner.wake();
-    await until('the retried job to be done', () => store.get(id)!.state === 'done');
-    const timeline = store.events(id).map((e) => `${e.state}${e.detail ? `: ${e.detail}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
+    await until('the retried job to be done', async () => (await store.get(id))!.state === 'done');
+    const timeline = (await store.events(id)).map((e) => `${e.state}${e.detail ? `: ${e.detail}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
     expect(timeline).toEqual([
       'receiving',
       'complete',
@@ -125,31 +125,31 @@ describe('operator actions on the job queue', () => {
       calls++;
       if (calls === 1) await new Promise((_, reject) => ctx.signal!.addEventListener('abort', () => reject(new Error('aborted'))));
     });
-    const first = queuedJob(store, 1);
-    const second = queuedJob(store, 2);
-    expect(store.transition(second, 'cancel', { reason: 'cancelled by bob' })).toBe(true);
-    expect(store.transition(second, 'cancel', { reason: 'again' })).toBe(false);
+    const first = await queuedJob(store, 1);
+    const second = await queuedJob(store, 2);
+    expect(await store.transition(second, 'cancel', { reason: 'cancelled by bob' })).toBe(true);
+    expect(await store.transition(second, 'cancel', { reason: 'again' })).toBe(false);
     runner.start();
     await until('the first job to run', () => runner.isRunning(first));
     runner.interrupt(first, { state: 'queued', detail: 'retry requested by bob' });
-    await until('the first job to be done', () => store.get(first)!.state === 'done');
+    await until('the first job to be done', async () => (await store.get(first))!.state === 'done');
     expect(calls).toBe(2);
-    expect(store.get(second)!.state).toBe('failed');
+    expect((await store.get(second))!.state).toBe('failed');
   });
 
-  test('jobs are found by patient ID, accession number or series description, state and calling AE', () => {
+  test('jobs are found by patient ID, accession number or series description, state and calling AE', async () => {
     const { store } = setUp(async () => undefined);
-    const a = queuedJob(store, 1);
-    const b = queuedJob(store, 2);
-    store.describe(a, { patientName: 'Müller^Jürgen', patientId: 'P-100', accessionNumber: 'ACC7', studyDescription: 'Kopf', studyDate: '20260101', seriesNumber: '3' });
-    store.describe(b, { patientName: 'Yamada^Tarou=山田^太郎', patientId: 'P-200', accessionNumber: 'ACC8', studyDescription: '', studyDate: '', seriesNumber: '' });
-    expect(store.search({ text: 'p-100' }).map((j) => j.id)).toEqual([a]);
-    expect(store.search({ text: 'ACC8' }).map((j) => j.id)).toEqual([b]);
-    expect(store.search({ text: '山田' }).map((j) => j.id)).toEqual([b]);
-    expect(store.search({ text: '%' })).toEqual([]);
-    expect(store.search({ callingAe: 'PACS', state: 'queued' })).toHaveLength(2);
-    expect(store.search({ callingAe: 'OTHER' })).toHaveLength(0);
-    expect(store.search({ from: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(0);
+    const a = await queuedJob(store, 1);
+    const b = await queuedJob(store, 2);
+    await store.describe(a, { patientName: 'Müller^Jürgen', patientId: 'P-100', accessionNumber: 'ACC7', studyDescription: 'Kopf', studyDate: '20260101', seriesNumber: '3' });
+    await store.describe(b, { patientName: 'Yamada^Tarou=山田^太郎', patientId: 'P-200', accessionNumber: 'ACC8', studyDescription: '', studyDate: '', seriesNumber: '' });
+    expect((await store.search({ text: 'p-100' })).map((j) => j.id)).toEqual([a]);
+    expect((await store.search({ text: 'ACC8' })).map((j) => j.id)).toEqual([b]);
+    expect((await store.search({ text: '山田' })).map((j) => j.id)).toEqual([b]);
+    expect(await store.search({ text: '%' })).toEqual([]);
+    expect(await store.search({ callingAe: 'PACS', state: 'queued' })).toHaveLength(2);
+    expect(await store.search({ callingAe: 'OTHER' })).toHaveLength(0);
+    expect(await store.search({ from: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(0);
   });
 });
 
@@ -220,15 +220,15 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       execFileSync('bash', [script, ...series.paths]);
       const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
-        const { job } = store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
-        await describeJobs({ store, folder: dataFolder(loadConfig({ overrides: { dataDir: dir } })), destinations: [], instancePaths: async () => series.paths }, store.undescribed());
-        const described = store.get(job.id)!;
+        const { job } = await store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
+        await describeJobs({ store, folder: dataFolder(loadConfig({ overrides: { dataDir: dir } })), destinations: [], instancePaths: async () => series.paths }, await store.undescribed());
+        const described = (await store.get(job.id))!;
         expect(personName(described.patientName)).toBe(shown);
         expect(described.patientId).toBe('SYNTH-1');
-        expect(store.search({ text: 'acc-42' }).map((j) => j.id)).toEqual([job.id]);
-        expect(store.undescribed()).toHaveLength(0);
+        expect((await store.search({ text: 'acc-42' })).map((j) => j.id)).toEqual([job.id]);
+        expect(await store.undescribed()).toHaveLength(0);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   }

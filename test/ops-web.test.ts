@@ -59,7 +59,7 @@ describe('the operations page over HTTP', () => {
   afterAll(async () => {
     await server?.close();
     accounts?.close();
-    store?.close();
+    await store?.close();
   });
 
   const logIn = (next: string) =>

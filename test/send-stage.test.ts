@@ -128,7 +128,7 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
       cleanups.push(() => a.stop());
       return a;
     };
-    const jobOf = (seriesInstanceUid: string): Job | undefined => node!.store.latestJobOfSeries(seriesInstanceUid);
+    const jobOf = async (seriesInstanceUid: string): Promise<Job | undefined> => await node!.store.latestJobOfSeries(seriesInstanceUid);
     const api = (route: string, init?: RequestInit) => fetch(`http://127.0.0.1:${node!.httpPort}${route}`, init);
     return { dir, config, computed, start, series, archive, jobOf, api, node: () => node! };
   }
@@ -141,16 +141,16 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
 
     await storescu(node.dicomPort, 'BRAINSTRIP', first.paths);
     // The first job's results are ready and delivery has failed at least once.
-    await until('the first job to retry sending', () => /attempt [2-9]/.test(t.jobOf(first.seriesInstanceUid)?.detail ?? ''));
+    await until('the first job to retry sending', async () => /attempt [2-9]/.test((await t.jobOf(first.seriesInstanceUid))?.detail ?? ''));
 
     await storescu(node.dicomPort, 'BRAINSTRIP', second.paths);
     // One processing slot (jobs.concurrency 1): the second series is computed all the same, and waits in sending too.
-    await until('the second job to be computed', () => t.jobOf(second.seriesInstanceUid)?.state === 'sending');
-    expect(t.jobOf(first.seriesInstanceUid)!.state).toBe('sending');
+    await until('the second job to be computed', async () => (await t.jobOf(second.seriesInstanceUid))?.state === 'sending');
+    expect((await t.jobOf(first.seriesInstanceUid))!.state).toBe('sending');
     expect(t.computed.sort()).toEqual([first.seriesInstanceUid, second.seriesInstanceUid].sort());
 
     const archive = await t.archive();
-    for (const s of [first, second]) await until(`series ${s.seriesInstanceUid} to be done`, () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    for (const s of [first, second]) await until(`series ${s.seriesInstanceUid} to be done`, async () => (await t.jobOf(s.seriesInstanceUid))?.state === 'done');
     const received = archive.sopInstanceUids();
     expect(received).toHaveLength(2 * OBJECTS);
     expect(new Set(received).size).toBe(2 * OBJECTS);
@@ -170,8 +170,8 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
     let node = await t.start();
     const s = await t.series('restart');
     await storescu(node.dicomPort, 'BRAINSTRIP', s.paths);
-    await until('the job to retry sending', () => /attempt [2-9]/.test(t.jobOf(s.seriesInstanceUid)?.detail ?? ''));
-    const job = t.jobOf(s.seriesInstanceUid)!;
+    await until('the job to retry sending', async () => /attempt [2-9]/.test((await t.jobOf(s.seriesInstanceUid))?.detail ?? ''));
+    const job = (await t.jobOf(s.seriesInstanceUid))!;
     const manifest = path.join(t.config.dataDir, 'work', String(job.id), 'results', 'manifest.json');
     const createdAt = JSON.parse(fs.readFileSync(manifest, 'utf8')).createdAt;
     await node.stop();
@@ -179,14 +179,14 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
 
     const archive = await t.archive();
     node = await t.start();
-    await until('the job to be done', () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    await until('the job to be done', async () => (await t.jobOf(s.seriesInstanceUid))?.state === 'done');
     expect(t.computed).toHaveLength(1);
     expect(JSON.parse(fs.readFileSync(manifest, 'utf8')).createdAt).toBe(createdAt);
-    const timeline = node.store.events(job.id);
+    const timeline = await node.store.events(job.id);
     const restarted = timeline.findIndex((e) => e.detail === 'interrupted while sending by a restart; sends again');
     expect(restarted).toBeGreaterThan(0);
     expect(timeline.slice(restarted).map((e) => e.state)).not.toContain('processing');
-    expect(node.store.get(job.id)!.attempts).toBe(1);
+    expect((await node.store.get(job.id))!.attempts).toBe(1);
     const received = archive.sopInstanceUids();
     expect(received).toHaveLength(OBJECTS);
     expect(new Set(received).size).toBe(OBJECTS);
@@ -200,8 +200,8 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
     const node = await t.start();
     const s = await t.series('retry');
     await storescu(node.dicomPort, 'BRAINSTRIP', s.paths);
-    const failed = await until('the job to fail', () => {
-      const job = t.jobOf(s.seriesInstanceUid);
+    const failed = await until('the job to fail', async () => {
+      const job = await t.jobOf(s.seriesInstanceUid);
       return job?.state === 'failed' ? job : undefined;
     });
     expect(failed.reason).toMatch(/not delivered/);
@@ -223,9 +223,9 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
     expect(retried.status).toBe(200);
     expect(((await retried.json()) as { job: Job }).job.state).toBe('sending');
 
-    await until('the retried job to be done', () => t.jobOf(s.seriesInstanceUid)?.state === 'done');
+    await until('the retried job to be done', async () => (await t.jobOf(s.seriesInstanceUid))?.state === 'done');
     expect(t.computed).toHaveLength(1);
-    const timeline = node.store.events(failed.id);
+    const timeline = await node.store.events(failed.id);
     const retry = timeline.findIndex((e) => e.detail === 'retry requested by alice');
     expect(timeline[retry].state).toBe('sending');
     expect(timeline.slice(retry).map((e) => e.state)).not.toContain('processing');
@@ -268,27 +268,27 @@ describe('stage durations and recovery of sending jobs', () => {
     });
   });
 
-  test('after a restart a sending job with results goes on sending; one without goes back to the queue', () => {
+  test('after a restart a sending job with results goes on sending; one without goes back to the queue', async () => {
     const store = new SqliteJobStore(path.join(tempDir('send-recover'), 'jobs.sqlite'));
     try {
-      const job = (n: number) => {
-        const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
-        store.markComplete(job.id);
-        store.claimNext();
-        store.transition(job.id, 'resultsReady', { detail: '0 of 5 object(s) to ARCHIVE, attempt 3' });
+      const job = async (n: number) => {
+        const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
+        await store.markComplete(job.id);
+        await store.claimNext();
+        await store.transition(job.id, 'resultsReady', { detail: '0 of 5 object(s) to ARCHIVE, attempt 3' });
         return job.id;
       };
-      const withResults = job(1);
-      const without = job(2);
-      const { resending, requeued } = store.recoverAfterRestart(2, (j) => j.id === withResults);
+      const withResults = await job(1);
+      const without = await job(2);
+      const { resending, requeued } = await store.recoverAfterRestart(2, (j) => j.id === withResults);
       expect(resending.map((j) => j.id)).toEqual([withResults]);
       expect(requeued.map((j) => j.id)).toEqual([without]);
-      expect(store.get(withResults)).toMatchObject({ state: 'sending', detail: 'interrupted while sending by a restart; sends again' });
-      expect(store.get(without)).toMatchObject({ state: 'queued' });
-      expect(store.nextToSend([])?.id).toBe(withResults);
-      expect(store.nextToSend([withResults])).toBeUndefined();
+      expect(await store.get(withResults)).toMatchObject({ state: 'sending', detail: 'interrupted while sending by a restart; sends again' });
+      expect(await store.get(without)).toMatchObject({ state: 'queued' });
+      expect((await store.nextToSend([]))?.id).toBe(withResults);
+      expect(await store.nextToSend([withResults])).toBeUndefined();
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
@@ -298,9 +298,9 @@ describe('the runner’s two queues', () => {
     const dir = tempDir('send-queues');
     const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
     const runner = new JobRunner(store, processor, { concurrency: 1, sendConcurrency, workDir: (job) => path.join(dir, 'work', String(job.id)), instancePaths: async () => [], pollMs: 50 });
-    const queue = (n: number) => {
-      const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
-      store.markComplete(job.id);
+    const queue = async (n: number) => {
+      const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
+      await store.markComplete(job.id);
       return job.id;
     };
     return { store, runner, queue };
@@ -323,21 +323,21 @@ describe('the runner’s two queues', () => {
       },
       hasResults: () => true,
     });
-    const a = queue(1);
-    const b = queue(2);
+    const a = await queue(1);
+    const b = await queue(2);
     runner.start();
     try {
-      await until('both jobs to be computed', () => computed.length === 2 && store.get(b)!.state === 'sending');
+      await until('both jobs to be computed', async () => computed.length === 2 && (await store.get(b))!.state === 'sending');
       expect(runner.active).toBe(0);
-      expect(store.get(a)!.state).toBe('sending');
+      expect((await store.get(a))!.state).toBe('sending');
       expect(sends).toEqual([a]); // one send slot: b waits for it
-      expect(store.get(b)!.detail).toBe('results ready; waiting to send');
+      expect((await store.get(b))!.detail).toBe('results ready; waiting to send');
       release();
-      await until('both jobs to be done', () => store.get(a)!.state === 'done' && store.get(b)!.state === 'done');
+      await until('both jobs to be done', async () => (await store.get(a))!.state === 'done' && (await store.get(b))!.state === 'done');
       expect(sends).toEqual([a, b]);
     } finally {
       await runner.close(100);
-      store.close();
+      await store.close();
     }
   });
 
@@ -355,15 +355,15 @@ describe('the runner’s two queues', () => {
       },
       hasResults: () => onDisk,
     });
-    const id = queue(1);
+    const id = await queue(1);
     runner.start();
     try {
       await until('the job to send its recomputed results', () => computed === 2 && runner.activeSends === 1);
-      expect(store.events(id).some((e) => e.state === 'queued' && e.detail === 'results not on disk any more; computed again')).toBe(true);
+      expect((await store.events(id)).some((e) => e.state === 'queued' && e.detail === 'results not on disk any more; computed again')).toBe(true);
     } finally {
       await runner.close(100);
     }
-    expect(store.get(id)).toMatchObject({ state: 'sending', detail: 'interrupted by shutdown; sends again at the next start' });
-    store.close();
+    expect(await store.get(id)).toMatchObject({ state: 'sending', detail: 'interrupted by shutdown; sends again at the next start' });
+    await store.close();
   });
 });

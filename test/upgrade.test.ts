@@ -65,7 +65,7 @@ function insertOldJob(db: Database.Database, job: OldJob, n: number): number {
 }
 
 describe('database schemas carry a version and migrate forward', () => {
-  test('a 0.1.0 job database is adopted: every job and event kept, the version recorded', () => {
+  test('a 0.1.0 job database is adopted: every job and event kept, the version recorded', async () => {
     const file = path.join(tempDir('upgrade-unit'), 'jobs.sqlite');
     const db = release010Database(file, 'jobs');
     const states = ['receiving', 'complete', 'queued', 'processing', 'sending', 'done', 'failed'];
@@ -77,13 +77,13 @@ describe('database schemas carry a version and migrate forward', () => {
 
     const store = new SqliteJobStore(file);
     try {
-      ids.forEach((id, n) => {
-        expect(store.get(id)!.state).toBe(states[n]);
-        expect(store.events(id).map(({ at, state, detail }) => ({ at, state, detail }))).toEqual(eventsBefore[n]);
-      });
-      expect(store.get(ids[6])!.reason).toBe('it failed');
+      for (const [n, id] of ids.entries()) {
+        expect((await store.get(id))!.state).toBe(states[n]);
+        expect((await store.events(id)).map(({ at, state, detail }) => ({ at, state, detail }))).toEqual(eventsBefore[n]);
+      }
+      expect((await store.get(ids[6]))!.reason).toBe('it failed');
     } finally {
-      store.close();
+      await store.close();
     }
     const reopened = new Database(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(JOB_SCHEMA.length);
@@ -111,7 +111,7 @@ describe('database schemas carry a version and migrate forward', () => {
   test('a database of a newer release is refused, by the store and by the node, with what to do', async () => {
     const dataDir = tempDir('upgrade-newer');
     const file = path.join(dataDir, 'jobs.sqlite');
-    new SqliteJobStore(file).close();
+    await new SqliteJobStore(file).close();
     const db = new Database(file);
     db.pragma(`user_version = ${JOB_SCHEMA.length + 1}`);
     db.close();

@@ -22,7 +22,7 @@ import { createWebHandler } from '../ops/web.js';
 import { degradedReasons, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
-import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
@@ -99,14 +99,18 @@ export async function startNode(
     },
     metrics,
   );
-  const completion = new SeriesCompletion(store, config.receive.seriesIdleSeconds * 1000, () => runner.wake());
+  const completion = new SeriesCompletion(
+    store,
+    { idleMs: config.receive.seriesIdleSeconds * 1000, graceMs: config.receive.completionGraceSeconds * 1000, wholeSeries: spooledSeriesEvidence(spool) },
+    () => runner.wake(),
+  );
 
   // Recovery: the spool knows every acknowledged instance; the store knows the jobs.
   const reconciled = await reconcileSpool(spool, store);
   // A job that was sending resumes sending from its results on disk; without them it is computed again.
   const canSend = new Set<number>();
-  for (const job of store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
-  const { requeued, resending, receiving, poisoned } = store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
+  for (const job of await store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
+  const { requeued, resending, receiving, poisoned } = await store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
   for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
   for (const job of receiving) completion.track(job);
   if (requeued.length || resending.length || receiving.length || reconciled.recorded) {
@@ -125,7 +129,7 @@ export async function startNode(
     node: NODE_VERSION,
   };
   metrics.gauge('brainstrip_build_info', 'The running brainstrip: version, model, precision and Node.js (always 1)', () => [[{ ...build }, 1]], ['version', 'model', 'precision', 'node']);
-  metrics.gauge('brainstrip_jobs', 'Jobs by state', () => Object.entries(store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
+  metrics.gauge('brainstrip_jobs', 'Jobs by state', async () => Object.entries(await store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
   metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
 
@@ -148,7 +152,14 @@ export async function startNode(
       tls: scpTls(config),
       intakePaused: () => controls.isPaused('intake'),
     },
-    { spool, store, completion, metrics, spoolProblem: () => storage.spool },
+    {
+      spool,
+      store,
+      completion,
+      metrics,
+      spoolProblem: () => storage.spool,
+      superseded: (job) => runner.interrupt(job.id, { state: 'failed', reason: job.reason ?? 'superseded by a late instance' }),
+    },
   );
   completion.start();
   runner.start();
@@ -214,7 +225,7 @@ export async function startNode(
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
       accounts.close();
-      store.close();
+      await store.close();
       log.info('brainstrip node stopped');
     },
   };

@@ -8,6 +8,8 @@ import { type Logger, logger } from '../log.js';
 import { releaseMemory } from '../memory.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
+import { OnePassAtATime } from './one-pass.js';
+import { OrderedMoves } from './ordered-moves.js';
 import { type JobContext, ResultsMissingError, type SeriesProcessor } from './processing/contract.js';
 import type { Job, ProcessingStep, Stage } from './state/job.js';
 import { trailingStageStart } from './state/stages.js';
@@ -45,6 +47,8 @@ export class JobRunner {
   private sending = new Map<number, Slot>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly moves: OrderedMoves;
+  private readonly filling = new OnePassAtATime(() => this.fillSlots());
   /** Processor calls that have not returned yet (including ones abandoned after a timeout). */
   private readonly unsettled = new Set<Promise<void>>();
   private readonly interruptions = new Map<number, Interruption>();
@@ -59,6 +63,7 @@ export class JobRunner {
     private readonly options: RunnerOptions,
     metrics?: MetricsRegistry,
   ) {
+    this.moves = new OrderedMoves(store);
     this.failures = metrics?.counter('brainstrip_job_failures_total', 'Jobs that ended failed');
     this.done = metrics?.counter('brainstrip_jobs_done_total', 'Series whose results every destination confirmed (job done)');
     this.stageSeconds = metrics?.histogram(
@@ -117,9 +122,10 @@ export class JobRunner {
    * Undefined when the job is not finished (any more).
    */
   async retry(id: number, detail: string): Promise<'sending' | 'queued' | undefined> {
-    const job = this.store.get(id);
+    const job = await this.store.get(id);
     if (!job || (job.state !== 'done' && job.state !== 'failed')) return undefined;
-    const where = (await this.hasResults(job)) && this.store.transition(id, 'resend', { detail }) ? 'sending' : this.store.transition(id, 'retry', { detail }) ? 'queued' : undefined;
+    // Each transition is refused unless the job is still finished: nothing changes between the two checks.
+    const where = (await this.hasResults(job)) && (await this.store.transition(id, 'resend', { detail })) ? 'sending' : (await this.store.transition(id, 'retry', { detail })) ? 'queued' : undefined;
     this.wake();
     return where;
   }
@@ -130,29 +136,42 @@ export class JobRunner {
     this.wake();
   }
 
-  /** Starts queued jobs while there is a free compute slot, and sending jobs while there is a free send slot. */
+  /**
+   * Starts queued jobs while there is a free compute slot, and sending jobs while there is a free send slot. One
+   * pass at a time: slots are counted and busy jobs listed before the store answers, so two passes at once could
+   * fill a slot twice or send one job twice. A wake-up during a pass makes it look again when it ends.
+   */
   wake(): void {
+    this.filling.request();
+  }
+
+  private async fillSlots(): Promise<void> {
     // concurrency 0 pauses processing: series are still received and queued.
     while (!this.stopped && this.running.size < this.options.concurrency && !this.options.controls?.isPaused('processing')) {
       let job: Job | undefined;
       try {
-        job = this.store.claimNext();
+        job = await this.store.claimNext();
       } catch (error) {
         this.log.error(`cannot read the job queue: ${(error as Error).message}`);
         break;
       }
       if (!job) break;
+      if (this.stopped) {
+        // Claimed while the runner was closing: back to the queue for the next start.
+        await this.moves.move(job, 'requeue', { detail: 'interrupted by shutdown; queued again' }, this.log).catch(() => undefined);
+        return;
+      }
       this.launch(this.running, job, (j, c) => this.compute(j, c));
     }
     while (!this.stopped && this.sending.size < this.sendConcurrency && !this.options.controls?.isPaused('sending')) {
       let job: Job | undefined;
       try {
-        job = this.store.nextToSend([...this.running.keys(), ...this.sending.keys()]);
+        job = await this.store.nextToSend([...this.running.keys(), ...this.sending.keys()]);
       } catch (error) {
         this.log.error(`cannot read the send queue: ${(error as Error).message}`);
         return;
       }
-      if (!job) return;
+      if (!job || this.stopped) return;
       this.launch(this.sending, job, (j, c) => this.send(j, c));
     }
   }
@@ -203,15 +222,15 @@ export class JobRunner {
    * Ends a job an operator interrupted the way they asked: failed with their reason, or again at once (back to
    * the queue, or sending anew). False when nobody interrupted it.
    */
-  private endInterrupted(job: Job, log: Logger, again: 'requeue' | 'sendProgress'): boolean {
+  private async endInterrupted(job: Job, log: Logger, again: 'requeue' | 'sendProgress'): Promise<boolean> {
     const interruption = this.interruptions.get(job.id);
     if (!interruption) return false;
     this.interruptions.delete(job.id);
     if (interruption.state === 'failed') {
-      this.move(job, 'fail', { reason: interruption.reason }, log);
+      await this.move(job, 'fail', { reason: interruption.reason }, log);
       log.warn(`job stopped: ${interruption.reason}`);
     } else {
-      this.move(job, again, { detail: interruption.detail }, log);
+      await this.move(job, again, { detail: interruption.detail }, log);
       log.info(`${again === 'requeue' ? 'job queued again' : 'job sends again'}: ${interruption.detail}`);
     }
     return true;
@@ -221,34 +240,41 @@ export class JobRunner {
     return this.options.controls?.isPaused('sending') ? 'waiting: sending is paused' : 'results ready; waiting to send';
   }
 
-  /** Moves the job by a named transition; one its state refuses (an operator got there first) is logged, not forced. */
-  private move(job: Job, name: TransitionName, change: TransitionChange, log: Logger): void {
-    if (!this.store.transition(job.id, name, change)) log.warn(`job ${job.id}: '${name}' not applied; the job changed meanwhile`);
+  private move(job: Job, name: TransitionName, change: TransitionChange, log: Logger): Promise<void> {
+    return this.moves.move(job, name, change, log);
   }
 
-  /** The context a stage runs with; `report` records a step or a progress in the store. */
-  private context(job: Job, instancePaths: string[], signal: AbortSignal, log: Logger, report: (step: ProcessingStep | undefined, detail: string) => void): JobContext {
+  /**
+   * The context a stage runs with; `report` records a step or a progress in the store, in order, without holding
+   * up the stage (a report the store cannot record is logged).
+   */
+  private async context(
+    job: Job,
+    instancePaths: string[],
+    signal: AbortSignal,
+    log: Logger,
+    report: (step: ProcessingStep | undefined, detail: string) => Promise<void>,
+  ): Promise<JobContext> {
+    const recorded = (step: ProcessingStep | undefined, detail: string) => {
+      if (!signal.aborted) void report(step, detail).catch((error: Error) => log.warn(`cannot record the job's progress: ${error.message}`));
+    };
     return {
       job,
       instancePaths,
       workDir: this.workDir(job),
       log,
       signal,
-      onlyDestination: this.store.destinationOf(job.seriesInstanceUid),
+      onlyDestination: await this.store.destinationOf(job.seriesInstanceUid),
       // Sending paused after this job took its slot: it waits before its first C-STORE.
       whenSendingAllowed: async () => {
         const controls = this.options.controls;
         if (!controls?.isPaused('sending')) return;
-        this.move(job, 'sendProgress', { detail: 'waiting: sending is paused' }, log);
+        await this.move(job, 'sendProgress', { detail: 'waiting: sending is paused' }, log);
         log.info('sending is paused; the job waits');
         await controls.whenRunning('sending', signal);
       },
-      step: (step, detail) => {
-        if (!signal.aborted) report(step, detail);
-      },
-      progress: (detail) => {
-        if (!signal.aborted) report(undefined, detail);
-      },
+      step: (step, detail) => recorded(step, detail),
+      progress: (detail) => recorded(undefined, detail),
     };
   }
 
@@ -268,7 +294,7 @@ export class JobRunner {
     try {
       // The wait in the queue ends now (the last event is this claim).
       try {
-        this.observe('waiting', trailingStageStart(this.store.events(job.id), 'waiting', 1));
+        this.observe('waiting', trailingStageStart(await this.store.events(job.id), 'waiting', 1));
       } catch {
         // a metric is not worth failing a job for
       }
@@ -278,14 +304,14 @@ export class JobRunner {
       // Stage durations for /metrics: a stage ends when the processing names the next step, or when the job leaves the slot.
       let stage: Stage = 'processing';
       let stageStart = Date.now();
-      const ctx = this.context(job, instancePaths, signal, log, (step, detail) => {
+      const ctx = await this.context(job, instancePaths, signal, log, (step, detail) => {
         if (step && step !== stage) {
           this.observe(stage, stageStart);
           stage = step;
           stageStart = Date.now();
         }
-        this.move(job, 'step', { detail, stage }, log);
         log.info(`job processing: ${detail}`);
+        return this.move(job, 'step', { detail, stage }, log);
       });
       const work = this.processor.compute(ctx);
       this.track(work);
@@ -293,24 +319,24 @@ export class JobRunner {
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       this.observe(stage, stageStart);
       // The results are durably on disk: the slot is free for the next series, and the send queue takes over.
-      this.move(job, 'resultsReady', { detail: this.sendingDetail() }, log);
+      await this.move(job, 'resultsReady', { detail: this.sendingDetail() }, log);
       log.info('results ready; the job waits for a sending slot');
     } catch (error) {
-      if (this.endInterrupted(job, log, 'requeue')) return;
+      if (await this.endInterrupted(job, log, 'requeue')) return;
       if (signal.aborted && !timedOut) {
-        this.move(job, 'requeue', { detail: 'interrupted by shutdown; queued again' }, log);
+        await this.move(job, 'requeue', { detail: 'interrupted by shutdown; queued again' }, log);
         log.warn('job interrupted by shutdown; it runs again at the next start');
         return;
       }
-      this.failed(job, timedOut ? signal.reason : error, log);
+      await this.failed(job, timedOut ? signal.reason : error, log);
     } finally {
       if (timer) clearTimeout(timer);
     }
   }
 
-  private failed(job: Job, cause: unknown, log: Logger): void {
+  private async failed(job: Job, cause: unknown, log: Logger): Promise<void> {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    this.move(job, 'fail', { reason }, log);
+    await this.move(job, 'fail', { reason }, log);
     this.failures?.inc();
     log.error(`job failed: ${reason}`);
   }
@@ -320,34 +346,40 @@ export class JobRunner {
     const aborted = JobRunner.abortion(signal);
     const log = logger('jobs', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
     try {
+      // Taken from the send queue before this slot held it: an operator may have cancelled it in between (once the
+      // slot holds it, a cancel interrupts it instead).
+      if ((await this.store.get(job.id))?.state !== 'sending') {
+        log.info('job left the send queue before sending started; not sent');
+        return;
+      }
       const instancePaths = await this.options.instancePaths(job);
       log.info('sending started');
-      const ctx = this.context(job, instancePaths, signal, log, (_step, detail) => {
-        this.move(job, 'sendProgress', { detail }, log);
+      const ctx = await this.context(job, instancePaths, signal, log, (_step, detail) => {
         log.info(`job sending: ${detail}`);
+        return this.move(job, 'sendProgress', { detail }, log);
       });
       const work = this.processor.send(ctx);
       this.track(work);
       await Promise.race([aborted, work]);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      this.observe('sending', trailingStageStart(this.store.events(job.id), 'sending'));
-      this.move(job, 'delivered', {}, log);
+      this.observe('sending', trailingStageStart(await this.store.events(job.id), 'sending'));
+      await this.move(job, 'delivered', {}, log);
       this.done?.inc();
       log.info('job done');
     } catch (error) {
       // Sending again at once (e.g. ending a back-off wait): its results are on disk, nothing is computed.
-      if (this.endInterrupted(job, log, 'sendProgress')) return;
+      if (await this.endInterrupted(job, log, 'sendProgress')) return;
       if (signal.aborted) {
-        this.move(job, 'sendProgress', { detail: 'interrupted by shutdown; sends again at the next start' }, log);
+        await this.move(job, 'sendProgress', { detail: 'interrupted by shutdown; sends again at the next start' }, log);
         log.warn('sending interrupted by shutdown; it resumes at the next start');
         return;
       }
       if (error instanceof ResultsMissingError) {
-        this.move(job, 'requeue', { detail: 'results not on disk any more; computed again' }, log);
+        await this.move(job, 'requeue', { detail: 'results not on disk any more; computed again' }, log);
         log.warn(`${error.message}; the job is computed again`);
         return;
       }
-      this.failed(job, error, log);
+      await this.failed(job, error, log);
     }
   }
 

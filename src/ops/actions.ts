@@ -43,7 +43,7 @@ export async function retryJob(ctx: WebContext, job: Job, by: string): Promise<s
 async function cancelJob(ctx: WebContext, job: Job, by: string): Promise<string> {
   const reason = `cancelled by ${by}`;
   if (ctx.runner.interrupt(job.id, { state: 'failed', reason })) return `job ${job.id} cancelled`;
-  if (ctx.store.transition(job.id, 'cancel', { reason })) return `job ${job.id} cancelled`;
+  if (await ctx.store.transition(job.id, 'cancel', { reason })) return `job ${job.id} cancelled`;
   throw new Error(`job ${job.id} is ${job.state}: nothing to cancel`);
 }
 
@@ -61,7 +61,7 @@ function onOneJob(act: (ctx: WebContext, job: Job, by: string) => Promise<string
   return {
     back: (m) => `/jobs/${m[1]}`,
     run: async (ctx, request) => {
-      const job = ctx.store.get(Number(request.match[1]));
+      const job = await ctx.store.get(Number(request.match[1]));
       if (!job) throw new Error(`no job ${request.match[1]}`);
       request.target = jobTarget(job);
       return { outcome: await act(ctx, job, request.by) };
@@ -73,7 +73,7 @@ const retryFailedShown: Action = {
   back: () => '/jobs',
   run: async (ctx, request) => {
     const { by, query } = request;
-    const jobs = ctx.store.search(jobFilter(query)).filter((j) => j.state === 'failed');
+    const jobs = (await ctx.store.search(jobFilter(query))).filter((j) => j.state === 'failed');
     request.target = `failed jobs shown by filter ${filterQuery(query) || '(none)'}`;
     let n = 0;
     for (const job of jobs) if (await ctx.runner.retry(job.id, `bulk retry requested by ${by}`)) n++;

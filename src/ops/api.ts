@@ -21,22 +21,22 @@ interface ApiRequest {
 
 type ApiHandler = (ctx: WebContext, request: ApiRequest) => Promise<void> | void;
 
-function jobList(ctx: WebContext, { url, res }: ApiRequest): void {
+async function jobList(ctx: WebContext, { url, res }: ApiRequest): Promise<void> {
   const state = url.searchParams.get('state') ?? undefined;
   if (state && !JOB_STATES.includes(state as JobState)) return sendJson(res, 400, { error: `unknown state '${state}'`, states: JOB_STATES });
   const limitText = url.searchParams.get('limit');
   const limit = limitText === null ? 200 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return sendJson(res, 400, { error: 'limit must be a whole number from 1 to 10000' });
-  const jobs = ctx.store.list({ state: state as JobState | undefined, seriesInstanceUid: url.searchParams.get('series') ?? undefined, limit });
-  sendJson(res, 200, { counts: ctx.store.countsByState(), jobs });
+  const jobs = await ctx.store.list({ state: state as JobState | undefined, seriesInstanceUid: url.searchParams.get('series') ?? undefined, limit });
+  sendJson(res, 200, { counts: await ctx.store.countsByState(), jobs });
 }
 
-function oneJob(ctx: WebContext, { match, res }: ApiRequest): void {
-  const job = ctx.store.get(Number(match[1]));
+async function oneJob(ctx: WebContext, { match, res }: ApiRequest): Promise<void> {
+  const job = await ctx.store.get(Number(match[1]));
   if (!job) return sendJson(res, 404, { error: `no job ${match[1]}` });
   // Seconds per stage (receiving, waiting, reading, registration, segmentation, building, sending, …) and the
   // changes they are computed from.
-  const events = ctx.store.events(job.id);
+  const events = await ctx.store.events(job.id);
   sendJson(res, 200, { ...job, stages: stageDurations(events), events });
 }
 
@@ -48,13 +48,13 @@ function sessionToken(_ctx: WebContext, { session, res }: ApiRequest): void {
 
 async function retry(ctx: WebContext, { match, res, session }: ApiRequest): Promise<void> {
   const by = session ? session.user.name : 'api (ops.apiWithoutLogin)';
-  const job = ctx.store.get(Number(match[1]));
+  const job = await ctx.store.get(Number(match[1]));
   if (!job) return sendJson(res, 404, { error: `no job ${match[1]}` });
   const target = jobTarget(job);
   try {
     const outcome = await retryJob(ctx, job, by);
     ctx.accounts.audit(by, '/api/jobs/:id/retry', target, outcome);
-    sendJson(res, 200, { outcome, job: ctx.store.get(job.id) });
+    sendJson(res, 200, { outcome, job: await ctx.store.get(job.id) });
   } catch (error) {
     const message = (error as Error).message;
     ctx.accounts.audit(by, '/api/jobs/:id/retry', target, `refused: ${message}`);

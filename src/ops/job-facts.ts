@@ -51,7 +51,7 @@ export async function describeJobs(deps: FactsDeps, jobs: Job[]): Promise<void> 
     } catch {
       // An unreadable first instance leaves the identification empty; the job's own reason tells what went wrong.
     }
-    deps.store.describe(job.id, ident);
+    await deps.store.describe(job.id, ident);
     Object.assign(job, ident);
   }
 }
@@ -156,13 +156,13 @@ export function jobLogLines(deps: FactsDeps, job: Job, limit = 400): LogLine[] {
 }
 
 /** The last thing each destination answered: its newest confirmed object, or a newer failed job naming it. */
-export function lastSendResults(
+export async function lastSendResults(
   deps: FactsDeps,
   health?: DestinationHealth,
-): Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job; status?: DestinationStatus; failing: boolean }> {
+): Promise<Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job; status?: DestinationStatus; failing: boolean }>> {
   const statuses = new Map((health?.snapshot() ?? []).map((s) => [s.key, s]));
   const ledger = new StoredLedger(deps.folder.storedLedger);
-  const failed = deps.store.list({ state: 'failed', limit: 200 });
+  const failed = await deps.store.list({ state: 'failed', limit: 200 });
   return deps.destinations.map((d) => {
     const lastStored = ledger.latest(d);
     const lastFailure = failed.find((j) => (j.reason ?? '').includes(d.aeTitle) && (!lastStored || (j.finishedAt ?? '') > lastStored.storedAt));

@@ -4,9 +4,9 @@ import { html, when } from './html.js';
 import { lastSendResults } from './job-facts.js';
 import { type PageRequest, actionButton, lastSendCell, showPage } from './page-parts.js';
 
-export function destinationsPage(ctx: WebContext, request: PageRequest): void {
+export async function destinationsPage(ctx: WebContext, request: PageRequest): Promise<void> {
   const s = request.session;
-  const rows = lastSendResults(ctx.facts, ctx.destinationHealth).map((d, n) => {
+  const rows = (await lastSendResults(ctx.facts, ctx.destinationHealth)).map((d, n) => {
     const e = ctx.echoResults.get(d.key);
     return html`<tr class="${d.failing ? 'failing' : ''}"><td><b>${d.destination.aeTitle}</b><div class="muted">${d.destination.host}:${d.destination.port}${d.destination.tls ? ' (TLS)' : ''}</div></td>
         <td>${lastSendCell(d)}</td>

@@ -17,14 +17,14 @@ function extraText(extra: Record<string, unknown>): string {
 }
 
 /** The job of the route's first capture, or undefined after answering 404. */
-function routeJob(ctx: WebContext, request: PageRequest): Job | undefined {
-  const job = ctx.store.get(Number(request.match[1]));
+async function routeJob(ctx: WebContext, request: PageRequest): Promise<Job | undefined> {
+  const job = await ctx.store.get(Number(request.match[1]));
   if (!job) sendHtml(request.res, 404, page({ title: 'Not found', user: pageUser(request.session), active: '/jobs' }, html`<h1>No job ${request.match[1]}</h1>`));
   return job;
 }
 
 export async function qcPicture(ctx: WebContext, request: PageRequest): Promise<void> {
-  const job = routeJob(ctx, request);
+  const job = await routeJob(ctx, request);
   if (!job) return;
   const results = await jobResults(ctx.facts, job);
   const res: http.ServerResponse = request.res;
@@ -38,15 +38,15 @@ export async function qcPicture(ctx: WebContext, request: PageRequest): Promise<
 }
 
 export async function jobPage(ctx: WebContext, request: PageRequest): Promise<void> {
-  const job = routeJob(ctx, request);
+  const job = await routeJob(ctx, request);
   if (!job) return;
   const { config, store, runner, facts } = ctx;
   const s = request.session;
   await describeJobs(facts, [job]);
   // Who looked at which patient's images: the audit log keeps it (and the CSV export carries it).
-  const described = store.get(job.id) ?? job;
+  const described = (await store.get(job.id)) ?? job;
   ctx.accounts.audit(s.user.name, 'view job', `job ${job.id}: patient ${described.patientId ?? '?'} ${described.patientName ?? ''}`.trim(), 'viewed');
-  const events = store.events(job.id);
+  const events = await store.events(job.id);
   const results = await jobResults(facts, job);
   const lines = jobLogLines(facts, job);
   const back = `/jobs/${job.id}`;

@@ -10,12 +10,12 @@ import { type PageRequest, actionButton, jobName, showPage } from './page-parts.
 export async function jobsPage(ctx: WebContext, request: PageRequest): Promise<void> {
   const { store } = ctx;
   const { session: s, params } = request;
-  await describeJobs(ctx.facts, store.undescribed(200));
+  await describeJobs(ctx.facts, await store.undescribed(200));
   const filter = jobFilter(params);
-  const jobs = store.search(filter);
+  const jobs = await store.search(filter);
   const query = filterQuery(params);
   const failedShown = jobs.filter((j) => j.state === 'failed').length;
-  const aes = store.callingAes();
+  const aes = await store.callingAes();
   const rows = jobs.map(
     (job) => html`<tr>
         <td><a href="/jobs/${job.id}">${job.id}</a></td>

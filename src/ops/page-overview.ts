@@ -21,11 +21,11 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
   const checks = request.readiness.checks();
   const ready = Object.values(checks).every(Boolean);
   const reasons = ready ? (request.readiness.degraded?.() ?? []) : [];
-  const counts = store.countsByState();
-  const hour = store.activity(new Date(Date.now() - 3600_000));
-  const day = store.activity(new Date(Date.now() - 86400_000));
+  const counts = await store.countsByState();
+  const hour = await store.activity(new Date(Date.now() - 3600_000));
+  const day = await store.activity(new Date(Date.now() - 86400_000));
   const spool = await ctx.spoolUsage();
-  const sends = lastSendResults(ctx.facts, ctx.destinationHealth);
+  const sends = await lastSendResults(ctx.facts, ctx.destinationHealth);
   const pauses = PAUSABLE.map((what) => {
     const state = controls.get(what);
     return html`<tr><td>${what}</td><td>${state.paused ? html`<span class="warn">paused</span> by ${state.by ?? '?'} ${when(state.at)}` : html`<span class="ok">running</span>`}</td>

@@ -39,7 +39,7 @@ export function actionButton(s: Session, href: string, label: string, options: {
   return html`<form class="inline" method="post" action="${href}"><input type="hidden" name="csrf" value="${s.csrf}">${fields}<button type="submit" class="${options.cls ?? ''}">${label}</button></form>`;
 }
 
-export function lastSendCell(d: ReturnType<typeof lastSendResults>[number]): Html {
+export function lastSendCell(d: Awaited<ReturnType<typeof lastSendResults>>[number]): Html {
   const now = d.status;
   if (now?.failingSince !== undefined) {
     return html`<span class="bad">failing</span> since ${when(new Date(now.failingSince).toISOString())} (${now.consecutiveFailures} attempt(s), ${now.objectsWaiting} object(s) waiting) — ${now.lastError ?? ''}

@@ -149,7 +149,7 @@ export class SelfTests {
     });
     this.end(make, true, `${series.paths.length} slices, 128 × 128, 1.5 mm`);
     // Its results go to the chosen archive only.
-    this.deps.store.restrictDestination(series.seriesInstanceUid, destinationKey(destination));
+    await this.deps.store.restrictDestination(series.seriesInstanceUid, destinationKey(destination));
 
     this.begin(send);
     const items = series.paths.map((p, n) => ({ path: p, sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: `${series.seriesInstanceUid}.${n}` }));
@@ -169,7 +169,7 @@ export class SelfTests {
     let job: Job | undefined;
     let stage = queued;
     while (Date.now() < deadline) {
-      job = this.deps.store.list({ seriesInstanceUid: series.seriesInstanceUid, limit: 1 })[0];
+      job = (await this.deps.store.list({ seriesInstanceUid: series.seriesInstanceUid, limit: 1 }))[0];
       if (job) {
         run.jobId = job.id;
         if (stage === queued && !['receiving', 'complete'].includes(job.state)) {

@@ -65,7 +65,7 @@ export async function storeInstance(arrival: Arrival, request: CStoreRequest, wr
   const decision = routeInstance({ ...header, sopInstanceUid }, arrival.callingAe, arrival.rt.options.routing);
   if (decision.routed) {
     // One series belongs to one study; its spool folder and its job are found by both UIDs.
-    const study = arrival.rt.deps.store.studyOfSeries(header.seriesInstanceUid!);
+    const study = await arrival.rt.deps.store.studyOfSeries(header.seriesInstanceUid!);
     if (study && study !== header.studyInstanceUid) {
       return refuse(arrival, writer, { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'series in two studies', comment: `series already received in study ${study}` }, ids);
     }
@@ -92,7 +92,8 @@ export async function storeInstance(arrival: Arrival, request: CStoreRequest, wr
     if (committed.existing === 'identical') arrival.log.info('instance received again with identical content', ids);
     arrival.rt.metrics.instances.inc({ routed: String(decision.routed) });
     arrival.rt.metrics.bytes.inc({}, writer.bytes);
-    return record(arrival, header, decision, ids, writer.bytes);
+    // Awaited inside the try: the folder stays busy (never removed by retention) until the instance is recorded.
+    return await record(arrival, header, decision, ids, writer.bytes);
   } finally {
     arrival.rt.deps.spool.settled(dir);
   }
@@ -144,13 +145,13 @@ async function refuse(
   return { code: refusal.code, comment: refusal.comment };
 }
 
-function record(
+async function record(
   arrival: Arrival,
   header: InstanceHeader,
   decision: ReturnType<typeof routeInstance>,
   ids: { studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid: string },
   bytes: number,
-): { code: number; comment?: string } {
+): Promise<{ code: number; comment?: string }> {
   const sopInstanceUid = ids.sopInstanceUid;
   if (!decision.routed) {
     arrival.log.info(`instance stored, not processed: ${decision.reason}`, { ...ids, modality: header.modality, seriesDescription: header.seriesDescription });
@@ -167,11 +168,15 @@ function record(
     bytes,
   };
   try {
-    const { job, created, reopened } = arrival.rt.deps.store.recordInstance(instance);
+    // Awaited before answering: an acknowledged instance is in the job store (or in `unrecorded`, retried).
+    const recorded = await arrival.rt.deps.store.recordInstance(instance);
+    const { job } = recorded;
     // An instance whose storing finished after its association dropped must not hold the series open.
-    arrival.rt.deps.completion.instanceArrived(job, arrival.ended() ? undefined : arrival.associationId);
-    if (created) arrival.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
-    else if (reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
+    arrival.rt.recorded(recorded, arrival.ended() ? undefined : arrival.associationId);
+    if (recorded.late) arrival.log.warn(`late instance: job ${job.id} already has results (${job.state}); kept in the spool, not processed`, { ...ids, jobId: job.id });
+    else if (recorded.superseded) arrival.log.warn(`late instance: job ${recorded.superseded.id} was computing the series without it and stops; job ${job.id} takes the whole series`, { ...ids, jobId: job.id });
+    else if (recorded.created) arrival.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
+    else if (recorded.reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
     else arrival.log.debug('instance stored', { ...ids, jobId: job.id });
   } catch (error) {
     // The instance is durable in the spool, so it is acknowledged; recording it is retried until the store

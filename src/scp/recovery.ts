@@ -14,8 +14,8 @@ import type { Spool } from './spool.js';
 const HEADER_BYTES = 1024 * 1024;
 
 /** Whether a finished job last started processing after a file was spooled (and so read the file). */
-function processedAfter(store: JobStore, job: Job, spooledAtMs: number): boolean {
-  const starts = store.events(job.id).filter((e) => e.state === 'processing').map((e) => Date.parse(e.at));
+async function processedAfter(store: JobStore, job: Job, spooledAtMs: number): Promise<boolean> {
+  const starts = (await store.events(job.id)).filter((e) => e.state === 'processing').map((e) => Date.parse(e.at));
   const started = starts.length > 0 ? Math.max(...starts) : Date.parse(job.finishedAt ?? '');
   return Number.isFinite(started) && spooledAtMs <= started;
 }
@@ -27,7 +27,7 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
   for (const series of await spool.listSeries()) {
     for (const name of series.files) {
       const sopFromName = name.replace(/\.dcm$/, '');
-      if (store.hasInstance(series.series, sopFromName)) continue;
+      if (await store.hasInstance(series.series, sopFromName)) continue;
       const file = path.join(series.dir, name);
       try {
         const handle = await fs.promises.open(file, 'r');
@@ -46,7 +46,7 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
         // holds; the dataset's own is the same (anything else is refused).
         const sopInstanceUid = meta.sopInstanceUid || header.sopInstanceUid || sopFromName;
         if (!header.studyInstanceUid || !header.seriesInstanceUid) throw new Error('no Study/Series Instance UID');
-        if (store.hasInstance(header.seriesInstanceUid, sopInstanceUid)) continue;
+        if (await store.hasInstance(header.seriesInstanceUid, sopInstanceUid)) continue;
         const instance = {
           studyInstanceUid: header.studyInstanceUid,
           seriesInstanceUid: header.seriesInstanceUid,
@@ -56,14 +56,14 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
           seriesDescription: header.seriesDescription,
           bytes: size - meta.datasetOffset,
         };
-        const latest = store.latestJobOfSeries(header.seriesInstanceUid);
+        const latest = await store.latestJobOfSeries(header.seriesInstanceUid);
         const spooledAt = (await fs.promises.stat(file)).mtimeMs;
-        if (latest && (latest.state === 'done' || latest.state === 'failed') && processedAfter(store, latest, spooledAt)) {
-          store.recordProcessedInstance(latest.id, instance);
+        if (latest && (latest.state === 'done' || latest.state === 'failed') && (await processedAfter(store, latest, spooledAt))) {
+          await store.recordProcessedInstance(latest.id, instance);
           log.info('spooled instance recorded with the finished job that processed it', { jobId: latest.id, sopInstanceUid, seriesInstanceUid: instance.seriesInstanceUid });
           continue;
         }
-        const { job } = store.recordInstance(instance);
+        const { job } = await store.recordInstance(instance);
         jobs.set(job.id, job);
         recorded++;
       } catch (error) {

@@ -20,7 +20,7 @@ export interface RunningScp {
 export async function startScp(options: ScpOptions, deps: ScpDependencies): Promise<RunningScp> {
   const rt = new ScpRuntime(options, deps);
   const log = rt.log;
-  const retryRecording = setInterval(() => rt.retryUnrecorded(), 2000);
+  const retryRecording = setInterval(() => void rt.retryUnrecorded(), 2000);
   retryRecording.unref();
 
   const server = new Server(

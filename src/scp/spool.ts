@@ -60,6 +60,9 @@ export class Spool {
   private readonly knownDirs = new Set<string>();
   /** Folders with instances committed but not yet recorded in the job store. */
   private readonly busy = new Map<string, number>();
+  /** A count of commits and settlements, and its value at each folder's last one (see activityMark). */
+  private activity = 0;
+  private readonly lastActivity = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -103,6 +106,7 @@ export class Spool {
   async commit(writer: SpoolWriter, dir: string, sopInstanceUid: string): Promise<CommitOutcome> {
     const target = path.join(dir, `${uidFileName(sopInstanceUid)}.dcm`);
     this.busy.set(dir, (this.busy.get(dir) ?? 0) + 1);
+    this.lastActivity.set(dir, ++this.activity);
     try {
       const linked = await this.linkNew(writer.tempPath, dir, target);
       if (!linked) {
@@ -166,6 +170,7 @@ export class Spool {
    * folder is never removed by retention clean-up.
    */
   settled(dir: string): void {
+    this.lastActivity.set(dir, ++this.activity);
     const n = (this.busy.get(dir) ?? 1) - 1;
     if (n <= 0) this.busy.delete(dir);
     else this.busy.set(dir, n);
@@ -228,14 +233,20 @@ export class Spool {
     return removed;
   }
 
+  /** Taken before asking the job store which series may be removed; see removeSeriesIfIdle. */
+  activityMark(): number {
+    return this.activity;
+  }
+
   /**
    * Removes a series folder after its job is done and the retention passed — unless an instance of it is being
-   * stored right now. Synchronous up to the rename, so that no C-STORE can slip in between the caller's check of
-   * the job store and the removal. Returns whether the folder was removed.
+   * stored right now, or one was stored since `mark` (activityMark taken before the job store was asked: its answer
+   * may predate that instance's job). Synchronous up to the rename, so that no C-STORE slips in between this check
+   * and the removal. Returns whether the folder was removed.
    */
-  removeSeriesIfIdle(studyInstanceUid: string, seriesInstanceUid: string): boolean {
+  removeSeriesIfIdle(studyInstanceUid: string, seriesInstanceUid: string, mark = Number.POSITIVE_INFINITY): boolean {
     const dir = this.seriesDir(studyInstanceUid, seriesInstanceUid);
-    if (this.busy.has(dir)) return false;
+    if (this.busy.has(dir) || (this.lastActivity.get(dir) ?? 0) > mark) return false;
     const trash = path.join(this.incomingDir, `${randomUUID()}.removed`);
     try {
       fs.renameSync(dir, trash);
@@ -243,6 +254,7 @@ export class Spool {
       return false; // already gone
     }
     this.knownDirs.delete(dir);
+    this.lastActivity.delete(dir);
     void fs.promises.rm(trash, { recursive: true, force: true }).catch(() => undefined);
     return true;
   }

@@ -22,7 +22,7 @@ export async function startStorageProbe(deps: { spool: Spool; store: JobStore; m
   const probe = async () => {
     state.spool = await deps.spool.probeWritable(256 * 1024, deps.minFreeBytes);
     try {
-      deps.store.probeWrite();
+      await deps.store.probeWrite();
       state.jobStore = undefined;
     } catch (error) {
       state.jobStore = `job store cannot write: ${(error as Error).message}`;

@@ -16,12 +16,12 @@ describe('exposure', () => {
     expect(loadConfig({ file: '' }).http.host).toBe('127.0.0.1');
   });
 
-  it('caps every job list, also for a negative or absurd limit', () => {
+  it('caps every job list, also for a negative or absurd limit', async () => {
     const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
-    for (let i = 1; i <= 3; i++) store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${i}`, sopInstanceUid: `1.2.${i}.1`, bytes: 1 });
-    expect(store.list({ limit: -5 })).toHaveLength(1);
-    expect(store.list({ limit: 2 })).toHaveLength(2);
-    expect(store.list({ limit: Number.NaN })).toHaveLength(3);
+    for (let i = 1; i <= 3; i++) await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${i}`, sopInstanceUid: `1.2.${i}.1`, bytes: 1 });
+    expect(await store.list({ limit: -5 })).toHaveLength(1);
+    expect(await store.list({ limit: 2 })).toHaveLength(2);
+    expect(await store.list({ limit: Number.NaN })).toHaveLength(3);
   });
 });
 

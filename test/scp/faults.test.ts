@@ -95,13 +95,13 @@ describe('conflicting copies of one SOP Instance UID', () => {
 });
 
 describe('restart after a series was done', () => {
-  function doneJob(store: SqliteJobStore, series: string, sops: string[]) {
-    for (const sop of sops) store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 10 });
-    const job = store.latestJobOfSeries(series)!;
-    store.markComplete(job.id);
-    store.claimNext();
-    store.transition(job.id, 'resultsReady');
-    store.transition(job.id, 'delivered');
+  async function doneJob(store: SqliteJobStore, series: string, sops: string[]) {
+    for (const sop of sops) await store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 10 });
+    const job = (await store.latestJobOfSeries(series))!;
+    await store.markComplete(job.id);
+    await store.claimNext();
+    await store.transition(job.id, 'resultsReady');
+    await store.transition(job.id, 'delivered');
     return job;
   }
   async function spoolInstance(spool: Spool, series: string, sop: string, spooledAt: Date) {
@@ -118,21 +118,21 @@ describe('restart after a series was done', () => {
     const store = new SqliteJobStore(path.join(spool.root, 'jobs.sqlite'));
     // The instance reached the spool, but the store could not record it (disk full); the job ran anyway.
     await spoolInstance(spool, '1.2.3.4', '1.2.3.4.2', new Date(Date.now() - 60_000));
-    const job = doneJob(store, '1.2.3.4', ['1.2.3.4.1']);
+    const job = await doneJob(store, '1.2.3.4', ['1.2.3.4.1']);
     await spoolInstance(spool, '1.2.3.4', '1.2.3.4.1', new Date(Date.now() - 60_000));
     const { recorded } = await reconcileSpool(spool, store);
     expect(recorded).toBe(0);
-    expect(store.list()).toHaveLength(1);
-    expect(store.get(job.id)).toMatchObject({ state: 'done', instances: 2 });
+    expect(await store.list()).toHaveLength(1);
+    expect(await store.get(job.id)).toMatchObject({ state: 'done', instances: 2 });
     // A second restart changes nothing either.
     expect((await reconcileSpool(spool, store)).recorded).toBe(0);
-    expect(store.list()).toHaveLength(1);
+    expect(await store.list()).toHaveLength(1);
   });
 
   it('still makes a job of an instance spooled after its series was processed', async () => {
     const spool = await spoolWith(nodeSpoolIo);
     const store = new SqliteJobStore(path.join(spool.root, 'jobs.sqlite'));
-    doneJob(store, '1.2.3.5', ['1.2.3.5.1']);
+    await doneJob(store, '1.2.3.5', ['1.2.3.5.1']);
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.1', new Date(Date.now() - 60_000));
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.2', new Date(Date.now() + 5_000));
     const { recorded, jobs } = await reconcileSpool(spool, store);

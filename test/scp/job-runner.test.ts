@@ -27,14 +27,14 @@ function setUp(compute: SeriesProcessor['compute'], timeoutMs = 0, send: SeriesP
     },
     metrics,
   );
-  const queue = (series: string) => {
-    const { job } = store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: series, sopInstanceUid: `${series}.1`, bytes: 10 });
-    store.markComplete(job.id);
+  const queue = async (series: string) => {
+    const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: series, sopInstanceUid: `${series}.1`, bytes: 10 });
+    await store.markComplete(job.id);
     return job.id;
   };
-  const until = async (what: () => boolean) => {
-    for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(what()).toBe(true);
+  const until = async (what: () => Promise<boolean>) => {
+    for (let i = 0; i < 200 && !(await what()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await what()).toBe(true);
   };
   return { store, runner, queue, until, metrics };
 }
@@ -46,18 +46,18 @@ describe('job runner', () => {
       async (ctx) => {
         seen.push(ctx);
         ctx.step('reading', 'reading 1 instance(s)');
-        expect(store.get(ctx.job.id)).toMatchObject({ state: 'processing', stage: 'reading', detail: 'reading 1 instance(s)' });
+        expect(await store.get(ctx.job.id)).toMatchObject({ state: 'processing', stage: 'reading', detail: 'reading 1 instance(s)' });
         expect(fs.existsSync(ctx.workDir)).toBe(true);
       },
       0,
       async (ctx) => {
         ctx.progress('to ARCHIVE');
-        expect(store.get(ctx.job.id)).toMatchObject({ state: 'sending', stage: 'sending', detail: 'to ARCHIVE' });
+        expect(await store.get(ctx.job.id)).toMatchObject({ state: 'sending', stage: 'sending', detail: 'to ARCHIVE' });
       },
     );
-    const id = queue('1.2.3');
+    const id = await queue('1.2.3');
     runner.start();
-    await until(() => store.get(id)?.state === 'done');
+    await until(async () => (await store.get(id))?.state === 'done');
     expect(seen[0].instancePaths).toEqual(['/spool/1.2.3/1.dcm']);
     expect(seen[0].job).toMatchObject({ id, state: 'processing', attempts: 1 });
     // Each stage's duration is in the histogram of /metrics.
@@ -72,11 +72,11 @@ describe('job runner', () => {
     const { store, runner, queue, until } = setUp(async (ctx) => {
       if (ctx.job.seriesInstanceUid === 'bad') throw new Error('series 1.2.bad: no 3D volume');
     });
-    const bad = queue('bad');
-    const good = queue('good');
+    const bad = await queue('bad');
+    const good = await queue('good');
     runner.start();
-    await until(() => store.get(good)?.state === 'done');
-    expect(store.get(bad)).toMatchObject({ state: 'failed', reason: 'series 1.2.bad: no 3D volume' });
+    await until(async () => (await store.get(good))?.state === 'done');
+    expect(await store.get(bad)).toMatchObject({ state: 'failed', reason: 'series 1.2.bad: no 3D volume' });
     await runner.close();
   });
 
@@ -84,11 +84,11 @@ describe('job runner', () => {
     const { store, runner, queue, until } = setUp(async (ctx) => {
       if (ctx.job.seriesInstanceUid === 'stuck') await new Promise(() => undefined); // ignores its signal
     }, 200);
-    const stuck = queue('stuck');
-    const next = queue('next');
+    const stuck = await queue('stuck');
+    const next = await queue('next');
     runner.start();
-    await until(() => store.get(next)?.state === 'done');
-    expect(store.get(stuck)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/longer than/) });
+    await until(async () => (await store.get(next))?.state === 'done');
+    expect(await store.get(stuck)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/longer than/) });
     await runner.close(50);
   });
 
@@ -101,10 +101,10 @@ describe('job runner', () => {
           ctx.signal?.addEventListener('abort', () => reject(new Error('aborted')));
         }),
     );
-    const id = queue('long');
+    const id = await queue('long');
     runner.start();
-    await until(() => started);
+    await until(async () => started);
     await runner.close();
-    expect(store.get(id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/shutdown/) });
+    expect(await store.get(id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/shutdown/) });
   });
 });

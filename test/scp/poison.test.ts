@@ -83,16 +83,16 @@ describe.skipIf(!haveDist)('reading a series off the main thread', () => {
 });
 
 describe('a job the node died processing', () => {
-  it('fails as poison after two interrupted attempts instead of crash-looping', () => {
+  it('fails as poison after two interrupted attempts instead of crash-looping', async () => {
     const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
-    const { job } = store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.1', bytes: 1 });
-    store.markComplete(job.id);
-    store.claimNext(); // the node dies while processing it
-    expect(store.recoverAfterRestart(2).poisoned).toEqual([]);
-    expect(store.get(job.id)?.state).toBe('queued');
-    store.claimNext(); // and dies again
-    const { poisoned } = store.recoverAfterRestart(2);
+    const { job } = await store.recordInstance({ studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.1', bytes: 1 });
+    await store.markComplete(job.id);
+    await store.claimNext(); // the node dies while processing it
+    expect((await store.recoverAfterRestart(2)).poisoned).toEqual([]);
+    expect((await store.get(job.id))?.state).toBe('queued');
+    await store.claimNext(); // and dies again
+    const { poisoned } = await store.recoverAfterRestart(2);
     expect(poisoned.map((j) => j.id)).toEqual([job.id]);
-    expect(store.get(job.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/poison/) });
+    expect(await store.get(job.id)).toMatchObject({ state: 'failed', reason: expect.stringMatching(/poison/) });
   });
 });

@@ -106,47 +106,47 @@ describe('dataset header as received', () => {
 describe('job store', () => {
   const instance = (sop: string, series = '1.2.3.4.5') => ({ studyInstanceUid: '1.2.3.4', seriesInstanceUid: series, sopInstanceUid: sop, modality: 'MR', bytes: 100 });
 
-  it('groups a series into one job, counts distinct instances, and re-opens on a late instance', () => {
+  it('groups a series into one job, counts distinct instances, and re-opens on a late instance', async () => {
     const store = new SqliteJobStore(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite'));
-    const a = store.recordInstance(instance('1'));
+    const a = await store.recordInstance(instance('1'));
     expect(a.created).toBe(true);
-    store.recordInstance(instance('2'));
-    store.recordInstance(instance('2')); // resent after an abort: still one instance
-    expect(store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 2 });
-    expect(store.markComplete(a.job.id)?.state).toBe('queued');
-    const late = store.recordInstance(instance('3'));
+    await store.recordInstance(instance('2'));
+    await store.recordInstance(instance('2')); // resent after an abort: still one instance
+    expect(await store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 2 });
+    expect((await store.markComplete(a.job.id))?.state).toBe('queued');
+    const late = await store.recordInstance(instance('3'));
     expect(late).toMatchObject({ created: false, reopened: true });
-    expect(store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 3 });
-    store.markComplete(a.job.id);
-    const claimed = store.claimNext();
+    expect(await store.get(a.job.id)).toMatchObject({ state: 'receiving', instances: 3 });
+    await store.markComplete(a.job.id);
+    const claimed = await store.claimNext();
     expect(claimed).toMatchObject({ id: a.job.id, state: 'processing', attempts: 1 });
     // An instance arriving while the series is processed starts a new job for the whole series.
-    const again = store.recordInstance(instance('4'));
+    const again = await store.recordInstance(instance('4'));
     expect(again.created).toBe(true);
     expect(again.job.instances).toBe(4);
-    store.close();
+    await store.close();
   });
 
-  it('survives a restart: interrupted jobs are queued again, failures keep their reason', () => {
+  it('survives a restart: interrupted jobs are queued again, failures keep their reason', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-store-')), 'jobs.sqlite');
     let store = new SqliteJobStore(file);
-    const processing = store.recordInstance(instance('1', 'A')).job;
-    store.markComplete(processing.id);
-    store.claimNext();
-    const failed = store.recordInstance(instance('1', 'B')).job;
-    store.markComplete(failed.id);
-    store.claimNext();
-    store.transition(failed.id, 'fail', { reason: 'archive refused the SEG (0xA700)' });
-    const receiving = store.recordInstance(instance('1', 'C')).job;
+    const processing = (await store.recordInstance(instance('1', 'A'))).job;
+    await store.markComplete(processing.id);
+    await store.claimNext();
+    const failed = (await store.recordInstance(instance('1', 'B'))).job;
+    await store.markComplete(failed.id);
+    await store.claimNext();
+    await store.transition(failed.id, 'fail', { reason: 'archive refused the SEG (0xA700)' });
+    const receiving = (await store.recordInstance(instance('1', 'C'))).job;
     // no close(): as if the process had been killed
     store = new SqliteJobStore(file);
-    const { requeued, receiving: stillReceiving } = store.recoverAfterRestart();
+    const { requeued, receiving: stillReceiving } = await store.recoverAfterRestart();
     expect(requeued.map((j) => j.id)).toEqual([processing.id]);
-    expect(store.get(processing.id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/restart/) });
-    expect(store.get(failed.id)).toMatchObject({ state: 'failed', reason: 'archive refused the SEG (0xA700)' });
+    expect(await store.get(processing.id)).toMatchObject({ state: 'queued', detail: expect.stringMatching(/restart/) });
+    expect(await store.get(failed.id)).toMatchObject({ state: 'failed', reason: 'archive refused the SEG (0xA700)' });
     expect(stillReceiving.map((j) => j.id)).toEqual([receiving.id]);
-    expect(store.countsByState()).toMatchObject({ queued: 1, failed: 1, receiving: 1 });
-    store.close();
+    expect(await store.countsByState()).toMatchObject({ queued: 1, failed: 1, receiving: 1 });
+    await store.close();
   });
 });
 

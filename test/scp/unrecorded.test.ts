@@ -56,11 +56,11 @@ describe('an instance the job store could not record', () => {
       const deadline = Date.now() + 10_000;
       while (queued.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(scp.unrecordedInstances()).toBe(0);
-      expect(store.list()).toEqual([expect.objectContaining({ seriesInstanceUid: '1.2.3.4', instances: 1, state: 'queued' })]);
+      expect(await store.list()).toEqual([expect.objectContaining({ seriesInstanceUid: '1.2.3.4', instances: 1, state: 'queued' })]);
     } finally {
       await scp.close();
       completion.stop();
-      store.close();
+      await store.close();
     }
   });
 });

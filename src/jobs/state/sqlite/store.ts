@@ -1,8 +1,10 @@
 // The job store on SQLite (write-ahead log): one row per job, one row per distinct instance of a series, one
 // event per change. It survives kill -9: a committed transaction is in the WAL file, which SQLite replays at the
 // next open. Each concern is a module of its own (queue, registry, search); this class joins them as a JobStore.
+// better-sqlite3 is synchronous: each method does its work when called and answers a settled promise, as the
+// interface asks; a read followed by a write (claim, record an instance, complete a series) is one SQLite transaction.
 import type { Job, JobState } from '../job.js';
-import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance } from '../store.js';
+import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
 import { SqliteQueue, boundedLimit } from './queue.js';
 import { SqliteRegistry } from './registry.js';
@@ -22,104 +24,104 @@ export class SqliteJobStore implements JobStore {
     this.searches = new SqliteSearch(this.db);
   }
 
-  get(id: number): Job | undefined {
+  async get(id: number): Promise<Job | undefined> {
     return this.queue.get(id);
   }
 
-  list(options: { state?: JobState; seriesInstanceUid?: string; limit?: number } = {}): Job[] {
+  async list(options: { state?: JobState; seriesInstanceUid?: string; limit?: number } = {}): Promise<Job[]> {
     return this.queue.list({ ...options, limit: boundedLimit(options.limit, 1000, MAX_LIST_LIMIT) });
   }
 
-  countsByState(): Record<JobState, number> {
+  async countsByState(): Promise<Record<JobState, number>> {
     return this.queue.countsByState();
   }
 
-  transition(id: number, name: TransitionName, change?: TransitionChange): boolean {
+  async transition(id: number, name: TransitionName, change?: TransitionChange): Promise<boolean> {
     return this.queue.transition(id, name, change);
   }
 
-  markComplete(id: number): Job | undefined {
+  async markComplete(id: number): Promise<Job | undefined> {
     return this.queue.markComplete(id);
   }
 
-  claimNext(): Job | undefined {
+  async claimNext(): Promise<Job | undefined> {
     return this.queue.claimNext();
   }
 
-  nextToSend(busy: number[]): Job | undefined {
+  async nextToSend(busy: number[]): Promise<Job | undefined> {
     return this.queue.nextToSend(busy);
   }
 
-  recoverAfterRestart(maxInterruptions = 0, canSend: (job: Job) => boolean = () => false) {
+  async recoverAfterRestart(maxInterruptions = 0, canSend: (job: Job) => boolean = () => false) {
     return this.queue.recoverAfterRestart(maxInterruptions, canSend);
   }
 
-  events(id: number): JobEvent[] {
+  async events(id: number): Promise<JobEvent[]> {
     return this.queue.events(id);
   }
 
-  hasInstance(seriesInstanceUid: string, sopInstanceUid: string): boolean {
+  async hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean> {
     return this.registry.hasInstance(seriesInstanceUid, sopInstanceUid);
   }
 
-  recordInstance(instance: ReceivedInstance): { job: Job; created: boolean; reopened: boolean } {
+  async recordInstance(instance: ReceivedInstance): Promise<RecordedInstance> {
     return this.registry.recordInstance(instance);
   }
 
-  recordProcessedInstance(jobId: number, instance: ReceivedInstance): void {
+  async recordProcessedInstance(jobId: number, instance: ReceivedInstance): Promise<void> {
     this.registry.recordProcessedInstance(jobId, instance);
   }
 
-  forgetSeriesInstances(seriesInstanceUid: string): void {
+  async forgetSeriesInstances(seriesInstanceUid: string): Promise<void> {
     this.registry.forgetSeriesInstances(seriesInstanceUid);
   }
 
-  studyOfSeries(seriesInstanceUid: string): string | undefined {
+  async studyOfSeries(seriesInstanceUid: string): Promise<string | undefined> {
     return this.registry.studyOfSeries(seriesInstanceUid);
   }
 
-  latestJobOfSeries(seriesInstanceUid: string): Job | undefined {
+  async latestJobOfSeries(seriesInstanceUid: string): Promise<Job | undefined> {
     return this.registry.latestJobOfSeries(seriesInstanceUid);
   }
 
-  finishedBefore(before: Date): Job[] {
+  async finishedBefore(before: Date): Promise<Job[]> {
     return this.registry.finishedBefore(before);
   }
 
-  restrictDestination(seriesInstanceUid: string, destination: string): void {
+  async restrictDestination(seriesInstanceUid: string, destination: string): Promise<void> {
     this.registry.restrictDestination(seriesInstanceUid, destination);
   }
 
-  destinationOf(seriesInstanceUid: string): string | undefined {
+  async destinationOf(seriesInstanceUid: string): Promise<string | undefined> {
     return this.registry.destinationOf(seriesInstanceUid);
   }
 
-  search(filter: JobFilter): Job[] {
+  async search(filter: JobFilter): Promise<Job[]> {
     return this.searches.search(filter);
   }
 
-  callingAes(): string[] {
+  async callingAes(): Promise<string[]> {
     return this.searches.callingAes();
   }
 
-  undescribed(limit?: number): Job[] {
+  async undescribed(limit?: number): Promise<Job[]> {
     return this.searches.undescribed(limit);
   }
 
-  describe(id: number, ident: JobIdentification): void {
+  async describe(id: number, ident: JobIdentification): Promise<void> {
     this.searches.describe(id, ident);
   }
 
-  activity(since: Date) {
+  async activity(since: Date) {
     return this.searches.activity(since);
   }
 
-  probeWrite(): void {
+  async probeWrite(): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)');
     this.db.prepare('INSERT OR REPLACE INTO write_probe (id, at) VALUES (1, ?)').run(now());
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
