@@ -66,6 +66,8 @@ numberFormat('positive-number', (x) => isNumberAtLeast(x, 0, false), 'a number >
 numberFormat('fraction', (x) => isNumberAtLeast(x, 0, true) && (x as number) <= 1, 'a number from 0 to 1');
 numberFormat('duration', (x) => isNumberAtLeast(x, 0, true), 'a duration ≥ 0 (a number, in the unit the key names)');
 numberFormat('positive-duration', (x) => isNumberAtLeast(x, 0, false), 'a duration > 0 (a number, in the unit the key names)');
+// A whole series waits this long after its association ends; longer would defeat answering at once.
+numberFormat('completion-grace', (x) => isNumberAtLeast(x, 0, true) && (x as number) <= 2, 'a number of seconds from 0 to 2 (0: only the idle time completes a series)');
 
 convict.addFormat({
   name: 'flag',
@@ -232,6 +234,7 @@ export const FORMAT_NAMES = [
   'fraction',
   'duration',
   'positive-duration',
+  'completion-grace',
   'flag',
   'text',
   'path',

@@ -68,7 +68,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'an unknown key',
     { receive: { seriesIdleSecs: 10 } },
     {},
-    'receive.seriesIdleSecs = 10 (file FILE): not a configuration key; receive has aeTitle, port, host, allowedCallers, maxAssociations, maxPduLength, timeoutSeconds, artimSeconds, maxPendingConnections, minFreeMegabytes, errorAreaMaxFiles, spoolDir, seriesIdleSeconds, unroutedRetentionHours, routing',
+    'receive.seriesIdleSecs = 10 (file FILE): not a configuration key; receive has aeTitle, port, host, allowedCallers, maxAssociations, maxPduLength, timeoutSeconds, artimSeconds, maxPendingConnections, minFreeMegabytes, errorAreaMaxFiles, spoolDir, seriesIdleSeconds, completionGraceSeconds, unroutedRetentionHours, routing',
   ],
   [
     'an unknown section',

@@ -86,6 +86,14 @@ export const receiveSection = {
     default: 30,
     env: 'BRAINSTRIP_SERIES_IDLE_S',
   },
+  completionGraceSeconds: {
+    doc:
+      'A series that is provably whole (an Enhanced MR instance, or as many instances as its headers declare forming one regular stack) is complete ' +
+      'this long after the association that delivered it was released, unless another instance arrives; 0: only seriesIdleSeconds completes a series',
+    format: 'completion-grace',
+    default: 1,
+    env: 'BRAINSTRIP_COMPLETION_GRACE_S',
+  },
   unroutedRetentionHours: {
     doc: 'Instances that were acknowledged but not routed to a job are deleted after this many hours',
     format: 'duration',

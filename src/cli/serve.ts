@@ -22,7 +22,7 @@ import { createWebHandler } from '../ops/web.js';
 import { degradedReasons, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
-import { reconcileSpool, SeriesCompletion, Spool, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
+import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
 const USAGE = `usage: brainstrip serve [--config site.json]
@@ -99,7 +99,11 @@ export async function startNode(
     },
     metrics,
   );
-  const completion = new SeriesCompletion(store, config.receive.seriesIdleSeconds * 1000, () => runner.wake());
+  const completion = new SeriesCompletion(
+    store,
+    { idleMs: config.receive.seriesIdleSeconds * 1000, graceMs: config.receive.completionGraceSeconds * 1000, wholeSeries: spooledSeriesEvidence(spool) },
+    () => runner.wake(),
+  );
 
   // Recovery: the spool knows every acknowledged instance; the store knows the jobs.
   const reconciled = await reconcileSpool(spool, store);
@@ -148,7 +152,14 @@ export async function startNode(
       tls: scpTls(config),
       intakePaused: () => controls.isPaused('intake'),
     },
-    { spool, store, completion, metrics, spoolProblem: () => storage.spool },
+    {
+      spool,
+      store,
+      completion,
+      metrics,
+      spoolProblem: () => storage.spool,
+      superseded: (job) => runner.interrupt(job.id, { state: 'failed', reason: job.reason ?? 'superseded by a late instance' }),
+    },
   );
   completion.start();
   runner.start();

@@ -220,7 +220,7 @@ export class AssociationHandler extends Scp {
     this.writers.clear();
     if (this.accepted) {
       this.rt.active--;
-      this.rt.deps.completion.associationEnded(this.associationId);
+      this.rt.deps.completion.associationEnded(this.associationId, how === 'released');
       this.log.info(`association ${how}`);
     }
   }

@@ -169,11 +169,14 @@ async function record(
   };
   try {
     // Awaited before answering: an acknowledged instance is in the job store (or in `unrecorded`, retried).
-    const { job, created, reopened } = await arrival.rt.deps.store.recordInstance(instance);
+    const recorded = await arrival.rt.deps.store.recordInstance(instance);
+    const { job } = recorded;
     // An instance whose storing finished after its association dropped must not hold the series open.
-    arrival.rt.deps.completion.instanceArrived(job, arrival.ended() ? undefined : arrival.associationId);
-    if (created) arrival.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
-    else if (reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
+    arrival.rt.recorded(recorded, arrival.ended() ? undefined : arrival.associationId);
+    if (recorded.late) arrival.log.warn(`late instance: job ${job.id} already has results (${job.state}); kept in the spool, not processed`, { ...ids, jobId: job.id });
+    else if (recorded.superseded) arrival.log.warn(`late instance: job ${recorded.superseded.id} was computing the series without it and stops; job ${job.id} takes the whole series`, { ...ids, jobId: job.id });
+    else if (recorded.created) arrival.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
+    else if (recorded.reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
     else arrival.log.debug('instance stored', { ...ids, jobId: job.id });
   } catch (error) {
     // The instance is durable in the spool, so it is acknowledged; recording it is retried until the store

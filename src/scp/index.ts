@@ -5,7 +5,7 @@ export type { ScpDependencies, ScpOptions } from './runtime.js';
 export { callerAllowed } from './association-policy.js';
 export { Spool, uidFileName } from './spool.js';
 export { SpoolWriter } from './spool-writer.js';
-export { SeriesCompletion } from './series-completion.js';
+export { SeriesCompletion, spooledSeriesEvidence } from './series-completion.js';
 export { reconcileSpool } from './recovery.js';
 export { cleanSpool, startHousekeeping } from './housekeeping.js';
 export { startStorageProbe, type StorageProbe, type StorageState } from './storage-probe.js';

@@ -1,7 +1,8 @@
 // What every association of one SCP shares: its settings, the node's services, the counters of open associations
 // and connections, the metrics, and the instances spooled but not yet recorded in the job store.
 import { logger } from '../log.js';
-import type { JobStore } from '../jobs/state/store.js';
+import type { Job } from '../jobs/state/job.js';
+import type { JobStore, RecordedInstance } from '../jobs/state/store.js';
 import type { MetricsRegistry } from '../metrics.js';
 import type { RoutingConfig } from './routing.js';
 import type { SeriesCompletion } from './series-completion.js';
@@ -37,6 +38,8 @@ export interface ScpDependencies {
   metrics: MetricsRegistry;
   /** Why the spool cannot take instances now (disk nearly full), as last probed; undefined when it can. */
   spoolProblem?: () => string | undefined;
+  /** A job computing a series without a late instance was failed as superseded: its computation can stop. */
+  superseded?: (job: Job) => void;
 }
 
 export type ReceivedInstance = Parameters<JobStore['recordInstance']>[0];
@@ -66,6 +69,13 @@ export class ScpRuntime {
     deps.metrics.gauge('brainstrip_associations_active', 'Associations open now', () => this.active);
   }
 
+  /** What follows the recording of an instance: its series' completion, or the stop of a job it supersedes. */
+  recorded(recorded: RecordedInstance, associationId: number | undefined): void {
+    if (recorded.superseded) this.deps.superseded?.(recorded.superseded);
+    // A job that already has results does not gather instances any more.
+    if (!recorded.late) this.deps.completion.instanceArrived(recorded.job, associationId);
+  }
+
   nextAssociationId(): number {
     return ++this.associations;
   }
@@ -76,9 +86,10 @@ export class ScpRuntime {
     this.retrying = true;
     try {
       for (const [key, instance] of this.unrecorded) {
-        const { job } = await this.deps.store.recordInstance(instance);
+        const recorded = await this.deps.store.recordInstance(instance);
+        const { job } = recorded;
         this.unrecorded.delete(key);
-        this.deps.completion.instanceArrived(job, undefined);
+        this.recorded(recorded, undefined);
         this.log.info('spooled instance recorded in the job store after all', { jobId: job.id, seriesInstanceUid: instance.seriesInstanceUid, sopInstanceUid: instance.sopInstanceUid });
       }
     } catch {

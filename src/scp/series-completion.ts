@@ -1,31 +1,52 @@
 // Series completion: a sender never says a series is complete. A series is complete when no instance of it has
-// arrived for the idle time and no open association has delivered part of it; its job then goes to the queue.
+// arrived for the idle time and no open association has delivered part of it; or, sooner, when the association
+// that delivered it was released, no other is delivering it, and its spooled instances are provably the whole
+// series (src/pipeline/dicom/series-whole.ts) and stay so for a short grace. Its job then goes to the queue.
 import type { Job } from '../jobs/state/job.js';
 import type { JobStore } from '../jobs/state/store.js';
 import { logger } from '../log.js';
+import { readCompletenessHeaderFile } from '../pipeline/dicom/completeness-header.js';
+import { type WholeSeriesEvidence, wholeSeriesEvidence } from '../pipeline/dicom/series-whole.js';
+import type { Spool } from './spool.js';
 
 interface Pending {
   jobId: number;
   studyInstanceUid: string;
   seriesInstanceUid: string;
   lastArrival: number;
+  /** Instances recorded for this series; an arrival during the reading of its headers voids what was read. */
+  arrivals: number;
   /** Associations that delivered instances of this series and are still open. */
   delivering: Set<number>;
+  /** Completes the provably whole series after the grace, unless an instance arrives first. */
+  early?: NodeJS.Timeout;
+}
+
+export interface CompletionRules {
+  /** A series without an instance for this long (and no association delivering it) is complete. */
+  idleMs: number;
+  /** A provably whole series is complete this long after its delivering association was released; 0: never early. */
+  graceMs: number;
+  /** Whether the spooled instances of a series are the whole series. */
+  wholeSeries?: (studyInstanceUid: string, seriesInstanceUid: string) => Promise<WholeSeriesEvidence>;
 }
 
 export class SeriesCompletion {
   private readonly pending = new Map<number, Pending>();
   private timer: NodeJS.Timeout | undefined;
   private readonly log = logger('scp.completion');
+  private readonly rules: CompletionRules;
 
   constructor(
     private readonly store: JobStore,
-    private readonly idleMs: number,
+    rules: CompletionRules | number,
     private readonly onQueued: (job: Job) => void,
-  ) {}
+  ) {
+    this.rules = typeof rules === 'number' ? { idleMs: rules, graceMs: 0 } : rules;
+  }
 
   start(): void {
-    const period = Math.max(50, Math.min(1000, this.idleMs / 4));
+    const period = Math.max(50, Math.min(1000, this.rules.idleMs / 4));
     this.timer = setInterval(() => void this.check(), period);
     this.timer.unref();
   }
@@ -33,6 +54,7 @@ export class SeriesCompletion {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const entry of this.pending.values()) clearTimeout(entry.early);
   }
 
   /** Series still gathering instances. */
@@ -44,6 +66,9 @@ export class SeriesCompletion {
   instanceArrived(job: Job, associationId: number | undefined): void {
     const entry = this.track(job);
     entry.lastArrival = Date.now();
+    entry.arrivals++;
+    clearTimeout(entry.early);
+    entry.early = undefined;
     if (associationId !== undefined) entry.delivering.add(associationId);
   }
 
@@ -56,6 +81,7 @@ export class SeriesCompletion {
         studyInstanceUid: job.studyInstanceUid,
         seriesInstanceUid: job.seriesInstanceUid,
         lastArrival: Date.now(),
+        arrivals: 0,
         delivering: new Set(),
       };
       this.pending.set(job.id, entry);
@@ -63,41 +89,80 @@ export class SeriesCompletion {
     return entry;
   }
 
-  /** An association was released, aborted or dropped: it no longer holds its series open. */
-  associationEnded(associationId: number): void {
-    for (const entry of this.pending.values()) entry.delivering.delete(associationId);
+  /**
+   * An association was released, aborted or dropped: it no longer holds its series open. Only a release says the
+   * sender finished: the series it delivered are then examined for early completion.
+   */
+  associationEnded(associationId: number, released = false): void {
+    for (const entry of this.pending.values()) {
+      if (entry.delivering.delete(associationId) && released && entry.delivering.size === 0) void this.examine(entry);
+    }
     void this.check();
   }
 
-  /**
-   * Queues the jobs of the series idle long enough. An entry leaves `pending` before the store is asked, so that a
-   * check running meanwhile does not queue it twice; whether the job is still receiving is decided by markComplete
-   * alone (an instance recorded meanwhile either joined the job before it or re-opens it after).
-   */
+  /** Reads whether the series is whole; if it is, completes it after the grace unless an instance arrives first. */
+  private async examine(entry: Pending): Promise<void> {
+    const { graceMs, wholeSeries } = this.rules;
+    if (graceMs <= 0 || !wholeSeries) return;
+    const arrivals = entry.arrivals;
+    const unchanged = () => this.pending.get(entry.jobId) === entry && entry.arrivals === arrivals && entry.delivering.size === 0;
+    let evidence: WholeSeriesEvidence;
+    try {
+      evidence = await wholeSeries(entry.studyInstanceUid, entry.seriesInstanceUid);
+    } catch (error) {
+      this.log.warn(`cannot tell whether the series is whole, it waits for the idle time: ${(error as Error).message}`, this.ids(entry));
+      return;
+    }
+    if (!unchanged()) return;
+    if (!evidence.whole) {
+      this.log.info(`series not provably whole (${evidence.reason}): it is complete after ${this.rules.idleMs / 1000} s without an instance`, this.ids(entry));
+      return;
+    }
+    clearTimeout(entry.early);
+    entry.early = setTimeout(() => {
+      if (unchanged()) void this.complete(entry, `whole: ${evidence.reason}`);
+    }, graceMs);
+    entry.early.unref();
+  }
+
   async check(now = Date.now()): Promise<void> {
     for (const entry of [...this.pending.values()]) {
-      if (entry.delivering.size > 0 || now - entry.lastArrival < this.idleMs) continue;
-      this.pending.delete(entry.jobId);
-      try {
-        const job = await this.store.markComplete(entry.jobId);
-        if (!job) continue;
-        this.log.info('series complete, job queued', {
-          jobId: job.id,
-          studyInstanceUid: job.studyInstanceUid,
-          seriesInstanceUid: job.seriesInstanceUid,
-          instances: job.instances,
-        });
-        this.onQueued(job);
-      } catch (error) {
-        // The job stays `receiving` in the store; keep watching it so that it is queued once the store answers
-        // (unless an instance that arrived meanwhile is watching it already).
-        if (!this.pending.has(entry.jobId)) this.pending.set(entry.jobId, { ...entry, lastArrival: now });
-        this.log.error(`cannot queue job: ${(error as Error).message}`, {
-          jobId: entry.jobId,
-          studyInstanceUid: entry.studyInstanceUid,
-          seriesInstanceUid: entry.seriesInstanceUid,
-        });
-      }
+      if (entry.delivering.size > 0 || now - entry.lastArrival < this.rules.idleMs) continue;
+      await this.complete(entry, `idle for ${Math.round((now - entry.lastArrival) / 1000)} s`, now);
     }
   }
+
+  /**
+   * Queues the job of a complete series. The entry leaves `pending` before the store is asked, so that a check
+   * running meanwhile does not queue it twice; whether the job is still receiving is decided by markComplete alone.
+   */
+  private async complete(entry: Pending, rule: string, now = Date.now()): Promise<void> {
+    if (this.pending.get(entry.jobId) !== entry) return;
+    this.pending.delete(entry.jobId);
+    clearTimeout(entry.early);
+    try {
+      const job = await this.store.markComplete(entry.jobId);
+      if (!job) return;
+      this.log.info(`series complete (${rule}), job queued`, { ...this.ids(entry), instances: job.instances, rule });
+      this.onQueued(job);
+    } catch (error) {
+      // The job stays `receiving` in the store; keep watching it so that it is queued once the store answers
+      // (unless an instance that arrived meanwhile is watching it already).
+      if (!this.pending.has(entry.jobId)) this.pending.set(entry.jobId, { ...entry, early: undefined, lastArrival: now });
+      this.log.error(`cannot queue job: ${(error as Error).message}`, this.ids(entry));
+    }
+  }
+
+  private ids(entry: Pending) {
+    return { jobId: entry.jobId, studyInstanceUid: entry.studyInstanceUid, seriesInstanceUid: entry.seriesInstanceUid };
+  }
+}
+
+/** Whether the spooled instances of a series are the whole series, read from their headers (pixel data untouched). */
+export function spooledSeriesEvidence(spool: Spool): NonNullable<CompletionRules['wholeSeries']> {
+  return async (studyInstanceUid, seriesInstanceUid) => {
+    const headers = [];
+    for (const file of await spool.seriesInstancePaths(studyInstanceUid, seriesInstanceUid)) headers.push(await readCompletenessHeaderFile(file));
+    return wholeSeriesEvidence(headers);
+  };
 }

@@ -18,6 +18,16 @@ export interface ReceivedInstance {
   bytes: number;
 }
 
+export interface RecordedInstance {
+  job: Job;
+  created: boolean;
+  reopened: boolean;
+  /** The job that was computing the series without this instance, stopped as superseded by `job`. */
+  superseded?: Job;
+  /** The series' job already has results: the instance is kept in the spool and noted, not processed. */
+  late?: boolean;
+}
+
 /** One change of a job's state, stage or detail. */
 export interface JobEvent {
   at: string;
@@ -81,9 +91,11 @@ export interface JobStore {
   hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean>;
   /**
    * Records a spooled instance and returns the job it belongs to: the series' open job (re-opened to `receiving`
-   * if it was already complete or queued), or a new job when the series has none or its last one already started.
+   * if it was already complete or queued); a new job when the series has none, its last one failed, or its last one
+   * is still computing (that one fails as `superseded` in the same step, so it never sends); or, when its last job
+   * is sending or done, that job unchanged but for a note (`late`): no second derived series is made.
    */
-  recordInstance(instance: ReceivedInstance): Promise<{ job: Job; created: boolean; reopened: boolean }>;
+  recordInstance(instance: ReceivedInstance): Promise<RecordedInstance>;
   /** Records an instance as part of a finished job without re-opening it (its row was lost when the job ran). */
   recordProcessedInstance(jobId: number, instance: ReceivedInstance): Promise<void>;
   /** Forgets the instances of a series whose spool folder was removed (a later resend counts afresh). */

@@ -1,7 +1,7 @@
 // The instance registry on SQLite: which instances of each series were received, the job each series belongs to,
 // and the one destination a series' results may be restricted to.
 import type { Job, JobState } from '../job.js';
-import type { ReceivedInstance } from '../store.js';
+import type { ReceivedInstance, RecordedInstance } from '../store.js';
 import type { SqliteQueue } from './queue.js';
 import { type Db, type JobRow, now, toJob } from './schema.js';
 
@@ -23,17 +23,31 @@ export class SqliteRegistry {
     return row && toJob(row);
   }
 
-  recordInstance(instance: ReceivedInstance): { job: Job; created: boolean; reopened: boolean } {
-    return this.db.transaction(() => {
+  recordInstance(instance: ReceivedInstance): RecordedInstance {
+    return this.db.transaction((): RecordedInstance => {
       const t = now();
       const latest = this.latestJobOfSeries(instance.seriesInstanceUid);
       let id: number;
       let created = false;
       let reopened = false;
+      let superseded: Job | undefined;
+      if (latest && (latest.state === 'sending' || latest.state === 'done')) {
+        // Its derived series exists (or is being stored): another job would put a second one in the archive.
+        // Its instance count stays what it computed; the registry holds the late ones too (a retry takes them).
+        this.addInstance(instance, t, 'replace');
+        const { n } = this.db.prepare('SELECT count(*) AS n FROM instances WHERE series_instance_uid = ?').get(instance.seriesInstanceUid) as { n: number };
+        if (n > latest.instances) this.db.prepare('UPDATE jobs SET detail = ?, updated_at = ? WHERE id = ?').run(lateNote(latest, n - latest.instances), t, latest.id);
+        return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: true };
+      }
       if (latest && OPEN_STATES.includes(latest.state)) {
         id = latest.id;
         reopened = latest.state !== 'receiving' && this.queue.transition(id, 'reopen', { detail: 'a late instance re-opened the series' });
       } else {
+        // Still computing: its results would miss the late instance; it stops (never sends) and a new job takes the
+        // whole series, so that one derived series reaches the archive.
+        if (latest?.state === 'processing' && this.queue.transition(latest.id, 'fail', { reason: 'superseded: a late instance of the series arrived while it was computed; a new job computes the whole series' })) {
+          superseded = this.queue.get(latest.id);
+        }
         id = Number(
           this.db
             .prepare(
@@ -57,7 +71,7 @@ export class SqliteRegistry {
       this.addInstance(instance, t, 'replace');
       this.db.prepare('UPDATE jobs SET last_instance_at = ?, updated_at = ? WHERE id = ?').run(t, t, id);
       this.recount(id, instance.seriesInstanceUid);
-      return { job: this.queue.get(id)!, created, reopened };
+      return { job: this.queue.get(id)!, created, reopened, superseded };
     })();
   }
 
@@ -115,4 +129,9 @@ export class SqliteRegistry {
     return (this.db.prepare('SELECT destination FROM series_destination WHERE series_instance_uid = ?').get(seriesInstanceUid) as { destination: string } | undefined)
       ?.destination;
   }
+}
+
+function lateNote(job: Job, late: number): string {
+  const when = job.state === 'done' ? 'after its results were stored' : 'while its results are being sent';
+  return `${late} instance${late === 1 ? '' : 's'} arrived ${when}: kept in the spool, not processed (retry the job to compute the whole series again)`;
 }

@@ -4,7 +4,7 @@
 // better-sqlite3 is synchronous: each method does its work when called and answers a settled promise, as the
 // interface asks; a read followed by a write (claim, record an instance, complete a series) is one SQLite transaction.
 import type { Job, JobState } from '../job.js';
-import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance } from '../store.js';
+import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
 import { SqliteQueue, boundedLimit } from './queue.js';
 import { SqliteRegistry } from './registry.js';
@@ -64,7 +64,7 @@ export class SqliteJobStore implements JobStore {
     return this.registry.hasInstance(seriesInstanceUid, sopInstanceUid);
   }
 
-  async recordInstance(instance: ReceivedInstance): Promise<{ job: Job; created: boolean; reopened: boolean }> {
+  async recordInstance(instance: ReceivedInstance): Promise<RecordedInstance> {
     return this.registry.recordInstance(instance);
   }
 
