@@ -149,57 +149,21 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
 
   test('a head stored as signed values with negative air comes back with the same stored values inside the mask', async () => {
     // The HFS 2D T1 head rewritten as a scanner with signed storage would send it: every stored value minus 600.
-    const headDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions/HFS/3_t1_fl2d_sag');
-    const dir = tempDir('signed-head');
-    const studyUid = newUid();
-    const signedSeriesUid = newUid();
-    const stored = new Map<string, Int16Array>();
-    const signedFiles: string[] = [];
-    for (const name of fs.readdirSync(headDir).sort()) {
-      const original = path.join(headDir, name);
-      const values = Int16Array.from((await decodePixelData(original)).frames[0], (v) => v - 600);
-      const dataset = fromPart10(fs.readFileSync(original)).dataset as Dataset;
-      for (const key of ['SmallestImagePixelValue', 'LargestImagePixelValue', 'PixelPaddingValue', 'WindowCenter', 'WindowWidth']) delete dataset[key];
-      Object.assign(dataset, { StudyInstanceUID: studyUid, SeriesInstanceUID: signedSeriesUid, SOPInstanceUID: newUid(), PixelRepresentation: 1, PixelData: [values.buffer] });
-      dataset._meta = { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } };
-      dataset._vrMap = { PixelData: 'OW' };
-      const file = path.join(dir, name);
-      fs.writeFileSync(file, (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer(dataset));
-      stored.set(String(dataset.SOPInstanceUID), values);
-      signedFiles.push(file);
-    }
-    await storescu(node.dicomPort, 'BRAINSTRIP', signedFiles);
-    const job = await waitForJob(node, signedSeriesUid);
+    const head = await rewriteHead(tempDir('signed-head'), { PixelRepresentation: 1 }, (values) => Int16Array.from(values, (v) => v - 600));
+    await storescu(node.dicomPort, 'BRAINSTRIP', head.files);
+    const job = await waitForJob(node, head.seriesUid);
     expect(job.state, `job ${job.id}: ${job.reason}`).toBe('done');
-
-    const studyId = (await orthanc.post<{ ID: string }[]>('/tools/lookup', studyUid))[0].ID;
-    const series = await orthanc.get<any[]>(`/studies/${studyId}/series`);
-    const derived = series.find((s) => s.MainDicomTags.Modality === 'MR');
-    const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
-    expect(derived.Instances).toHaveLength(signedFiles.length);
-    // The SEG's mask of each source instance.
-    const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
-    const bits = new Uint8Array((segFile.PixelData as ArrayBuffer[])[0]);
-    const frameLength = Number(segFile.Rows) * Number(segFile.Columns);
-    const maskOf = new Map<string, (p: number) => boolean>();
-    (segFile.PerFrameFunctionalGroupsSequence as any[]).forEach((frame, f) => {
-      const uid = frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID as string;
-      maskOf.set(uid, (p) => ((bits[(f * frameLength + p) >> 3] >> ((f * frameLength + p) & 7)) & 1) === 1);
-    });
+    const derived = await derivedFromArchive(orthanc, head.studyUid, head.dir);
+    expect(derived.instances).toHaveLength(head.files.length);
     let darkest = 0;
-    for (const values of stored.values()) for (const v of values) darkest = Math.min(darkest, v);
+    for (const values of head.stored.values()) for (const v of values) darkest = Math.min(darkest, v);
     let inside = 0;
     let negativeInside = 0;
-    for (const [n, id] of derived.Instances.entries()) {
-      const file = path.join(dir, `derived-${n}.dcm`);
-      fs.writeFileSync(file, await orthanc.getBytes(`/instances/${id}/file`));
-      const dataset = fromPart10(fs.readFileSync(file)).dataset;
+    for (const [n, { uid, dataset, pixels, file }] of derived.instances.entries()) {
       expect(dataset.PixelRepresentation).toBe(1);
-      const uid = dataset.SourceImageSequence[0].ReferencedSOPInstanceUID as string;
-      const source = stored.get(uid)!;
-      const mask = maskOf.get(uid)!;
-      const pixels = (await decodePixelData(file)).frames[0];
-      for (let p = 0; p < frameLength; p++) {
+      const source = head.stored.get(uid)!;
+      const mask = derived.maskOf.get(uid)!;
+      for (let p = 0; p < derived.frameLength; p++) {
         if (mask(p)) {
           inside++;
           if (source[p] < 0) negativeInside++;
@@ -216,6 +180,44 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     expect(negativeInside).toBeGreaterThan(1000);
   }, 900_000);
 
+  // The same head in the other encodings scanners use: every derived image fetched back from the archive holds,
+  // inside the mask, exactly the stored values of its source, in the source's own pixel representation and bits.
+  const ENCODINGS: Array<{ name: string; attributes: Dataset; encode(values: ArrayLike<number>): Uint8Array | Uint16Array | Int16Array }> = [
+    { name: 'unsigned 8-bit', attributes: { BitsAllocated: 8, BitsStored: 8, HighBit: 7 }, encode: (values) => Uint8Array.from(values, (v) => Math.min(255, Math.round(v / 8))) },
+    {
+      name: 'unsigned 12-bit with Rescale Slope 2 and Intercept −1000',
+      attributes: { BitsStored: 12, HighBit: 11, RescaleSlope: 2, RescaleIntercept: -1000 },
+      encode: (values) => Uint16Array.from(values, (v) => Math.min(4095, v)),
+    },
+    { name: 'unsigned 16-bit over the whole range', attributes: { BitsStored: 16, HighBit: 15 }, encode: (values) => Uint16Array.from(values, (v) => Math.min(65535, v * 30)) },
+    {
+      name: 'signed 12-bit with Rescale Slope 0.5 and Intercept 100',
+      attributes: { PixelRepresentation: 1, BitsStored: 12, HighBit: 11, RescaleSlope: 0.5, RescaleIntercept: 100 },
+      encode: (values) => Int16Array.from(values, (v) => Math.max(-2048, Math.min(2047, v - 1000))),
+    },
+  ];
+  test.each(ENCODINGS)('a head stored as $name comes back with its stored values inside the mask', async ({ name, attributes, encode }) => {
+    const head = await rewriteHead(tempDir('encoded-head'), attributes, encode);
+    await storescu(node.dicomPort, 'BRAINSTRIP', head.files);
+    const job = await waitForJob(node, head.seriesUid);
+    expect(job.state, `${name}: job ${job.id}: ${job.reason}`).toBe('done');
+    const derived = await derivedFromArchive(orthanc, head.studyUid, head.dir);
+    expect(derived.instances).toHaveLength(head.files.length);
+    let inside = 0;
+    for (const { uid, dataset, pixels } of derived.instances) {
+      expect(dataset.PixelRepresentation ?? 0, name).toBe(attributes.PixelRepresentation ?? 0);
+      expect(Number(dataset.BitsAllocated), name).toBeGreaterThanOrEqual(Number(attributes.BitsAllocated ?? 16) === 8 ? 8 : 16);
+      const source = head.stored.get(uid)!;
+      const mask = derived.maskOf.get(uid)!;
+      for (let p = 0; p < derived.frameLength; p++) {
+        if (!mask(p)) continue;
+        inside++;
+        if (pixels[p] !== source[p]) expect(pixels[p], `${name}: ${uid} pixel ${p}: the source stores ${source[p]}`).toBe(source[p]);
+      }
+    }
+    expect(inside, `${name}: a brain inside the mask`).toBeGreaterThan(100_000);
+  }, 900_000);
+
   // A normal head must not be flagged for review. (With model 1.1.0 every real head of the test data was flagged by
   // the review check's extent rule, which an earlier version of this file accepted; model 2.0.0 is not flagged.)
   test('a normal head (the Enhanced MPRAGE above) comes back without a review flag', async () => {
@@ -228,3 +230,51 @@ describe.skipIf(missing !== undefined)('end to end with Orthanc as the archive',
     for (const output of outputs) expect(String(output.MainDicomTags.SeriesDescription ?? '')).not.toContain('[review]');
   }, 60_000);
 });
+
+/** The HFS 2D T1 head of the shared data with its stored values and encoding attributes rewritten, in a new study. */
+async function rewriteHead(dir: string, attributes: Dataset, encode: (values: ArrayLike<number>) => Uint8Array | Uint16Array | Int16Array) {
+  const headDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions/HFS/3_t1_fl2d_sag');
+  const studyUid = newUid();
+  const seriesUid = newUid();
+  const stored = new Map<string, Uint8Array | Uint16Array | Int16Array>();
+  const files: string[] = [];
+  for (const name of fs.readdirSync(headDir).sort()) {
+    const original = path.join(headDir, name);
+    const values = encode((await decodePixelData(original)).frames[0]);
+    const dataset = fromPart10(fs.readFileSync(original)).dataset as Dataset;
+    for (const key of ['SmallestImagePixelValue', 'LargestImagePixelValue', 'PixelPaddingValue', 'WindowCenter', 'WindowWidth']) delete dataset[key];
+    Object.assign(dataset, { StudyInstanceUID: studyUid, SeriesInstanceUID: seriesUid, SOPInstanceUID: newUid(), ...attributes, PixelData: [values.buffer] });
+    dataset._meta = { TransferSyntaxUID: { Value: [EXPLICIT_VR_LITTLE_ENDIAN] } };
+    dataset._vrMap = { PixelData: values instanceof Uint8Array ? 'OB' : 'OW' };
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, (dcmjs.data as unknown as { datasetToBuffer(d: Dataset): Buffer }).datasetToBuffer(dataset));
+    stored.set(String(dataset.SOPInstanceUID), values);
+    files.push(file);
+  }
+  return { dir, studyUid, seriesUid, files, stored };
+}
+
+/** The skull-stripped images of a study, fetched back from the archive and decoded, and the SEG's mask of each. */
+async function derivedFromArchive(orthanc: Orthanc, studyUid: string, dir: string) {
+  const studyId = (await orthanc.post<{ ID: string }[]>('/tools/lookup', studyUid))[0].ID;
+  const series = await orthanc.get<any[]>(`/studies/${studyId}/series`);
+  const derived = series.find((s) => s.MainDicomTags.Modality === 'MR');
+  const seg = series.find((s) => s.MainDicomTags.Modality === 'SEG');
+  const segFile = fromPart10(await orthanc.getBytes(`/instances/${seg.Instances[0]}/file`)).dataset;
+  const bits = new Uint8Array((segFile.PixelData as ArrayBuffer[])[0]);
+  const frameLength = Number(segFile.Rows) * Number(segFile.Columns);
+  const maskOf = new Map<string, (p: number) => boolean>();
+  (segFile.PerFrameFunctionalGroupsSequence as any[]).forEach((frame, f) => {
+    const uid = frame.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID as string;
+    maskOf.set(uid, (p) => ((bits[(f * frameLength + p) >> 3] >> ((f * frameLength + p) & 7)) & 1) === 1);
+  });
+  const instances = [];
+  for (const [n, id] of (derived.Instances as string[]).entries()) {
+    const file = path.join(dir, `derived-${n}.dcm`);
+    fs.writeFileSync(file, await orthanc.getBytes(`/instances/${id}/file`));
+    const dataset = fromPart10(fs.readFileSync(file)).dataset;
+    const uid = dataset.SourceImageSequence[0].ReferencedSOPInstanceUID as string;
+    instances.push({ uid, dataset, file, pixels: (await decodePixelData(file)).frames[0] });
+  }
+  return { instances, maskOf, frameLength };
+}

@@ -2,7 +2,7 @@
 // number of requests meanwhile make one more pass). A pass that decides from what it counted before an await
 // (free slots, busy jobs) stays right only if no other pass changes those counts in between.
 export class OnePassAtATime {
-  private running = false;
+  private running: Promise<void> | undefined;
   private again = false;
 
   constructor(private readonly pass: () => Promise<void>) {}
@@ -12,15 +12,19 @@ export class OnePassAtATime {
       this.again = true;
       return;
     }
-    this.running = true;
-    void this.pass()
+    this.running = this.pass()
       .catch(() => undefined)
       .finally(() => {
-        this.running = false;
+        this.running = undefined;
         if (this.again) {
           this.again = false;
           this.request();
         }
       });
+  }
+
+  /** Resolves once no pass runs (including the ones asked for meanwhile). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 }

@@ -387,6 +387,8 @@ export class JobRunner {
   async close(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // A pass waiting for the store may still claim a job: it puts it back, or its slot is among those aborted.
+    await this.filling.idle();
     const running = [...this.running.values(), ...this.sending.values()];
     for (const r of running) r.controller.abort(new Error('node shutting down'));
     await Promise.allSettled(running.map((r) => r.done));

@@ -43,6 +43,11 @@ interface InstanceFields {
   privateBefore?: Buffer[];
   position?: number;
   pixelSeed?: number;
+  /** Specific Character Set (0008,0005) as sent, and the Patient's Name bytes it is meant to decode. */
+  characterSet?: string;
+  patientName?: Buffer;
+  /** Image pixel elements of group 0028 after Columns (Pixel Representation, Rescale Slope …), already encoded. */
+  pixelModule?: Buffer[];
 }
 
 /** An MR instance in explicit VR little endian; a field set to undefined in `omit` is left out. */
@@ -55,12 +60,13 @@ export function mrInstance(f: InstanceFields, omit: Array<keyof InstanceFields> 
     length += b.length;
     offsets[name] = length; // where the element ends
   };
+  if (f.characterSet !== undefined) add('characterSet', element(0x0008, 0x0005, 'CS', text(f.characterSet)));
   if (!omit.includes('sopClassUid')) add('sopClassUid', element(0x0008, 0x0016, 'UI', uidValue(f.sopClassUid ?? MR_STORAGE)));
   if (!omit.includes('sopInstanceUid')) add('sopInstanceUid', element(0x0008, 0x0018, 'UI', uidValue(f.sopInstanceUid!)));
   add('modality', element(0x0008, 0x0060, 'CS', text('MR')));
   add('seriesDescription', element(0x0008, 0x103e, 'LO', text('t1_mprage_hostile')));
   for (const b of f.privateBefore ?? []) add('private', b);
-  add('patientName', element(0x0010, 0x0010, 'PN', text('HOSTILE^TEST')));
+  add('patientName', element(0x0010, 0x0010, 'PN', f.patientName ?? text('HOSTILE^TEST')));
   if (!omit.includes('studyInstanceUid')) add('studyInstanceUid', element(0x0020, 0x000d, 'UI', uidValue(f.studyInstanceUid!)));
   if (!omit.includes('seriesInstanceUid')) add('seriesInstanceUid', element(0x0020, 0x000e, 'UI', uidValue(f.seriesInstanceUid!)));
   add('position', element(0x0020, 0x0032, 'DS', text(`0\\0\\${f.position ?? 0}`)));
@@ -68,6 +74,7 @@ export function mrInstance(f: InstanceFields, omit: Array<keyof InstanceFields> 
   rows.writeUInt16LE(4, 0);
   add('rows', element(0x0028, 0x0010, 'US', rows));
   add('columns', element(0x0028, 0x0011, 'US', rows));
+  for (const b of f.pixelModule ?? []) add('pixelModule', b);
   const pixels = Buffer.alloc(32);
   const r = rng(f.pixelSeed ?? 1);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(r() * 256);
@@ -146,6 +153,24 @@ export function buildCorpus(seed = 20261130): HostileCase[] {
   instance('SeriesInstanceUID ../../etc', { seriesInstanceUid: '../../etc' }, STATUS.DATASET_MISMATCH);
   instance('StudyInstanceUID of 65 characters', { studyInstanceUid: `1.${digits(63)}` }, STATUS.DATASET_MISMATCH);
   instance('SeriesInstanceUID with a NUL inside', { seriesInstanceUid: '1.2.3\u0000.4' }, STATUS.DATASET_MISMATCH);
+  // Legal on the wire, hostile to whoever reads it later: stored and acknowledged, then read without loss (an unknown
+  // or broken character set decodes with the default repertoire), refused with the value named (a Rescale Slope that
+  // is not a number), or kept exactly (signed pixels). The jobs' outcomes are tested end to end elsewhere
+  // (e2e-character-set, derived-pixels, intensity-invariance, non-head).
+  const us = (v: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(v, 0);
+    return b;
+  };
+  instance('unknown Specific Character Set ISO_IR 999 with Latin-1 names', { characterSet: 'ISO_IR 999', patientName: text('Müller^Jürgen') }, STATUS.SUCCESS);
+  instance('Specific Character Set GARBAGE', { characterSet: 'GARBAGE', patientName: text('Ærø^Åse') }, STATUS.SUCCESS);
+  instance('multi-valued character set with an unknown second term', { characterSet: '\\ISO 2022 IR 999', patientName: text('Doe^John') }, STATUS.SUCCESS);
+  instance('ISO 2022 IR 87 with a broken escape sequence', { characterSet: '\\ISO 2022 IR 87', patientName: Buffer.from([0x1b, 0x24, 0x42, 0x3b, 0x33, 0x1b, 0x28, 0x20]) }, STATUS.SUCCESS);
+  instance('Rescale Slope "abc"', { pixelModule: [element(0x0028, 0x1053, 'DS', text('abc'))] }, STATUS.SUCCESS);
+  instance('Rescale Slope 1e38', { pixelModule: [element(0x0028, 0x1053, 'DS', text('1e38'))] }, STATUS.SUCCESS);
+  instance('signed pixels (Pixel Representation 1)', { pixelModule: [element(0x0028, 0x0100, 'US', us(16)), element(0x0028, 0x0101, 'US', us(12)), element(0x0028, 0x0103, 'US', us(1))] }, STATUS.SUCCESS);
+  instance('Pixel Representation 2', { pixelModule: [element(0x0028, 0x0103, 'US', us(2))] }, STATUS.SUCCESS);
+
   // Seeded variations: a random invalid character at a random place of one of the UIDs.
   const bad = ['a', '/', '\\', ' ', '-', '_', '%', '..', '\u00e9', '*'];
   for (let i = 0; i < 10; i++) {

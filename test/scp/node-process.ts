@@ -86,6 +86,11 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     });
   });
   const get = (pathname: string) => fetch(`http://127.0.0.1:${started.httpPort}${pathname}`);
+  // The node is not ready before its workers have loaded the model; tests start from a node that is.
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const health = (await get('/health').then((r) => r.json(), () => undefined)) as { checks?: { model?: boolean } } | undefined;
+    if (health?.checks?.model !== false) break;
+  }
   return {
     dataDir,
     ...started,

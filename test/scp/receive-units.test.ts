@@ -173,9 +173,13 @@ describe('spool', () => {
     expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4')).toBe(true);
     expect(fs.existsSync(dir)).toBe(false);
     // The next instance of that series finds its folder gone and makes it again.
+    const mark = spool.activityMark(); // retention asks the job store which series are finished…
     const { target: again } = await spool.commit(await receive(spool, Buffer.alloc(4)), dir, '1.2.3.10');
     spool.settled(dir);
     expect(fs.existsSync(again)).toBe(true);
+    // …and an instance stored before the answer came keeps the folder (the answer may predate its job).
+    expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4', mark)).toBe(false);
+    expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4', spool.activityMark())).toBe(true);
   });
 
   it('reports a write failure instead of throwing, and leaves nothing behind', async () => {

@@ -16,7 +16,7 @@ import { EXPLICIT_LE, MR_STORAGE, RawConnection } from './raw-scu.js';
 
 class FullStore extends SqliteJobStore {
   full = true;
-  override recordInstance(instance: ReceivedInstance) {
+  override async recordInstance(instance: ReceivedInstance) {
     if (this.full) throw new Error('database or disk is full');
     return super.recordInstance(instance);
   }
