@@ -58,6 +58,8 @@ export async function writeHeadSeries(dir: string, spec: HeadSeriesSpec = {}) {
     value: (i, j, k) => Math.round(data[i + columns * (j + rows * k)] * scale),
     attributes: {
       SeriesDescription: spec.seriesDescription ?? 't1_mprage_sag 1mm',
+      // As GE writes it: the count that lets a receiver know the series arrived whole.
+      ImagesInAcquisition: slices,
       ImageType: ['ORIGINAL', 'PRIMARY', 'M', 'NORM', 'DIS3D'],
       MRAcquisitionType: '3D',
       ScanningSequence: ['GR', 'IR'],
