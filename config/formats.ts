@@ -191,17 +191,20 @@ export interface Destination {
   port: number;
   /** Absent or false: plain TCP. true or an object: DICOM over TLS (PS3.15 B.1). */
   tls?: boolean | DestinationTls;
+  /** Results flagged for review reach this destination only once a person released them on the page. */
+  holdFlagged?: boolean;
 }
 
-const DESTINATION_SHAPE = 'a list of {aeTitle, host, port, tls?}';
+const DESTINATION_SHAPE = 'a list of {aeTitle, host, port, tls?, holdFlagged?}';
 function destinationProblem(d: unknown): string | undefined {
   if (typeof d !== 'object' || d === null || Array.isArray(d)) return `${JSON.stringify(d)} is not a destination`;
-  const { aeTitle, host, port, tls, ...unknown } = d as Partial<Destination>;
+  const { aeTitle, host, port, tls, holdFlagged, ...unknown } = d as Partial<Destination>;
   const name = typeof aeTitle === 'string' ? aeTitle : JSON.stringify(aeTitle);
   if (Object.keys(unknown).length > 0) return `destination ${name} has no field '${Object.keys(unknown)[0]}'`;
   if (!isAeTitle(aeTitle)) return `destination AE title ${JSON.stringify(aeTitle)} must be ${AE_TITLE_RULE}`;
   if (!isHost(host)) return `destination ${name}: host ${JSON.stringify(host)} must be ${HOST_RULE}`;
   if (!isWholeNumber(port, 1, 65535)) return `destination ${name}: port ${JSON.stringify(port)} must be a TCP port 1–65535`;
+  if (holdFlagged !== undefined && typeof holdFlagged !== 'boolean') return `destination ${name}: holdFlagged must be true or false`;
   if (tls === undefined || typeof tls === 'boolean') return undefined;
   if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) return `destination ${name}: tls must be true, false or {ca?, rejectUnauthorized?}`;
   const { ca, rejectUnauthorized, ...other } = tls;

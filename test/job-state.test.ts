@@ -51,6 +51,8 @@ describe('job state', () => {
       step: 'processing → processing',
       resultsReady: 'processing → sending',
       sendProgress: 'sending → sending',
+      hold: 'sending → sending',
+      release: 'sending → sending',
       delivered: 'sending → done',
       fail: 'processing|sending → failed',
       cancel: 'receiving|complete|queued|sending → failed',

@@ -186,7 +186,7 @@ export async function startNode(
     failingAfterMs: config.ops.destinationFailingSeconds * 1000,
     spoolWarnFreeBytes: config.ops.spoolWarnFreeMegabytes * 1048576,
   };
-  registerHealthMetrics(metrics, healthDeps);
+  registerHealthMetrics(metrics, { ...healthDeps, reviewCounts: () => store.reviewCounts() });
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
     {

@@ -10,7 +10,7 @@ import type { MetricsRegistry } from '../metrics.js';
 import type { NodeControls } from './controls.js';
 import { OnePassAtATime } from './one-pass.js';
 import { OrderedMoves } from './ordered-moves.js';
-import { type JobContext, ResultsMissingError, type SeriesProcessor } from './processing/contract.js';
+import { HeldForReviewError, type JobContext, ResultsMissingError, type SeriesProcessor } from './processing/contract.js';
 import type { Job, ProcessingStep, Stage } from './state/job.js';
 import { trailingStageStart } from './state/stages.js';
 import type { JobStore } from './state/store.js';
@@ -275,6 +275,7 @@ export class JobRunner {
       },
       step: (step, detail) => recorded(step, detail),
       progress: (detail) => recorded(undefined, detail),
+      recordReview: (review) => this.store.setReview(job.id, review),
     };
   }
 
@@ -372,6 +373,11 @@ export class JobRunner {
       if (signal.aborted) {
         await this.move(job, 'sendProgress', { detail: 'interrupted by shutdown; sends again at the next start' }, log);
         log.warn('sending interrupted by shutdown; it resumes at the next start');
+        return;
+      }
+      if (error instanceof HeldForReviewError) {
+        await this.move(job, 'hold', { detail: `held for review: ${error.destinations.join(', ')} get it once a person releases it`, heldFor: error.destinations.join(','), stage: 'held' }, log);
+        log.warn(error.message);
         return;
       }
       if (error instanceof ResultsMissingError) {

@@ -54,6 +54,14 @@ async function resendJob(ctx: WebContext, job: Job, by: string): Promise<string>
   return `job ${job.id} queued to send its results again (${forgotten} confirmed object(s) will be sent again)`;
 }
 
+async function releaseJob(ctx: WebContext, job: Job, by: string): Promise<string> {
+  if (!job.heldFor) throw new Error(`job ${job.id} holds nothing for review`);
+  const releasedBy = `${by} at ${new Date().toISOString()}`;
+  if (!(await ctx.store.transition(job.id, 'release', { detail: `released for ${job.heldFor} by ${by}`, releasedBy }))) throw new Error(`job ${job.id} changed meanwhile`);
+  ctx.runner.wake();
+  return `job ${job.id}: flagged result released by ${by}; it is sent to ${job.heldFor}`;
+}
+
 /** The name of a job in the audit log. */
 export const jobTarget = (job: Job): string => `job ${job.id} (${job.seriesDescription ?? job.seriesInstanceUid})`;
 
@@ -126,6 +134,7 @@ export const ACTIONS: ReadonlyArray<Route<Action>> = [
   { method: 'POST', path: /^\/jobs\/(\d+)\/retry$/, handler: onOneJob(retryJob) },
   { method: 'POST', path: /^\/jobs\/(\d+)\/cancel$/, handler: onOneJob(cancelJob) },
   { method: 'POST', path: /^\/jobs\/(\d+)\/resend$/, handler: onOneJob(resendJob) },
+  { method: 'POST', path: /^\/jobs\/(\d+)\/release$/, handler: onOneJob(releaseJob) },
   { method: 'POST', path: /^\/jobs\/retry$/, handler: retryFailedShown },
   { method: 'POST', path: /^\/pause$/, handler: pauseOrResume },
   { method: 'POST', path: /^\/destinations\/(\d+)\/echo$/, handler: echoDestination },

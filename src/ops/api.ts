@@ -27,7 +27,12 @@ async function jobList(ctx: WebContext, { url, res }: ApiRequest): Promise<void>
   const limitText = url.searchParams.get('limit');
   const limit = limitText === null ? 200 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return sendJson(res, 400, { error: 'limit must be a whole number from 1 to 10000' });
-  const jobs = await ctx.store.list({ state: state as JobState | undefined, seriesInstanceUid: url.searchParams.get('series') ?? undefined, limit });
+  const review = (url.searchParams.get('review') ?? undefined) as 'flagged' | 'held' | undefined;
+  if (review && review !== 'flagged' && review !== 'held') return sendJson(res, 400, { error: `review must be flagged or held, not '${review}'` });
+  const series = url.searchParams.get('series') ?? undefined;
+  const jobs = review
+    ? (await ctx.store.search({ state: state as JobState | undefined, review, limit })).filter((j) => !series || j.seriesInstanceUid === series)
+    : await ctx.store.list({ state: state as JobState | undefined, seriesInstanceUid: series, limit });
   sendJson(res, 200, { counts: await ctx.store.countsByState(), jobs });
 }
 

@@ -18,6 +18,7 @@ export function jobFilter(params: URLSearchParams): JobFilter & { fromDay?: stri
     toDay: params.get('to') ?? undefined,
     callingAe: params.get('ae') || undefined,
     text: params.get('q')?.trim() || undefined,
+    review: params.get('review') === 'flagged' || params.get('review') === 'held' ? (params.get('review') as 'flagged' | 'held') : undefined,
     limit: 500,
   };
 }
@@ -25,7 +26,7 @@ export function jobFilter(params: URLSearchParams): JobFilter & { fromDay?: stri
 /** The filter's part of a query string ('' or '?…'), to carry it into links and actions. */
 export function filterQuery(params: URLSearchParams): string {
   const keep = new URLSearchParams();
-  for (const key of ['state', 'from', 'to', 'ae', 'q']) {
+  for (const key of ['state', 'from', 'to', 'ae', 'q', 'review']) {
     const v = params.get(key);
     if (v) keep.set(key, v);
   }

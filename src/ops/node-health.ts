@@ -44,7 +44,14 @@ export function degradedReasons(deps: NodeHealthDeps): string[] {
   return reasons;
 }
 
-export function registerHealthMetrics(metrics: MetricsRegistry, deps: NodeHealthDeps): void {
+export function registerHealthMetrics(metrics: MetricsRegistry, deps: NodeHealthDeps & { reviewCounts(): Promise<{ flagged: number; held: number }> }): void {
+  let review = { flagged: 0, held: 0 };
+  const refresh = () => void deps.reviewCounts().then((r) => (review = r), () => undefined);
+  refresh();
+  // The store answers asynchronously and a scrape wants an answer now: the counts are refreshed every few seconds.
+  setInterval(refresh, 5000).unref();
+  metrics.gauge('brainstrip_jobs_flagged_for_review', 'Jobs whose brain mask the quality check flagged for review', () => review.flagged);
+  metrics.gauge('brainstrip_jobs_held_for_review', 'Jobs whose flagged results wait for a person to release them', () => review.held);
   const perDestination = (name: string, help: string, value: (s: ReturnType<DestinationHealth['snapshot']>[number]) => number | undefined) =>
     metrics.gauge(
       name,

@@ -61,12 +61,18 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
     running ? actionButton(s, `/jobs/${job.id}/retry`, job.state === 'sending' ? 'Retry sending now' : 'Restart now', { back, cls: 'primary' }) : '',
     ['receiving', 'complete', 'queued', 'processing', 'sending'].includes(job.state) ? actionButton(s, `/jobs/${job.id}/cancel`, 'Cancel', { back, cls: 'danger' }) : '',
     job.state === 'done' && results ? actionButton(s, `/jobs/${job.id}/resend`, 'Re-send results', { back }) : '',
+    job.heldFor ? actionButton(s, `/jobs/${job.id}/release`, `Release for ${job.heldFor}`, { back, cls: 'primary' }) : '',
   ];
   const review = summary?.flaggedForReview
     ? html`<span class="bad">flagged for review</span>: ${summary.reviewReason ?? `the brain mask agrees poorly with the registered atlas (Dice ${summary.atlasAgreementDice}, expected at least ${summary.reviewDice ?? config.model.reviewDice})`}`
     : summary
       ? html`<span class="ok">not flagged</span> (atlas agreement Dice ${summary.atlasAgreementDice})`
       : html`<span class="muted">no results yet</span>`;
+  const hold = job.heldFor
+    ? html`<div class="bad">held for ${job.heldFor} until a person who reviewed it releases it</div>`
+    : job.releasedBy
+      ? html`<div class="muted">released by ${job.releasedBy}</div>`
+      : '';
   const body = html`<h1>${jobName(job)} ${stateBadge(job.state)}</h1>
     <p>${actions}</p>
     <div class="grid2"><div>
@@ -79,7 +85,7 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
       <dt>Attempts</dt><dd>${job.attempts}</dd>
       <dt>Received</dt><dd>${when(job.createdAt)}</dd><dt>Finished</dt><dd>${when(job.finishedAt)}</dd>
       <dt>Brain volume</dt><dd>${summary?.brainVolumeMl !== undefined ? `${summary.brainVolumeMl} ml` : '—'}</dd>
-      <dt>Review</dt><dd>${review}</dd>
+      <dt>Review</dt><dd>${review}${hold}</dd>
       <dt>Model</dt><dd>${results ? `${results.set.model.name} ${results.set.model.version} (${results.set.model.precision})` : '—'}</dd>
     </dl>
     <details><summary>UIDs</summary><div class="uids">Study ${job.studyInstanceUid}<br>Series ${job.seriesInstanceUid}<br>SOP class ${job.sopClassUid ?? ''}

@@ -5,7 +5,7 @@ import type { WebContext } from './context.js';
 import { html, personName, stateBadge, when } from './html.js';
 import { describeJobs } from './job-facts.js';
 import { filterQuery, jobFilter } from './job-filter.js';
-import { type PageRequest, actionButton, jobName, showPage } from './page-parts.js';
+import { type PageRequest, actionButton, jobName, reviewCell, showPage } from './page-parts.js';
 
 export async function jobsPage(ctx: WebContext, request: PageRequest): Promise<void> {
   const { store } = ctx;
@@ -22,6 +22,7 @@ export async function jobsPage(ctx: WebContext, request: PageRequest): Promise<v
         <td>${stateBadge(job.state)}${job.state === 'failed' ? html`<div class="bad" style="font-weight:400;max-width:28em">${job.reason}</div>` : html`<div class="muted">${job.detail}</div>`}</td>
         <td>${personName(job.patientName)}<div class="muted">${job.patientId}</div></td>
         <td><a href="/jobs/${job.id}">${jobName(job)}</a><div class="muted">${job.studyDescription}${job.accessionNumber ? ` · acc. ${job.accessionNumber}` : ''}</div></td>
+        <td>${reviewCell(job)}</td>
         <td>${job.callingAe}</td><td>${job.instances}</td><td>${when(job.createdAt)}</td><td>${when(job.finishedAt)}</td></tr>`,
   );
   const body = html`<h1>Jobs</h1>
@@ -30,11 +31,12 @@ export async function jobsPage(ctx: WebContext, request: PageRequest): Promise<v
         <label>Received from<input type="date" name="from" value="${filter.fromDay ?? ''}"></label>
         <label>to<input type="date" name="to" value="${filter.toDay ?? ''}"></label>
         <label>Calling AE<select name="ae"><option value="">any</option>${aes.map((ae) => html`<option ${filter.callingAe === ae ? 'selected' : ''}>${ae}</option>`)}</select></label>
+        <label>Review<select name="review"><option value="">any</option>${(['flagged', 'held'] as const).map((r) => html`<option value="${r}" ${filter.review === r ? 'selected' : ''}>${r === 'flagged' ? 'flagged for review' : 'held until released'}</option>`)}</select></label>
         <label>Patient ID, name, accession or series<input type="search" name="q" value="${filter.text ?? ''}" size="28"></label>
         <button type="submit" class="primary">Filter</button> <a class="button" href="/jobs">Clear</a>
       </form>
       <p>${jobs.length} job(s)${jobs.length === filter.limit ? ' (the most recent shown)' : ''}.
         ${failedShown > 0 ? actionButton(s, `/jobs/retry${query}`, `Retry the ${failedShown} failed job(s) shown`, { back: `/jobs${query}` }) : ''}</p>
-      <table id="jobs"><tr><th>#</th><th>state</th><th>patient</th><th>series</th><th>from</th><th>instances</th><th>received</th><th>finished</th></tr>${rows}</table>`;
+      <table id="jobs"><tr><th>#</th><th>state</th><th>patient</th><th>series</th><th>review</th><th>from</th><th>instances</th><th>received</th><th>finished</th></tr>${rows}</table>`;
   showPage(ctx, request, { title: 'Jobs', active: '/jobs', refresh: 10 }, body);
 }

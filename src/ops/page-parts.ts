@@ -50,4 +50,10 @@ export function lastSendCell(d: Awaited<ReturnType<typeof lastSendResults>>[numb
   return html`<span class="muted">nothing sent yet</span>`;
 }
 
+/** The review flag of a job as the lists show it: flagged (with the reasons), held until released, released by whom. */
+export function reviewCell(job: Job): Html {
+  if (!job.review) return html``;
+  return html`<span class="warn" title="${job.review}">flagged</span>${job.heldFor ? html` <span class="bad">held</span>` : ''}${job.releasedBy ? html`<div class="muted">released by ${job.releasedBy}</div>` : ''}`;
+}
+
 export const jobName = (job: Job): string => job.seriesDescription || `series ${job.seriesNumber ?? ''}`.trim() || 'series';

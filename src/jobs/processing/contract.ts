@@ -15,6 +15,8 @@ export interface JobContext {
   step(step: ProcessingStep, detail: string): void;
   /** What the job does now within its stage, in words for people (a sending attempt); no stage changes. */
   progress(detail: string): void;
+  /** Records the quality check's verdict of the results on the job: the reasons it was flagged for review, or null. */
+  recordReview?(review: string | null): Promise<void>;
   /** When set, results go to this destination (AE@host:port) only, not to every configured one. */
   onlyDestination?: string;
   /** Resolves when the operator allows sending (at once unless sending is paused); rejects when aborted. */
@@ -36,6 +38,17 @@ export interface SeriesProcessor {
   send(ctx: JobContext): Promise<void>;
   /** Whether the job's results are complete on disk, computed from these instances by the configured model. */
   hasResults(ctx: Pick<JobContext, 'job' | 'instancePaths' | 'workDir'>): boolean;
+}
+
+/**
+ * The results were flagged for review and some destinations take flagged results only once a person released them:
+ * the others have them; these wait (the job stays sending, held, and takes no send slot).
+ */
+export class HeldForReviewError extends Error {
+  constructor(readonly destinations: string[]) {
+    super(`flagged for review: held for ${destinations.join(', ')} until a person releases it`);
+    this.name = 'HeldForReviewError';
+  }
 }
 
 /** Sending found no results on disk (removed, or computed from other instances): the job must be computed again. */

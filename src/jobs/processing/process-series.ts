@@ -13,7 +13,7 @@ import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/
 import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
 import { StoredLedger, destinationKey } from '../../scu/ledger.js';
 import { DeliveryError, deliver } from '../../scu/sender.js';
-import { type JobContext, ResultsMissingError, type SeriesProcessor } from './contract.js';
+import { HeldForReviewError, type JobContext, ResultsMissingError, type SeriesProcessor } from './contract.js';
 import type { ExtractionStep } from './extract-brain.js';
 import { type BrainExtractor, poolExtractor } from './extractor.js';
 import { loadSeriesIsolated } from './parse-series.js';
@@ -94,6 +94,11 @@ async function computeResults(ctx: JobContext, config: BrainstripConfig, extract
   return set;
 }
 
+/** The quality check's verdict of a result set: why it was flagged for review, or null when it was not. */
+function reviewOf(set: ResultSet): string | null {
+  return set.summary.flaggedForReview ? String(set.summary.reviewReason ?? 'flagged by the quality check') : null;
+}
+
 export interface SeriesProcessorHandle extends SeriesProcessor {
   /** Both stages in one call, for tools that need no queue. */
   process(ctx: JobContext): Promise<void>;
@@ -142,6 +147,7 @@ export function createSeriesProcessor(
     const found = resultsOnDisk(ctx);
     if (found) {
       log.info(`results computed earlier from the same instances are complete on disk (${found.objects.length} objects)`);
+      await ctx.recordReview?.(reviewOf(found));
       return;
     }
     const dir = resultsDirOf(workDir);
@@ -155,6 +161,8 @@ export function createSeriesProcessor(
       throw DicomError.withMessage(`series ${job.seriesInstanceUid}: ${message}`, { seriesInstanceUid: job.seriesInstanceUid }, { cause: error });
     }
     index.record(job.seriesInstanceUid, key, dir);
+    const computed = resultsOnDisk(ctx);
+    if (computed) await ctx.recordReview?.(reviewOf(computed));
   };
 
   const send = async (ctx: JobContext): Promise<void> => {
@@ -169,7 +177,11 @@ export function createSeriesProcessor(
     if (targets.length === 0) log.warn('no destination configured (results.destinations): results are kept in the job folder only');
     const failures: string[] = [];
     let partial = false;
+    // A flagged result waits at the destinations that hold flagged results until a person released it.
+    const review = reviewOf(results);
+    const held = review && !ctx.job.releasedBy ? targets.filter((d) => d.holdFlagged).map(destinationKey) : [];
     for (const destination of targets) {
+      if (held.includes(destinationKey(destination))) continue;
       // The SEG goes last: an archive never holds a SEG whose images it lacks.
       const items = results.objects.map((o) => ({
         path: o.path,
@@ -216,6 +228,7 @@ export function createSeriesProcessor(
     if (failures.length > 0) {
       throw new Error(`results of series ${job.seriesInstanceUid} ${partial ? 'only partly delivered' : 'not delivered'}: ${failures.join('; ')}`);
     }
+    if (held.length > 0) throw new HeldForReviewError(held);
   };
 
   const process = async (ctx: JobContext): Promise<void> => {

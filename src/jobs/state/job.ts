@@ -11,7 +11,7 @@ export type ProcessingStep = (typeof PROCESSING_STEPS)[number];
  * The stages a job passes, in order: the job page, GET /api/jobs/:id and the brainstrip_job_stage_seconds
  * histogram name and measure them the same way. `processing` is a processing stretch before its first step.
  */
-export const STAGES = ['receiving', 'waiting', 'processing', ...PROCESSING_STEPS, 'sending'] as const;
+export const STAGES = ['receiving', 'waiting', 'processing', ...PROCESSING_STEPS, 'sending', 'held'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface Job {
@@ -47,4 +47,10 @@ export interface Job {
   /** DICOM DA (YYYYMMDD). */
   studyDate?: string | null;
   seriesNumber?: string | null;
+  /** Why the brain mask was flagged for review (the quality check's reasons); null when it was not. */
+  review?: string | null;
+  /** Destinations (AE@host:port, comma-separated) whose delivery waits for a person to release the flagged result. */
+  heldFor?: string | null;
+  /** Who released the flagged result for sending, and when ("name at time"). */
+  releasedBy?: string | null;
 }

@@ -46,6 +46,8 @@ export interface JobFilter {
   callingAe?: string;
   /** Part of a patient ID, patient name, accession number or series description (case-insensitive). */
   text?: string;
+  /** flagged: the brain mask was flagged for review; held: its results wait for a person to release them. */
+  review?: 'flagged' | 'held';
   limit?: number;
 }
 
@@ -121,6 +123,10 @@ export interface JobStore {
   /** Jobs whose patient and study identification has not been read yet. */
   undescribed(limit?: number): Promise<Job[]>;
   describe(id: number, ident: JobIdentification): Promise<void>;
+  /** Records the quality check's verdict of a job's results: the reasons it was flagged for review, or null. */
+  setReview(id: number, review: string | null): Promise<void>;
+  /** Jobs flagged for review, and those whose results are held for a person to release. */
+  reviewCounts(): Promise<{ flagged: number; held: number }>;
   /** Series received, processed and failed since `since`, and the turnaround (first instance to done) of those done. */
   activity(since: Date): Promise<{ received: number; done: number; failed: number; turnaroundSeconds: number[] }>;
 

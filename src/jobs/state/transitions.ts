@@ -17,6 +17,10 @@ export const TRANSITIONS = {
   resultsReady: { from: ['processing'], to: 'sending' },
   /** What sending does now (an attempt, a pause, a restart that resumes it). */
   sendProgress: { from: ['sending'], to: 'sending' },
+  /** A flagged result waits for a person before it goes to a destination that holds flagged results. */
+  hold: { from: ['sending'], to: 'sending' },
+  /** A person released the held result: it is sent. */
+  release: { from: ['sending'], to: 'sending' },
   /** Every destination confirmed every object. */
   delivered: { from: ['sending'], to: 'done' },
   /** The computation or the sending failed, or an operator stopped it. */
@@ -39,6 +43,9 @@ export interface TransitionChange {
   reason?: string | null;
   /** The stage the job is in afterwards; absent: the state's own stage (see stageOfState). */
   stage?: Stage;
+  /** hold: the destinations that wait; release: who released it (the other transitions leave both as they are). */
+  heldFor?: string;
+  releasedBy?: string;
 }
 
 export function isAllowed(name: TransitionName, from: JobState): boolean {

@@ -42,13 +42,17 @@ export class SqliteQueue {
     const t = now();
     const ended = to === 'done' || to === 'failed';
     const attempts = name === 'claim' ? ', attempts = attempts + 1' : '';
+    // A hold names the destinations that wait; a release (or a retry, which starts over) clears them.
+    const held = name === 'hold' ? ', held_for = ?' : name === 'release' || name === 'retry' || name === 'resend' ? ', held_for = NULL' : '';
+    const released = name === 'release' ? ', released_by = ?' : '';
+    const extra = [...(name === 'hold' ? [change.heldFor ?? ''] : []), ...(name === 'release' ? [change.releasedBy ?? ''] : [])];
     return (
       this.db
         .prepare(
-          `UPDATE jobs SET state = ?, stage = ?, detail = ?, reason = ?, updated_at = ?, finished_at = ?${attempts}
+          `UPDATE jobs SET state = ?, stage = ?, detail = ?, reason = ?, updated_at = ?, finished_at = ?${attempts}${held}${released}
            WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
         )
-        .run(to, change.stage ?? stageOfState(to), change.detail ?? null, change.reason ?? null, t, ended ? t : null, id, ...from).changes > 0
+        .run(to, change.stage ?? stageOfState(to), change.detail ?? null, change.reason ?? null, t, ended ? t : null, ...extra, id, ...from).changes > 0
     );
   }
 
@@ -71,7 +75,7 @@ export class SqliteQueue {
   nextToSend(busy: number[]): Job | undefined {
     const ids = busy.filter(Number.isInteger);
     const row = this.db
-      .prepare(`SELECT * FROM jobs WHERE state = 'sending'${ids.length ? ` AND id NOT IN (${ids.join(', ')})` : ''} ORDER BY id LIMIT 1`)
+      .prepare(`SELECT * FROM jobs WHERE state = 'sending' AND held_for IS NULL${ids.length ? ` AND id NOT IN (${ids.join(', ')})` : ''} ORDER BY id LIMIT 1`)
       .get() as JobRow | undefined;
     return row && toJob(row);
   }

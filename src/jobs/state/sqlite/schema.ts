@@ -146,4 +146,12 @@ export const JOB_SCHEMA: readonly SchemaStep[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'the review flag of each job, and results held for review until a person releases them',
+    up(db) {
+      db.exec('ALTER TABLE jobs ADD COLUMN review TEXT; ALTER TABLE jobs ADD COLUMN held_for TEXT; ALTER TABLE jobs ADD COLUMN released_by TEXT');
+      db.exec('CREATE INDEX jobs_flagged ON jobs (id) WHERE review IS NOT NULL');
+    },
+  },
 ];

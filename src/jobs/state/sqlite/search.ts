@@ -16,6 +16,8 @@ export class SqliteSearch {
     if (filter.from) where.push('created_at >= ?'), args.push(filter.from);
     if (filter.to) where.push('created_at < ?'), args.push(filter.to);
     if (filter.callingAe) where.push('calling_ae = ?'), args.push(filter.callingAe.trim());
+    if (filter.review === 'flagged') where.push('review IS NOT NULL');
+    if (filter.review === 'held') where.push('held_for IS NOT NULL');
     if (filter.text) {
       where.push(["patient_id", "patient_name", "accession_number", "series_description"].map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR '));
       const like = `%${filter.text.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
@@ -39,6 +41,14 @@ export class SqliteSearch {
     this.db
       .prepare('UPDATE jobs SET patient_name = ?, patient_id = ?, accession_number = ?, study_description = ?, study_date = ?, series_number = ? WHERE id = ?')
       .run(ident.patientName, ident.patientId, ident.accessionNumber, ident.studyDescription, ident.studyDate, ident.seriesNumber, id);
+  }
+
+  setReview(id: number, review: string | null): void {
+    this.db.prepare('UPDATE jobs SET review = ? WHERE id = ?').run(review, id);
+  }
+
+  reviewCounts(): { flagged: number; held: number } {
+    return this.db.prepare('SELECT count(review) AS flagged, count(held_for) AS held FROM jobs').get() as { flagged: number; held: number };
   }
 
   /** Series received, processed and failed since `since`, and the turnaround (first instance to done) of those done. */

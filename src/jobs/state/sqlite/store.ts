@@ -112,6 +112,14 @@ export class SqliteJobStore implements JobStore {
     this.searches.describe(id, ident);
   }
 
+  async setReview(id: number, review: string | null): Promise<void> {
+    this.searches.setReview(id, review);
+  }
+
+  async reviewCounts(): Promise<{ flagged: number; held: number }> {
+    return this.searches.reviewCounts();
+  }
+
   async activity(since: Date) {
     return this.searches.activity(since);
   }
