@@ -77,6 +77,14 @@ describe('users and the audit log', () => {
     expect((await get('/audit.csv', admin)).headers.get('content-disposition')).toMatch(/^attachment; filename="brainstrip-audit-\d{4}-\d{2}-\d{2}\.csv"$/);
   });
 
+  test('the configuration page says what is kept about patients and for how long', async () => {
+    const page = await (await get('/config', (await login(ADMIN))!)).text();
+    const table = page.slice(page.indexOf('<table id="retention">'));
+    expect(table).toMatch(/derived images and SEG of delivered jobs \(work\/\)<\/td><td>7 days<\/td><td><code>retention.resultsDays<\/code>/);
+    expect(table).toMatch(/audit log[^<]*<\/td><td>2190 days/);
+    expect(table).toMatch(/work not yet delivered[^<]*<\/td><td>kept until delivered/);
+  });
+
   test('a CSV cell is quoted where needed and never read as a formula', () => {
     const csv = auditCsv([{ at: '2026-12-01T00:00:00Z', user: '=cmd|calc', action: 'login', target: 'a,"b"', outcome: '@x' }]);
     expect(csv.split('\r\n')[1]).toBe(`2026-12-01T00:00:00Z,'=cmd|calc,login,"a,""b""",'@x`);

@@ -1,7 +1,8 @@
 // The review flag everywhere a person looks, and a destination that takes flagged results only once a person has
 // released them: a phantom (flagged) waits, held, while a normal head goes straight to the archive; the flag is a
 // column and a filter of the jobs list, a field and a filter of the jobs API and a metric; the release is an audited
-// action after which the archive receives the results once.
+// action after which the archive receives the results once. Retention removes delivered derived images, never the
+// held ones.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,10 +29,14 @@ describe.skipIf(missing !== undefined)('results flagged for review, held until r
   beforeAll(async () => {
     orthanc = await createOrthanc();
     await orthanc.start();
-    node = await startNode({
-      destinations: [{ aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort, holdFlagged: true }],
-      retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
-    });
+    node = await startNode(
+      {
+        destinations: [{ aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort, holdFlagged: true }],
+        retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
+      },
+      // Derived images of delivered jobs are kept about three seconds: retention must spare the held ones.
+      { retention: { resultsDays: 3 / 86400 } },
+    );
     base = `http://127.0.0.1:${node.httpPort}`;
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [cliPath, 'user', 'add', ADMIN.user, '--role', 'admin', '--config', path.join(node.dataDir, 'config.json')], { stdio: ['pipe', 'ignore', 'ignore'] });
@@ -63,6 +68,11 @@ describe.skipIf(missing !== undefined)('results flagged for review, held until r
     expect(series.map((s) => s.MainDicomTags.Modality).sort()).toEqual(['MR', 'SEG']);
     await waitFor('the review metrics', async () => ((await metric('brainstrip_jobs_held_for_review')) === 1 ? true : undefined), 15_000);
     expect(await metric('brainstrip_jobs_flagged_for_review')).toBe(1);
+
+    // Retention removes the delivered head's derived images, never the held phantom's.
+    const work = (id: number) => path.join(node.dataDir, 'work', String(id));
+    await waitFor('the delivered results to be removed', async () => (fs.existsSync(work(headJob.id)) ? undefined : true), 60_000, 500);
+    expect(fs.existsSync(path.join(work(phantomJob.id), 'results'))).toBe(true);
 
     // The list shows the flag, filters by it, and the job page offers the release.
     const list = await (await fetch(`${base}/jobs?review=held`, { headers: { cookie } })).text();

@@ -8,6 +8,7 @@ import { modelSection } from './model.js';
 import { poolSection } from './pool.js';
 import { registrationSection } from './registration.js';
 import { opsSection } from './ops.js';
+import { retentionSection } from './retention.js';
 export const sectionsByArea = {
   receive: receiveSection,
   http: httpSection,
@@ -19,4 +20,5 @@ export const sectionsByArea = {
   results: resultsSection,
   tls: tlsSection,
   ops: opsSection,
+  retention: retentionSection,
 };

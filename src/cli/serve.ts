@@ -19,7 +19,7 @@ import { type BuildInfo, startOpsServer } from '../ops/http.js';
 import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
 import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
-import { degradedReasons, registerHealthMetrics } from '../ops/node-health.js';
+import { degradedReasons, freeBytes, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
 import { StoredLedger, destinationKey } from '../scu/ledger.js';
 import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
@@ -200,7 +200,7 @@ export async function startNode(
     },
   );
 
-  const housekeeping = startHousekeeping(config, { spool, store, log });
+  const housekeeping = startHousekeeping(config, { spool, store, log, folder, purgeAudit: (before) => accounts.purgeAudit(before), freeBytes: () => freeBytes(folder.spool) });
 
   log.info('brainstrip node started', {
     aeTitle: config.receive.aeTitle,

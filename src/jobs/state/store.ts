@@ -106,7 +106,9 @@ export interface JobStore {
   studyOfSeries(seriesInstanceUid: string): Promise<string | undefined>;
   /** The latest job of a series, if any. */
   latestJobOfSeries(seriesInstanceUid: string): Promise<Job | undefined>;
-  /** Finished jobs whose series has no newer job, finished before `before` (their spool can be removed). */
+  /** Delivered jobs that finished before `before` are removed with their timeline (retention); returns them. */
+  purgeDeliveredBefore(before: Date): Promise<Job[]>;
+  /** Finished jobs whose series has no newer job, finished before `before`, oldest first (their spool can be removed). */
   finishedBefore(before: Date): Promise<Job[]>;
 
   // Destinations.

@@ -115,10 +115,26 @@ export class SqliteRegistry {
       this.db
         .prepare(
           `SELECT * FROM jobs j WHERE state = 'done' AND finished_at < ?
-             AND id = (SELECT max(id) FROM jobs WHERE series_instance_uid = j.series_instance_uid)`,
+             AND id = (SELECT max(id) FROM jobs WHERE series_instance_uid = j.series_instance_uid) ORDER BY finished_at`,
         )
         .all(before.toISOString()) as JobRow[]
     ).map(toJob);
+  }
+
+  /** Removes delivered jobs that finished before `before`, with their events and, where no job of the series is left, its instance list. */
+  purgeDeliveredBefore(before: Date): Job[] {
+    return this.db.transaction(() => {
+      const jobs = (this.db.prepare("SELECT * FROM jobs WHERE state = 'done' AND finished_at < ? ORDER BY id").all(before.toISOString()) as JobRow[]).map(toJob);
+      for (const job of jobs) {
+        this.db.prepare('DELETE FROM job_events WHERE job_id = ?').run(job.id);
+        this.db.prepare('DELETE FROM jobs WHERE id = ?').run(job.id);
+        if (!this.db.prepare('SELECT 1 FROM jobs WHERE series_instance_uid = ?').get(job.seriesInstanceUid)) {
+          this.db.prepare('DELETE FROM instances WHERE series_instance_uid = ?').run(job.seriesInstanceUid);
+          this.db.prepare('DELETE FROM series_destination WHERE series_instance_uid = ?').run(job.seriesInstanceUid);
+        }
+      }
+      return jobs;
+    })();
   }
 
   restrictDestination(seriesInstanceUid: string, destination: string): void {

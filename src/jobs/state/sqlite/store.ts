@@ -112,6 +112,10 @@ export class SqliteJobStore implements JobStore {
     this.searches.describe(id, ident);
   }
 
+  async purgeDeliveredBefore(before: Date): Promise<Job[]> {
+    return this.registry.purgeDeliveredBefore(before);
+  }
+
   async setReview(id: number, review: string | null): Promise<void> {
     this.searches.setReview(id, review);
   }
