@@ -7,6 +7,8 @@ import { type Db, type JobRow, now, toJob } from './schema.js';
 
 /** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
 const OPEN_STATES: JobState[] = ['receiving', 'complete', 'queued'];
+/** States in which a job computes or has computed the series: an instance sent again changes nothing. */
+const STARTED_STATES: JobState[] = ['processing', 'sending', 'done'];
 
 export class SqliteRegistry {
   constructor(
@@ -31,13 +33,18 @@ export class SqliteRegistry {
       let created = false;
       let reopened = false;
       let superseded: Job | undefined;
+      if (latest && STARTED_STATES.includes(latest.state) && this.hasInstance(instance.seriesInstanceUid, instance.sopInstanceUid)) {
+        // Sent again (the spool refused it had its content changed): the started job has it already.
+        this.addInstance(instance, t, 'replace');
+        return { job: latest, created: false, reopened: false, late: 'again' };
+      }
       if (latest && (latest.state === 'sending' || latest.state === 'done')) {
         // Its derived series exists (or is being stored): another job would put a second one in the archive.
         // Its instance count stays what it computed; the registry holds the late ones too (a retry takes them).
         this.addInstance(instance, t, 'replace');
         const { n } = this.db.prepare('SELECT count(*) AS n FROM instances WHERE series_instance_uid = ?').get(instance.seriesInstanceUid) as { n: number };
         if (n > latest.instances) this.db.prepare('UPDATE jobs SET detail = ?, updated_at = ? WHERE id = ?').run(lateNote(latest, n - latest.instances), t, latest.id);
-        return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: true };
+        return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: 'new' };
       }
       if (latest && OPEN_STATES.includes(latest.state)) {
         id = latest.id;
