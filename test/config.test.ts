@@ -105,6 +105,12 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
   ],
   ['a negative duration', { jobs: { timeoutMinutes: -5 } }, {}, 'jobs.timeoutMinutes = -5 (file FILE): must be a duration ≥ 0 (a number, in the unit the key names)'],
   ['a zero idle time', { receive: { seriesIdleSeconds: 0 } }, {}, 'receive.seriesIdleSeconds = 0 (file FILE): must be a duration > 0 (a number, in the unit the key names)'],
+  [
+    'a completion grace longer than 2 s',
+    { receive: { completionGraceSeconds: 5 } },
+    {},
+    'receive.completionGraceSeconds = 5 (file FILE): must be a number of seconds from 0 to 2 (0: only the idle time completes a series)',
+  ],
   ['text for a boolean', { model: { verifyChecksums: 'no' } }, {}, 'model.verifyChecksums = "no" (file FILE): must be true or false'],
   ['a value outside an enumeration', { model: { precision: 'fp16' } }, {}, 'model.precision = "fp16" (file FILE): must be one of the possible values: ["FP32","INT8"]'],
   ['a Dice above 1', { model: { reviewDice: 1.2 } }, {}, 'model.reviewDice = 1.2 (file FILE): must be a number from 0 to 1'],

@@ -63,6 +63,8 @@ describe.each(STORES)('the job store on $kind', ({ missing, open, reopen }) => {
     expect(await store.recordInstance(instance(1, 3))).toMatchObject({ created: false, reopened: true, job: { id: first.job.id, state: 'receiving', instances: 3 } });
 
     await moveTo(store, first.job.id, 'complete', 'enqueue', 'claim');
+    // Sent again while computing: the job has it, nothing changes.
+    expect(await store.recordInstance(instance(1, 3))).toMatchObject({ late: 'again', created: false, job: { id: first.job.id, state: 'processing' } });
     const superseding = await store.recordInstance(instance(1, 4));
     expect(superseding).toMatchObject({ created: true, superseded: { id: first.job.id, state: 'failed' }, job: { state: 'receiving', instances: 4 } });
     expect(superseding.superseded!.reason).toMatch(/^superseded/);
@@ -71,11 +73,12 @@ describe.each(STORES)('the job store on $kind', ({ missing, open, reopen }) => {
     const second = superseding.job.id;
     await moveTo(store, second, 'complete', 'enqueue', 'claim', 'resultsReady');
     const late = await store.recordInstance(instance(1, 5));
-    expect(late).toMatchObject({ late: true, created: false, job: { id: second, state: 'sending', instances: 4 } });
+    expect(late).toMatchObject({ late: 'new', created: false, job: { id: second, state: 'sending', instances: 4 } });
     expect(late.job.detail).toMatch(/^1 instance arrived while its results are being sent/);
     await moveTo(store, second, 'delivered');
-    expect(await store.recordInstance(instance(1, 6))).toMatchObject({ late: true, job: { id: second, state: 'done', detail: expect.stringMatching(/^2 instances arrived after/) } });
+    expect(await store.recordInstance(instance(1, 6))).toMatchObject({ late: 'new', job: { id: second, state: 'done', detail: expect.stringMatching(/^2 instances arrived after/) } });
 
+    expect(await store.recordInstance(instance(1, 6))).toMatchObject({ late: 'again', job: { id: second, instances: 4 } });
     expect(await store.latestJobOfSeries('1.2.1')).toMatchObject({ id: second });
     expect(await store.studyOfSeries('1.2.1')).toBe('1.2');
     expect(await store.studyOfSeries('9.9')).toBeUndefined();
@@ -181,7 +184,7 @@ describe.each(STORES)('the job store on $kind', ({ missing, open, reopen }) => {
     const failed = await jobIn(store, 2, 'failed');
     const olderOfSeries = await jobIn(store, 3, 'done');
     const newerOfSeries = await store.recordInstance(instance(3, 2)); // late: noted on the done job
-    expect(newerOfSeries.late).toBe(true);
+    expect(newerOfSeries.late).toBe('new');
     await moveTo(store, olderOfSeries, 'retry');
     const retried = await store.claimNext();
     expect(retried?.id).toBe(olderOfSeries);

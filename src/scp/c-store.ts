@@ -173,7 +173,8 @@ async function record(
     const { job } = recorded;
     // An instance whose storing finished after its association dropped must not hold the series open.
     arrival.rt.recorded(recorded, arrival.ended() ? undefined : arrival.associationId);
-    if (recorded.late) arrival.log.warn(`late instance: job ${job.id} already has results (${job.state}); kept in the spool, not processed`, { ...ids, jobId: job.id });
+    if (recorded.late === 'again') arrival.log.info(`instance received again: job ${job.id} (${job.state}) has it already`, { ...ids, jobId: job.id });
+    else if (recorded.late) arrival.log.warn(`late instance: job ${job.id} already has results (${job.state}); kept in the spool, not processed`, { ...ids, jobId: job.id });
     else if (recorded.superseded) arrival.log.warn(`late instance: job ${recorded.superseded.id} was computing the series without it and stops; job ${job.id} takes the whole series`, { ...ids, jobId: job.id });
     else if (recorded.created) arrival.log.info('new series, job created', { ...ids, jobId: job.id, seriesDescription: header.seriesDescription });
     else if (recorded.reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });

@@ -18,7 +18,7 @@ interface Pending {
   arrivals: number;
   /** Associations that delivered instances of this series and are still open. */
   delivering: Set<number>;
-  /** Completes the provably whole series after the grace, unless an instance arrives first. */
+  /** Examines the series for early completion after the grace, unless an instance arrives first. */
   early?: NodeJS.Timeout;
 }
 
@@ -91,36 +91,38 @@ export class SeriesCompletion {
 
   /**
    * An association was released, aborted or dropped: it no longer holds its series open. Only a release says the
-   * sender finished: the series it delivered are then examined for early completion.
+   * sender finished: the series it delivered are then examined for early completion after the grace.
    */
   associationEnded(associationId: number, released = false): void {
     for (const entry of this.pending.values()) {
-      if (entry.delivering.delete(associationId) && released && entry.delivering.size === 0) void this.examine(entry);
+      if (entry.delivering.delete(associationId) && released && entry.delivering.size === 0) this.examineAfterGrace(entry);
     }
     void this.check();
   }
 
-  /** Reads whether the series is whole; if it is, completes it after the grace unless an instance arrives first. */
-  private async examine(entry: Pending): Promise<void> {
+  /**
+   * After the grace, unless an instance arrived meanwhile, reads whether the series is whole and completes it if it
+   * is. Reading only once the sender paused keeps a sender that opens one association per instance from having
+   * every header read again at each release.
+   */
+  private examineAfterGrace(entry: Pending): void {
     const { graceMs, wholeSeries } = this.rules;
     if (graceMs <= 0 || !wholeSeries) return;
     const arrivals = entry.arrivals;
     const unchanged = () => this.pending.get(entry.jobId) === entry && entry.arrivals === arrivals && entry.delivering.size === 0;
-    let evidence: WholeSeriesEvidence;
-    try {
-      evidence = await wholeSeries(entry.studyInstanceUid, entry.seriesInstanceUid);
-    } catch (error) {
-      this.log.warn(`cannot tell whether the series is whole, it waits for the idle time: ${(error as Error).message}`, this.ids(entry));
-      return;
-    }
-    if (!unchanged()) return;
-    if (!evidence.whole) {
-      this.log.info(`series not provably whole (${evidence.reason}): it is complete after ${this.rules.idleMs / 1000} s without an instance`, this.ids(entry));
-      return;
-    }
     clearTimeout(entry.early);
-    entry.early = setTimeout(() => {
-      if (unchanged()) void this.complete(entry, `whole: ${evidence.reason}`);
+    entry.early = setTimeout(async () => {
+      if (!unchanged()) return;
+      let evidence: WholeSeriesEvidence;
+      try {
+        evidence = await wholeSeries(entry.studyInstanceUid, entry.seriesInstanceUid);
+      } catch (error) {
+        this.log.warn(`cannot tell whether the series is whole, it waits for the idle time: ${(error as Error).message}`, this.ids(entry));
+        return;
+      }
+      if (!unchanged()) return;
+      if (evidence.whole) await this.complete(entry, `whole: ${evidence.reason}`);
+      else this.log.info(`series not provably whole (${evidence.reason}): it is complete after ${this.rules.idleMs / 1000} s without an instance`, this.ids(entry));
     }, graceMs);
     entry.early.unref();
   }

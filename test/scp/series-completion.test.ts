@@ -113,10 +113,24 @@ describe('a late instance never makes a second derived series', () => {
       await store.transition(first.id, 'resultsReady');
       if (state === 'done') await store.transition(first.id, 'delivered');
       const late = await store.recordInstance(instance('3'));
-      expect(late, state).toMatchObject({ created: false, late: true, job: { id: first.id, state, instances: 2 } });
+      expect(late, state).toMatchObject({ created: false, late: 'new', job: { id: first.id, state, instances: 2 } });
       expect(late.job.detail).toMatch(/1 instance arrived .*kept in the spool, not processed/);
       expect((await store.list()).map((j) => j.id)).toEqual([first.id]);
       expect(await store.hasInstance(SERIES, '3')).toBe(true);
+    }
+  });
+
+  it('an instance sent again to a started job changes nothing: no new job, nothing superseded', async () => {
+    for (const state of ['processing', 'sending', 'done'] as const) {
+      const store = newStore();
+      const first = (await store.recordInstance(instance('1'))).job;
+      await store.recordInstance(instance('2'));
+      await store.markComplete(first.id);
+      await store.claimNext();
+      if (state !== 'processing') await store.transition(first.id, 'resultsReady');
+      if (state === 'done') await store.transition(first.id, 'delivered');
+      expect(await store.recordInstance(instance('2')), state).toMatchObject({ created: false, late: 'again', job: { id: first.id, state } });
+      expect((await store.list()).map((j) => [j.id, j.state])).toEqual([[first.id, state]]);
     }
   });
 });

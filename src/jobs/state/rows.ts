@@ -48,12 +48,17 @@ export function transitionUpdate(id: number, name: TransitionName, change: Trans
 /** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
 export const OPEN_STATES: readonly JobState[] = ['receiving', 'complete', 'queued'];
 
+/** States in which a job computes or has computed the series: an instance sent again changes nothing. */
+export const STARTED_STATES: readonly JobState[] = ['processing', 'sending', 'done'];
+
 /**
- * What an instance of a series does to the series' latest job: `late` when its results exist or are being stored
- * (another job would put a second derived series in the archive), `join` while the job is open, `new` otherwise (no
- * job, a failed one, or one still computing, which is superseded).
+ * What an instance of a series does to the series' latest job: `again` when the job started and has the instance
+ * already (`known`: it is in the registry); `late` when its results exist or are being stored (another job would put
+ * a second derived series in the archive); `join` while the job is open; `new` otherwise (no job, a failed one, or
+ * one still computing without this instance, which is superseded).
  */
-export function instanceDecision(latest: Job | undefined): 'late' | 'join' | 'new' {
+export function instanceDecision(latest: Job | undefined, known: boolean): 'again' | 'late' | 'join' | 'new' {
+  if (latest && known && STARTED_STATES.includes(latest.state)) return 'again';
   if (latest && (latest.state === 'sending' || latest.state === 'done')) return 'late';
   if (latest && OPEN_STATES.includes(latest.state)) return 'join';
   return 'new';

@@ -24,8 +24,11 @@ export interface RecordedInstance {
   reopened: boolean;
   /** The job that was computing the series without this instance, stopped as superseded by `job`. */
   superseded?: Job;
-  /** The series' job already has results: the instance is kept in the spool and noted, not processed. */
-  late?: boolean;
+  /**
+   * The series' job started already and `job` is that job, unchanged: `again`, it has the instance (sent again);
+   * `new`, it has results without it (the instance is kept in the spool and noted, not processed).
+   */
+  late?: 'again' | 'new';
 }
 
 /** One change of a job's state, stage or detail. */
@@ -94,8 +97,9 @@ export interface JobStore {
   /**
    * Records a spooled instance and returns the job it belongs to: the series' open job (re-opened to `receiving`
    * if it was already complete or queued); a new job when the series has none, its last one failed, or its last one
-   * is still computing (that one fails as `superseded` in the same step, so it never sends); or, when its last job
-   * is sending or done, that job unchanged but for a note (`late`): no second derived series is made.
+   * is still computing without this instance (that one fails as `superseded` in the same step, so it never sends);
+   * or the started job unchanged (`late`): when it has this instance already, or has results (then with a note).
+   * No second derived series is made.
    */
   recordInstance(instance: ReceivedInstance): Promise<RecordedInstance>;
   /** Records an instance as part of a finished job without re-opening it (its row was lost when the job ran). */

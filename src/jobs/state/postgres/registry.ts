@@ -15,13 +15,19 @@ export async function recordSeriesInstance(db: PgDb, instance: ReceivedInstance)
     const t = now();
     const row = await tx.row<JobRow>('SELECT * FROM jobs WHERE series_instance_uid = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE', [series]);
     const latest = row && toJob(row);
-    const decision = instanceDecision(latest);
+    const known = !!(await tx.row('SELECT 1 FROM instances WHERE series_instance_uid = $1 AND sop_instance_uid = $2', [series, instance.sopInstanceUid]));
+    const decision = instanceDecision(latest, known);
+    if (latest && decision === 'again') {
+      // Sent again (the spool refused it had its content changed): the started job has it already.
+      await addInstance(tx, instance, t, 'replace');
+      return { job: latest, created: false, reopened: false, late: 'again' };
+    }
     if (latest && decision === 'late') {
       // Its derived series exists (or is being stored): the job keeps the count it computed, the registry the instance.
       await addInstance(tx, instance, t, 'replace');
       const n = (await tx.row<{ n: number }>('SELECT count(*) AS n FROM instances WHERE series_instance_uid = $1', [series]))!.n;
       if (n > latest.instances) await tx.run('UPDATE jobs SET detail = $1, updated_at = $2 WHERE id = $3', [lateNote(latest, n - latest.instances), t, latest.id]);
-      return { job: (await jobById(tx, latest.id))!, created: false, reopened: false, late: true };
+      return { job: (await jobById(tx, latest.id))!, created: false, reopened: false, late: 'new' };
     }
     let id: number;
     let reopened = false;

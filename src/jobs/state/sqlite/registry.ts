@@ -29,14 +29,19 @@ export class SqliteRegistry {
       let created = false;
       let reopened = false;
       let superseded: Job | undefined;
-      const decision = instanceDecision(latest);
+      const decision = instanceDecision(latest, this.hasInstance(instance.seriesInstanceUid, instance.sopInstanceUid));
+      if (latest && decision === 'again') {
+        // Sent again (the spool refused it had its content changed): the started job has it already.
+        this.addInstance(instance, t, 'replace');
+        return { job: latest, created: false, reopened: false, late: 'again' };
+      }
       if (latest && decision === 'late') {
         // Its derived series exists (or is being stored): another job would put a second one in the archive.
         // Its instance count stays what it computed; the registry holds the late ones too (a retry takes them).
         this.addInstance(instance, t, 'replace');
         const { n } = this.db.prepare('SELECT count(*) AS n FROM instances WHERE series_instance_uid = ?').get(instance.seriesInstanceUid) as { n: number };
         if (n > latest.instances) this.db.prepare('UPDATE jobs SET detail = ?, updated_at = ? WHERE id = ?').run(lateNote(latest, n - latest.instances), t, latest.id);
-        return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: true };
+        return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: 'new' };
       }
       if (latest && decision === 'join') {
         id = latest.id;
