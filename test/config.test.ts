@@ -62,7 +62,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'an unknown field in a routing rule',
     { receive: { routing: { include: [{ modality: 'MR', bodyPart: 'HEAD' }] } } },
     {},
-    'receive.routing.include = [{"modality":"MR","bodyPart":"HEAD"}] (file FILE): must be a list of rules {modality?, seriesDescription? (regular expression), callingAe?}; a rule has no field \'bodyPart\'',
+    'receive.routing.include = [{"modality":"MR","bodyPart":"HEAD"}] (file FILE): must be a list of rules {modality?, seriesDescription? (regular expression), callingAe?, destinations? (AE titles, or "@caller")}; a rule has no field \'bodyPart\'',
   ],
   [
     'an unknown key',
@@ -74,7 +74,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'an unknown section',
     { recieve: { port: 11112 } },
     {},
-    'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops',
+    'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops, retention',
   ],
   ['an object for a list', { receive: { allowedCallers: { PACS: '10.1.2.3' } } }, {}, 'receive.allowedCallers = {"PACS":"10.1.2.3"} (file FILE): must be a list, not an object'],
   ['a number for a list', { receive: { routing: { excludeImageTypes: 5 } } }, {}, 'receive.routing.excludeImageTypes = 5 (file FILE): must be a list of non-empty texts'],
@@ -95,7 +95,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'a destination with an invalid host',
     { results: { destinations: [{ aeTitle: 'ARCHIVE', host: 'pacs_1', port: 104 }] } },
     {},
-    'results.destinations = [{"aeTitle":"ARCHIVE","host":"pacs_1","port":104}] (file FILE): must be a list of {aeTitle, host, port, tls?}; destination ARCHIVE: host "pacs_1" must be an IP address or a host name (letters, digits, hyphens and dots)',
+    'results.destinations = [{"aeTitle":"ARCHIVE","host":"pacs_1","port":104}] (file FILE): must be a list of {aeTitle, host, port, tls?, holdFlagged?}; destination ARCHIVE: host "pacs_1" must be an IP address or a host name (letters, digits, hyphens and dots)',
   ],
   [
     'a PDU length above what can be announced',

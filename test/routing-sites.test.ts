@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../config/schema.js';
-import { destinationsFor } from '../src/jobs/routing-rules.js';
+import { destinationsFor } from '../src/jobs/processing/routing-rules.js';
 import { type Node, type Orthanc, createOrthanc, e2eRequirements, startNode, storescu, waitForJob } from './e2e-fixtures.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
 

@@ -1,7 +1,7 @@
 // Which received instances become part of a job. By default: MR volumes (MR / Enhanced MR Image Storage) that are
 // ORIGINAL acquisitions, not localizers, and never brainstrip's own outputs (loop protection).
 import type { RoutingRule } from '../../config/formats.js';
-import { ruleMatches } from '../jobs/routing-rules.js';
+import { ruleMatches } from '../jobs/processing/routing-rules.js';
 import { MANUFACTURER } from '../pipeline/dicom/identity.js';
 import type { InstanceHeader } from './dataset-header.js';
 

@@ -2,7 +2,7 @@
 // skull-stripped series and the SEG, keep them durably in the job's folder, and deliver them to every archive.
 // Each step leaves its result on disk, so a restart resumes where the job stopped: computed results are not
 // computed again, and objects an archive confirmed are not sent again (the stored ledger).
-import { destinationsFor } from '../routing-rules.js';
+import { destinationsFor } from './routing-rules.js';
 import { SEGMENTATION_STORAGE } from '../../dicom/uids.js';
 import type { DestinationHealth } from '../../scu/destination-health.js';
 import type { BrainstripConfig } from '../../../config/schema.js';

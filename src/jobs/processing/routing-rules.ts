@@ -1,8 +1,8 @@
 // The routing rules of receive.routing: which series a rule matches (the SCP decides with them what becomes a job)
 // and where the results of a job go (the include rule it matched may name its destinations, or "@caller": back to
 // the AE that sent it, at the address results.knownAes gives — never the association's).
-import { CALLING_AE, type RoutingRule } from '../../config/formats.js';
-import type { Destination } from '../../config/sections/results.js';
+import { CALLING_AE, type RoutingRule } from '../../../config/formats.js';
+import type { Destination } from '../../../config/sections/results.js';
 
 /** What a rule is matched against: from the instance header when receiving, from the job when sending. */
 export interface RoutedSeries {
