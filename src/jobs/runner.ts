@@ -239,13 +239,7 @@ export class JobRunner {
    * The context a stage runs with; `report` records a step or a progress in the store, in order, without holding
    * up the stage (a report the store cannot record is logged).
    */
-  private async context(
-    job: Job,
-    instancePaths: string[],
-    signal: AbortSignal,
-    log: Logger,
-    report: (step: ProcessingStep | undefined, detail: string) => Promise<void>,
-  ): Promise<JobContext> {
+  private async context(job: Job, instancePaths: string[], signal: AbortSignal, log: Logger, report: (step: ProcessingStep | undefined, detail: string) => Promise<void>): Promise<JobContext> {
     const recorded = (step: ProcessingStep | undefined, detail: string) => {
       if (!signal.aborted) void report(step, detail).catch((error: Error) => log.warn(`cannot record the job's progress: ${error.message}`));
     };
