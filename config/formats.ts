@@ -82,6 +82,27 @@ const PRINTABLE = /^[^\x00-\x1f\x7f]*$/;
 convict.addFormat({ name: 'path', validate: (x: unknown) => check(typeof x === 'string' && x !== '' && PRINTABLE.test(x), 'a file or folder path (not empty)') });
 convict.addFormat({ name: 'optional-path', validate: (x: unknown) => check(typeof x === 'string' && PRINTABLE.test(x), 'a file path, or empty') });
 
+// A PostgreSQL connection URL (node-postgres reads it, with its query parameters such as sslmode); empty: none.
+const isPostgresUrl = (x: unknown): boolean => {
+  if (typeof x !== 'string' || !PRINTABLE.test(x)) return false;
+  if (x === '') return true;
+  try {
+    const url = new URL(x);
+    return (url.protocol === 'postgresql:' || url.protocol === 'postgres:') && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+};
+convict.addFormat({
+  name: 'optional-postgres-url',
+  validate: (x: unknown) => check(isPostgresUrl(x), 'empty, or a PostgreSQL URL with a database (postgresql://user:password@host:5432/brainstrip)'),
+});
+// A node's name among the nodes of a cluster: what logs, metrics and the cluster page show.
+convict.addFormat({
+  name: 'node-name',
+  validate: (x: unknown) => check(typeof x === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(x), '1 to 63 letters, digits, dots, dashes or underscores'),
+});
+
 convict.addFormat({
   // LO (PS3.5 6.2): 64 characters, no backslash or control characters.
   name: 'dicom-long-string',
@@ -242,6 +263,8 @@ export const FORMAT_NAMES = [
   'text',
   'path',
   'optional-path',
+  'optional-postgres-url',
+  'node-name',
   'dicom-long-string',
   'ae-title',
   'host',

@@ -12,19 +12,27 @@ export interface SchemaStep {
 
 export class SchemaTooNewError extends Error {}
 
-/** Brings `db` to the last step's version; returns the versions before and after. */
-export function migrateSchema(db: Database.Database, name: string, steps: readonly SchemaStep[]): { from: number; to: number } {
+/** Steps are numbered 1, 2, 3, … in order (a store on another database numbers its own steps the same way). */
+export function checkStepNumbers(name: string, steps: readonly { version: number }[]): void {
   steps.forEach((step, n) => {
     if (step.version !== n + 1) throw new Error(`${name}: schema step ${n + 1} is numbered ${step.version}`);
   });
+}
+
+/** The refusal of a database whose schema version `from` is newer than the `latest` this release knows. */
+export function schemaTooNew(name: string, from: number, latest: number): SchemaTooNewError {
+  return new SchemaTooNewError(
+    `${name} has schema version ${from}, newer than this brainstrip knows (${latest}): it was written by a newer release. ` +
+      'Run that release (or newer), or restore a backup taken before the upgrade.',
+  );
+}
+
+/** Brings `db` to the last step's version; returns the versions before and after. */
+export function migrateSchema(db: Database.Database, name: string, steps: readonly SchemaStep[]): { from: number; to: number } {
+  checkStepNumbers(name, steps);
   const latest = steps.length;
   const from = db.pragma('user_version', { simple: true }) as number;
-  if (from > latest) {
-    throw new SchemaTooNewError(
-      `${name} has schema version ${from}, newer than this brainstrip knows (${latest}): it was written by a newer release. ` +
-        'Run that release (or newer), or restore a backup taken before the upgrade.',
-    );
-  }
+  if (from > latest) throw schemaTooNew(name, from, latest);
   for (const step of steps.slice(from)) {
     db.transaction(() => {
       step.up(db);

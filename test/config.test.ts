@@ -74,7 +74,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'an unknown section',
     { recieve: { port: 11112 } },
     {},
-    'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops, retention',
+    'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops, retention, cluster',
   ],
   ['an object for a list', { receive: { allowedCallers: { PACS: '10.1.2.3' } } }, {}, 'receive.allowedCallers = {"PACS":"10.1.2.3"} (file FILE): must be a list, not an object'],
   ['a number for a list', { receive: { routing: { excludeImageTypes: 5 } } }, {}, 'receive.routing.excludeImageTypes = 5 (file FILE): must be a list of non-empty texts'],
@@ -161,6 +161,15 @@ describe('a configuration that is not valid is refused with a message that says 
     });
   }
 
+  it('masks the PostgreSQL URL of cluster mode, which carries the password, and refuses one that is not a PostgreSQL URL', () => {
+    const { messages } = problems({ cluster: { database: 'mysql://brainstrip:s3cret-pw@db:3306/jobs' } });
+    expect(messages.join('\n')).toContain('cluster.database = •••••••• (file ');
+    expect(messages.join('\n')).toContain('must be empty, or a PostgreSQL URL with a database');
+    expect(messages.join('\n')).not.toContain('s3cret-pw');
+    expect(problems({ cluster: { database: 'postgresql://brainstrip:s3cret-pw@db:5432/jobs', nodeName: 'node-2' } }).messages).toEqual(['valid']);
+    expect(problems({ cluster: { nodeName: 'two words' } }).messages.join('\n')).toContain('cluster.nodeName = "two words"');
+  });
+
   it('masks a secret in the message', () => {
     const { messages } = problems({ tls: { certificate: '', privateKey: '/secret/place/node.key' } });
     expect(messages.join('\n')).toContain('tls.privateKey = •••••••• (file ');
@@ -236,7 +245,10 @@ describe.skipIf(!haveDist)('brainstrip config check', () => {
     fs.writeFileSync(cert, '');
     await withOccupiedPort(async (port) => {
       const file = configFile({ dataDir: path.join(dir, 'data'), receive: { port, aeTitle: 'NODE1' }, tls: { certificate: cert, privateKey: key } });
-      const run = await runCli(['config', 'check', '--config', file], { BRAINSTRIP_HTTP_PORT: String(port) });
+      const run = await runCli(['config', 'check', '--config', file], {
+        BRAINSTRIP_HTTP_PORT: String(port),
+        BRAINSTRIP_CLUSTER_DATABASE: 'postgresql://brainstrip:cluster-pw@db.example:5432/brainstrip',
+      });
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       expect(run.stdout).toContain(`the configuration is valid (file ${file})`);
@@ -245,6 +257,8 @@ describe.skipIf(!haveDist)('brainstrip config check', () => {
       expect(run.stdout).toMatch(/receive\.seriesIdleSeconds +30 +default\n/);
       expect(run.stdout).toMatch(/tls\.privateKey +•••••••• +file /);
       expect(run.stdout).not.toContain(key);
+      expect(run.stdout).toMatch(/cluster\.database +•••••••• +environment variable BRAINSTRIP_CLUSTER_DATABASE\n/);
+      expect(run.stdout).not.toContain('cluster-pw');
       // Nothing was started: no data folder was made.
       expect(fs.existsSync(path.join(dir, 'data'))).toBe(false);
     });

@@ -9,13 +9,16 @@ import type { JobContext, SeriesProcessor } from '../src/jobs/processing/contrac
 import { JobRunner } from '../src/jobs/runner.js';
 import { JOB_STATES, type JobState, PROCESSING_STEPS } from '../src/jobs/state/job.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
+import type { JobStore } from '../src/jobs/state/store.js';
 import { stageDurations } from '../src/jobs/state/stages.js';
 import { TRANSITIONS, type TransitionName, isAllowed } from '../src/jobs/state/transitions.js';
 import { MetricsRegistry } from '../src/metrics.js';
 import { configureLogging } from '../src/log.js';
 import { tempDir } from './derived-fixtures.js';
+import { jobStoreKinds } from './job-stores.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
+const STORES = jobStoreKinds('the job state tests');
 
 /** Legal transitions that bring a new job (receiving) into each state. */
 const PATH_TO: Record<JobState, TransitionName[]> = {
@@ -28,7 +31,7 @@ const PATH_TO: Record<JobState, TransitionName[]> = {
   failed: ['complete', 'enqueue', 'claim', 'fail'],
 };
 
-async function newJob(store: SqliteJobStore, n: number, state: JobState): Promise<number> {
+async function newJob(store: JobStore, n: number, state: JobState): Promise<number> {
   const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });
   for (const step of PATH_TO[state]) expect(await store.transition(job.id, step)).toBe(true);
   expect((await store.get(job.id))!.state).toBe(state);
@@ -66,9 +69,12 @@ describe('job state', () => {
       if (t.to === 'processing') expect(t.from.every((s) => s === 'queued' || s === 'processing')).toBe(true);
     }
   });
+});
 
-  test('the store applies a transition only from the states the table allows; a refused one changes nothing', async () => {
-    const store = new SqliteJobStore(path.join(tempDir('job-transitions'), 'jobs.sqlite'));
+describe.each(STORES)('job state on $kind', ({ missing, open }) => {
+
+  test.skipIf(missing)('the store applies a transition only from the states the table allows; a refused one changes nothing', async () => {
+    const store = await open('transitions');
     try {
       let n = 0;
       for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
@@ -94,10 +100,10 @@ describe('job state', () => {
     }
   });
 
-  test('stages are typed values from the processing to the histogram and the page: reworded details change no figure', async () => {
+  test.skipIf(missing)('stages are typed values from the processing to the histogram and the page: reworded details change no figure', async () => {
     const stagesMeasured = async (words: (step: string) => string) => {
       const dir = tempDir('job-stages');
-      const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
+      const store = await open('stages');
       const metrics = new MetricsRegistry();
       const processor: SeriesProcessor = {
         async compute(ctx: JobContext) {
@@ -132,6 +138,9 @@ describe('job state', () => {
     expect(plain.histogram).toEqual(expect.arrayContaining(['waiting 1', 'processing 1', ...PROCESSING_STEPS.map((s) => `${s} 1`), 'sending 1']));
     expect(reworded).toEqual(plain);
   });
+});
+
+describe('the SQLite job database', () => {
 
   test('a job database of the version before stages opens: its events get their stages, new events carry theirs', async () => {
     const file = path.join(tempDir('job-migration'), 'jobs.sqlite');

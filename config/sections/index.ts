@@ -9,6 +9,7 @@ import { poolSection } from './pool.js';
 import { registrationSection } from './registration.js';
 import { opsSection } from './ops.js';
 import { retentionSection } from './retention.js';
+import { clusterSection } from './cluster.js';
 export const sectionsByArea = {
   receive: receiveSection,
   http: httpSection,
@@ -21,4 +22,5 @@ export const sectionsByArea = {
   tls: tlsSection,
   ops: opsSection,
   retention: retentionSection,
+  cluster: clusterSection,
 };

@@ -50,6 +50,17 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
+/** Cluster mode (preview): the job state in PostgreSQL; everything else stays on this node, as a single node keeps it. */
+async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typeof logger>): Promise<JobStore> {
+  const { PostgresJobStore } = await import('../jobs/state/postgres/store.js');
+  const store = await PostgresJobStore.open(config.cluster.database);
+  log.info(
+    `cluster mode: job state in PostgreSQL (${store.name}), node ${config.cluster.nodeName}; the spool, results, ledger, ` +
+      'pauses, users and audit stay in dataDir, and shared spool, leases, heartbeats, failover and roles are not implemented yet: run one node per database',
+  );
+  return store;
+}
+
 /** Starts every part of the node; `processor` replaces the configured pipeline (used by tests). */
 export async function startNode(
   config: BrainstripConfig,
@@ -69,7 +80,7 @@ export async function startNode(
   const spool = new Spool(folder.spool);
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = new SqliteJobStore(folder.jobsDatabase);
+  const store = config.cluster.database ? await openClusterJobStore(config, log) : new SqliteJobStore(folder.jobsDatabase);
 
   // The model is resolved once, here: the node does not start on a model or atlas that differs from
   // models/checksums.json, and the processing and the workers are given the model resolved now.

@@ -3,14 +3,9 @@
 // so a concurrent change cannot slip between the check and the write).
 import { JOB_STATES, type Job, type JobState } from '../job.js';
 import type { JobEvent } from '../store.js';
-import { TRANSITIONS, type TransitionChange, type TransitionName, stageOfState } from '../transitions.js';
-import { type Db, type JobRow, now, toJob } from './schema.js';
-
-/** Every list is capped whatever a caller passes (SQLite reads a negative LIMIT as "no limit"). */
-export function boundedLimit(limit: number | undefined, fallback: number, max: number): number {
-  if (limit === undefined || !Number.isFinite(limit)) return fallback;
-  return Math.min(max, Math.max(1, Math.floor(limit)));
-}
+import { type JobRow, recoveryOutcome, recoverySteps, toJob, transitionUpdate } from '../rows.js';
+import type { TransitionChange, TransitionName } from '../transitions.js';
+import type { Db } from './schema.js';
 
 export class SqliteQueue {
   constructor(private readonly db: Db) {}
@@ -38,22 +33,8 @@ export class SqliteQueue {
   }
 
   transition(id: number, name: TransitionName, change: TransitionChange = {}): boolean {
-    const { from, to } = TRANSITIONS[name];
-    const t = now();
-    const ended = to === 'done' || to === 'failed';
-    const attempts = name === 'claim' ? ', attempts = attempts + 1' : '';
-    // A hold names the destinations that wait; a release (or a retry, which starts over) clears them.
-    const held = name === 'hold' ? ', held_for = ?' : name === 'release' || name === 'retry' || name === 'resend' ? ', held_for = NULL' : '';
-    const released = name === 'release' ? ', released_by = ?' : '';
-    const extra = [...(name === 'hold' ? [change.heldFor ?? ''] : []), ...(name === 'release' ? [change.releasedBy ?? ''] : [])];
-    return (
-      this.db
-        .prepare(
-          `UPDATE jobs SET state = ?, stage = ?, detail = ?, reason = ?, updated_at = ?, finished_at = ?${attempts}${held}${released}
-           WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
-        )
-        .run(to, change.stage ?? stageOfState(to), change.detail ?? null, change.reason ?? null, t, ended ? t : null, ...extra, id, ...from).changes > 0
-    );
+    const { sql, args } = transitionUpdate(id, name, change, () => '?');
+    return this.db.prepare(sql).run(...args).changes > 0;
   }
 
   markComplete(id: number): Job | undefined {
@@ -84,22 +65,9 @@ export class SqliteQueue {
     return this.db.transaction(() => {
       const inState = (...states: JobState[]) =>
         (this.db.prepare(`SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY id`).all(...states) as JobRow[]).map(toJob);
-      const resending = inState('sending').filter((job) => canSend(job));
-      for (const job of resending) this.transition(job.id, 'sendProgress', { detail: 'interrupted while sending by a restart; sends again' });
-      const resumed = new Set(resending.map((j) => j.id));
-      const interrupted = inState('processing', 'sending', 'complete').filter((job) => !resumed.has(job.id));
-      // A job the node died processing, again and again, is what killed it: it fails rather than crash-looping.
-      const poisoned = interrupted.filter((job) => maxInterruptions > 0 && job.state === 'processing' && job.attempts >= maxInterruptions);
-      for (const job of poisoned) {
-        this.transition(job.id, 'fail', { reason: `processing was cut short by ${job.attempts} restarts of the node; not retried automatically (poison job)` });
-      }
-      const requeued = interrupted.filter((job) => !poisoned.includes(job));
-      for (const job of requeued) {
-        if (job.state === 'complete') this.transition(job.id, 'enqueue');
-        else this.transition(job.id, 'requeue', { detail: `interrupted while ${job.state} by a restart; queued again` });
-      }
-      const fresh = (jobs: Job[]) => jobs.map((job) => this.get(job.id)!);
-      return { requeued: fresh(requeued), resending: fresh(resending), receiving: inState('receiving'), poisoned: fresh(poisoned) };
+      const steps = recoverySteps(inState('processing', 'sending', 'complete'), maxInterruptions, canSend);
+      for (const step of steps) this.transition(step.job.id, step.name, step.change);
+      return { ...recoveryOutcome(steps, steps.map((step) => this.get(step.job.id)!)), receiving: inState('receiving') };
     })();
   }
 

@@ -1,14 +1,10 @@
 // The instance registry on SQLite: which instances of each series were received, the job each series belongs to,
 // and the one destination a series' results may be restricted to.
-import type { Job, JobState } from '../job.js';
+import type { Job } from '../job.js';
+import { type JobRow, REOPEN_DETAIL, SUPERSEDED_REASON, instanceDecision, lateNote, now, receivedAgainDetail, toJob } from '../rows.js';
 import type { ReceivedInstance, RecordedInstance } from '../store.js';
 import type { SqliteQueue } from './queue.js';
-import { type Db, type JobRow, now, toJob } from './schema.js';
-
-/** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
-const OPEN_STATES: JobState[] = ['receiving', 'complete', 'queued'];
-/** States in which a job computes or has computed the series: an instance sent again changes nothing. */
-const STARTED_STATES: JobState[] = ['processing', 'sending', 'done'];
+import type { Db } from './schema.js';
 
 export class SqliteRegistry {
   constructor(
@@ -33,12 +29,13 @@ export class SqliteRegistry {
       let created = false;
       let reopened = false;
       let superseded: Job | undefined;
-      if (latest && STARTED_STATES.includes(latest.state) && this.hasInstance(instance.seriesInstanceUid, instance.sopInstanceUid)) {
+      const decision = instanceDecision(latest, this.hasInstance(instance.seriesInstanceUid, instance.sopInstanceUid));
+      if (latest && decision === 'again') {
         // Sent again (the spool refused it had its content changed): the started job has it already.
         this.addInstance(instance, t, 'replace');
         return { job: latest, created: false, reopened: false, late: 'again' };
       }
-      if (latest && (latest.state === 'sending' || latest.state === 'done')) {
+      if (latest && decision === 'late') {
         // Its derived series exists (or is being stored): another job would put a second one in the archive.
         // Its instance count stays what it computed; the registry holds the late ones too (a retry takes them).
         this.addInstance(instance, t, 'replace');
@@ -46,13 +43,13 @@ export class SqliteRegistry {
         if (n > latest.instances) this.db.prepare('UPDATE jobs SET detail = ?, updated_at = ? WHERE id = ?').run(lateNote(latest, n - latest.instances), t, latest.id);
         return { job: this.queue.get(latest.id)!, created: false, reopened: false, late: 'new' };
       }
-      if (latest && OPEN_STATES.includes(latest.state)) {
+      if (latest && decision === 'join') {
         id = latest.id;
-        reopened = latest.state !== 'receiving' && this.queue.transition(id, 'reopen', { detail: 'a late instance re-opened the series' });
+        reopened = latest.state !== 'receiving' && this.queue.transition(id, 'reopen', { detail: REOPEN_DETAIL });
       } else {
         // Still computing: its results would miss the late instance; it stops (never sends) and a new job takes the
         // whole series, so that one derived series reaches the archive.
-        if (latest?.state === 'processing' && this.queue.transition(latest.id, 'fail', { reason: 'superseded: a late instance of the series arrived while it was computed; a new job computes the whole series' })) {
+        if (latest?.state === 'processing' && this.queue.transition(latest.id, 'fail', { reason: SUPERSEDED_REASON })) {
           superseded = this.queue.get(latest.id);
         }
         id = Number(
@@ -68,7 +65,7 @@ export class SqliteRegistry {
               instance.modality ?? null,
               instance.seriesDescription ?? null,
               instance.sopClassUid ?? null,
-              latest ? `series received again after job ${latest.id} (${latest.state})` : null,
+              receivedAgainDetail(latest),
               t,
               t,
             ).lastInsertRowid,
@@ -152,9 +149,4 @@ export class SqliteRegistry {
     return (this.db.prepare('SELECT destination FROM series_destination WHERE series_instance_uid = ?').get(seriesInstanceUid) as { destination: string } | undefined)
       ?.destination;
   }
-}
-
-function lateNote(job: Job, late: number): string {
-  const when = job.state === 'done' ? 'after its results were stored' : 'while its results are being sent';
-  return `${late} instance${late === 1 ? '' : 's'} arrived ${when}: kept in the spool, not processed (retry the job to compute the whole series again)`;
 }

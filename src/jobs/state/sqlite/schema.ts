@@ -4,22 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type SchemaStep, migrateSchema } from '../../../sqlite-schema.js';
-import { JOB_STATES, type Job } from '../job.js';
+import { JOB_STATES } from '../job.js';
 
 export type Db = Database.Database;
 
-/** A column name for a field name: seriesInstanceUid → series_instance_uid. */
-type Column<F extends string> = F extends `${infer H}${infer T}` ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${Column<T>}` : F;
-
-/** A row of the jobs table: one column per field of Job, named in snake case. */
-export type JobRow = { [F in keyof Job as Column<F & string>]-?: Job[F] };
-
-/** The job a row holds: its columns under their field names (every column has its field, every field its column). */
-export function toJob(row: JobRow): Job {
-  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Job;
-}
-
-export const now = () => new Date().toISOString();
 
 /** The stage of a row written before stages were recorded (schema step 2). */
 const LEGACY_STAGE = `CASE

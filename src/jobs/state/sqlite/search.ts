@@ -2,8 +2,8 @@
 // from each series' first instance, the figures of the overview).
 import type { Job } from '../job.js';
 import { type JobFilter, type JobIdentification, MAX_LIST_LIMIT } from '../store.js';
-import { boundedLimit } from './queue.js';
-import { type Db, type JobRow, toJob } from './schema.js';
+import { type JobRow, boundedLimit, toJob } from '../rows.js';
+import type { Db } from './schema.js';
 
 export class SqliteSearch {
   constructor(private readonly db: Db) {}

@@ -6,9 +6,10 @@
 import type { Job, JobState } from '../job.js';
 import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
-import { SqliteQueue, boundedLimit } from './queue.js';
+import { boundedLimit, now } from '../rows.js';
+import { SqliteQueue } from './queue.js';
 import { SqliteRegistry } from './registry.js';
-import { type Db, now, openJobDatabase } from './schema.js';
+import { type Db, openJobDatabase } from './schema.js';
 import { SqliteSearch } from './search.js';
 
 export class SqliteJobStore implements JobStore {

@@ -1,0 +1,28 @@
+// Cluster mode (preview): several nodes sharing their job state in one PostgreSQL database. Empty `database` (the
+// default) keeps the job state in SQLite in dataDir, as a single node always did.
+import os from 'node:os';
+
+/** The host name, cut to what a node name may be. */
+function hostNodeName(): string {
+  const name = os.hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
+  return /^[A-Za-z0-9]/.test(name) ? name : `node-${name}`.slice(0, 63);
+}
+
+export const clusterSection = {
+  database: {
+    doc:
+      'PostgreSQL URL of the job state shared by the nodes of a cluster (postgresql://user:password@host:5432/brainstrip); ' +
+      'empty: the job state is in SQLite in dataDir (a single node). Preview: only the job state moves to PostgreSQL',
+    format: 'optional-postgres-url',
+    default: '',
+    env: 'BRAINSTRIP_CLUSTER_DATABASE',
+    // The URL carries the database password.
+    sensitive: true,
+  },
+  nodeName: {
+    doc: "This node's name among the nodes of a cluster (default: the host name)",
+    format: 'node-name',
+    default: hostNodeName(),
+    env: 'BRAINSTRIP_CLUSTER_NODE_NAME',
+  },
+};
