@@ -3,6 +3,7 @@
 // slot is free and the job is `sending`, where the send queue takes it in one of `sendConcurrency` slots of its own.
 // An archive that is down therefore holds up sending only: the next series is computed meanwhile. Resolving = the
 // stage's work is done; throwing = failed with the error's message; a shutdown leaves the job where it can resume.
+import { abortion } from './abortion.js';
 import fs from 'node:fs';
 import { type Logger, logger } from '../log.js';
 import { releaseMemory } from '../memory.js';
@@ -202,16 +203,6 @@ export class JobRunner {
     if (sinceMs !== undefined) this.stageSeconds?.observe({ stage }, Math.max(0, Date.now() - sinceMs) / 1000);
   }
 
-  /** A promise that rejects when `signal` aborts: a processor that ignores its signal must not hold the slot. */
-  private static abortion(signal: AbortSignal): Promise<never> {
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
-    return aborted;
-  }
-
   /** Shutdown gives a processor that honours its signal a moment to stop cleanly. */
   private track(work: Promise<void>): void {
     this.unsettled.add(work);
@@ -284,7 +275,7 @@ export class JobRunner {
             controller.abort(new Error(`processing took longer than ${Math.round(limit / 60_000)} min (jobs.timeoutMinutes)`));
           }, limit)
         : undefined;
-    const aborted = JobRunner.abortion(signal);
+    const aborted = abortion(signal);
     const log = logger('jobs', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
     try {
       // The wait in the queue ends now (the last event is this claim).
@@ -338,7 +329,7 @@ export class JobRunner {
 
   private async send(job: Job, controller: AbortController): Promise<void> {
     const signal = controller.signal;
-    const aborted = JobRunner.abortion(signal);
+    const aborted = abortion(signal);
     const log = logger('jobs', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
     try {
       // Taken from the send queue before this slot held it: an operator may have cancelled it in between (once the
