@@ -31,15 +31,9 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
   });
 
   test('a received series is a job in PostgreSQL that runs to done; the start says what cluster mode does not do yet', async () => {
-    const config = loadConfig({
-      overrides: {
-        dataDir: path.join(dir, 'data'),
-        log: { file: '' },
-        receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 },
-        http: { port: 0, host: '127.0.0.1' },
-        cluster: { database: await cluster.createDatabase('serve'), nodeName: 'node-a' },
-      },
-    });
+    const clusterKeys = { database: await cluster.createDatabase('serve'), nodeName: 'node-a' };
+    const node1 = { dataDir: path.join(dir, 'data'), log: { file: '' }, http: { port: 0, host: '127.0.0.1' } };
+    const config = loadConfig({ overrides: { ...node1, receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 }, cluster: clusterKeys } });
     configureLogging({ level: 'info', file: logFile, stream: 'stderr' });
     const computed: number[] = [];
     const processor = {
