@@ -15,21 +15,10 @@ import { TRANSITIONS, type TransitionName, isAllowed } from '../src/jobs/state/t
 import { MetricsRegistry } from '../src/metrics.js';
 import { configureLogging } from '../src/log.js';
 import { tempDir } from './derived-fixtures.js';
-import { jobStoreKinds } from './job-stores.js';
+import { PATH_TO, jobStoreKinds } from './job-stores.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 const STORES = jobStoreKinds('the job state tests');
-
-/** Legal transitions that bring a new job (receiving) into each state. */
-const PATH_TO: Record<JobState, TransitionName[]> = {
-  receiving: [],
-  complete: ['complete'],
-  queued: ['complete', 'enqueue'],
-  processing: ['complete', 'enqueue', 'claim'],
-  sending: ['complete', 'enqueue', 'claim', 'resultsReady'],
-  done: ['complete', 'enqueue', 'claim', 'resultsReady', 'delivered'],
-  failed: ['complete', 'enqueue', 'claim', 'fail'],
-};
 
 async function newJob(store: JobStore, n: number, state: JobState): Promise<number> {
   const { job } = await store.recordInstance({ studyInstanceUid: '1.2', seriesInstanceUid: `1.2.${n}`, sopInstanceUid: `1.2.${n}.1`, bytes: 1 });

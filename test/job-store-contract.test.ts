@@ -6,7 +6,7 @@ import type { JobState } from '../src/jobs/state/job.js';
 import type { JobStore, ReceivedInstance } from '../src/jobs/state/store.js';
 import type { TransitionName } from '../src/jobs/state/transitions.js';
 import { configureLogging } from '../src/log.js';
-import { jobStoreKinds } from './job-stores.js';
+import { PATH_TO, jobStoreKinds } from './job-stores.js';
 
 configureLogging({ level: 'warn', stream: 'stderr' });
 const STORES = jobStoreKinds('the job store contract tests');
@@ -26,16 +26,7 @@ async function moveTo(store: JobStore, id: number, ...steps: TransitionName[]): 
 /** A new job of `series` in `state`, by legal transitions. */
 async function jobIn(store: JobStore, series: number, state: JobState, more: Partial<ReceivedInstance> = {}): Promise<number> {
   const { job } = await store.recordInstance(instance(series, 1, more));
-  const path: Record<JobState, TransitionName[]> = {
-    receiving: [],
-    complete: ['complete'],
-    queued: ['complete', 'enqueue'],
-    processing: ['complete', 'enqueue', 'claim'],
-    sending: ['complete', 'enqueue', 'claim', 'resultsReady'],
-    done: ['complete', 'enqueue', 'claim', 'resultsReady', 'delivered'],
-    failed: ['complete', 'enqueue', 'claim', 'fail'],
-  };
-  await moveTo(store, job.id, ...path[state]);
+  await moveTo(store, job.id, ...PATH_TO[state]);
   return job.id;
 }
 

@@ -2,12 +2,25 @@
 // database in a throwaway cluster, started on first use and stopped after the test file). Without PostgreSQL its
 // tests skip, saying so, and fail under CI=true.
 import path from 'node:path';
+import type { JobState } from '../src/jobs/state/job.js';
 import { afterAll } from 'vitest';
 import { PostgresJobStore } from '../src/jobs/state/postgres/store.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { JobStore } from '../src/jobs/state/store.js';
+import type { TransitionName } from '../src/jobs/state/transitions.js';
 import { tempDir } from './derived-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
+
+/** Legal transitions that bring a new job (receiving) into each state. */
+export const PATH_TO: Record<JobState, TransitionName[]> = {
+  receiving: [],
+  complete: ['complete'],
+  queued: ['complete', 'enqueue'],
+  processing: ['complete', 'enqueue', 'claim'],
+  sending: ['complete', 'enqueue', 'claim', 'resultsReady'],
+  done: ['complete', 'enqueue', 'claim', 'resultsReady', 'delivered'],
+  failed: ['complete', 'enqueue', 'claim', 'fail'],
+};
 
 export interface StoreKind {
   kind: 'sqlite' | 'postgres';

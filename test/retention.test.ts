@@ -104,4 +104,22 @@ describe('retention', () => {
     }
     await store.close();
   });
+
+  test('a series an instance was stored to while the job store answered keeps its spool folder', async () => {
+    const { store, spool, folder, job, config, log } = await setUp();
+    const old = await job('done', 10);
+    // The store's answer names the job as finished, but an instance of its series is stored before it arrives.
+    const slow = Object.create(store) as SqliteJobStore;
+    slow.finishedBefore = async (before) => {
+      const answer = await store.finishedBefore(before);
+      fs.writeFileSync(path.join(old.spooled, 'late.dcm'), 'x');
+      spool.settled(old.spooled); // what the C-STORE does once the instance is recorded
+      return answer;
+    };
+    await cleanSpool(config({}, 7), { store: slow, spool, log, folder });
+    expect(fs.existsSync(path.join(old.spooled, 'late.dcm'))).toBe(true);
+    await cleanSpool(config({}, 7), { store, spool, log, folder });
+    expect(fs.existsSync(old.spooled)).toBe(false);
+    await store.close();
+  });
 });

@@ -40,10 +40,12 @@ function removeWork(folder: HousekeepingDeps['folder'], job: Job): boolean {
   return true;
 }
 
-/** Removes a delivered job's spooled series unless an instance of it arrives meanwhile; true when removed. */
-async function removeSpooled(deps: HousekeepingDeps, job: Job): Promise<boolean> {
-  // An instance stored while the store answers makes its series' folder stay (the answer may predate its job).
-  const mark = deps.spool.activityMark();
+/**
+ * Removes a delivered job's spooled series unless an instance of it is being stored, or was stored since `mark`
+ * (the spool's activityMark taken before the store named the job: its answer may predate that instance's job);
+ * true when removed.
+ */
+async function removeSpooled(deps: HousekeepingDeps, job: Job, mark: number): Promise<boolean> {
   if (!deps.spool.removeSeriesIfIdle(job.studyInstanceUid, job.seriesInstanceUid, mark)) return false;
   await deps.store.forgetSeriesInstances(job.seriesInstanceUid);
   return true;
@@ -64,8 +66,9 @@ export async function cleanSpool(config: HousekeepingConfig, deps: HousekeepingD
   };
   if (config.jobs.keepFinishedDays > 0) {
     await step('spool', async () => {
+      const mark = spool.activityMark();
       for (const job of await store.finishedBefore(ago(config.jobs.keepFinishedDays))) {
-        if (await removeSpooled(deps, job)) log.info('spooled series removed after retention', { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
+        if (await removeSpooled(deps, job, mark)) log.info('spooled series removed after retention', { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
       }
     });
   }
@@ -78,9 +81,10 @@ export async function cleanSpool(config: HousekeepingConfig, deps: HousekeepingD
   }
   if (config.retention.jobDays > 0) {
     await step('jobs', async () => {
+      const mark = spool.activityMark();
       for (const job of await store.purgeDeliveredBefore(ago(config.retention.jobDays))) {
         removeWork(deps.folder, job);
-        await removeSpooled(deps, job);
+        await removeSpooled(deps, job, mark);
         log.info('delivered job removed after retention', { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
       }
     });
@@ -102,8 +106,9 @@ async function relievePressure(config: HousekeepingConfig, deps: HousekeepingDep
     return free !== undefined && free < wanted;
   };
   if (!short()) return;
+  const mark = deps.spool.activityMark();
   for (const job of await deps.store.finishedBefore(new Date())) {
-    const removed = [removeWork(deps.folder, job) && 'derived images', (await removeSpooled(deps, job)) && 'spooled instances'].filter(Boolean);
+    const removed = [removeWork(deps.folder, job) && 'derived images', (await removeSpooled(deps, job, mark)) && 'spooled instances'].filter(Boolean);
     if (removed.length) deps.log.warn(`disk pressure: ${removed.join(' and ')} of delivered job ${job.id} removed`, { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
     if (!short()) return;
   }
