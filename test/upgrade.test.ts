@@ -12,7 +12,7 @@ import { colin27Available, writeHeadSeries } from '../bench/harness/head-series.
 import { freePort } from '../bench/harness/peers.js';
 import { JOB_SCHEMA } from '../src/jobs/state/sqlite/schema.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
-import { Accounts } from '../src/ops/accounts.js';
+import { Accounts, hashPassword } from '../src/ops/accounts.js';
 import { OPS_SCHEMA } from '../src/ops/accounts-schema.js';
 import { fromPart10 } from '../src/pipeline/dicom/dcmjs.js';
 import { SchemaTooNewError } from '../src/sqlite-schema.js';
@@ -90,18 +90,14 @@ describe('database schemas carry a version and migrate forward', () => {
     reopened.close();
   });
 
-  test('a 0.1.0 operations database keeps its users', async () => {
+  test('a 0.1.0 operations database keeps its users, who can still log in', async () => {
     const file = path.join(tempDir('upgrade-unit'), 'ops.sqlite');
-    release010Database(file, 'ops').close();
-    const before = new Accounts(file);
-    await before.setUser('alice', 'admin', 'correct horse battery');
-    before.close();
-    // The same file, its version taken back to 0.1.0's (none), opened by the new code.
-    const db = new Database(file);
-    db.pragma('user_version = 0');
+    const db = release010Database(file, 'ops');
+    db.prepare('INSERT INTO users (name, role, password, created_at) VALUES (?, ?, ?, ?)').run('alice', 'admin', await hashPassword('correct horse battery'), '2026-11-30T10:00:00Z');
     db.close();
     const accounts = new Accounts(file);
     expect(accounts.users().map((u) => u.name)).toEqual(['alice']);
+    expect(await accounts.login('alice', 'correct horse battery')).toBeDefined();
     accounts.close();
     const reopened = new Database(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(OPS_SCHEMA.length);
