@@ -129,15 +129,18 @@ describe('restart after a series was done', () => {
     expect(await store.list()).toHaveLength(1);
   });
 
-  it('still makes a job of an instance spooled after its series was processed', async () => {
+  it('records an instance spooled after its series was processed, as a late instance: noted on the job, no second job', async () => {
     const spool = await spoolWith(nodeSpoolIo);
     const store = new SqliteJobStore(path.join(spool.root, 'jobs.sqlite'));
     await doneJob(store, '1.2.3.5', ['1.2.3.5.1']);
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.1', new Date(Date.now() - 60_000));
     await spoolInstance(spool, '1.2.3.5', '1.2.3.5.2', new Date(Date.now() + 5_000));
-    const { recorded, jobs } = await reconcileSpool(spool, store);
+    const { recorded } = await reconcileSpool(spool, store);
     expect(recorded).toBe(1);
-    expect(jobs[0]).toMatchObject({ state: 'receiving', instances: 2 });
+    const jobs = await store.list();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ state: 'done' });
+    expect(jobs[0].detail).toMatch(/1 instance arrived after its results were stored: kept in the spool, not processed/);
   });
 });
 
