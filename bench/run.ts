@@ -103,7 +103,10 @@ async function main(): Promise<void> {
   console.log(`\nreport: ${json}, ${stem}.md and ${Object.values(report.benches).reduce((n, b) => n + Object.keys(b.chartFiles ?? {}).length, 0)} charts beside it`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack : String(error));
-  process.exitCode = 1;
-});
+main()
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? error.stack : String(error));
+    process.exitCode = 1;
+  })
+  // The report is written: a handle some bench left open (a worker thread, a socket) must not keep the run alive.
+  .finally(() => setTimeout(() => process.exit(), 2000).unref());
