@@ -197,7 +197,7 @@ export async function startNode(
     failingAfterMs: config.ops.destinationFailingSeconds * 1000,
     spoolWarnFreeBytes: config.ops.spoolWarnFreeMegabytes * 1048576,
   };
-  registerHealthMetrics(metrics, { ...healthDeps, reviewCounts: () => store.reviewCounts() });
+  const stopHealthMetrics = registerHealthMetrics(metrics, { ...healthDeps, reviewCounts: () => store.reviewCounts() });
   const ops = await startOpsServer(
     { port: config.http.port, host: config.http.host },
     {
@@ -228,6 +228,7 @@ export async function startNode(
     stop: async () => {
       closing = true;
       housekeeping.stop();
+      stopHealthMetrics();
       storageProbe.stop();
       stopMemoryGovernor();
       await scp.close();

@@ -44,12 +44,14 @@ export function degradedReasons(deps: NodeHealthDeps): string[] {
   return reasons;
 }
 
-export function registerHealthMetrics(metrics: MetricsRegistry, deps: NodeHealthDeps & { reviewCounts(): Promise<{ flagged: number; held: number }> }): void {
+/** Registers the figures on `metrics`; returns what stops the refresh of the review counts. */
+export function registerHealthMetrics(metrics: MetricsRegistry, deps: NodeHealthDeps & { reviewCounts(): Promise<{ flagged: number; held: number }> }): () => void {
   let review = { flagged: 0, held: 0 };
   const refresh = () => void deps.reviewCounts().then((r) => (review = r), () => undefined);
   refresh();
   // The store answers asynchronously and a scrape wants an answer now: the counts are refreshed every few seconds.
-  setInterval(refresh, 5000).unref();
+  const timer = setInterval(refresh, 5000);
+  timer.unref();
   metrics.gauge('brainstrip_jobs_flagged_for_review', 'Jobs whose brain mask the quality check flagged for review', () => review.flagged);
   metrics.gauge('brainstrip_jobs_held_for_review', 'Jobs whose flagged results wait for a person to release them', () => review.held);
   const perDestination = (name: string, help: string, value: (s: ReturnType<DestinationHealth['snapshot']>[number]) => number | undefined) =>
@@ -68,4 +70,5 @@ export function registerHealthMetrics(metrics: MetricsRegistry, deps: NodeHealth
   );
   metrics.gauge('brainstrip_spool_free_bytes', 'Free bytes on the spool file system', () => freeBytes(deps.spoolRoot) ?? 0);
   metrics.gauge('brainstrip_paused', '1 while an operator has paused intake, processing or sending', () => PAUSABLE.map((what) => [{ what }, deps.controls.isPaused(what) ? 1 : 0]), ['what']);
+  return () => clearInterval(timer);
 }
