@@ -1,50 +1,13 @@
-// The cluster set-up of the tests and the bench: `brainstrip serve` nodes under names of their own on one shared
-// data folder and one PostgreSQL database, sending to one Orthanc; and a modality that delivers a series the way a
+// What the cluster tests add to the nodes of bench/harness/cluster.ts: a modality that delivers a series the way a
 // PACS behind a load balancer does — one association to one node, and whatever was not acknowledged sent again on a
 // new association to the next node — keeping the list of what each node acknowledged.
 import fs from 'node:fs';
 import pg from 'pg';
-import { type Node, type Orthanc, startNode } from '../bench/harness/peers.js';
-import { clusterSection } from '../config/sections/cluster.js';
 import { DimseStatus } from '../src/dicom/status.js';
 import { readFileMeta } from '../src/scp/part10.js';
 import { EXPLICIT_LE, MR_STORAGE, RawConnection } from './scp/raw-scu.js';
 
-export interface ClusterSite {
-  /** The data folder every node shares. */
-  dataDir: string;
-  database: string;
-  archive: Orthanc;
-  /** Cluster timing: heartbeat and lease of a node, in seconds. */
-  heartbeatSeconds: number;
-  leaseSeconds: number;
-}
-
-/** The cluster keys the configuration knows, of those given (timings the schema does not have are left out). */
-function clusterKeys(site: ClusterSite, name: string, roles?: string[]): Record<string, unknown> {
-  const wanted: Record<string, unknown> = {
-    database: site.database,
-    nodeName: name,
-    roles,
-    heartbeatSeconds: site.heartbeatSeconds,
-    leaseSeconds: site.leaseSeconds,
-  };
-  return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== undefined && key in clusterSection));
-}
-
-/** One node of the cluster, started with the site's settings under `name` (a restart uses the same name). */
-export function startClusterNode(site: ClusterSite, name: string, extra: Record<string, unknown> = {}): Promise<Node> {
-  const destinations = [{ aeTitle: site.archive.aeTitle, host: '127.0.0.1', port: site.archive.dicomPort }];
-  return startNode(
-    { destinations, retry: { initialDelayMs: 500, maxDelayMs: 1000 } },
-    {
-      dataDir: site.dataDir,
-      cluster: clusterKeys(site, name, extra.roles as string[] | undefined),
-      receive: { seriesIdleSeconds: 1, completionGraceSeconds: 0 },
-      ...Object.fromEntries(Object.entries(extra).filter(([key]) => key !== 'roles')),
-    },
-  );
-}
+export { type ClusterSite, startClusterNode } from '../bench/harness/cluster.js';
 
 export interface InstanceToSend {
   sopInstanceUid: string;
