@@ -1,11 +1,32 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+// The files that take minutes, longest first. They start before the rest so that the two workers finish together
+// instead of one of them running a long file alone at the end; a fresh clone has no timings from an earlier run.
+const LONGEST_FIRST = ['review', 'receive', 'bench-quick', 'e2e', 'e2e-completion', 'registration', 'cluster', 'ops-page'];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const at = LONGEST_FIRST.indexOf(path.basename(file.moduleId, '.test.ts'));
+      return at < 0 ? LONGEST_FIRST.length : at;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Network tests start real DCMTK/Orthanc peers and the node itself; give them room on a 2-core machine.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    fileParallelism: false,
+    // Network tests start real DCMTK/Orthanc peers and the node itself, and another file runs beside each: give
+    // them room on a 2-core machine. A limit here is a hang detector, never a speed check.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    // Two files at a time, each in its own process: much of the suite waits (series idle timers, peers starting,
+    // retries), and the other file uses the CPU meanwhile. Every file has its own ports, folders and peers.
+    pool: 'forks',
+    maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
   },
 });
