@@ -9,6 +9,7 @@ import { loadConfig } from '../config/schema.js';
 import { configSources } from '../config/sources.js';
 import { dataFolder } from '../src/data-folder.js';
 import { NodeControls } from '../src/jobs/controls.js';
+import { StoredLedger } from '../src/scu/ledger.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { JobContext } from '../src/jobs/processing/contract.js';
@@ -221,7 +222,8 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
         const { job } = await store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
-        await describeJobs({ store, folder: dataFolder(loadConfig({ overrides: { dataDir: dir } })), destinations: [], instancePaths: async () => series.paths }, await store.undescribed());
+        const folder = dataFolder(loadConfig({ overrides: { dataDir: dir } }));
+        await describeJobs({ store, folder, destinations: [], ledger: new StoredLedger(folder.storedLedger), instancePaths: async () => series.paths }, await store.undescribed());
         const described = (await store.get(job.id))!;
         expect(personName(described.patientName)).toBe(shown);
         expect(described.patientId).toBe('SYNTH-1');

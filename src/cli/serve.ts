@@ -24,7 +24,8 @@ import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
 import { degradedReasons, freeBytes, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
-import { StoredLedger, destinationKey } from '../scu/ledger.js';
+import { destinationKey } from '../scu/ledger.js';
+import { openSharedState } from './shared-state.js';
 import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
@@ -100,10 +101,12 @@ export async function startNode(
   }
   // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
   const destinationHealth = new DestinationHealth();
-  const ledger = new StoredLedger(folder.storedLedger);
-  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse(ledger.latest(d)?.storedAt ?? '') || undefined);
+  const shared = await openSharedState(config);
+  const { ledger } = shared;
+  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
-    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: does('process'), destinationHealth });
+    options.processor ??
+    (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: does('process'), destinationHealth, ledger });
   const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
@@ -217,6 +220,7 @@ export async function startNode(
     spoolRoot: folder.spool,
     dicomPort: () => scp?.port ?? 0,
     destinationHealth,
+    ledger,
   });
   const healthDeps = {
     controls,
@@ -276,6 +280,7 @@ export async function startNode(
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
       accounts.close();
+      await shared.close();
       await store.close();
       log.info('brainstrip node stopped');
     },

@@ -4,7 +4,7 @@
 import { EVENT_TIME, type PgSchemaStep } from './step.js';
 
 export const NODES_STEP: PgSchemaStep = {
-  version: 2,
+  version: 3,
   description: 'nodes and their heartbeats, job owners, series deliveries per node, the node of each job event',
   sql: `
     CREATE TABLE nodes (

@@ -6,6 +6,7 @@ import { logger } from '../../../log.js';
 import { checkStepNumbers, schemaTooNew } from '../../../sqlite-schema.js';
 import { JOB_STATES } from '../job.js';
 import { NODES_STEP } from './nodes-schema.js';
+import { sharedStateStep } from './shared-state-schema.js';
 import { EVENT_TIME, type PgSchemaStep } from './step.js';
 
 export type { PgSchemaStep };
@@ -77,14 +78,15 @@ export function displayUrl(url: string): string {
 }
 
 /**
- * Connects to the database at `url` (not yet querying it) as node `node`: each connection carries the name in the
- * setting brainstrip.node, which the job event trigger records. bigint columns and counts are read as numbers.
+ * Connects to the database at `url` (not yet querying it), as node `node` when given: each connection then carries
+ * the name in the setting brainstrip.node, which the job event trigger records. bigint columns and counts are read
+ * as numbers.
  */
-export function connect(url: string, node: string, maxConnections = 8): PgDb {
+export function connect(url: string, maxConnections = 8, node?: string): PgDb {
   const types = { getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) };
   // A node name is letters, digits, dots, dashes and underscores (config/formats.ts): nothing to quote.
-  const options = `-c brainstrip.node=${node}`;
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: types as pg.CustomTypesConfig, options, application_name: `brainstrip ${node}` });
+  const as = node ? { options: `-c brainstrip.node=${node}`, application_name: `brainstrip ${node}` } : {};
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: types as pg.CustomTypesConfig, ...as });
   // An idle connection that the server dropped (a restart) must not crash the node; the next query reconnects.
   pool.on('error', (err) => logger('jobs').warn(`PostgreSQL connection lost: ${err.message}`));
   return new PgDb(pool);
@@ -177,5 +179,6 @@ export const PG_JOB_SCHEMA: readonly PgSchemaStep[] = [
       CREATE TRIGGER job_event AFTER INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION job_event();
     `,
   },
+  sharedStateStep(2),
   NODES_STEP,
 ];

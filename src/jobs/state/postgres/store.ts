@@ -37,7 +37,7 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   /** Connects to the database at `url` and brings its schema up to date (refusing one written by a newer release). */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresJobStore> {
     const node = options.node ?? 'node';
-    const db = connect(url, node, options.maxConnections);
+    const db = connect(url, options.maxConnections, node);
     const name = `the job database ${displayUrl(url)}`;
     try {
       await migratePgSchema(db, name, PG_JOB_SCHEMA);
