@@ -207,8 +207,8 @@ export async function startNode(
   runner.start();
 
   let closing = false;
-  const accounts = new Accounts(folder.opsDatabase, config.ops.sessionHours * 3600_000);
-  if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
+  const accounts = new Accounts(shared.accounts, config.ops.sessionHours * 3600_000);
+  if ((await accounts.users()).length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
   const web = createWebHandler({
     config,
     configFile: options.configFile,
@@ -279,7 +279,7 @@ export async function startNode(
       await cluster?.stop();
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
-      accounts.close();
+      await accounts.close();
       await shared.close();
       await store.close();
       log.info('brainstrip node stopped');
