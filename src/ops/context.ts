@@ -8,6 +8,7 @@ import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
 import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
+import type { PrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { DestinationHealth } from '../scu/destination-health.js';
 import type { Accounts } from './accounts.js';
 import type { FactsDeps } from './job-facts.js';
@@ -35,6 +36,8 @@ export interface WebDeps {
   dicomPort(): number;
   /** How each archive has answered lately (absent: the page shows the ledger and failed jobs only). */
   destinationHealth?: DestinationHealth;
+  /** The model that runs (http.ts's BuildInfo, kept current: under 'auto' the precision is chosen after start). */
+  build?: { model: string; precision: string; precisionChoice?: PrecisionChoice };
 }
 
 export interface EchoResult {
