@@ -101,6 +101,10 @@ export interface Orthanc {
   post<T = any>(route: string, body: string): Promise<T>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP: connections are still accepted by the kernel, nothing is answered (an archive that hangs). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 /** An Orthanc with its own storage; `start()` may be delayed (the "archive down" case) and repeated. */
@@ -175,6 +179,12 @@ export async function createOrthanc(options: { dicomPort?: number; aeTitle?: str
       if (child) await stopProcess(child);
       child = undefined;
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
   };
   return orthanc;
 }
@@ -184,20 +194,26 @@ export interface Node {
   pid: number;
   dicomPort: number;
   httpPort: number;
+  /** The node's data folder (a temporary one unless `extra.dataDir` named one, as the nodes of a cluster share one). */
   dataDir: string;
+  /** The node's own folder: its config.json and stdout.log. */
+  home: string;
   jobs(): Promise<{ counts: Record<string, number>; jobs: any[] }>;
   stop(): Promise<void>;
+  /** kill -9: no chance to clean up, as when the machine dies. */
+  kill(): Promise<void>;
   log(): string;
 }
 
 /** `brainstrip serve` with a temporary data folder and configuration (merged over test defaults). */
 export async function startNode(results: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Node> {
-  const dataDir = tempDir('node');
+  const home = tempDir('node');
   const dicomPort = await freePort();
   const httpPort = await freePort();
   const config = {
-    dataDir,
-    log: { level: 'info', file: 'brainstrip.log' },
+    dataDir: home,
+    // In its own folder: the nodes of a cluster share the data folder, not their logs.
+    log: { level: 'info', file: path.join(home, 'brainstrip.log') },
     ...extra,
     // `extra` adds to these sections rather than replacing them.
     receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2, ...(extra.receive as object | undefined) },
@@ -208,12 +224,14 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     // Forced unless asked for: timing FP32 against INT8 at every start ('auto') would lengthen each test and bench.
     model: { precision: 'INT8', ...(extra.model as object | undefined) },
   };
-  const configFile = path.join(dataDir, 'config.json');
+  const dataDir = String(config.dataDir);
+  const configFile = path.join(home, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const out = fs.openSync(path.join(dataDir, 'stdout.log'), 'a');
+  const out = fs.openSync(path.join(home, 'stdout.log'), 'a');
   // As `npm start` runs it (scripts/serve.sh: the allocator settings the node is measured with); exec keeps the PID.
   const child = spawn('sh', [serveScript, '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
   const base = `http://127.0.0.1:${httpPort}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
   await waitForPort(dicomPort);
   return {
@@ -221,14 +239,19 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     dicomPort,
     httpPort,
     dataDir,
+    home,
     async jobs() {
       const res = await fetch(`${base}/api/jobs`);
       return res.json() as Promise<{ counts: Record<string, number>; jobs: any[] }>;
     },
     stop: () => stopProcess(child),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
     log: () => {
-      const file = path.join(dataDir, 'brainstrip.log');
-      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(dataDir, 'stdout.log'), 'utf8');
+      const file = path.resolve(dataDir, (config.log as { file: string }).file);
+      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(home, 'stdout.log'), 'utf8');
     },
   };
 }

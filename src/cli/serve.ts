@@ -22,7 +22,8 @@ import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
 import { degradedReasons, freeBytes, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
-import { StoredLedger, destinationKey } from '../scu/ledger.js';
+import { destinationKey } from '../scu/ledger.js';
+import { openSharedState } from './shared-state.js';
 import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
@@ -106,10 +107,11 @@ export async function startNode(
   }
   // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
   const destinationHealth = new DestinationHealth();
-  const ledger = new StoredLedger(folder.storedLedger);
-  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse(ledger.latest(d)?.storedAt ?? '') || undefined);
+  const shared = await openSharedState(config);
+  const { ledger } = shared;
+  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
-    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { models, warm: true, destinationHealth, onModelChosen });
+    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { models, warm: true, destinationHealth, ledger, onModelChosen });
   const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
@@ -189,8 +191,8 @@ export async function startNode(
   runner.start();
 
   let closing = false;
-  const accounts = new Accounts(folder.opsDatabase, config.ops.sessionHours * 3600_000);
-  if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
+  const accounts = new Accounts(shared.accounts, config.ops.sessionHours * 3600_000);
+  if ((await accounts.users()).length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
   const web = createWebHandler({
     config,
     configFile: options.configFile,
@@ -202,6 +204,7 @@ export async function startNode(
     spoolRoot: folder.spool,
     dicomPort: () => scp.port,
     destinationHealth,
+    ledger,
     build,
   });
   const healthDeps = {
@@ -250,7 +253,8 @@ export async function startNode(
       await runner.close();
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
-      accounts.close();
+      await accounts.close();
+      await shared.close();
       await store.close();
       log.info('brainstrip node stopped');
     },

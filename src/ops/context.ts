@@ -10,6 +10,7 @@ import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
 import type { PrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { DestinationHealth } from '../scu/destination-health.js';
+import { type DeliveryLedger, StoredLedger } from '../scu/ledger.js';
 import type { Accounts } from './accounts.js';
 import type { FactsDeps } from './job-facts.js';
 import { SelfTests } from './self-test.js';
@@ -36,6 +37,8 @@ export interface WebDeps {
   dicomPort(): number;
   /** How each archive has answered lately (absent: the page shows the ledger and failed jobs only). */
   destinationHealth?: DestinationHealth;
+  /** What each archive confirmed (default: the data folder's ledger). */
+  ledger?: DeliveryLedger;
   /** The model that runs (http.ts's BuildInfo, kept current: under 'auto' the precision is chosen after start). */
   build?: { model: string; precision: string; precisionChoice?: PrecisionChoice };
 }
@@ -94,6 +97,7 @@ export function createWebContext(deps: WebDeps): WebContext {
       store,
       folder,
       destinations: config.results.destinations,
+      ledger: deps.ledger ?? new StoredLedger(folder.storedLedger),
       instancePaths: deps.instancePaths,
     },
     selfTests: new SelfTests({

@@ -24,7 +24,7 @@ export interface HousekeepingDeps {
   log: Logger;
   folder: Pick<DataFolder, 'jobWorkDir'>;
   /** Deletes audit entries older than the date (the operations page's log); returns how many. */
-  purgeAudit?(before: Date): number;
+  purgeAudit?(before: Date): Promise<number>;
   /** Free bytes for the spool; undefined when it cannot be read (no pressure then). */
   freeBytes?(): number | undefined;
 }
@@ -91,7 +91,7 @@ export async function cleanSpool(config: HousekeepingConfig, deps: HousekeepingD
   }
   if (config.retention.auditDays > 0 && deps.purgeAudit) {
     await step('audit', async () => {
-      const removed = deps.purgeAudit!(ago(config.retention.auditDays));
+      const removed = await deps.purgeAudit!(ago(config.retention.auditDays));
       if (removed > 0) log.info(`${removed} audit log entries removed after retention`);
     });
   }

@@ -11,7 +11,7 @@ import { DicomError } from '../../dicom/errors.js';
 import type { DerivedObjectOptions } from '../../pipeline/derived/objects.js';
 import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
 import { type ModelEntry, modelCandidates } from '../../pipeline/segmentation/model-files.js';
-import { StoredLedger, destinationKey } from '../../scu/ledger.js';
+import { type DeliveryLedger, StoredLedger, destinationKey } from '../../scu/ledger.js';
 import { DeliveryError, deliver } from '../../scu/sender.js';
 import { HeldForReviewError, type JobContext, ResultsMissingError, type SeriesProcessor } from './contract.js';
 import type { ExtractionStep } from './extract-brain.js';
@@ -115,12 +115,19 @@ export interface SeriesProcessorHandle extends SeriesProcessor {
  */
 export function createSeriesProcessor(
   config: BrainstripConfig,
-  deps: { models?: readonly ModelEntry[]; extractor?: BrainExtractor; warm?: boolean; destinationHealth?: DestinationHealth; onModelChosen?(chosen: ChosenModel): void } = {},
+  deps: {
+    models?: readonly ModelEntry[];
+    extractor?: BrainExtractor;
+    warm?: boolean;
+    destinationHealth?: DestinationHealth;
+    ledger?: DeliveryLedger;
+    onModelChosen?(chosen: ChosenModel): void;
+  } = {},
 ): SeriesProcessorHandle {
   const models = deps.models ?? modelCandidates(config.model, false);
   const extractor = deps.extractor ?? poolExtractor(config, models, { warm: deps.warm, onChosen: deps.onModelChosen });
   const folder = dataFolder(config);
-  const ledger = new StoredLedger(folder.storedLedger);
+  const ledger = deps.ledger ?? new StoredLedger(folder.storedLedger);
   const index = new ResultIndex(folder.resultIndex);
   // Results computed by another model are not reused: another configured model or precision, or the same name
   // with other weights (an upgrade). The model is known by its file's checksum in models/checksums.json. Under
@@ -194,7 +201,7 @@ export function createSeriesProcessor(
         label: o.label,
         last: o.sopClassUid === SEGMENTATION_STORAGE,
       }));
-      const pending = items.filter((i) => !ledger.has(destination, i.sopInstanceUid)).length;
+      const pending = items.length - (await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid))).size;
       if (pending === 0) {
         log.info(`${destinationKey(destination)} already holds all ${items.length} objects`);
         continue;

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { logger } from '../../../log.js';
 import { checkStepNumbers, schemaTooNew } from '../../../sqlite-schema.js';
 import { JOB_STATES } from '../job.js';
+import { sharedStateStep } from './shared-state-schema.js';
 
 const INT8_OID = 20;
 
@@ -169,4 +170,5 @@ export const PG_JOB_SCHEMA: readonly PgSchemaStep[] = [
       CREATE TRIGGER job_event AFTER INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION job_event();
     `,
   },
+  sharedStateStep(2),
 ];
