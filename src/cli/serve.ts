@@ -9,7 +9,6 @@ import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger, reopenLogFile } from '../log.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
-import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
@@ -56,8 +55,8 @@ async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typ
   const { PostgresJobStore } = await import('../jobs/state/postgres/store.js');
   const store = await PostgresJobStore.open(config.cluster.database);
   log.info(
-    `cluster mode: job state in PostgreSQL (${store.name}), node ${config.cluster.nodeName}; the spool, results, ledger, ` +
-      'pauses, users and audit stay in dataDir, and shared spool, leases, heartbeats, failover and roles are not implemented yet: run one node per database',
+    `cluster mode: job state in PostgreSQL (${store.name}), node ${config.cluster.nodeName}, with the ledger, pauses, users and audit; ` +
+      'the spool and results stay in dataDir, and leases, heartbeats, failover and roles are not implemented yet: run one node per database',
   );
   return store;
 }
@@ -86,15 +85,14 @@ export async function startNode(
   // The model is resolved once, here: the node does not start on a model or atlas that differs from
   // models/checksums.json, and the processing and the workers are given the model resolved now.
   const model = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
-  // Operator pauses (intake, processing, sending), kept across restarts.
-  const controls = new NodeControls(folder.pauses);
+  // The ledger, the accounts and the operator pauses (intake, processing, sending), kept across restarts.
+  const shared = await openSharedState(config);
+  const { ledger, controls } = shared;
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
   // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
   const destinationHealth = new DestinationHealth();
-  const shared = await openSharedState(config);
-  const { ledger } = shared;
   for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
     options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true, destinationHealth, ledger });

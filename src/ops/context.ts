@@ -24,6 +24,24 @@ export interface RunnerControl {
   wake(): void;
 }
 
+/** One node of a cluster as the operations page shows it. */
+export interface ClusterNode {
+  name: string;
+  roles: string[];
+  version: string;
+  /** When the node last said it is alive (ISO time). */
+  heartbeatAt: string;
+  alive: boolean;
+  /** Jobs the node holds now (processing or sending). */
+  jobsInHand: number;
+}
+
+export interface ClusterView {
+  /** This node's name. */
+  nodeName: string;
+  nodes(): Promise<ClusterNode[]>;
+}
+
 export interface WebDeps {
   config: BrainstripConfig;
   configFile?: string;
@@ -36,6 +54,8 @@ export interface WebDeps {
   dicomPort(): number;
   /** How each archive has answered lately (absent: the page shows the ledger and failed jobs only). */
   destinationHealth?: DestinationHealth;
+  /** The cluster this node is one of (absent: a single node). */
+  cluster?: ClusterView;
   /** What each archive confirmed (default: the data folder's ledger). */
   ledger?: DeliveryLedger;
 }
