@@ -77,6 +77,8 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops, retention, cluster',
   ],
   ['an object for a list', { receive: { allowedCallers: { PACS: '10.1.2.3' } } }, {}, 'receive.allowedCallers = {"PACS":"10.1.2.3"} (file FILE): must be a list, not an object'],
+  ['an unknown node role', {}, { BRAINSTRIP_CLUSTER_ROLES: 'receive,compute' }, 'cluster.roles = ["receive","compute"] (environment variable BRAINSTRIP_CLUSTER_ROLES): must be a non-empty list of receive, process, send (each at most once)'],
+  ['a lease shorter than two heartbeats', { cluster: { heartbeatSeconds: 10, leaseSeconds: 15 } }, {}, 'cluster.leaseSeconds = 15 (file FILE): must be at least twice cluster.heartbeatSeconds'],
   ['a number for a list', { receive: { routing: { excludeImageTypes: 5 } } }, {}, 'receive.routing.excludeImageTypes = 5 (file FILE): must be a list of non-empty texts'],
   [
     'a number for a section',

@@ -10,6 +10,9 @@ import { configureLogging, logger, reopenLogFile } from '../log.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
 import { JobRunner } from '../jobs/runner.js';
+import { ClusterMembership } from '../jobs/cluster.js';
+import type { PostgresJobStore } from '../jobs/state/postgres/store.js';
+import type { NodeRole } from '../jobs/state/nodes.js';
 import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
 import type { SeriesProcessor } from '../jobs/processing/contract.js';
@@ -32,10 +35,13 @@ Starts the DICOM node: the SCP (AE title, port: receive.*), the job queue and th
 Stops cleanly on SIGTERM or SIGINT; jobs interrupted then run again at the next start.`;
 
 export interface RunningNode {
+  /** 0 when the node does not receive (a cluster node without the receive role). */
   dicomPort: number;
   httpPort: number;
   store: JobStore;
   spool: Spool;
+  /** In cluster mode: this node's membership, and the cluster's nodes. */
+  cluster?: ClusterMembership;
   stop(): Promise<void>;
 }
 
@@ -50,14 +56,12 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
-/** Cluster mode (preview): the job state in PostgreSQL; everything else stays on this node, as a single node keeps it. */
-async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typeof logger>): Promise<JobStore> {
+/** Cluster mode: the job state in PostgreSQL, shared with the other nodes on the same dataDir. */
+async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typeof logger>): Promise<PostgresJobStore> {
   const { PostgresJobStore } = await import('../jobs/state/postgres/store.js');
-  const store = await PostgresJobStore.open(config.cluster.database);
-  log.info(
-    `cluster mode: job state in PostgreSQL (${store.name}), node ${config.cluster.nodeName}, with the ledger, pauses, users and audit; ` +
-      'the spool and results stay in dataDir, and leases, heartbeats, failover and roles are not implemented yet: run one node per database',
-  );
+  const { nodeName, roles, leaseSeconds } = config.cluster;
+  const store = await PostgresJobStore.open(config.cluster.database, { node: nodeName, leaseSeconds });
+  log.info(`cluster mode: job state in PostgreSQL (${store.name}), node ${nodeName} (${roles.join(', ')}), spool and results in the shared dataDir`);
   return store;
 }
 
@@ -77,10 +81,14 @@ export async function startNode(
 
   const metrics = new MetricsRegistry({ processMetrics: true });
   const stopMemoryGovernor = startMemoryGovernor();
-  const spool = new Spool(folder.spool);
+  const clustered = config.cluster.database !== '';
+  // A single node does everything; a cluster node what its roles say.
+  const does = (role: 'receive' | 'process' | 'send') => !clustered || config.cluster.roles.includes(role);
+  const spool = new Spool(folder.spool, undefined, clustered ? config.cluster.nodeName : undefined);
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = config.cluster.database ? await openClusterJobStore(config, log) : new SqliteJobStore(folder.jobsDatabase);
+  const clusterStore = clustered ? await openClusterJobStore(config, log) : undefined;
+  const store: JobStore = clusterStore ?? new SqliteJobStore(folder.jobsDatabase);
 
   // The model is resolved once, here: the node does not start on a model or atlas that differs from
   // models/checksums.json, and the processing and the workers are given the model resolved now.
@@ -95,14 +103,15 @@ export async function startNode(
   const destinationHealth = new DestinationHealth();
   for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
-    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true, destinationHealth, ledger });
+    options.processor ??
+    (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: does('process'), destinationHealth, ledger });
   const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
     processor,
     {
-      concurrency: config.jobs.concurrency,
-      sendConcurrency: config.results.sendConcurrency,
+      concurrency: does('process') ? config.jobs.concurrency : 0,
+      sendConcurrency: does('send') ? config.results.sendConcurrency : 0,
       workDir: (job) => folder.jobWorkDir(job.id),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
       controls,
@@ -110,9 +119,27 @@ export async function startNode(
     },
     metrics,
   );
+  const cluster =
+    clusterStore &&
+    new ClusterMembership(clusterStore, {
+      roles: config.cluster.roles as NodeRole[],
+      version: BRAINSTRIP_VERSION,
+      heartbeatMs: config.cluster.heartbeatSeconds * 1000,
+      leaseMs: config.cluster.leaseSeconds * 1000,
+      maxInterruptions: config.jobs.maxInterruptions,
+      hasResults: (job) => runner.hasResults(job),
+      onTakeover: () => runner.wake(),
+    });
+  // Registered before it takes any job; its own jobs of before are recovered below, other nodes' by the heartbeat.
+  await cluster?.start();
   const completion = new SeriesCompletion(
     store,
-    { idleMs: config.receive.seriesIdleSeconds * 1000, graceMs: config.receive.completionGraceSeconds * 1000, wholeSeries: spooledSeriesEvidence(spool) },
+    {
+      idleMs: config.receive.seriesIdleSeconds * 1000,
+      graceMs: config.receive.completionGraceSeconds * 1000,
+      wholeSeries: spooledSeriesEvidence(spool),
+      shared: cluster,
+    },
     () => runner.wake(),
   );
 
@@ -123,7 +150,8 @@ export async function startNode(
   for (const job of await store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
   const { requeued, resending, receiving, poisoned } = await store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
   for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
-  for (const job of receiving) completion.track(job);
+  // In a cluster the completion sweep watches every receiving series, whichever node received it.
+  if (!cluster) for (const job of receiving) completion.track(job);
   if (requeued.length || resending.length || receiving.length || reconciled.recorded) {
     log.info('recovered after restart', {
       requeued: requeued.length,
@@ -147,7 +175,7 @@ export async function startNode(
   const storageProbe = await startStorageProbe({ spool, store, minFreeBytes: config.receive.minFreeMegabytes * 1048576, log });
   const storage = storageProbe.state;
 
-  const scp = await startScp(
+  const scp = !does('receive') ? undefined : await startScp(
     {
       aeTitle: config.receive.aeTitle,
       port: config.receive.port,
@@ -162,6 +190,7 @@ export async function startNode(
       routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
       tls: scpTls(config),
       intakePaused: () => controls.isPaused('intake'),
+      indexRequired: clustered,
     },
     {
       spool,
@@ -172,7 +201,7 @@ export async function startNode(
       superseded: (job) => runner.interrupt(job.id, { state: 'failed', reason: job.reason ?? 'superseded by a late instance' }),
     },
   );
-  completion.start();
+  if (does('receive') || does('process')) completion.start();
   runner.start();
 
   let closing = false;
@@ -187,9 +216,10 @@ export async function startNode(
     runner,
     instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
     spoolRoot: folder.spool,
-    dicomPort: () => scp.port,
+    dicomPort: () => scp?.port ?? 0,
     destinationHealth,
     ledger,
+    cluster,
   });
   const healthDeps = {
     controls,
@@ -206,35 +236,46 @@ export async function startNode(
       web,
       build,
       readiness: {
-        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool, model: modelLoaded() }),
+        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool, model: !does('process') || modelLoaded() }),
         degraded: () => degradedReasons(healthDeps),
       },
     },
   );
 
-  const housekeeping = startHousekeeping(config, { spool, store, log, folder, purgeAudit: (before) => accounts.purgeAudit(before), freeBytes: () => freeBytes(folder.spool) });
+  const housekeeping = startHousekeeping(config, {
+    spool,
+    store,
+    log,
+    folder,
+    purgeAudit: (before) => accounts.purgeAudit(before),
+    freeBytes: () => freeBytes(folder.spool),
+    // In a cluster one node at a time cleans the shared data folder.
+    due: cluster && (() => cluster.isHousekeeper()),
+  });
 
   log.info('brainstrip node started', {
     aeTitle: config.receive.aeTitle,
-    dicomPort: scp.port,
+    dicomPort: scp?.port ?? 0,
     httpPort: ops.port,
     dataDir: folder.root,
   });
 
   return {
-    dicomPort: scp.port,
+    dicomPort: scp?.port ?? 0,
     httpPort: ops.port,
     store,
     spool,
+    cluster,
     stop: async () => {
       closing = true;
       housekeeping.stop();
       stopHealthMetrics();
       storageProbe.stop();
       stopMemoryGovernor();
-      await scp.close();
+      await scp?.close();
       completion.stop();
       await runner.close();
+      await cluster?.stop();
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
       await accounts.close();

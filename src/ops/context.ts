@@ -8,6 +8,7 @@ import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
 import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
+import type { ClusterNode } from '../jobs/state/nodes.js';
 import type { DestinationHealth } from '../scu/destination-health.js';
 import { type DeliveryLedger, StoredLedger } from '../scu/ledger.js';
 import type { Accounts } from './accounts.js';
@@ -24,21 +25,10 @@ export interface RunnerControl {
   wake(): void;
 }
 
-/** One node of a cluster as the operations page shows it. */
-export interface ClusterNode {
-  name: string;
-  roles: string[];
-  version: string;
-  /** When the node last said it is alive (ISO time). */
-  heartbeatAt: string;
-  alive: boolean;
-  /** Jobs the node holds now (processing or sending). */
-  jobsInHand: number;
-}
-
+/** The cluster this node is one of, as the page shows it. */
 export interface ClusterView {
   /** This node's name. */
-  nodeName: string;
+  readonly node: string;
   nodes(): Promise<ClusterNode[]>;
 }
 
