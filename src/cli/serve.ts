@@ -16,6 +16,7 @@ import type { NodeRole } from '../jobs/state/nodes.js';
 import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
 import type { SeriesProcessor } from '../jobs/processing/contract.js';
+import type { ChosenModel } from '../jobs/processing/model-choice.js';
 import { MetricsRegistry } from '../metrics.js';
 import { type BuildInfo, startOpsServer } from '../ops/http.js';
 import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
@@ -91,8 +92,21 @@ export async function startNode(
   const store: JobStore = clusterStore ?? new SqliteJobStore(folder.jobsDatabase);
 
   // The model is resolved once, here: the node does not start on a model or atlas that differs from
-  // models/checksums.json, and the processing and the workers are given the model resolved now.
-  const model = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
+  // models/checksums.json, and the processing and the workers are given the model files resolved now (both
+  // precisions under model.precision 'auto': the pool times them and runs the faster before it is ready).
+  const models = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).modelCandidates(config.model);
+  const build: BuildInfo = {
+    version: BRAINSTRIP_VERSION,
+    model: models ? `${models[0].name} ${models[0].version}` : config.model.name,
+    // 'auto' until the pool has timed both (/health is not ready before).
+    precision: models?.length === 1 ? models[0].precision : config.model.precision,
+    node: NODE_VERSION,
+  };
+  const onModelChosen = ({ model, choice }: ChosenModel) => {
+    build.model = `${model.name} ${model.version}`;
+    build.precision = model.precision;
+    build.precisionChoice = choice;
+  };
   // The ledger, the accounts and the operator pauses (intake, processing, sending), kept across restarts.
   const shared = await openSharedState(config);
   const { ledger, controls } = shared;
@@ -104,7 +118,7 @@ export async function startNode(
   for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
     options.processor ??
-    (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: does('process'), destinationHealth, ledger });
+    (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { models, warm: does('process'), destinationHealth, ledger, onModelChosen });
   const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
@@ -161,13 +175,12 @@ export async function startNode(
     });
   }
 
-  const build: BuildInfo = {
-    version: BRAINSTRIP_VERSION,
-    model: model ? `${model.name} ${model.version}` : config.model.name,
-    precision: model?.precision ?? config.model.precision,
-    node: NODE_VERSION,
-  };
-  metrics.gauge('brainstrip_build_info', 'The running brainstrip: version, model, precision and Node.js (always 1)', () => [[{ ...build }, 1]], ['version', 'model', 'precision', 'node']);
+  metrics.gauge(
+    'brainstrip_build_info',
+    'The running brainstrip: version, model, precision (the one running; auto while it is being timed) and Node.js (always 1)',
+    () => [[{ version: build.version, model: build.model, precision: build.precision, node: build.node }, 1]],
+    ['version', 'model', 'precision', 'node'],
+  );
   metrics.gauge('brainstrip_jobs', 'Jobs by state', async () => Object.entries(await store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
   metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
@@ -220,6 +233,7 @@ export async function startNode(
     destinationHealth,
     ledger,
     cluster,
+    build,
   });
   const healthDeps = {
     controls,
