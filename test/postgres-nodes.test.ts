@@ -128,6 +128,33 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
     expect(await b.jobsOfDeadNodes()).toEqual([]);
   });
 
+  test('at each heartbeat a node gives up the jobs another node took from it, and recovers those whose end it could not record', async () => {
+    const [a, b] = await twoNodes('own-jobs');
+    const orphan = await jobIn(a, 'processing');
+    const lost = await jobIn(b, 'processing');
+    const runs = await jobIn(a, 'processing');
+    const abandoned: number[] = [];
+    let woken = 0;
+    const membership = new ClusterMembership(a, {
+      roles: ROLES,
+      version: 'test',
+      heartbeatMs: 100,
+      leaseMs: LEASE_SECONDS * 1000,
+      maxInterruptions: 2,
+      hasResults: async () => false,
+      onTakeover: () => woken++,
+      running: () => [lost.id, runs.id],
+      abandon: (ids) => abandoned.push(...ids),
+    });
+    await sleep(250);
+    await membership.beat();
+    expect(abandoned).toEqual([lost.id]);
+    expect(await a.get(orphan.id)).toMatchObject({ state: 'queued', owner: null });
+    expect((await a.get(orphan.id))!.detail).toMatch(/job database being out of reach/);
+    expect(await a.get(runs.id)).toMatchObject({ state: 'processing', owner: 'a' });
+    expect(woken).toBe(1);
+  });
+
   test('a series completes cluster-wide: not while a live node delivers it, and when its receiving node died', async () => {
     const [a, b] = await twoNodes('completion');
     const job = await jobIn(a, 'receiving');
@@ -159,6 +186,8 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
       maxInterruptions: 2,
       hasResults: async () => false,
       onTakeover: () => undefined,
+      running: () => [],
+      abandon: () => undefined,
     });
     await membership.start();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-outage-'));

@@ -143,6 +143,10 @@ export async function startNode(
       maxInterruptions: config.jobs.maxInterruptions,
       hasResults: (job) => runner.hasResults(job),
       onTakeover: () => runner.wake(),
+      running: () => runner.runningJobs(),
+      abandon: (ids) => {
+        for (const id of ids) runner.interrupt(id, { state: 'queued', detail: 'taken over by another node' });
+      },
     });
   // Registered before it takes any job; its own jobs of before are recovered below, other nodes' by the heartbeat.
   await cluster?.start();
