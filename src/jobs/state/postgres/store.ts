@@ -109,6 +109,11 @@ export class PostgresJobStore implements JobStore, ClusterStore {
     return !!(await this.db.row('SELECT 1 FROM instances WHERE series_instance_uid = $1 AND sop_instance_uid = $2', [seriesInstanceUid, sopInstanceUid]));
   }
 
+  async seriesInstances(seriesInstanceUid: string): Promise<Set<string>> {
+    const rows = await this.db.rows<{ uid: string }>('SELECT sop_instance_uid AS uid FROM instances WHERE series_instance_uid = $1', [seriesInstanceUid]);
+    return new Set(rows.map((r) => r.uid));
+  }
+
   async forgetSeriesInstances(seriesInstanceUid: string): Promise<void> {
     await this.db.run('DELETE FROM instances WHERE series_instance_uid = $1', [seriesInstanceUid]);
   }
