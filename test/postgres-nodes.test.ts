@@ -157,13 +157,19 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
 
   test('a series completes cluster-wide: not while a live node delivers it, and when its receiving node died', async () => {
     const [a, b] = await twoNodes('completion');
+    // Instances of one series arriving at both nodes at once: one job, every instance counted once.
+    const instances = Array.from({ length: 16 }, (_, n) => ({ studyInstanceUid: '1.3', seriesInstanceUid: '1.3.1', sopInstanceUid: `1.3.1.${n + 1}`, bytes: 1 }));
+    const recorded = await Promise.all(instances.map((instance, n) => (n % 2 ? a : b).recordInstance(instance)));
+    expect(new Set(recorded.map((r) => r.job.id)).size).toBe(1);
+    expect(recorded.filter((r) => r.created)).toHaveLength(1);
+    expect(await a.get(recorded[0].job.id)).toMatchObject({ instances: 16, state: 'receiving' });
     const job = await jobIn(a, 'receiving');
     const other = await jobIn(b, 'receiving');
     await a.noteDelivery(job.id, 7);
     const later = new Date(Date.now() + 60_000);
     // Node b's early completion and its idle sweep both wait for node a's association.
     expect(await b.markComplete(job.id)).toBeUndefined();
-    expect((await b.completeIdle(later)).map((j) => j.id)).toEqual([other.id]);
+    expect((await b.completeIdle(later)).map((j) => j.id)).toEqual([recorded[0].job.id, other.id]);
     // Not idle yet by the last instance (whichever node received it).
     expect(await b.completeIdle(new Date(Date.now() - 60_000))).toEqual([]);
     await a.endDelivery(7);
