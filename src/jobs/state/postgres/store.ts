@@ -85,8 +85,15 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   recoverOrphans = (running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover> =>
     recoverOrphans(this.db, this.node, running, quietMs, canSend);
 
+  async leave(): Promise<void> {
+    await this.db.run("UPDATE jobs SET owner = NULL WHERE owner = $1 AND state = 'sending'", [this.node]);
+  }
+
   async lostJobs(running: number[]): Promise<number[]> {
-    const rows = await this.db.rows<{ id: number }>('SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND owner IS NOT NULL AND owner <> $2', [running, this.node]);
+    const rows = await this.db.rows<{ id: number }>(
+      "SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND ((owner IS NOT NULL AND owner <> $2) OR state NOT IN ('processing', 'sending'))",
+      [running, this.node],
+    );
     return rows.map((r) => r.id);
   }
 
