@@ -62,6 +62,12 @@ export class ClusterMembership {
     await this.store.leave().catch((error: Error) => this.log.warn(`cannot hand this node's sending jobs over (taken over after the lease): ${error.message}`));
   }
 
+  /** Tells the cluster where this node's operations page answers (host:port); kept when it registers again. */
+  async advertise(opsAddress: string): Promise<void> {
+    this.options.opsAddress = opsAddress;
+    await this.store.advertise(opsAddress).catch((error: Error) => this.log.warn(`cannot record the operations address: ${error.message}`));
+  }
+
   /** Every node the cluster has seen: name, roles, version, heartbeat, alive, jobs in hand. */
   nodes(): Promise<ClusterNode[]> {
     return this.store.nodes();

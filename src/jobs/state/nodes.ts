@@ -33,6 +33,8 @@ export interface ClusterStore {
   readonly node: string;
   /** Registers this node (again, after a restart): its roles and version; its associations of before are forgotten. */
   registerNode(info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void>;
+  /** Where this node's operations page answers (host:port), once it does. */
+  advertise(opsAddress: string): Promise<void>;
   /** Says this node is alive; false when its row was gone (it registers again). */
   heartbeat(): Promise<boolean>;
   /** This node stops: the jobs it was sending wait for any node with the send role (its computing ones were queued). */

@@ -85,6 +85,10 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   recoverOrphans = (running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover> =>
     recoverOrphans(this.db, this.node, running, quietMs, canSend);
 
+  async advertise(opsAddress: string): Promise<void> {
+    await this.db.run('UPDATE nodes SET ops_address = $1 WHERE name = $2', [opsAddress, this.node]);
+  }
+
   async leave(): Promise<void> {
     await this.db.run("UPDATE jobs SET owner = NULL WHERE owner = $1 AND state = 'sending'", [this.node]);
   }
