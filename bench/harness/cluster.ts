@@ -33,7 +33,8 @@ export function startClusterNode(site: ClusterSite, name: string, extra: Record<
     {
       dataDir: site.dataDir,
       cluster: clusterKeys(site, name, extra.roles as string[] | undefined),
-      receive: { seriesIdleSeconds: 1, completionGraceSeconds: 0 },
+      // A series that headers prove whole completes at its association's release; an idle one after 3 s.
+      receive: { seriesIdleSeconds: 3 },
       ...Object.fromEntries(Object.entries(extra).filter(([key]) => key !== 'roles')),
     },
   );

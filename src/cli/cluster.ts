@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import { dataFolder } from '../data-folder.js';
-import { ImportRefused, importJobState } from '../jobs/state/import/job-state.js';
+import { ImportRefused, importNodeState } from '../jobs/state/import/job-state.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip cluster import --config <cluster config> --from <node data folder> [--into-non-empty]
 
-Copies the job state of a single node (its SQLite job database in <node data folder>: every job with its id, state
-and timeline, the instances received, the series' destinations) into the PostgreSQL database of cluster.database.
+Copies the state of a single node in <node data folder> into the PostgreSQL database of cluster.database: every job
+with its id, state and timeline, the instances received, the series' destinations, the ledger of what archives
+confirmed, the pauses (cluster-wide), the users and the audit log (open logins are not: people log in again).
 Stop the node first. Importing the same node again changes nothing. A cluster database that holds jobs already is
 refused unless --into-non-empty is given, and then only when no job id collides. The node's files (spool, work,
 results) are not moved: the cluster's dataDir must be that folder, or a copy of it on the shared storage.`;
@@ -35,14 +36,15 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const moved = await importJobState(node.jobsDatabase, config.cluster.database, { intoNonEmpty: parsed.values['into-non-empty'] });
+    const moved = await importNodeState(node, config.cluster.database, { intoNonEmpty: parsed.values['into-non-empty'] });
     const total = Object.values(moved.jobs).reduce((n, k) => n + k, 0);
     if (moved.alreadyImported) console.log(`brainstrip cluster import: the jobs of ${node.root} are in ${moved.database} already; nothing moved`);
     else {
       const states = Object.entries(moved.jobs).map(([state, n]) => `${n} ${state}`).join(', ');
       console.log(
         `brainstrip cluster import: moved ${total} job(s)${states ? ` (${states})` : ''} with ${moved.events} event(s), ${moved.instances} instance(s) ` +
-          `and ${moved.seriesDestinations} series destination(s) from ${node.jobsDatabase} into ${moved.database}`,
+          `and ${moved.seriesDestinations} series destination(s), ${moved.ledgerRecords} ledger record(s), ${moved.pauses} pause(s), ` +
+          `${moved.users} user(s) and ${moved.auditEntries} audit entries from ${node.root} into ${moved.database}; open logins are not moved`,
       );
     }
     if (path.resolve(config.dataDir) !== node.root) {

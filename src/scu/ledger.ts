@@ -67,7 +67,10 @@ export class StoredLedger implements DeliveryLedger {
   }
 
   private view(d: Destination): JournalView {
-    const folder = this.folder(d);
+    return this.folderView(this.folder(d));
+  }
+
+  private folderView(folder: string): JournalView {
     const file = path.join(folder, JOURNAL);
     let stat: fs.Stats | undefined;
     try {
@@ -99,6 +102,23 @@ export class StoredLedger implements DeliveryLedger {
     const view = { size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, records, latest };
     this.views.set(folder, view);
     return view;
+  }
+
+  /** Every confirmed store, of every destination, older nodes' records included (a node moving into a cluster). */
+  allRecords(): StoredRecord[] {
+    const folders = fs.existsSync(this.root) ? fs.readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+    return folders.flatMap((entry) => {
+      const folder = path.join(this.root, entry.name);
+      const legacy = fs.readdirSync(folder).filter((name) => /^[0-9.]+$/.test(name));
+      const older = legacy.flatMap((name) => {
+        try {
+          return [JSON.parse(fs.readFileSync(path.join(folder, name), 'utf8')) as StoredRecord];
+        } catch {
+          return [];
+        }
+      });
+      return [...this.folderView(folder).records.values(), ...older];
+    });
   }
 
   /** A record of an older node: one file per object. */
