@@ -13,7 +13,7 @@ import { StoredLedger } from '../src/scu/ledger.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { JobContext } from '../src/jobs/processing/contract.js';
-import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
+import { hashPassword, verifyPassword } from '../src/ops/accounts.js';
 import { personName } from '../src/ops/html.js';
 import { describeJobs } from '../src/ops/job-facts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -162,27 +162,6 @@ describe('access to the operations page', () => {
     expect(await verifyPassword('correct horse', hash)).toBe(true);
     expect(await verifyPassword('correct horsE', hash)).toBe(false);
     expect(await hashPassword('correct horse')).not.toBe(hash); // salted
-  });
-
-  test('a login gives a session with its own CSRF token; a new password ends it', async () => {
-    const accounts = new Accounts(path.join(tempDir('ops-accounts'), 'ops.sqlite'));
-    try {
-      expect(await accounts.setUser('alice', 'admin', 'first password')).toBe('added');
-      await expect(accounts.setUser('bob', 'viewer', 'short')).rejects.toThrow(/at least 8/);
-      expect(await accounts.login('alice', 'wrong password')).toBeUndefined();
-      expect(await accounts.login('nobody', 'first password')).toBeUndefined();
-      const login = (await accounts.login('alice', 'first password'))!;
-      const session = accounts.session(login.token)!;
-      expect(session.user).toEqual({ name: 'alice', role: 'admin' });
-      expect(sameToken(login.session.csrf, session.csrf)).toBe(true);
-      expect(sameToken('forged', session.csrf)).toBe(false);
-      expect(sameToken(undefined, session.csrf)).toBe(false);
-      expect(accounts.session('not a token')).toBeUndefined();
-      expect(await accounts.setUser('alice', 'viewer', 'second password')).toBe('updated');
-      expect(accounts.session(login.token)).toBeUndefined();
-    } finally {
-      accounts.close();
-    }
   });
 
   test('the configuration page names each value’s source and masks secrets', () => {

@@ -1,5 +1,5 @@
 // serve with cluster.database set: the node keeps its job state in PostgreSQL (nothing in jobs.sqlite), says at
-// start what cluster mode does not do yet, and a series received by C-STORE becomes a job there that runs to done.
+// start which node it is and its roles, and a series received by C-STORE becomes a job there that runs to done.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -30,7 +30,7 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
     cluster?.stop();
   });
 
-  test('a received series is a job in PostgreSQL that runs to done; the start says what cluster mode does not do yet', async () => {
+  test('a received series is a job in PostgreSQL that runs to done; the start names the node and its roles', async () => {
     const clusterKeys = { database: await cluster.createDatabase('serve'), nodeName: 'node-a' };
     const node1 = { dataDir: path.join(dir, 'data'), log: { file: '' }, http: { port: 0, host: '127.0.0.1' } };
     const config = loadConfig({ overrides: { ...node1, receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 }, cluster: clusterKeys } });
@@ -57,6 +57,7 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
     expect(computed).toEqual([job!.id]);
     expect(fs.existsSync(dataFolder(config).jobsDatabase)).toBe(false);
     const lines = fs.readFileSync(logFile, 'utf8');
-    expect(lines).toMatch(/cluster mode: job state in PostgreSQL \(the job database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/serve_?\d*\), node node-a;.*not implemented yet/);
+    expect(lines).toMatch(/cluster mode: job state in PostgreSQL \(the job database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/serve_?\d*\), node node-a \(receive, process, send\)/);
+    expect(lines).not.toMatch(/not implemented yet/);
   });
 });

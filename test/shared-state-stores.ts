@@ -7,12 +7,16 @@ import { afterAll } from 'vitest';
 import { PostgresLedger } from '../src/jobs/state/postgres/ledger.js';
 import { PG_JOB_SCHEMA, type PgDb, connect, migratePgSchema } from '../src/jobs/state/postgres/schema.js';
 import { type DeliveryLedger, StoredLedger } from '../src/scu/ledger.js';
+import type { AccountRecords } from '../src/ops/account-records.js';
+import { PostgresAccountRecords } from '../src/ops/accounts-postgres.js';
+import { SqliteAccountRecords } from '../src/ops/accounts-sqlite.js';
 import { tempDir } from './derived-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
 
 /** One place; every call of a getter is another handle on it (as another node or process would have). */
 export interface StatePlace {
   ledger(): DeliveryLedger;
+  accounts(): AccountRecords;
   close(): Promise<void>;
 }
 
@@ -40,7 +44,14 @@ export function sharedStateKinds(what: string): StateKind[] {
       missing: undefined,
       async open(name) {
         const dir = tempDir(`state-${name}`);
-        return { ledger: () => new StoredLedger(path.join(dir, 'stored')), close: async () => undefined };
+        const opened: AccountRecords[] = [];
+        return {
+          ledger: () => new StoredLedger(path.join(dir, 'stored')),
+          accounts: () => opened[opened.push(new SqliteAccountRecords(path.join(dir, 'ops.sqlite'))) - 1],
+          close: async () => {
+            for (const records of opened) await records.close();
+          },
+        };
       },
     },
     {
@@ -52,7 +63,7 @@ export function sharedStateKinds(what: string): StateKind[] {
         const db = connect(url, 2);
         pools.push(db);
         await migratePgSchema(db, name, PG_JOB_SCHEMA);
-        return { ledger: () => new PostgresLedger(db), close: () => db.end() };
+        return { ledger: () => new PostgresLedger(db), accounts: () => new PostgresAccountRecords(db), close: () => db.end() };
       },
     },
   ];

@@ -221,6 +221,8 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
     // The tests read /api/jobs without logging in; the operations page itself is tested with users.
     ops: { apiWithoutLogin: true, ...(extra.ops as object | undefined) },
+    // Forced unless asked for: timing FP32 against INT8 at every start ('auto') would lengthen each test and bench.
+    model: { precision: 'INT8', ...(extra.model as object | undefined) },
   };
   const dataDir = String(config.dataDir);
   const configFile = path.join(home, 'config.json');

@@ -149,11 +149,11 @@ export async function runAction(ctx: WebContext, session: Session, action: Actio
   const state: ActionRequest = { ...request, by, target: route };
   try {
     const { outcome, location } = await action.run(ctx, state);
-    ctx.accounts.audit(by, audited, state.target, outcome);
+    await ctx.accounts.audit(by, audited, state.target, outcome);
     redirect(res, withNote(location ?? back, outcome));
   } catch (error) {
     const message = (error as Error).message;
-    ctx.accounts.audit(by, audited, state.target, `refused: ${message}`);
+    await ctx.accounts.audit(by, audited, state.target, `refused: ${message}`);
     redirect(res, withNote(back, message, true));
   }
 }

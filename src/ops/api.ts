@@ -58,11 +58,11 @@ async function retry(ctx: WebContext, { match, res, session }: ApiRequest): Prom
   const target = jobTarget(job);
   try {
     const outcome = await retryJob(ctx, job, by);
-    ctx.accounts.audit(by, '/api/jobs/:id/retry', target, outcome);
+    await ctx.accounts.audit(by, '/api/jobs/:id/retry', target, outcome);
     sendJson(res, 200, { outcome, job: await ctx.store.get(job.id) });
   } catch (error) {
     const message = (error as Error).message;
-    ctx.accounts.audit(by, '/api/jobs/:id/retry', target, `refused: ${message}`);
+    await ctx.accounts.audit(by, '/api/jobs/:id/retry', target, `refused: ${message}`);
     sendJson(res, 409, { error: message, job });
   }
 }
@@ -77,17 +77,17 @@ const ROUTES: ReadonlyArray<Route<ApiHandler>> = [
 export const API_ENDPOINTS = ['/api/jobs', '/api/jobs/:id', 'POST /api/jobs/:id/retry', '/api/session'];
 
 /** A POST with a login must carry the session's CSRF token and come from an admin; answers false after refusing. */
-function mayAct(ctx: WebContext, req: http.IncomingMessage, res: http.ServerResponse, route: string, session: Session): boolean {
+async function mayAct(ctx: WebContext, req: http.IncomingMessage, res: http.ServerResponse, route: string, session: Session): Promise<boolean> {
   const by = session.user.name;
   const action = route.replace(/\/\d+/g, '/:id');
   const header = req.headers['x-csrf-token'];
   if (!sameToken(typeof header === 'string' ? header : undefined, session.csrf)) {
-    ctx.accounts.audit(by, action, null, 'refused: missing or wrong CSRF token');
+    await ctx.accounts.audit(by, action, null, 'refused: missing or wrong CSRF token');
     sendJson(res, 403, { error: "send the session's CSRF token (GET /api/session) in the x-csrf-token header" });
     return false;
   }
   if (session.user.role !== 'admin') {
-    ctx.accounts.audit(by, action, null, 'refused: admin role needed');
+    await ctx.accounts.audit(by, action, null, 'refused: admin role needed');
     sendJson(res, 403, { error: `this action needs the admin role; ${by} is a ${session.user.role}` });
     return false;
   }
@@ -101,7 +101,7 @@ export async function serveApi(ctx: WebContext, req: http.IncomingMessage, res: 
     return true;
   }
   const method = req.method ?? 'GET';
-  if (method === 'POST' && session && !mayAct(ctx, req, res, route, session)) return true;
+  if (method === 'POST' && session && !(await mayAct(ctx, req, res, route, session))) return true;
   const found = findRoute(ROUTES, method, route);
   if (!found) {
     if (method !== 'POST') return false;

@@ -8,6 +8,7 @@ import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
 import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
+import type { PrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { DestinationHealth } from '../scu/destination-health.js';
 import { type DeliveryLedger, StoredLedger } from '../scu/ledger.js';
 import type { Accounts } from './accounts.js';
@@ -38,6 +39,8 @@ export interface WebDeps {
   destinationHealth?: DestinationHealth;
   /** What each archive confirmed (default: the data folder's ledger). */
   ledger?: DeliveryLedger;
+  /** The model that runs (http.ts's BuildInfo, kept current: under 'auto' the precision is chosen after start). */
+  build?: { model: string; precision: string; precisionChoice?: PrecisionChoice };
 }
 
 export interface EchoResult {

@@ -45,7 +45,7 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
   await describeJobs(facts, [job]);
   // Who looked at which patient's images: the audit log keeps it (and the CSV export carries it).
   const described = (await store.get(job.id)) ?? job;
-  ctx.accounts.audit(s.user.name, 'view job', `job ${job.id}: patient ${described.patientId ?? '?'} ${described.patientName ?? ''}`.trim(), 'viewed');
+  await ctx.accounts.audit(s.user.name, 'view job', `job ${job.id}: patient ${described.patientId ?? '?'} ${described.patientName ?? ''}`.trim(), 'viewed');
   const events = await store.events(job.id);
   const results = await jobResults(facts, job);
   const lines = jobLogLines(facts, job);

@@ -44,7 +44,7 @@ export function createWebHandler(deps: WebDeps) {
       await auth.login(req, res, url);
       return true;
     }
-    const { token, session } = auth.sessionOf(req);
+    const { token, session } = await auth.sessionOf(req);
     if (route.startsWith('/api/')) return serveApi(ctx, req, res, url, route, session);
     if (!session) {
       auth.refuseAnonymous(req, res, url);
@@ -53,12 +53,12 @@ export function createWebHandler(deps: WebDeps) {
     const method = req.method ?? 'GET';
     if (method === 'POST') {
       const form = await readForm(req);
-      if (!auth.formIsGenuine(res, session, form, route)) return true;
+      if (!(await auth.formIsGenuine(res, session, form, route))) return true;
       if (route === '/logout') {
-        auth.logout(res, session, token);
+        await auth.logout(res, session, token);
         return true;
       }
-      if (!auth.mayAct(res, session, route)) return true;
+      if (!(await auth.mayAct(res, session, route))) return true;
       const action = findRoute(ACTIONS, method, route);
       if (!action) sendHtml(res, 404, page({ title: 'Not found', user: pageUser(session) }, html`<h1>No such action</h1>`));
       else await runAction(ctx, session, action.handler, { form, query: url.searchParams, match: action.match }, route, res);

@@ -39,6 +39,8 @@ export interface JobEvent {
   stage: Stage | null;
   detail: string | null;
   reason: string | null;
+  /** The node of a cluster that made the change (absent on a single node). */
+  node?: string;
 }
 
 export interface JobFilter {
