@@ -232,7 +232,8 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
   const child = spawn('sh', [serveScript, '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
   const base = `http://127.0.0.1:${httpPort}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
+  // A loaded machine (three nodes loading their model at once) takes a while.
+  await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 120_000);
   await waitForPort(dicomPort);
   return {
     pid: child.pid!,
