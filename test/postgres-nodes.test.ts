@@ -128,15 +128,48 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
     expect(await b.jobsOfDeadNodes()).toEqual([]);
   });
 
+  test('at each heartbeat a node gives up the jobs another node took from it, and recovers those whose end it could not record', async () => {
+    const [a, b] = await twoNodes('own-jobs');
+    const orphan = await jobIn(a, 'processing');
+    const lost = await jobIn(b, 'processing');
+    const runs = await jobIn(a, 'processing');
+    const abandoned: number[] = [];
+    let woken = 0;
+    const membership = new ClusterMembership(a, {
+      roles: ROLES,
+      version: 'test',
+      heartbeatMs: 100,
+      leaseMs: LEASE_SECONDS * 1000,
+      maxInterruptions: 2,
+      hasResults: async () => false,
+      onTakeover: () => woken++,
+      running: () => [lost.id, runs.id],
+      abandon: (ids) => abandoned.push(...ids),
+    });
+    await sleep(250);
+    await membership.beat();
+    expect(abandoned).toEqual([lost.id]);
+    expect(await a.get(orphan.id)).toMatchObject({ state: 'queued', owner: null });
+    expect((await a.get(orphan.id))!.detail).toMatch(/job database being out of reach/);
+    expect(await a.get(runs.id)).toMatchObject({ state: 'processing', owner: 'a' });
+    expect(woken).toBe(1);
+  });
+
   test('a series completes cluster-wide: not while a live node delivers it, and when its receiving node died', async () => {
     const [a, b] = await twoNodes('completion');
+    // Instances of one series arriving at both nodes at once: one job, every instance counted once.
+    const instances = Array.from({ length: 16 }, (_, n) => ({ studyInstanceUid: '1.3', seriesInstanceUid: '1.3.1', sopInstanceUid: `1.3.1.${n + 1}`, bytes: 1 }));
+    const recorded = await Promise.all(instances.map((instance, n) => (n % 2 ? a : b).recordInstance(instance)));
+    expect(new Set(recorded.map((r) => r.job.id)).size).toBe(1);
+    expect(recorded.filter((r) => r.created)).toHaveLength(1);
+    expect(await a.get(recorded[0].job.id)).toMatchObject({ instances: 16, state: 'receiving' });
     const job = await jobIn(a, 'receiving');
     const other = await jobIn(b, 'receiving');
     await a.noteDelivery(job.id, 7);
     const later = new Date(Date.now() + 60_000);
     // Node b's early completion and its idle sweep both wait for node a's association.
     expect(await b.markComplete(job.id)).toBeUndefined();
-    expect((await b.completeIdle(later)).map((j) => j.id)).toEqual([other.id]);
+    expect((await b.completeIdle(later)).map((j) => j.id)).toEqual([recorded[0].job.id, other.id]);
     // Not idle yet by the last instance (whichever node received it).
     expect(await b.completeIdle(new Date(Date.now() - 60_000))).toEqual([]);
     await a.endDelivery(7);
@@ -159,6 +192,8 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
       maxInterruptions: 2,
       hasResults: async () => false,
       onTakeover: () => undefined,
+      running: () => [],
+      abandon: () => undefined,
     });
     await membership.start();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-outage-'));

@@ -9,7 +9,6 @@ import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger, reopenLogFile } from '../log.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
-import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
 import { ClusterMembership } from '../jobs/cluster.js';
 import type { PostgresJobStore } from '../jobs/state/postgres/store.js';
@@ -108,15 +107,14 @@ export async function startNode(
     build.precision = model.precision;
     build.precisionChoice = choice;
   };
-  // Operator pauses (intake, processing, sending), kept across restarts.
-  const controls = new NodeControls(folder.pauses);
+  // The ledger, the accounts and the operator pauses (intake, processing, sending), kept across restarts.
+  const shared = await openSharedState(config);
+  const { ledger, controls } = shared;
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
   // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
   const destinationHealth = new DestinationHealth();
-  const shared = await openSharedState(config);
-  const { ledger } = shared;
   for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
     options.processor ??
@@ -145,6 +143,10 @@ export async function startNode(
       maxInterruptions: config.jobs.maxInterruptions,
       hasResults: (job) => runner.hasResults(job),
       onTakeover: () => runner.wake(),
+      running: () => runner.runningJobs(),
+      abandon: (ids) => {
+        for (const id of ids) runner.interrupt(id, { state: 'queued', detail: 'taken over by another node' });
+      },
     });
   // Registered before it takes any job; its own jobs of before are recovered below, other nodes' by the heartbeat.
   await cluster?.start();
@@ -234,6 +236,7 @@ export async function startNode(
     dicomPort: () => scp?.port ?? 0,
     destinationHealth,
     ledger,
+    cluster,
     build,
   });
   const healthDeps = {

@@ -19,6 +19,10 @@ export interface MembershipOptions {
   hasResults(job: Job): Promise<boolean>;
   /** Jobs were taken over: the runner looks at the queues. */
   onTakeover(): void;
+  /** The jobs this node computes or sends now. */
+  running(): number[];
+  /** Stops running jobs another node took over while this node was silent (their moves would be refused anyway). */
+  abandon(jobIds: number[]): void;
 }
 
 export class ClusterMembership {
@@ -94,6 +98,7 @@ export class ClusterMembership {
     }
     try {
       await this.endUnended();
+      await this.ownJobs();
       const nodes = await this.store.nodes();
       this.housekeeper = nodes.find((n) => n.alive)?.name === this.node;
       // After the database was away, every node's heartbeat looks old: the others are judged only once this node
@@ -103,6 +108,25 @@ export class ClusterMembership {
     } catch (error) {
       this.log.error(`cannot look after the cluster's nodes (retried at the next heartbeat): ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Makes what this node runs and what it holds in the database agree: jobs another node took over (this node was
+   * silent for a lease: a stall, a cut network) are abandoned; jobs it holds but no longer runs (their end could not
+   * be recorded while the database was away) are recovered, as at a restart.
+   */
+  private async ownJobs(): Promise<void> {
+    const running = this.options.running();
+    const lost = running.length > 0 ? await this.store.lostJobs(running) : [];
+    if (lost.length > 0) {
+      this.log.warn(`jobs ${lost.join(', ')} were taken over by another node while this node was silent: abandoned here`);
+      this.options.abandon(lost);
+    }
+    const { requeued, resending } = await this.store.recoverOrphans(running, 2 * this.options.heartbeatMs, (job) => this.options.hasResults(job));
+    for (const job of [...requeued, ...resending]) {
+      this.log.warn(`job ${job.id} was left unfinished (its end could not be recorded): ${job.detail}`, { jobId: job.id, seriesInstanceUid: job.seriesInstanceUid });
+    }
+    if (requeued.length + resending.length > 0) this.options.onTakeover();
   }
 
   private async takeOver(): Promise<void> {

@@ -2,7 +2,7 @@
 // shows, pause or resume a stage, C-ECHO a destination, start a self-test. Each answers with the page to go back to
 // and a note of its outcome, and is written to the audit log, refusals included.
 import type http from 'node:http';
-import { PAUSABLE, type Pausable } from '../jobs/controls.js';
+import { PAUSABLE, type Pausable, WHOLE_CLUSTER } from '../jobs/controls.js';
 import type { Job } from '../jobs/state/job.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
@@ -95,9 +95,13 @@ const pauseOrResume: Action = {
     const what = request.form.get('what') as Pausable;
     if (!PAUSABLE.includes(what)) throw new Error(`cannot pause '${what}'`);
     const paused = request.form.get('paused') === '1';
-    ctx.controls.set(what, paused, request.by);
-    request.target = what;
-    return { outcome: `${what} ${paused ? 'paused' : 'resumed'}` };
+    // In a cluster: the whole cluster (node empty) or one node by name; a single node is its own cluster.
+    const node = ctx.cluster ? (request.form.get('node') ?? WHOLE_CLUSTER) : WHOLE_CLUSTER;
+    if (node !== WHOLE_CLUSTER && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(node)) throw new Error(`'${node}' is not a node name`);
+    const where = !ctx.cluster ? '' : node === WHOLE_CLUSTER ? ' on every node' : ` on node ${node}`;
+    request.target = `${what}${where}`;
+    await ctx.controls.set(what, paused, request.by, node);
+    return { outcome: `${what} ${paused ? 'paused' : 'resumed'}${where}` };
   },
 };
 

@@ -45,6 +45,13 @@ export interface ClusterStore {
    * queue, counting an interruption (poison after `maxInterruptions`).
    */
   takeOverDeadNodes(maxInterruptions: number, canSend: (job: Job) => boolean, sends: boolean): Promise<Takeover>;
+  /**
+   * Jobs this node holds but does not run (`running`: those it runs), untouched for `quietMs`: their end could not be
+   * recorded. They are sent again (results on disk) or queued again, never failed as poison.
+   */
+  recoverOrphans(running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover>;
+  /** Of the jobs this node runs, those another node holds now (it took them over while this node was silent). */
+  lostJobs(running: number[]): Promise<number[]>;
   /** This node's association `association` is delivering the series of job `jobId`. */
   noteDelivery(jobId: number, association: number): Promise<void>;
   /** This node's association `association` ended. */

@@ -7,7 +7,7 @@
 // A queue library (pg-boss, graphile-worker) is not used: it keeps jobs in tables of its own, and a claim there could
 // not be atomic with the transition table, the events and the instance registry kept here.
 import { JOB_STATES, type Job, type JobState } from '../job.js';
-import { type JobRow, ownerAfter, recoveryOutcome, recoverySteps, toJob, transitionUpdate } from '../rows.js';
+import { type JobRow, now, ownerAfter, recoveryOutcome, recoverySteps, toJob, transitionUpdate } from '../rows.js';
 import type { JobEvent } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
 import type { PgDb, Sql } from './schema.js';
@@ -99,9 +99,9 @@ export async function claimNextJob(db: PgDb, node: string): Promise<Job | undefi
 export async function nextJobToSend(db: PgDb, node: string, busy: number[]): Promise<Job | undefined> {
   const ids = busy.filter(Number.isInteger);
   const row = await db.row<JobRow>(
-    `UPDATE jobs SET owner = $1 WHERE id = (SELECT id FROM jobs WHERE state = 'sending' AND held_for IS NULL AND (owner IS NULL OR owner = $1)
+    `UPDATE jobs SET owner = $1, updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE state = 'sending' AND held_for IS NULL AND (owner IS NULL OR owner = $1)
        AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *`,
-    [node, ids],
+    [node, ids, now()],
   );
   return row && toJob(row);
 }
@@ -114,13 +114,36 @@ export async function recoverJobs(db: PgDb, node: string, maxInterruptions: numb
   return db.transaction(async (tx) => {
     const mine = "state IN ('processing', 'sending', 'complete') AND (owner = $1 OR owner IS NULL)";
     const unfinished = await jobsWhere(tx, mine, [node], 'ORDER BY id FOR UPDATE');
-    const steps = recoverySteps(unfinished, maxInterruptions, canSend);
-    const after: Job[] = [];
-    for (const step of steps) after.push((await transitionJob(tx, step.job.id, step.name, step.change, node)) ?? step.job);
-    // Whoever sends them next owns them; this node may not send.
-    await tx.run('UPDATE jobs SET owner = NULL WHERE id = ANY($1::bigint[])', [steps.map((step) => step.job.id)]);
-    return { ...recoveryOutcome(steps, after), receiving: await jobsWhere(tx, "state = 'receiving'", []) };
+    return { ...(await recoverSome(tx, node, unfinished, maxInterruptions, canSend)), receiving: await jobsWhere(tx, "state = 'receiving'", []) };
   });
+}
+
+/**
+ * Jobs `node` holds (computing or sending) that it does not run any more, untouched for `quietMs`: their end could
+ * not be recorded (the database was away then). Sent again or queued again, never failed as poison.
+ */
+export async function recoverOrphans(db: PgDb, node: string, running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>) {
+  const where = "state IN ('processing', 'sending') AND owner = $1 AND NOT (id = ANY($2::bigint[])) AND updated_at < $3";
+  const args = [node, running, new Date(Date.now() - quietMs).toISOString()];
+  const orphans = await jobsWhere(db, where, args);
+  if (orphans.length === 0) return { requeued: [], resending: [], poisoned: [] };
+  const sendable = new Set<number>();
+  for (const job of orphans) if (job.state === 'sending' && (await canSend(job))) sendable.add(job.id);
+  return db.transaction(async (tx) => {
+    const still = await jobsWhere(tx, where, args, 'ORDER BY id FOR UPDATE');
+    const cause = () => 'the job database being out of reach when it ended';
+    return recoverSome(tx, node, still, 0, (job) => sendable.has(job.id), cause);
+  });
+}
+
+/** Recovers `unfinished` (recoverySteps): afterwards nobody holds them. */
+async function recoverSome(tx: Sql, node: string, unfinished: Job[], maxInterruptions: number, canSend: (job: Job) => boolean, cause?: (job: Job) => string) {
+  const steps = recoverySteps(unfinished, maxInterruptions, canSend, cause);
+  const after: Job[] = [];
+  for (const step of steps) after.push((await transitionJob(tx, step.job.id, step.name, step.change, node)) ?? step.job);
+  // Whoever sends them next owns them; this node may not send.
+  await tx.run('UPDATE jobs SET owner = NULL WHERE id = ANY($1::bigint[])', [steps.map((step) => step.job.id)]);
+  return recoveryOutcome(steps, after);
 }
 
 export async function jobEvents(sql: Sql, id: number): Promise<JobEvent[]> {

@@ -8,7 +8,7 @@ import { boundedLimit, now } from '../rows.js';
 import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
 import type { ClusterNode, ClusterStore, NodeRole, Takeover } from '../nodes.js';
-import { claimNextJob, completeIdleSeries, countJobsByState, jobById, jobEvents, jobsWhere, markJobComplete, nextJobToSend, recoverJobs, transitionJob } from './queue.js';
+import { claimNextJob, completeIdleSeries, recoverOrphans, countJobsByState, jobById, jobEvents, jobsWhere, markJobComplete, nextJobToSend, recoverJobs, transitionJob } from './queue.js';
 import { endDelivery, heartbeat, jobsOfDeadNodes, listNodes, noteDelivery, registerNode, takeOverDeadNodes } from './nodes.js';
 import { finishedJobsBefore, purgeDeliveredJobs, recordInstanceOfFinishedJob, recordSeriesInstance } from './registry.js';
 import { PG_JOB_SCHEMA, type PgDb, connect, displayUrl, migratePgSchema } from './schema.js';
@@ -82,6 +82,14 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   jobsOfDeadNodes = (): Promise<Job[]> => jobsOfDeadNodes(this.db, this.node, this.leaseSeconds);
   takeOverDeadNodes = (maxInterruptions: number, canSend: (job: Job) => boolean, sends: boolean): Promise<Takeover> =>
     takeOverDeadNodes(this.db, this.node, this.leaseSeconds, maxInterruptions, canSend, sends);
+  recoverOrphans = (running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover> =>
+    recoverOrphans(this.db, this.node, running, quietMs, canSend);
+
+  async lostJobs(running: number[]): Promise<number[]> {
+    const rows = await this.db.rows<{ id: number }>('SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND owner IS NOT NULL AND owner <> $2', [running, this.node]);
+    return rows.map((r) => r.id);
+  }
+
   noteDelivery = (jobId: number, association: number): Promise<void> => noteDelivery(this.db, this.node, jobId, association);
   endDelivery = (association: number): Promise<void> => endDelivery(this.db, this.node, association);
   completeIdle = (idleBefore: Date): Promise<Job[]> => completeIdleSeries(this.db, idleBefore, this.node, this.leaseSeconds);
