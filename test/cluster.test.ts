@@ -5,7 +5,7 @@
 // each derived object once, no acknowledged instance may be lost, and the jobs must say which node did what.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Node, type Orthanc, waitFor } from '../bench/harness/peers.js';
+import { type Node, type Orthanc, StartFailed, waitFor } from '../bench/harness/peers.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
 import { type ClusterSite, ClusterDatabase, type Delivery, deliverSeries, instancesOf, startClusterNode } from './cluster-fixtures.js';
@@ -48,17 +48,37 @@ describe.skipIf(missing !== undefined)('a cluster of three nodes losing one in e
     postgres?.stop();
   }, 120_000);
 
-  /** kill -9 now; the same name starts again meanwhile, so that there is always a node to take the work over. */
+  /**
+   * kill -9 now; the same name starts again so that there are always nodes to take work over: at once, or with the
+   * job it held, once another node has taken that job over (back at once, it would take its own job back itself).
+   */
   async function kill(name: Name, stage: string, jobId?: number): Promise<void> {
     down.add(name);
     kills.push({ node: name, stage, jobId });
+    const before = jobId === undefined ? 0 : await database.lastEventId(jobId);
     await nodes.get(name)!.kill();
+    const takenOver = async () => {
+      if (jobId !== undefined) await waitFor(`job ${jobId} taken over from ${name}`, async () => ((await database.changedByAnother(jobId, name, before)) ? true : undefined), 120_000, 200).catch(() => undefined);
+    };
     restarts.push(
-      startClusterNode(site, name).then((node) => {
-        nodes.set(name, node);
-        down.delete(name);
-      }),
+      takenOver()
+        .then(() => restart(name))
+        .then((node) => {
+          nodes.set(name, node);
+          down.delete(name);
+        }),
     );
+  }
+
+  /** Starts the node again, as its service manager would: once more a second after a start that failed (no database). */
+  async function restart(name: Name, attempts = 30): Promise<Node> {
+    try {
+      return await startClusterNode(site, name);
+    } catch (error) {
+      if (!(error instanceof StartFailed) || attempts <= 1) throw error;
+      await sleep(1000);
+      return restart(name, attempts - 1);
+    }
   }
 
   /** The port of the `attempt`-th node from `first` that is up (a load balancer skipping a dead node). */
@@ -130,6 +150,7 @@ describe.skipIf(missing !== undefined)('a cluster of three nodes losing one in e
     }
 
     const delivered = await Promise.all(deliveries);
+    await Promise.all(restarts);
     const finished = await waitFor(
       'every job to finish',
       async () => {
