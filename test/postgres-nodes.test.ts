@@ -128,11 +128,12 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
     expect(await b.jobsOfDeadNodes()).toEqual([]);
   });
 
-  test('at each heartbeat a node gives up the jobs another node took from it, and recovers those whose end it could not record', async () => {
+  test('at each heartbeat a node gives up the jobs another node took from it and recovers those whose end it could not record; stopping, it hands its sends over', async () => {
     const [a, b] = await twoNodes('own-jobs');
     const orphan = await jobIn(a, 'processing');
     const lost = await jobIn(b, 'processing');
     const runs = await jobIn(a, 'processing');
+    const ended = await jobIn(a, 'failed');
     const abandoned: number[] = [];
     let woken = 0;
     const membership = new ClusterMembership(a, {
@@ -143,16 +144,21 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
       maxInterruptions: 2,
       hasResults: async () => false,
       onTakeover: () => woken++,
-      running: () => [lost.id, runs.id],
+      running: () => [lost.id, runs.id, ended.id],
       abandon: (ids) => abandoned.push(...ids),
     });
     await sleep(250);
     await membership.beat();
-    expect(abandoned).toEqual([lost.id]);
+    expect(abandoned.sort((x, y) => x - y)).toEqual([lost.id, ended.id]);
     expect(await a.get(orphan.id)).toMatchObject({ state: 'queued', owner: null });
     expect((await a.get(orphan.id))!.detail).toMatch(/job database being out of reach/);
     expect(await a.get(runs.id)).toMatchObject({ state: 'processing', owner: 'a' });
     expect(woken).toBe(1);
+    // Stopping, the node hands what it was sending to the others at once.
+    const sending = await jobIn(a, 'sending');
+    expect(await a.nextToSend([orphan.id, runs.id])).toMatchObject({ id: sending.id, owner: 'a' });
+    await membership.stop();
+    expect(await b.nextToSend([])).toMatchObject({ id: sending.id, owner: 'b' });
   });
 
   test('a series completes cluster-wide: not while a live node delivers it, and when its receiving node died', async () => {

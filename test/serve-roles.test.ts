@@ -74,9 +74,9 @@ describe.skipIf(missing !== undefined)('cluster nodes with roles', () => {
     const events = await receiver.store.events(job!.id);
     expect(events[0]).toMatchObject({ state: 'receiving', node: 'r' });
     expect(events.filter((e) => e.state === 'processing' || e.state === 'done').map((e) => e.node)).toEqual(['p', 'p']);
-    expect((await receiver.cluster!.nodes()).map((n) => [n.name, n.roles, n.alive, n.jobsInHand])).toEqual([
-      ['p', ['process', 'send'], true, 0],
-      ['r', ['receive'], true, 0],
+    expect((await receiver.cluster!.nodes()).map((n) => [n.name, n.roles, n.alive, n.jobsInHand, n.opsAddress])).toEqual([
+      ['p', ['process', 'send'], true, 0, `127.0.0.1:${worker.httpPort}`],
+      ['r', ['receive'], true, 0, `127.0.0.1:${receiver.httpPort}`],
     ]);
   });
 });

@@ -2,6 +2,7 @@
 // computes and sends their results (the SeriesProcessor of jobs/processing) and reports on an HTTP port (ops).
 import '../ort-env.js';
 import fs from 'node:fs';
+import os from 'node:os';
 import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
@@ -259,6 +260,9 @@ export async function startNode(
       },
     },
   );
+
+  // Listening on every interface, the page is reached by the host's name.
+  await cluster?.advertise(`${config.http.host || os.hostname()}:${ops.port}`);
 
   const housekeeping = startHousekeeping(config, {
     spool,

@@ -21,7 +21,7 @@ export interface MembershipOptions {
   onTakeover(): void;
   /** The jobs this node computes or sends now. */
   running(): number[];
-  /** Stops running jobs another node took over while this node was silent (their moves would be refused anyway). */
+  /** Stops running jobs another node took over or ended (their moves would be refused anyway). */
   abandon(jobIds: number[]): void;
 }
 
@@ -54,10 +54,18 @@ export class ClusterMembership {
     this.timer.unref();
   }
 
+  /** Stops the heartbeat; called once the runner stopped, it hands the jobs this node was sending to the others. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.beating;
+    await this.store.leave().catch((error: Error) => this.log.warn(`cannot hand this node's sending jobs over (taken over after the lease): ${error.message}`));
+  }
+
+  /** Tells the cluster where this node's operations page answers (host:port); kept when it registers again. */
+  async advertise(opsAddress: string): Promise<void> {
+    this.options.opsAddress = opsAddress;
+    await this.store.advertise(opsAddress).catch((error: Error) => this.log.warn(`cannot record the operations address: ${error.message}`));
   }
 
   /** Every node the cluster has seen: name, roles, version, heartbeat, alive, jobs in hand. */
@@ -119,7 +127,7 @@ export class ClusterMembership {
     const running = this.options.running();
     const lost = running.length > 0 ? await this.store.lostJobs(running) : [];
     if (lost.length > 0) {
-      this.log.warn(`jobs ${lost.join(', ')} were taken over by another node while this node was silent: abandoned here`);
+      this.log.warn(`jobs ${lost.join(', ')} were taken over by another node, or ended there: stopped here`);
       this.options.abandon(lost);
     }
     const { requeued, resending } = await this.store.recoverOrphans(running, 2 * this.options.heartbeatMs, (job) => this.options.hasResults(job));

@@ -33,8 +33,12 @@ export interface ClusterStore {
   readonly node: string;
   /** Registers this node (again, after a restart): its roles and version; its associations of before are forgotten. */
   registerNode(info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void>;
+  /** Where this node's operations page answers (host:port), once it does. */
+  advertise(opsAddress: string): Promise<void>;
   /** Says this node is alive; false when its row was gone (it registers again). */
   heartbeat(): Promise<boolean>;
+  /** This node stops: the jobs it was sending wait for any node with the send role (its computing ones were queued). */
+  leave(): Promise<void>;
   /** Every node the cluster has seen, by name. */
   nodes(): Promise<ClusterNode[]>;
   /** The jobs dead nodes hold (computing or sending), oldest first. */
@@ -50,7 +54,10 @@ export interface ClusterStore {
    * recorded. They are sent again (results on disk) or queued again, never failed as poison.
    */
   recoverOrphans(running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover>;
-  /** Of the jobs this node runs, those another node holds now (it took them over while this node was silent). */
+  /**
+   * Of the jobs this node runs, those it must stop: another node holds them now (it took them over while this node
+   * was silent), or they ended elsewhere (superseded by a late instance on another node, cancelled on its page).
+   */
   lostJobs(running: number[]): Promise<number[]>;
   /** This node's association `association` is delivering the series of job `jobId`. */
   noteDelivery(jobId: number, association: number): Promise<void>;

@@ -1,13 +1,11 @@
-// Moving a single node's state into a cluster's PostgreSQL database, in one transaction: from its SQLite job
-// database the jobs with their ids (their work folders in the data folder are named by them), their events, the
-// instances received and the series' destinations; and what ./shared-state.ts moves (ledger, pauses, users, audit). A database that holds jobs already is refused unless the caller
+// Moving a single node's job state (its SQLite job database) into a cluster's PostgreSQL database: the jobs with
+// their ids (their work folders in the data folder are named by them), their events, the instances received and
+// the series' destinations, in one transaction. A database that holds jobs already is refused unless the caller
 // allows it, and then only when no job id collides; importing the same node twice changes nothing the second time.
 import { type Db, openJobDatabase } from '../sqlite/schema.js';
 import { PG_JOB_SCHEMA, type Sql, connect, displayUrl, migratePgSchema } from '../postgres/schema.js';
-import { type Row, insertRows } from './rows.js';
-import { type SharedStateFiles, type SharedStateImport, importSharedState } from './shared-state.js';
 
-export interface NodeStateImport extends SharedStateImport {
+export interface JobStateImport {
   /** The cluster database, its password masked. */
   database: string;
   /** Jobs moved, by state (empty when nothing was moved). */
@@ -22,6 +20,24 @@ export interface NodeStateImport extends SharedStateImport {
 /** Refused before anything was written: the message says why and what to do. */
 export class ImportRefused extends Error {
   override name = 'ImportRefused';
+}
+
+type Row = Record<string, unknown>;
+
+/** At most this many values in one INSERT (PostgreSQL takes 65535 parameters). */
+const MAX_PARAMETERS = 30_000;
+
+/** Inserts `rows` (each with `columns`) into `table`, a few thousand per statement. */
+async function insertRows(tx: Sql, table: string, columns: string[], rows: Row[], suffix = ''): Promise<number> {
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
+  let inserted = 0;
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const values = chunk.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+    const args = chunk.flatMap((row) => columns.map((c) => row[c] ?? null));
+    inserted += await tx.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')} ${suffix}`, args);
+  }
+  return inserted;
 }
 
 async function columnsOf(tx: Sql, table: string): Promise<Set<string>> {
@@ -39,7 +55,7 @@ async function importedBefore(tx: Sql, jobs: Row[]): Promise<boolean> {
   return found?.n === jobs.length;
 }
 
-async function copyJobs(tx: Sql, node: Db, jobs: Row[]): Promise<Pick<NodeStateImport, 'jobs' | 'events' | 'instances' | 'seriesDestinations'>> {
+async function copyJobs(tx: Sql, node: Db, jobs: Row[]): Promise<Omit<JobStateImport, 'database' | 'alreadyImported'>> {
   const ids = jobs.map((j) => Number(j.id));
   // The cluster's own columns (a node's owner, say) keep their defaults: an imported job belongs to no node yet.
   const clusterColumns = await columnsOf(tx, 'jobs');
@@ -60,19 +76,12 @@ async function copyJobs(tx: Sql, node: Db, jobs: Row[]): Promise<Pick<NodeStateI
   return { jobs: byState, events: eventCount, instances: instanceCount, seriesDestinations: destinationCount };
 }
 
-/** The files of a stopped single node that hold its state (see DataFolder). */
-export interface NodeStateFiles extends SharedStateFiles {
-  jobsDatabase: string;
-}
-
-const NOTHING_MOVED = { jobs: {}, events: 0, instances: 0, seriesDestinations: 0, ledgerRecords: 0, pauses: 0, users: 0, auditEntries: 0 };
-
 /**
- * Copies the node's state into the cluster database at `url`, both brought up to this release's schema first (as a
- * node would at its start). The node must be stopped.
+ * Copies the job database in `sqliteFile` (brought up to this release's schema first, as the node would at its
+ * start) into the cluster database at `url` (likewise). The node must be stopped.
  */
-export async function importNodeState(from: NodeStateFiles, url: string, options: { intoNonEmpty?: boolean } = {}): Promise<NodeStateImport> {
-  const node = openJobDatabase(from.jobsDatabase);
+export async function importJobState(sqliteFile: string, url: string, options: { intoNonEmpty?: boolean } = {}): Promise<JobStateImport> {
+  const node = openJobDatabase(sqliteFile);
   const database = displayUrl(url);
   const db = connect(url, 1);
   try {
@@ -81,7 +90,7 @@ export async function importNodeState(from: NodeStateFiles, url: string, options
     return await db.transaction(async (tx) => {
       // One import at a time, and no node may create a job meanwhile under an id being imported.
       await tx.run('LOCK TABLE jobs IN EXCLUSIVE MODE');
-      if (await importedBefore(tx, jobs)) return { database, ...NOTHING_MOVED, alreadyImported: true };
+      if (await importedBefore(tx, jobs)) return { database, jobs: {}, events: 0, instances: 0, seriesDestinations: 0, alreadyImported: true };
       const held = (await tx.row<{ n: number }>('SELECT count(*) AS n FROM jobs'))!.n;
       if (held > 0 && !options.intoNonEmpty) {
         throw new ImportRefused(`the cluster database ${database} holds ${held} job(s) already; import a node into a new cluster database, or allow it explicitly`);
@@ -90,8 +99,7 @@ export async function importNodeState(from: NodeStateFiles, url: string, options
       if (taken.length > 0) {
         throw new ImportRefused(`job id(s) ${taken.map((t) => t.id).join(', ')} exist in the cluster database already; an import keeps job ids (their work folders are named by them)`);
       }
-      const moved = await copyJobs(tx, node, jobs);
-      return { database, ...moved, ...(await importSharedState(tx, from)), alreadyImported: false };
+      return { database, ...(await copyJobs(tx, node, jobs)), alreadyImported: false };
     });
   } finally {
     node.close();

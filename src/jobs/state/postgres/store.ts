@@ -85,8 +85,19 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   recoverOrphans = (running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover> =>
     recoverOrphans(this.db, this.node, running, quietMs, canSend);
 
+  async advertise(opsAddress: string): Promise<void> {
+    await this.db.run('UPDATE nodes SET ops_address = $1 WHERE name = $2', [opsAddress, this.node]);
+  }
+
+  async leave(): Promise<void> {
+    await this.db.run("UPDATE jobs SET owner = NULL WHERE owner = $1 AND state = 'sending'", [this.node]);
+  }
+
   async lostJobs(running: number[]): Promise<number[]> {
-    const rows = await this.db.rows<{ id: number }>('SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND owner IS NOT NULL AND owner <> $2', [running, this.node]);
+    const rows = await this.db.rows<{ id: number }>(
+      "SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND ((owner IS NOT NULL AND owner <> $2) OR state NOT IN ('processing', 'sending'))",
+      [running, this.node],
+    );
     return rows.map((r) => r.id);
   }
 
@@ -96,6 +107,11 @@ export class PostgresJobStore implements JobStore, ClusterStore {
 
   async hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean> {
     return !!(await this.db.row('SELECT 1 FROM instances WHERE series_instance_uid = $1 AND sop_instance_uid = $2', [seriesInstanceUid, sopInstanceUid]));
+  }
+
+  async seriesInstances(seriesInstanceUid: string): Promise<Set<string>> {
+    const rows = await this.db.rows<{ uid: string }>('SELECT sop_instance_uid AS uid FROM instances WHERE series_instance_uid = $1', [seriesInstanceUid]);
+    return new Set(rows.map((r) => r.uid));
   }
 
   async forgetSeriesInstances(seriesInstanceUid: string): Promise<void> {
