@@ -74,6 +74,11 @@ describe.skipIf(missing !== undefined)('the operations page of a cluster node', 
     expect(answer.node).toBe('node-a');
     expect(answer.nodes).toMatchObject([{ name: 'node-a', alive: true }]);
     expect(answer.pauses.map((p) => `${p.what}@${p.node}`).sort()).toEqual(['intake@', 'intake@node-a']);
+    // The API's resume: the session's CSRF token needed, as for the page's buttons.
+    expect((await page.request.post(`${base}/api/pause?what=intake&paused=0&node=`)).status()).toBe(403);
+    const { csrf } = (await (await page.request.get(`${base}/api/session`)).json()) as { csrf: string };
+    const resumed = await page.request.post(`${base}/api/pause?what=intake&paused=0&node=`, { headers: { 'x-csrf-token': csrf } });
+    expect(await resumed.json()).toMatchObject({ outcome: 'intake resumed on every node', pauses: [{ what: 'intake', node: 'node-a' }] });
     await page.goto(`${base}/audit`);
     expect(await page.textContent('#audit')).toContain('intake on node node-a');
     // The job page says which node made each change.
