@@ -19,6 +19,7 @@ import type { JobState } from '../src/jobs/state/job.js';
 import { configureLogging } from '../src/log.js';
 import { tempDir } from './derived-fixtures.js';
 import { PATH_TO } from './job-stores.js';
+import { recordingProcessor } from './job-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
 
 const missing = postgresMissing('the cluster import test');
@@ -116,15 +117,7 @@ describe.skipIf(missing !== undefined)('brainstrip cluster import', () => {
 
     // A node of the cluster finishes what waited: the queued jobs, those cut short in processing and sending, and the
     // series it received itself.
-    const computed: number[] = [];
-    const processor = {
-      async compute(ctx: { job: { id: number } }) {
-        computed.push(ctx.job.id);
-      },
-      async send() {},
-      hasResults: () => false,
-      async close() {},
-    };
+    const { computed, processor } = recordingProcessor();
     const config = loadConfig({ file: configFile, overrides: { http: { port: 0, host: '127.0.0.1' }, receive: { port: 0, seriesIdleSeconds: 1 } } });
     node = await startNode(config, { processor });
     for (let n = 0; n < 150 && (await node.store.countsByState()).done < 6; n++) await new Promise((r) => setTimeout(r, 100));

@@ -59,6 +59,7 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
 
   test('a claim and a send are one node’s: the other cannot move the job, nor recover it at its restart', async () => {
     const [a, b] = await twoNodes('claims');
+    expect(await a.heartbeat()).toBe('alive');
     await jobIn(a, 'queued');
     const claims = await Promise.all([a.claimNext(), b.claimNext()]);
     const claimed = claims.find(Boolean)!;
@@ -89,6 +90,16 @@ describe.skipIf(missing !== undefined)('nodes of a cluster on one PostgreSQL', (
       ['processing', sender.node],
       ['queued', sender.node],
     ]);
+  });
+
+  test('a second process registering under a node’s name is seen by the first', async () => {
+    const url = await cluster.createDatabase('names');
+    const [first, second] = await Promise.all([0, 1].map(() => PostgresJobStore.open(url, { node: 'same' })));
+    open.push(first, second);
+    await first.registerNode({ roles: ROLES, version: 'test' });
+    await second.registerNode({ roles: ROLES, version: 'test' });
+    expect(await first.heartbeat()).toBe('name taken');
+    expect(await second.heartbeat()).toBe('alive');
   });
 
   test('a node silent for the lease is dead: a live node takes its jobs over, and its late moves are refused', async () => {

@@ -11,6 +11,7 @@ import { configureLogging } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
 import { storescu } from './e2e-fixtures.js';
+import { recordingProcessor } from './job-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
 import { toolsMissing } from './tools.js';
 
@@ -35,15 +36,7 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
     const node1 = { dataDir: path.join(dir, 'data'), log: { file: '' }, http: { port: 0, host: '127.0.0.1' } };
     const config = loadConfig({ overrides: { ...node1, receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 }, cluster: clusterKeys } });
     configureLogging({ level: 'info', file: logFile, stream: 'stderr' });
-    const computed: number[] = [];
-    const processor = {
-      async compute(ctx: { job: { id: number } }) {
-        computed.push(ctx.job.id);
-      },
-      async send() {},
-      hasResults: () => false,
-      async close() {},
-    };
+    const { computed, processor } = recordingProcessor();
     node = await startNode(config, { processor });
     expect(node.store).toBeInstanceOf(PostgresJobStore);
     const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, attributes: { Modality: 'MR', SeriesNumber: 3 } });

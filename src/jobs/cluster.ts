@@ -91,9 +91,14 @@ export class ClusterMembership {
 
   private async beatOnce(): Promise<void> {
     try {
-      if (!(await this.store.heartbeat())) {
+      const heard = await this.store.heartbeat();
+      if (heard === 'unregistered') {
         this.log.warn(`node ${this.node} was not registered any more: registering again`);
         await this.store.registerNode(this.options);
+      } else if (heard === 'name taken') {
+        // Both would take each other's jobs for their own: the operator must name them apart.
+        this.log.error(`another process registered as node ${this.node}: give each node its own cluster.nodeName (this one stops saying it is alive)`);
+        return;
       }
       if (this.connectedSince === undefined) {
         this.log.info('the cluster database answers again');

@@ -35,8 +35,11 @@ export interface ClusterStore {
   registerNode(info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void>;
   /** Where this node's operations page answers (host:port), once it does. */
   advertise(opsAddress: string): Promise<void>;
-  /** Says this node is alive; false when its row was gone (it registers again). */
-  heartbeat(): Promise<boolean>;
+  /**
+   * Says this node is alive: 'unregistered' when its row was gone (it registers again); 'name taken' when another
+   * process registered under this node's name since (two nodes configured with one name).
+   */
+  heartbeat(): Promise<'alive' | 'unregistered' | 'name taken'>;
   /** This node stops: the jobs it was sending wait for any node with the send role (its computing ones were queued). */
   leave(): Promise<void>;
   /** Every node the cluster has seen, by name. */

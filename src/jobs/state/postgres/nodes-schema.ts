@@ -12,6 +12,8 @@ export const NODES_STEP: PgSchemaStep = {
       roles text NOT NULL,
       version text NOT NULL,
       ops_address text,
+      -- The running process that registered under the name: a second process under the same name is seen.
+      session text NOT NULL,
       started_at timestamptz NOT NULL,
       heartbeat_at timestamptz NOT NULL
     );

@@ -7,21 +7,25 @@ import { recoveryOutcome, recoverySteps } from '../rows.js';
 import { jobsWhere, liveNode, transitionJob } from './queue.js';
 import type { PgDb, Sql } from './schema.js';
 
-export async function registerNode(db: PgDb, node: string, info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void> {
+export async function registerNode(db: PgDb, node: string, session: string, info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.run(
-      `INSERT INTO nodes (name, roles, version, ops_address, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp())
+      `INSERT INTO nodes (name, roles, version, ops_address, session, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp())
        ON CONFLICT (name) DO UPDATE SET roles = excluded.roles, version = excluded.version, ops_address = excluded.ops_address,
-         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
-      [node, info.roles.join(','), info.version, info.opsAddress ?? null],
+         session = excluded.session, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+      [node, info.roles.join(','), info.version, info.opsAddress ?? null, session],
     );
     // Associations of this node's previous run ended with it.
     await tx.run('DELETE FROM series_deliveries WHERE node = $1', [node]);
   });
 }
 
-export async function heartbeat(sql: Sql, node: string): Promise<boolean> {
-  return (await sql.run('UPDATE nodes SET heartbeat_at = clock_timestamp() WHERE name = $1', [node])) > 0;
+export async function heartbeat(sql: Sql, node: string, session: string): Promise<'alive' | 'unregistered' | 'name taken'> {
+  const row = await sql.row<{ session: string }>(
+    `UPDATE nodes SET heartbeat_at = CASE WHEN session = $2 THEN clock_timestamp() ELSE heartbeat_at END WHERE name = $1 RETURNING session`,
+    [node, session],
+  );
+  return !row ? 'unregistered' : row.session === session ? 'alive' : 'name taken';
 }
 
 interface NodeRow {

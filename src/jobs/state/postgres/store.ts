@@ -3,6 +3,7 @@
 // decision is one transaction or one statement, and row locks keep two nodes from taking the same job. A committed
 // transaction is durable in the server's write-ahead log; a query while the server is away rejects, and the next one
 // reconnects.
+import { randomUUID } from 'node:crypto';
 import type { Job, JobState } from '../job.js';
 import { boundedLimit, now } from '../rows.js';
 import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
@@ -76,8 +77,10 @@ export class PostgresJobStore implements JobStore, ClusterStore {
   }
 
   // The cluster (ClusterStore).
-  registerNode = (info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void> => registerNode(this.db, this.node, info);
-  heartbeat = (): Promise<boolean> => heartbeat(this.db, this.node);
+  registerNode = (info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void> => registerNode(this.db, this.node, this.session, info);
+  /** This process among those that ever registered under the node's name. */
+  private readonly session = randomUUID();
+  heartbeat = () => heartbeat(this.db, this.node, this.session);
   nodes = (): Promise<ClusterNode[]> => listNodes(this.db, this.leaseSeconds);
   jobsOfDeadNodes = (): Promise<Job[]> => jobsOfDeadNodes(this.db, this.node, this.leaseSeconds);
   takeOverDeadNodes = (maxInterruptions: number, canSend: (job: Job) => boolean, sends: boolean): Promise<Takeover> =>
