@@ -47,7 +47,7 @@ async function clusterRun(postgres: PostgresCluster, nodeCount: number, series: 
   };
   const nodes: Node[] = [];
   try {
-    for (let n = 0; n < nodeCount; n++) nodes.push(await startClusterNode(site, `bench-${n + 1}`, { receive: { seriesIdleSeconds: 2 } }));
+    for (let n = 0; n < nodeCount; n++) nodes.push(await startClusterNode(site, `bench-${n + 1}`, { receive: { seriesIdleSeconds: 2, completionGraceSeconds: 0 } }));
     const started = performance.now();
     await Promise.all(
       Array.from({ length: MODALITIES }, async (_, m) => {
@@ -117,7 +117,7 @@ export async function run({ quick }: BenchOptions = { quick: false }): Promise<B
       notes: [
         `Input: ${SERIES} series of Colin27 (Debian mricron-data) as a 1 mm sagittal 3D T1, 256×256×176, sent by ${MODALITIES} storescu at once, spread over the nodes.`,
         'Each run: a fresh PostgreSQL database, shared data folder and Orthanc; nodes with default settings (every role), all on this machine, so two nodes share its cores.',
-        'Time: from the first instance sent to the last job done (series completion waits receive.seriesIdleSeconds = 2 s).',
+        'Time: from the first instance sent to the last job done (a series is complete after 2 s idle: receive.seriesIdleSeconds 2, completionGraceSeconds 0).',
       ],
       extra: { one, two, cores },
     };

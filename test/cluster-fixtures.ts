@@ -89,6 +89,17 @@ export class ClusterDatabase {
     return rows;
   }
 
+  /** The newest event of a job (0: none). */
+  async lastEventId(jobId: number): Promise<number> {
+    return Number((await this.pool.query('SELECT coalesce(max(id), 0) AS id FROM job_events WHERE job_id = $1', [jobId])).rows[0].id);
+  }
+
+  /** Whether a node other than `from` changed the job after event `afterEventId`. */
+  async changedByAnother(jobId: number, from: string, afterEventId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM job_events WHERE job_id = $1 AND id > $2 AND node IS NOT NULL AND node <> $3 LIMIT 1', [jobId, afterEventId, from]);
+    return (rowCount ?? 0) > 0;
+  }
+
   /** The jobs, or undefined while the database cannot be read. */
   async tryJobs() {
     return this.jobs().catch(() => undefined);

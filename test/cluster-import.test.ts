@@ -7,15 +7,23 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { loadConfig } from '../config/schema.js';
 import { run as clusterCommand } from '../src/cli/cluster.js';
 import { type RunningNode, startNode } from '../src/cli/serve.js';
+import { NodeControls } from '../src/jobs/controls.js';
 import { PostgresJobStore } from '../src/jobs/state/postgres/store.js';
+import { PostgresLedger } from '../src/jobs/state/postgres/ledger.js';
+import { connect } from '../src/jobs/state/postgres/schema.js';
+import { Accounts } from '../src/ops/accounts.js';
+import { PostgresAccountRecords } from '../src/ops/accounts-postgres.js';
+import { StoredLedger } from '../src/scu/ledger.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { JobState } from '../src/jobs/state/job.js';
 import { configureLogging } from '../src/log.js';
 import { tempDir } from './derived-fixtures.js';
 import { PATH_TO } from './job-stores.js';
+import { recordingProcessor } from './job-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
 
 const missing = postgresMissing('the cluster import test');
+const ARCHIVE = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: 104 };
 if (missing) console.warn(`skipping the cluster import test: ${missing}`);
 
 /** A stopped single node's data folder whose job database holds one job in each of `states`. */
@@ -29,6 +37,13 @@ async function singleNode(states: JobState[]): Promise<string> {
   }
   await store.restrictDestination('1.2.826.0.1.3680043.10.99.1', 'ARCHIVE@127.0.0.1:104');
   await store.close();
+  // What an archive confirmed, a user and the audit log move too; a pause is named, not moved.
+  await new StoredLedger(path.join(dir, 'results', 'stored')).recordMany(ARCHIVE, [{ sopInstanceUid: '1.2.826.0.1.3680043.10.99.1.9', status: 0, description: 'Success' }]);
+  const accounts = new Accounts(path.join(dir, 'ops.sqlite'));
+  await accounts.setUser('alice', 'admin', 'correct horse battery');
+  await accounts.audit('alice', 'login', null, 'ok');
+  await accounts.close();
+  await new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
   return dir;
 }
 
@@ -69,6 +84,15 @@ describe.skipIf(missing !== undefined)('brainstrip cluster import', () => {
     expect(first.status).toBe(0);
     const again = await importCommand(configFile, from);
     expect(again).toMatchObject({ status: 0, output: expect.stringContaining('nothing moved') });
+    expect(first.output).toContain('added 1 archive confirmation(s), 1 user(s) and 1 audit entr(ies); the node had paused intake');
+    expect(again.output).toContain('added 0 archive confirmation(s), 0 user(s) and 0 audit entr(ies)');
+    const db = connect(database, 1);
+    try {
+      expect((await new PostgresLedger(db).confirmed(ARCHIVE, ['1.2.826.0.1.3680043.10.99.1.9'])).size).toBe(1);
+      expect(await new Accounts(new PostgresAccountRecords(db)).login('alice', 'correct horse battery')).toBeDefined();
+    } finally {
+      await db.end();
+    }
 
     const single = new SqliteJobStore(path.join(from, 'jobs.sqlite'));
     const cluster = await PostgresJobStore.open(database);
@@ -93,15 +117,7 @@ describe.skipIf(missing !== undefined)('brainstrip cluster import', () => {
 
     // A node of the cluster finishes what waited: the queued jobs, those cut short in processing and sending, and the
     // series it received itself.
-    const computed: number[] = [];
-    const processor = {
-      async compute(ctx: { job: { id: number } }) {
-        computed.push(ctx.job.id);
-      },
-      async send() {},
-      hasResults: () => false,
-      async close() {},
-    };
+    const { computed, processor } = recordingProcessor();
     const config = loadConfig({ file: configFile, overrides: { http: { port: 0, host: '127.0.0.1' }, receive: { port: 0, seriesIdleSeconds: 1 } } });
     node = await startNode(config, { processor });
     for (let n = 0; n < 150 && (await node.store.countsByState()).done < 6; n++) await new Promise((r) => setTimeout(r, 100));

@@ -52,18 +52,18 @@ describe('operator actions on the job queue', () => {
 
   test('paused processing starts no job; resuming starts the queued one', async () => {
     const { store, controls, runner } = setUp(async () => undefined);
-    controls.set('processing', true, 'alice');
+    await controls.set('processing', true, 'alice');
     const id = await queuedJob(store);
     runner.start();
     await new Promise((r) => setTimeout(r, 300));
     expect((await store.get(id))!.state).toBe('queued');
-    controls.set('processing', false, 'alice');
+    await controls.set('processing', false, 'alice');
     await until('the job to be done', async () => (await store.get(id))!.state === 'done');
   });
 
-  test('a pause survives a restart of the node', () => {
+  test('a pause survives a restart of the node', async () => {
     const dir = tempDir('ops-pause');
-    new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
+    await new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
     const again = new NodeControls(path.join(dir, 'paused.json'));
     expect(again.isPaused('intake')).toBe(true);
     expect(again.get('intake').by).toBe('alice');
@@ -79,13 +79,13 @@ describe('operator actions on the job queue', () => {
         sent = true;
       },
     );
-    controls.set('sending', true, 'alice');
+    await controls.set('sending', true, 'alice');
     const id = await queuedJob(store);
     runner.start();
     await until('the job to wait', async () => (await store.get(id))!.detail === 'waiting: sending is paused');
     expect((await store.get(id))!.state).toBe('sending');
     expect(sent).toBe(false);
-    controls.set('sending', false, 'alice');
+    await controls.set('sending', false, 'alice');
     await until('the job to be done', async () => (await store.get(id))!.state === 'done');
     expect(sent).toBe(true);
   });

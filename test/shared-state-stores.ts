@@ -4,7 +4,9 @@
 // saying so, and fail under CI=true.
 import path from 'node:path';
 import { afterAll } from 'vitest';
+import { PauseFile, type PauseSwitches } from '../src/jobs/controls.js';
 import { PostgresLedger } from '../src/jobs/state/postgres/ledger.js';
+import { PostgresPauses } from '../src/jobs/state/postgres/pauses.js';
 import { PG_JOB_SCHEMA, type PgDb, connect, migratePgSchema } from '../src/jobs/state/postgres/schema.js';
 import { type DeliveryLedger, StoredLedger } from '../src/scu/ledger.js';
 import type { AccountRecords } from '../src/ops/account-records.js';
@@ -17,6 +19,7 @@ import { type PostgresCluster, postgresMissing, startPostgres } from './postgres
 export interface StatePlace {
   ledger(): DeliveryLedger;
   accounts(): AccountRecords;
+  pauses(): PauseSwitches;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export function sharedStateKinds(what: string): StateKind[] {
         return {
           ledger: () => new StoredLedger(path.join(dir, 'stored')),
           accounts: () => opened[opened.push(new SqliteAccountRecords(path.join(dir, 'ops.sqlite'))) - 1],
+          pauses: () => new PauseFile(path.join(dir, 'paused.json')),
           close: async () => {
             for (const records of opened) await records.close();
           },
@@ -63,7 +67,7 @@ export function sharedStateKinds(what: string): StateKind[] {
         const db = connect(url, 2);
         pools.push(db);
         await migratePgSchema(db, name, PG_JOB_SCHEMA);
-        return { ledger: () => new PostgresLedger(db), accounts: () => new PostgresAccountRecords(db), close: () => db.end() };
+        return { ledger: () => new PostgresLedger(db), accounts: () => new PostgresAccountRecords(db), pauses: () => new PostgresPauses(db), close: () => db.end() };
       },
     },
   ];

@@ -33,7 +33,9 @@ export function startClusterNode(site: ClusterSite, name: string, extra: Record<
     {
       dataDir: site.dataDir,
       cluster: clusterKeys(site, name, extra.roles as string[] | undefined),
-      receive: { seriesIdleSeconds: 1, completionGraceSeconds: 0 },
+      // A series that its headers prove whole completes at its association's release; one that is not, after 10 s
+      // idle: longer than the database is away when the cluster test restarts it (instances refused meanwhile).
+      receive: { seriesIdleSeconds: 10 },
       ...Object.fromEntries(Object.entries(extra).filter(([key]) => key !== 'roles')),
     },
   );

@@ -65,7 +65,11 @@ export async function waitForPort(port: number, timeoutMs = 10000): Promise<void
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+/** A process that was to start exited instead. */
+export class StartFailed extends Error {}
+
+/** Probes until a value comes; an error the probe throws is retried, unless `fatal` says it is final. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250, fatal: (error: unknown) => boolean = () => false): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -73,6 +77,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (fatal(error)) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -221,6 +226,8 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
     // The tests read /api/jobs without logging in; the operations page itself is tested with users.
     ops: { apiWithoutLogin: true, ...(extra.ops as object | undefined) },
+    // Forced unless asked for: timing FP32 against INT8 at every start ('auto') would lengthen each test and bench.
+    model: { precision: 'INT8', ...(extra.model as object | undefined) },
   };
   const dataDir = String(config.dataDir);
   const configFile = path.join(home, 'config.json');
@@ -230,7 +237,18 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
   const child = spawn('sh', [serveScript, '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
   const base = `http://127.0.0.1:${httpPort}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  // A loaded machine (three nodes loading their model at once) takes a while; a node that exited will not answer.
+  await waitFor(
+    'brainstrip /health',
+    async () => {
+      if (gone()) throw new StartFailed(`brainstrip serve exited (${child.exitCode ?? child.signalCode}): ${fs.readFileSync(path.join(home, 'stdout.log'), 'utf8').slice(-2000)}`);
+      return (await fetch(`${base}/health`)).ok ? true : undefined;
+    },
+    120_000,
+    250,
+    (error) => error instanceof StartFailed,
+  );
   await waitForPort(dicomPort);
   return {
     pid: child.pid!,

@@ -5,12 +5,14 @@ import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
 import { dataFolder } from '../data-folder.js';
 import { ImportRefused, importJobState } from '../jobs/state/import/job-state.js';
+import { importSharedState } from './import-shared-state.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip cluster import --config <cluster config> --from <node data folder> [--into-non-empty]
 
 Copies the job state of a single node (its SQLite job database in <node data folder>: every job with its id, state
-and timeline, the instances received, the series' destinations) into the PostgreSQL database of cluster.database.
+and timeline, the instances received, the series' destinations) into the PostgreSQL database of cluster.database,
+with what each archive confirmed, the operations page's users and the audit log (not the sessions or pauses).
 Stop the node first. Importing the same node again changes nothing. A cluster database that holds jobs already is
 refused unless --into-non-empty is given, and then only when no job id collides. The node's files (spool, work,
 results) are not moved: the cluster's dataDir must be that folder, or a copy of it on the shared storage.`;
@@ -45,10 +47,15 @@ export async function run(argv: string[]): Promise<number> {
           `and ${moved.seriesDestinations} series destination(s) from ${node.jobsDatabase} into ${moved.database}`,
       );
     }
+    const state = await importSharedState(node, config.cluster.database);
+    console.log(
+      `brainstrip cluster import: added ${state.confirmations} archive confirmation(s), ${state.users} user(s) and ${state.auditEntries} audit entr(ies)` +
+        (state.pausesNotMoved.length ? `; the node had paused ${state.pausesNotMoved.join(', ')}: pause again on the Nodes page if the cluster should be` : ''),
+    );
     if (path.resolve(config.dataDir) !== node.root) {
       console.log(`the node's spool, work and results folders stay in ${node.root}: copy them to the cluster's dataDir ${path.resolve(config.dataDir)} before the nodes start`);
     }
-    console.log(JSON.stringify({ from: node.root, ...moved }));
+    console.log(JSON.stringify({ from: node.root, ...moved, sharedState: state }));
     return 0;
   } catch (error) {
     console.error(`brainstrip cluster import: ${error instanceof Error ? error.message : String(error)}`);

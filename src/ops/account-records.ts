@@ -50,3 +50,10 @@ export interface AccountRecords {
   purgeAudit(before: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Everything a node's records hold but its sessions, to move them into a cluster's. */
+export interface AccountsExport {
+  users: Array<User & { password: string; createdAt: string }>;
+  /** Oldest first. */
+  audit: AuditEntry[];
+}

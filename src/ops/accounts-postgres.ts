@@ -1,7 +1,7 @@
 // The operations page's users, sessions and audit log in PostgreSQL, shared by the nodes of a cluster: a user
 // added on one node logs in on any, a session cookie holds whichever node answers, and the audit log is one.
 import type { PgDb } from '../jobs/state/postgres/schema.js';
-import type { AccountRecords, AuditEntry, Role, SessionRecord, User } from './account-records.js';
+import type { AccountRecords, AccountsExport, AuditEntry, Role, SessionRecord, User } from './account-records.js';
 
 export class PostgresAccountRecords implements AccountRecords {
   constructor(private readonly db: PgDb) {}
@@ -73,6 +73,34 @@ export class PostgresAccountRecords implements AccountRecords {
 
   async auditLog(limit: number, since: string): Promise<AuditEntry[]> {
     return this.db.rows('SELECT at, user_name AS "user", action, target, outcome FROM audit WHERE at >= $1 ORDER BY id DESC LIMIT $2', [since, limit]);
+  }
+
+  /**
+   * Adds a node's users (a name known already keeps the cluster's user) and its audit entries (an entry the log
+   * holds already is not added again, so that a second import adds nothing). How many of each were added.
+   */
+  async importAll(data: AccountsExport): Promise<{ users: number; audit: number }> {
+    return this.db.transaction(async (tx) => {
+      let users = 0;
+      for (const u of data.users) {
+        users += await tx.run('INSERT INTO users (name, role, password, created_at, disabled_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING', [
+          u.name,
+          u.role,
+          u.password,
+          u.createdAt,
+          u.disabledAt ?? null,
+        ]);
+      }
+      let audit = 0;
+      for (const e of data.audit) {
+        audit += await tx.run(
+          `INSERT INTO audit (at, user_name, action, target, outcome) SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS
+             (SELECT 1 FROM audit WHERE at = $1 AND user_name = $2 AND action = $3 AND target IS NOT DISTINCT FROM $4 AND outcome = $5)`,
+          [e.at, e.user, e.action, e.target, e.outcome],
+        );
+      }
+      return { users, audit };
+    });
   }
 
   async purgeAudit(before: string): Promise<number> {

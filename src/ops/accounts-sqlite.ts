@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrateSchema } from '../sqlite-schema.js';
-import type { AccountRecords, AuditEntry, Role, SessionRecord, User } from './account-records.js';
+import type { AccountRecords, AccountsExport, AuditEntry, Role, SessionRecord, User } from './account-records.js';
 import { OPS_SCHEMA } from './accounts-schema.js';
 
 export class SqliteAccountRecords implements AccountRecords {
@@ -78,6 +78,13 @@ export class SqliteAccountRecords implements AccountRecords {
 
   async auditLog(limit: number, since: string): Promise<AuditEntry[]> {
     return this.db.prepare('SELECT at, user, action, target, outcome FROM audit WHERE at >= ? ORDER BY rowid DESC LIMIT ?').all(since, limit) as AuditEntry[];
+  }
+
+  exportAll(): AccountsExport {
+    return {
+      users: this.db.prepare('SELECT name, role, password, created_at AS createdAt, disabled_at AS disabledAt FROM users ORDER BY name').all() as AccountsExport['users'],
+      audit: this.db.prepare('SELECT at, user, action, target, outcome FROM audit ORDER BY rowid').all() as AuditEntry[],
+    };
   }
 
   async purgeAudit(before: string): Promise<number> {

@@ -82,7 +82,7 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
       <dt>Series</dt><dd>${job.seriesNumber ? `#${job.seriesNumber} ` : ''}${job.seriesDescription ?? ''} (${job.modality ?? '?'}, ${job.instances} instances, ${bytes(job.bytes)})</dd>
       <dt>From</dt><dd>${job.callingAe ?? '—'}</dd>
       <dt>Now</dt><dd>${job.state === 'failed' ? html`<span class="bad">${job.reason}</span>` : (job.detail ?? job.state)}${problem ? html`<div class="warn">last problem ${when(problem.timestamp)}: ${problem.message}</div>` : ''}</dd>
-      <dt>Attempts</dt><dd>${job.attempts}</dd>
+      <dt>Attempts</dt><dd>${job.attempts}</dd>${ctx.cluster ? html`<dt>Held by</dt><dd>${job.owner ?? '—'}</dd>` : ''}
       <dt>Received</dt><dd>${when(job.createdAt)}</dd><dt>Finished</dt><dd>${when(job.finishedAt)}</dd>
       <dt>Brain volume</dt><dd>${summary?.brainVolumeMl !== undefined ? `${summary.brainVolumeMl} ml` : '—'}</dd>
       <dt>Review</dt><dd>${review}${hold}</dd>
@@ -91,8 +91,8 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
     <details><summary>UIDs</summary><div class="uids">Study ${job.studyInstanceUid}<br>Series ${job.seriesInstanceUid}<br>SOP class ${job.sopClassUid ?? ''}
       ${results ? html`<br>Results: ${results.set.objects.map((o) => html`<br>${o.label}: series ${o.seriesInstanceUid}, instance ${o.sopInstanceUid}`)}` : ''}</div></details>
     <h2>Timeline</h2>
-    <table id="timeline"><tr><th>when</th><th>state</th><th>what</th></tr>
-      ${events.map((e) => html`<tr><td>${when(e.at)}</td><td>${stateBadge(e.state)}</td><td>${e.state === 'failed' ? html`<span class="bad">${e.reason}</span>` : e.detail}</td></tr>`)}</table>
+    <table id="timeline"><tr><th>when</th><th>state</th><th>what</th>${ctx.cluster ? html`<th>node</th>` : ''}</tr>
+      ${events.map((e) => html`<tr><td>${when(e.at)}</td><td>${stateBadge(e.state)}</td><td>${e.state === 'failed' ? html`<span class="bad">${e.reason}</span>` : e.detail}</td>${ctx.cluster ? html`<td>${e.node ?? ''}</td>` : ''}</tr>`)}</table>
     <h2>Time per stage</h2>
     <table id="stages"><tr><th>stage</th><th>time</th></tr>${stages.map(([k, v]) => html`<tr><td>${k}</td><td>${duration(v)}</td></tr>`)}</table>
     </div><div>

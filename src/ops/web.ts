@@ -14,6 +14,7 @@ import { configurationPage } from './page-configuration.js';
 import { destinationsPage } from './page-destinations.js';
 import { jobPage, qcPicture } from './page-job.js';
 import { jobsPage } from './page-jobs.js';
+import { nodesPage } from './page-nodes.js';
 import { overviewPage } from './page-overview.js';
 import { selfTestPage } from './page-self-test.js';
 import { readForm } from './request.js';
@@ -24,6 +25,7 @@ export type { RunnerControl, WebDeps } from './context.js';
 
 const PAGES: ReadonlyArray<Route<PageHandler>> = [
   { method: 'GET', path: /^\/$/, handler: overviewPage },
+  { method: 'GET', path: /^\/nodes$/, handler: nodesPage },
   { method: 'GET', path: /^\/jobs$/, handler: jobsPage },
   { method: 'GET', path: /^\/jobs\/(\d+)$/, handler: jobPage },
   { method: 'GET', path: /^\/jobs\/(\d+)\/qc\.png$/, handler: qcPicture },

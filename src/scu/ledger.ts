@@ -67,7 +67,10 @@ export class StoredLedger implements DeliveryLedger {
   }
 
   private view(d: Destination): JournalView {
-    const folder = this.folder(d);
+    return this.viewOf(this.folder(d));
+  }
+
+  private viewOf(folder: string): JournalView {
     const file = path.join(folder, JOURNAL);
     let stat: fs.Stats | undefined;
     try {
@@ -131,6 +134,24 @@ export class StoredLedger implements DeliveryLedger {
     const at = new Date().toISOString();
     if (journaled.length > 0) this.append(d, journaled.map((uid) => ({ forget: uid, at })));
     return known.size;
+  }
+
+  /** Every confirmed store of every destination (to move a node's ledger into a cluster's). */
+  all(): StoredRecord[] {
+    const folders = fs.existsSync(this.root) ? fs.readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+    return folders.flatMap((entry) => {
+      const folder = path.join(this.root, entry.name);
+      const records = new Map(this.viewOf(folder).records);
+      // Records of older nodes: one file per object, removed when forgotten.
+      for (const name of fs.readdirSync(folder).filter((n) => /^[0-9.]+$/.test(n) && !records.has(n))) {
+        try {
+          records.set(name, JSON.parse(fs.readFileSync(path.join(folder, name), 'utf8')) as StoredRecord);
+        } catch {
+          // An unreadable record was never a confirmation that can be relied on.
+        }
+      }
+      return [...records.values()];
+    });
   }
 
   async latest(d: Destination): Promise<StoredRecord | undefined> {

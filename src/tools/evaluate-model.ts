@@ -13,7 +13,7 @@ import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { applyToPoint, indexToWorld } from '../pipeline/space/geometry.js';
 import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../pipeline/segmentation/mask-metrics.js';
 import { readNifti } from '../pipeline/io/nifti.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { oneShotPrecision, resolveModel } from '../pipeline/segmentation/model-files.js';
 import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
 import { type Contrast, renderLabelMap as renderLabelImage } from './quantize/label-images.js';
@@ -207,7 +207,7 @@ export interface EvaluationOptions {
 export async function evaluateModel(options: EvaluationOptions): Promise<number> {
   const { data, out, perturbations } = options;
   const config = loadConfig({ file: options.configFile });
-  const model = { ...config.model, name: options.model ?? config.model.name, precision: (options.precision ?? config.model.precision) as 'FP32' | 'INT8' };
+  const model = { ...config.model, name: options.model ?? config.model.name, precision: oneShotPrecision((options.precision ?? config.model.precision) as 'FP32' | 'INT8' | 'auto') };
   configureLogging({ level: 'error', stream: 'stderr' });
   const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => !options.only || c.name.includes(options.only));
   if (cases.length === 0) {

@@ -38,6 +38,16 @@ export class PostgresLedger implements DeliveryLedger {
     );
   }
 
+  /** Adds records kept elsewhere (a single node's ledger), their times kept; those known already stay. How many were new. */
+  async importRecords(records: readonly StoredRecord[]): Promise<number> {
+    for (const r of records) checkUid(r.sopInstanceUid);
+    return this.db.run(
+      `INSERT INTO delivered (destination, sop_instance_uid, status, description, stored_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[]) ON CONFLICT (destination, sop_instance_uid) DO NOTHING`,
+      [records.map((r) => r.destination), records.map((r) => r.sopInstanceUid), records.map((r) => r.status), records.map((r) => r.description), records.map((r) => r.storedAt)],
+    );
+  }
+
   async forget(d: Destination, sopInstanceUids: readonly string[]): Promise<number> {
     for (const uid of sopInstanceUids) checkUid(uid);
     if (sopInstanceUids.length === 0) return 0;
