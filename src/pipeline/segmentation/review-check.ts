@@ -7,7 +7,7 @@
 // - extent: a piece of mask well outside the expected brain — orbits, sinus or neck taken in;
 // - missing: a piece of the expected brain, well inside it, left out — the vertex, the cerebellum, a lobe cut off;
 // - asymmetry: a piece on one side with no counterpart on the other — a temporal pole or a lobe cut off;
-// - position: the mask's centre away from the expected brain's — the mask shifted.
+// - position: the mask's centre to one side of the expected brain's midline — the mask shifted sideways.
 // Pieces are measured in millilitres on the patient's grid and only within the image's field of view, so the same
 // limits hold for 1 mm 3D and 5 mm 2D series and for slabs. The limits were set from measurements: on the
 // validation heads' correct masks and the same masks damaged (tools/mask-damage.ts; models/evaluation.md). The
@@ -40,7 +40,7 @@ export interface ReviewLimits {
   asymmetryMarginMm: number;
   /** Largest connected piece of asymmetry allowed, mL. */
   maxAsymmetryMl: number;
-  /** Distance between the mask's centre and the expected brain's allowed, mm. */
+  /** Distance between the mask's centre and the expected brain's, left–right, allowed, mm. */
   maxOffsetMm: number;
 }
 
@@ -49,12 +49,12 @@ export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
   maxUncertainPerBrainVoxel: 0.5,
   minAtlasDice: 0.83,
   excessMarginMm: 8,
-  maxExcessMl: 2,
+  maxExcessMl: 4,
   missingMarginMm: 6,
   maxMissingMl: 4,
-  asymmetryMarginMm: 7,
-  maxAsymmetryMl: 0.4,
-  maxOffsetMm: 5,
+  asymmetryMarginMm: 5,
+  maxAsymmetryMl: 1.5,
+  maxOffsetMm: 4,
 };
 
 /** The default limits with the configured atlas agreement (model.reviewDice). */
@@ -111,6 +111,6 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
   if (!(evidence.asymmetryMl <= limits.maxAsymmetryMl))
     reasons.push(`asymmetry: ${evidence.asymmetryMl.toFixed(1)} mL of the mask's mirror image lie more than ${limits.asymmetryMarginMm} mm outside it (limit ${limits.maxAsymmetryMl} mL): a temporal pole or a lobe cut off on one side?`);
   if (!(evidence.offsetMm <= limits.maxOffsetMm))
-    reasons.push(`position: the mask's centre is ${evidence.offsetMm.toFixed(1)} mm from the expected brain's (limit ${limits.maxOffsetMm} mm): mask shifted?`);
+    reasons.push(`position: the mask's centre is ${evidence.offsetMm.toFixed(1)} mm to one side of the expected brain's midline (limit ${limits.maxOffsetMm} mm): mask shifted?`);
   return { flagged: reasons.length > 0, notAHead, reasons, evidence };
 }
