@@ -16,7 +16,7 @@ options:
   --model <name>          model from models/checksums.json (default: configuration)
   --precision FP32|INT8   (default: configuration)
   --perturbations <n>     registration errors tried per open-ms image (default 3)
-  --only <substring>      only the cases whose name contains this`;
+  --only <substring>      only the cases whose name contains this (several: a|b)`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand('evaluate-model', USAGE, argv, {

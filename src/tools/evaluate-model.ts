@@ -216,10 +216,15 @@ export interface EvaluationOptions {
   precision?: string;
   /** Registration errors tried per open-ms image. */
   perturbations: number;
-  /** Only the cases whose name contains this. */
+  /** Only the cases whose name contains this (or one of several separated by |). */
   only?: string;
   /** Scanner series with real heads (DICOM_HEADS below it), for the review flag; absent: none. */
   dicom?: string;
+}
+
+/** Whether a case is among `only` (substrings separated by |; all cases when undefined). */
+function selected(name: string, only: string | undefined): boolean {
+  return !only || only.split('|').some((part) => name.includes(part));
 }
 
 /** Runs the evaluation and writes evaluation.json, evaluation.md and the contact sheet; 1 when there is nothing to evaluate. */
@@ -228,8 +233,9 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
   const config = loadConfig({ file: options.configFile });
   const model = { ...config.model, name: options.model ?? config.model.name, precision: (options.precision ?? config.model.precision) as 'FP32' | 'INT8' };
   configureLogging({ level: 'error', stream: 'stderr' });
-  const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => !options.only || c.name.includes(options.only));
-  if (cases.length === 0) {
+  const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => selected(c.name, options.only));
+  const dicomHeads = DICOM_HEADS.filter((h) => options.dicom && fs.existsSync(path.join(options.dicom, h)) && selected(h, options.only));
+  if (cases.length === 0 && dicomHeads.length === 0) {
     console.error(`brainstrip evaluate-model: no open-ms images or label maps under ${data}`);
     return 1;
   }
@@ -282,7 +288,7 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
       rows.push(qcViews(image, [result.mask, reference], { viewSize: 150 }));
       console.error(`${c.name}: Dice ${f3(row.dice)}, HD95 ${f1(row.hd95Mm)} mm, ${row.predictedMl.toFixed(0)}/${row.referenceMl.toFixed(0)} mL${row.flaggedForReview ? ', flagged' : ''}${row.robustness ? `, perturbed min ${f3(Math.min(...row.robustness.perturbedDice))}, header ${f3(row.robustness.headerOnlyDice)}` : ''}`);
     }
-    for (const head of DICOM_HEADS.filter((h) => options.dicom && fs.existsSync(path.join(options.dicom, h)) && (!options.only || h.includes(options.only)))) {
+    for (const head of dicomHeads) {
       const image = (await loadVolume(path.join(options.dicom!, head))).volume;
       const result = await extractBrain(image, deps);
       review({ set: 'scanner series (real heads)', name: head, contrast: head.includes('dwi') || head.includes('transfer') ? 'EPI' : 'T1 (DICOM)', image, mask: result.mask, transform: result.transform }, result);
@@ -316,8 +322,10 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'evaluation.json'), `${JSON.stringify(report, null, 1)}\n`);
   fs.writeFileSync(path.join(out, 'evaluation.md'), text);
-  const sheet = stackRows(rows);
-  fs.writeFileSync(path.join(out, 'evaluation-contact-sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb));
+  if (rows.length) {
+    const sheet = stackRows(rows);
+    fs.writeFileSync(path.join(out, 'evaluation-contact-sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb));
+  }
   console.log(text);
   return 0;
 }
