@@ -7,7 +7,8 @@
 // (maps 10–17) — latency (median of several runs
 // after a warm-up, with min and max), peak RSS of each variant in a process of its own, speedup against the
 // baseline at the same thread count, thread scaling 1 → 2, and the per-operator profile before and after
-// quantization. Writes bench/results/quantization.{md,json,svg}.
+// quantization. Writes bench/results/quantization.{md,json,svg}; every timing names the CPU and its instruction
+// sets. `-- --render <report.json>` writes the .md of an earlier run again without timing anything.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { loadConfig } from '../config/schema.js';
+import { cpuWords, describeCpu } from '../src/cpu.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { registrationOptionsFromConfig } from '../src/pipeline/registration/index.js';
 import { compareMasks, dice } from '../src/pipeline/segmentation/mask-metrics.js';
@@ -86,7 +88,13 @@ function newestProfile(prefix: string): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, int8: { type: 'string' }, out: { type: 'string' }, runs: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, int8: { type: 'string' }, out: { type: 'string' }, runs: { type: 'string' }, render: { type: 'string' } } });
+  if (values.render) {
+    // Writes the .md of a report measured earlier again, from its .json (a change of layout; nothing is timed).
+    const stem = values.render.replace(/\.json$/, '');
+    fs.writeFileSync(`${stem}.md`, markdown(JSON.parse(fs.readFileSync(values.render, 'utf8')) as Result, `${path.basename(stem)}.svg`));
+    return;
+  }
   const quick = Boolean(values.quick);
   const runs = Number(values.runs ?? (quick ? 3 : 7));
   const threadCounts = [1, 2];
@@ -214,14 +222,12 @@ async function main(): Promise<void> {
     threadScaling: Object.fromEntries(rows.map((r) => [`${r.what} ${r.precision}`, Number((r.byThreads[1].latency.medianMs / r.byThreads[2].latency.medianMs).toFixed(2))])),
   };
   const loadAfter = os.loadavg();
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const isa = ['avx512_vnni', 'avx_vnni', 'avx512f', 'avx2'].filter((f) => new RegExp(`\\b${f}\\b`).test(flags));
+  const cpu = describeCpu();
 
   const result: Result = {
     date: new Date().toISOString(),
     quick,
-    machine: { cpu, cores: os.cpus().length, isa, loadAverage1mBefore: loadBefore[0], loadAverage1mAfter: loadAfter[0] },
+    machine: { cpu: cpu.name, cores: cpu.cores, isa: cpu.instructionSets, loadAverage1mBefore: loadBefore[0], loadAverage1mAfter: loadAfter[0] },
     runsPerMeasurement: runs,
     data: {
       evaluation: { images: evaluation.map((s) => s.name), source: 'held out from quantization: SynthSeg label maps 18–20 rendered as T1/T2/FLAIR-like images, and the open-ms patients (real clinical scans, their brain masks)' },
@@ -237,7 +243,7 @@ async function main(): Promise<void> {
   const stem = quick ? 'quantization-quick' : 'quantization';
   fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify(result, null, 1)}\n`);
   fs.writeFileSync(path.join(outDir, `${stem}.svg`), latencyChart(rows.map((r) => ({ label: `${r.what} ${r.precision}`, byThreads: Object.fromEntries(threadCounts.map((t) => [t, r.byThreads[t].latency.medianMs])) })), threadCounts));
-  fs.writeFileSync(path.join(outDir, `${stem}.md`), markdown(result, threadCounts, `${stem}.svg`));
+  fs.writeFileSync(path.join(outDir, `${stem}.md`), markdown(result, `${stem}.svg`));
   console.log(fs.readFileSync(path.join(outDir, `${stem}.md`), 'utf8'));
   fs.rmSync(tmp, { recursive: true, force: true });
 }
@@ -255,7 +261,14 @@ interface Result {
   profiles: Record<string, OperatorSummary>;
 }
 
-function markdown(r: Result, threads: number[], chart: string): string {
+/** The machine of a report in words, to stand beside each of its timings. */
+function measuredOn(m: Result['machine']): string {
+  return cpuWords({ name: m.cpu, cores: m.cores, instructionSets: m.isa });
+}
+
+function markdown(r: Result, chart: string): string {
+  const threads = Object.keys(r.rows[0]?.byThreads ?? {}).map(Number);
+  const on = measuredOn(r.machine);
   const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
   const acc = (row: Row, set: 'evaluation' | 'validation') => {
     const a = row.accuracy?.[set];
@@ -264,27 +277,27 @@ function markdown(r: Result, threads: number[], chart: string): string {
   const lines = [
     `# Quantization report (the seed paper's Table 4 on this machine)${r.quick ? ' — quick mode' : ''}`,
     '',
-    `${r.date} · ${r.machine.cpu}, ${r.machine.cores} cores (${r.machine.isa.join(', ') || 'no AVX2'}) · load average ${r.machine.loadAverage1mBefore.toFixed(1)} before, ${r.machine.loadAverage1mAfter.toFixed(1)} after · ${r.runsPerMeasurement} timed runs after one warm-up per measurement, each variant in its own process (peak RSS: model, one input, warm-up and timed runs)`,
+    `${r.date} · ${on} · load average ${r.machine.loadAverage1mBefore.toFixed(1)} before, ${r.machine.loadAverage1mAfter.toFixed(1)} after · ${r.runsPerMeasurement} timed runs after one warm-up per measurement, each variant in its own process (peak RSS: model, one input, warm-up and timed runs)`,
     '',
     `Accuracy (Dice, HD95; masks on the model grid against reference masks brought there by the same registration) on ${r.data.evaluation.images.length} evaluation images, ${r.data.evaluation.source}. INT8 model: ${r.int8Model}.`,
     'The reference ResU-Net runs with random weights (latency and memory do not depend on the weights); its accuracy after training is in models/evaluation-resunet-reference.json.',
     '',
-    `| model | precision | Dice (mean ± sd) | HD95 mm (mean ± sd) | ${threads.map((t) => `latency ${t} thr (median [min–max]) | peak RSS ${t} thr | speedup ${t} thr`).join(' | ')} |`,
-    `|---|---|---|---|${threads.map(() => '---|---|---').join('|')}|`,
+    `| model | precision | Dice (mean ± sd) | HD95 mm (mean ± sd) | ${threads.map((t) => `latency ${t} thr (median [min–max]) | peak RSS ${t} thr | speedup ${t} thr`).join(' | ')} | timed on |`,
+    `|---|---|---|---|${threads.map(() => '---|---|---').join('|')}|---|`,
   ];
   for (const row of r.rows) {
     const cells = threads.map((t) => {
       const b = row.byThreads[t];
       return `${(b.latency.medianMs / 1000).toFixed(3)} s [${(b.latency.minMs / 1000).toFixed(3)}–${(b.latency.maxMs / 1000).toFixed(3)}] | ${b.peakRssMb} MB | ${b.speedup?.toFixed(1)}×`;
     });
-    lines.push(`| ${row.what} (${row.runtime}) | ${row.precision} | ${acc(row, 'evaluation')} | ${cells.join(' | ')} |`);
+    lines.push(`| ${row.what} (${row.runtime}) | ${row.precision} | ${acc(row, 'evaluation')} | ${cells.join(' | ')} | ${on} |`);
   }
   lines.push('', 'Speedup: PyTorch reference median / this median at the same thread count.', '');
   lines.push(`On the ${r.data.validation.images.length} validation images (${r.data.validation.source}):`, '', '| model | precision | Dice | HD95 mm |', '|---|---|---|---|');
   for (const row of r.rows.filter((x) => x.accuracy)) lines.push(`| ${row.what} | ${row.precision} | ${acc(row, 'validation')} |`);
-  lines.push('', '## Summary', '', '```json', JSON.stringify(r.summary, null, 1), '```', '', `![latency](${chart})`, '');
+  lines.push('', `## Summary (timings on ${on})`, '', '```json', JSON.stringify(r.summary, null, 1), '```', '', `![latency on ${on}](${chart})`, '');
   for (const [tag, p] of Object.entries(r.profiles)) {
-    lines.push(`## Operator profile, ${tag.toUpperCase()} (1 thread, ms per inference)`, '', '| operator | ms | nodes |', '|---|---|---|');
+    lines.push(`## Operator profile, ${tag.toUpperCase()} (1 thread, ms per inference on ${on})`, '', '| operator | ms | nodes |', '|---|---|---|');
     for (const o of p.operators) lines.push(`| ${o.op} | ${o.msPerRun.toFixed(1)} | ${o.nodes} |`);
     lines.push(`| total | ${p.totalMsPerRun.toFixed(1)} | |`, '');
   }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeCpu } from '../src/cpu.js';
 import { renderChart } from './report/charts.js';
 import { type BenchEntry, type Report, figureText, markdown } from './report/markdown.js';
 import type { BenchModule } from './report/types.js';
@@ -56,13 +57,14 @@ async function main(): Promise<void> {
   if (files.length === 0) throw new Error(`no bench matches ${positionals.join(', ')}`);
 
   const started = new Date();
+  const cpu = describeCpu();
   const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
   const stem = `${started.toISOString().slice(0, 10)}-${host}${quick ? '-quick' : ''}`;
   const report: Report = {
     date: started.toISOString(),
     host,
     quick,
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown CPU', cores: os.cpus().length, node: process.version, loadAverage1mBefore: os.loadavg()[0], loadAverage1mAfter: 0 },
+    machine: { cpu: cpu.name, cores: cpu.cores, instructionSets: cpu.instructionSets, node: process.version, loadAverage1mBefore: os.loadavg()[0], loadAverage1mAfter: 0 },
     benches: {},
   };
   fs.mkdirSync(outDir, { recursive: true });

@@ -131,6 +131,17 @@ listFormat('text-list', (v) => typeof v === 'string' && v !== '', 'a list of non
 listFormat('positive-number-list', (v) => isNumberAtLeast(v, 0, false), 'a list of numbers > 0', toNumber);
 listFormat('positive-whole-number-list', (v) => isWholeNumber(v, 1), 'a list of whole numbers ≥ 1', toNumber);
 listFormat('uid-list', (v) => isUid(v, 64), 'a list of DICOM UIDs (digits and dots, no leading zeros, at most 64 characters)');
+// What a node of a cluster does: each role at most once, at least one.
+export const NODE_ROLES = ['receive', 'process', 'send'] as const;
+convict.addFormat({
+  name: 'node-roles',
+  validate: (x: unknown) =>
+    check(
+      listOf(x, (v) => (NODE_ROLES as readonly unknown[]).includes(v)) && (x as unknown[]).length > 0 && new Set(x as unknown[]).size === (x as unknown[]).length,
+      `a non-empty list of ${NODE_ROLES.join(', ')} (each at most once)`,
+    ),
+  coerce: (text: string) => toList(text),
+});
 
 convict.addFormat({
   name: 'dicom-uid-root',
@@ -273,6 +284,7 @@ export const FORMAT_NAMES = [
   'positive-number-list',
   'positive-whole-number-list',
   'uid-list',
+  'node-roles',
   'dicom-uid-root',
   'calling-ae-list',
   'routing-rules',

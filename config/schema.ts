@@ -79,6 +79,11 @@ const CROSS_KEY_RULES: Array<{ key: string; problem(config: BrainstripConfig): s
     key: 'results.retry.maxDelayMs',
     problem: (c) => (c.results.retry.maxDelayMs < c.results.retry.initialDelayMs ? 'must be at least results.retry.initialDelayMs' : undefined),
   },
+  {
+    key: 'cluster.leaseSeconds',
+    // A live node missing one heartbeat (a slow query, a pause) must not be taken for dead.
+    problem: (c) => (c.cluster.leaseSeconds < 2 * c.cluster.heartbeatSeconds ? 'must be at least twice cluster.heartbeatSeconds' : undefined),
+  },
 ];
 
 /**

@@ -26,6 +26,15 @@ export function getSession(modelPath: string, intraOpThreads: number): Promise<o
   return session;
 }
 
+/** Frees a session this worker holds (its weights and buffers), such as a model timed at start and not chosen. */
+export async function releaseSession(modelPath: string, intraOpThreads: number): Promise<void> {
+  const key = `${modelPath}|${intraOpThreads}`;
+  const session = sessions.get(key);
+  if (!session) return;
+  sessions.delete(key);
+  await (await session.catch(() => undefined))?.release();
+}
+
 /** Runs the brain extraction network on a [1, 1, D, H, W] tensor; returns P(brain) per voxel (softmax class 1). */
 export async function brainProbability(modelPath: string, intraOpThreads: number, input: Float32Array, dims: [number, number, number]): Promise<Float32Array> {
   const session = await getSession(modelPath, intraOpThreads);

@@ -54,7 +54,7 @@ describe('npm run bench -- --quick', () => {
       .filter((f) => f.endsWith('.bench.js'))
       .map((f) => f.replace(/\.bench\.js$/, ''));
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [runner, '--quick', '--out', out], { cwd: repoRoot, maxBuffer: 1 << 26, timeout: 290_000 });
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [runner, '--quick', '--out', out], { cwd: repoRoot, maxBuffer: 1 << 26, timeout: 570_000 });
       log = `${stdout}\n${stderr}`;
     } catch (error) {
       // a failed bench makes the runner exit 1 after writing the report; the report says which and why
@@ -64,7 +64,7 @@ describe('npm run bench -- --quick', () => {
     if (stems.length !== 1) throw new Error(`expected one <date>-<host>-quick.json in ${out}, found ${stems.join(', ') || 'none'}; runner output:\n${log.slice(-4000)}`);
     report = JSON.parse(fs.readFileSync(path.join(out, stems[0]), 'utf8')) as Report;
     markdown = fs.readFileSync(path.join(out, stems[0].replace(/\.json$/, '.md')), 'utf8');
-  }, 300_000);
+  }, 600_000);
 
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 

@@ -77,6 +77,8 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'recieve = {"port":11112} (file FILE): not a configuration key; the top level has dataDir, log, receive, http, jobs, pipeline, model, pool, registration, results, tls, ops, retention, cluster',
   ],
   ['an object for a list', { receive: { allowedCallers: { PACS: '10.1.2.3' } } }, {}, 'receive.allowedCallers = {"PACS":"10.1.2.3"} (file FILE): must be a list, not an object'],
+  ['an unknown node role', {}, { BRAINSTRIP_CLUSTER_ROLES: 'receive,compute' }, 'cluster.roles = ["receive","compute"] (environment variable BRAINSTRIP_CLUSTER_ROLES): must be a non-empty list of receive, process, send (each at most once)'],
+  ['a lease shorter than two heartbeats', { cluster: { heartbeatSeconds: 10, leaseSeconds: 15 } }, {}, 'cluster.leaseSeconds = 15 (file FILE): must be at least twice cluster.heartbeatSeconds'],
   ['a number for a list', { receive: { routing: { excludeImageTypes: 5 } } }, {}, 'receive.routing.excludeImageTypes = 5 (file FILE): must be a list of non-empty texts'],
   [
     'a number for a section',
@@ -112,7 +114,7 @@ const BAD: Array<[string, unknown, NodeJS.ProcessEnv, string]> = [
     'receive.completionGraceSeconds = 5 (file FILE): must be a number of seconds from 0 to 2 (0: only the idle time completes a series)',
   ],
   ['text for a boolean', { model: { verifyChecksums: 'no' } }, {}, 'model.verifyChecksums = "no" (file FILE): must be true or false'],
-  ['a value outside an enumeration', { model: { precision: 'fp16' } }, {}, 'model.precision = "fp16" (file FILE): must be one of the possible values: ["FP32","INT8"]'],
+  ['a value outside an enumeration', { model: { precision: 'fp16' } }, {}, 'model.precision = "fp16" (file FILE): must be one of the possible values: ["auto","FP32","INT8"]'],
   ['a Dice above 1', { model: { reviewDice: 1.2 } }, {}, 'model.reviewDice = 1.2 (file FILE): must be a number from 0 to 1'],
   [
     'a UID root with a leading zero',
@@ -255,6 +257,8 @@ describe.skipIf(!haveDist)('brainstrip config check', () => {
       expect(run.stdout).toMatch(new RegExp(`receive\\.port +${port} +file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
       expect(run.stdout).toMatch(new RegExp(`http\\.port +${port} +environment variable BRAINSTRIP_HTTP_PORT\\n`));
       expect(run.stdout).toMatch(/receive\.seriesIdleSeconds +30 +default\n/);
+      // The precision is chosen by measurement unless forced.
+      expect(run.stdout).toMatch(/model\.precision +"auto" +default\n/);
       expect(run.stdout).toMatch(/tls\.privateKey +•••••••• +file /);
       expect(run.stdout).not.toContain(key);
       expect(run.stdout).toMatch(/cluster\.database +•••••••• +environment variable BRAINSTRIP_CLUSTER_DATABASE\n/);
@@ -265,10 +269,14 @@ describe.skipIf(!haveDist)('brainstrip config check', () => {
   });
 
   it('exits 2 with the messages, and serve refuses to start with the same ones', async () => {
-    const file = configFile({ receive: { aeTitle: 'A_TITLE_TOO_LONG_', port: 70000 } });
+    const file = configFile({ receive: { aeTitle: 'A_TITLE_TOO_LONG_', port: 70000 }, model: { precision: 'fastest' } });
     const check = await runCli(['config', 'check', '--config', file]);
     expect(check.status).toBe(2);
-    const expected = [`receive.aeTitle = "A_TITLE_TOO_LONG_" (file ${file}): ${AE_RULE}`, `receive.port = 70000 (file ${file}): ${PORT_RULE}`];
+    const expected = [
+      `receive.aeTitle = "A_TITLE_TOO_LONG_" (file ${file}): ${AE_RULE}`,
+      `receive.port = 70000 (file ${file}): ${PORT_RULE}`,
+      `model.precision = "fastest" (file ${file}): must be one of the possible values: ["auto","FP32","INT8"]`,
+    ];
     for (const line of expected) expect(check.stderr).toContain(line);
     const serve = await runCli(['serve', '--config', file]);
     expect(serve.status).toBe(2);

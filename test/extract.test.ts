@@ -12,7 +12,7 @@ import { loadConfig } from '../config/schema.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
 import { extractBrain } from '../src/jobs/processing/extract-brain.js';
 import { resample, resampleMask } from '../src/pipeline/space/resample.js';
-import { resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
+import { oneShotPrecision, resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
 import { readNifti, writeNifti } from '../src/pipeline/io/nifti.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
 import { eulerRotation, identityTransform, rigidAboutCentre, toJson } from '../src/pipeline/space/transform.js';
@@ -61,8 +61,8 @@ describe('brain extraction on Colin27', () => {
     }
   });
 
-  it('runs INT8 by default, quantized from the shipped FP32 model, with the same mask', async () => {
-    expect(loadConfig({}).model.precision).toBe('INT8');
+  it("runs INT8 by default in one-shot commands ('auto'), quantized from the shipped FP32 model, with the same mask", async () => {
+    expect(oneShotPrecision(loadConfig({}).model.precision)).toBe('INT8');
     const fp32 = resolveModel({ name: 'brainstrip-efficient', precision: 'FP32' });
     const int8 = resolveModel({ name: 'brainstrip-efficient', precision: 'INT8' });
     expect(int8.version).toBe(fp32.version);

@@ -1,12 +1,15 @@
 // Health that tells the truth, against a real archive: Orthanc stopped while results wait for it → /health degraded
 // with the reason and the destination red on the overview and destinations pages, per-destination figures on
 // /metrics; Orthanc back → the waiting results are delivered and /health is ready again; intake paused → degraded.
+// The node runs with model.precision 'auto': ready only once it has timed FP32 and INT8 and chosen, which /health,
+// brainstrip_build_info and the configuration page show with both timings and the CPU.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Node, type Orthanc, cliPath, createOrthanc, e2eRequirements, startNode, storescu, waitFor, waitForJob } from './e2e-fixtures.js';
 import { sharedData, sharedDataMissing } from './shared-data.js';
+import type { PrecisionChoice } from '../src/pipeline/segmentation/precision-choice.js';
 
 const seriesDir = path.join(sharedData, 'dicom/siemens-t1-patient-positions/HFS/3_t1_fl2d_sag');
 const missing = e2eRequirements() ?? sharedDataMissing('the health test', seriesDir);
@@ -20,6 +23,7 @@ interface Health {
   degraded: boolean;
   reasons: string[];
   checks: Record<string, boolean>;
+  build: { precision: string; precisionChoice: PrecisionChoice };
 }
 
 describe.skipIf(missing !== undefined)('health, metrics and the page while the archive fails and recovers', () => {
@@ -43,7 +47,7 @@ describe.skipIf(missing !== undefined)('health, metrics and the page while the a
         destinations: [{ aeTitle: orthanc.aeTitle, host: '127.0.0.1', port: orthanc.dicomPort }],
         retry: { maxAttempts: 0, initialDelayMs: 500, maxDelayMs: 1000, giveUpAfterHours: 1 },
       },
-      { ops: { apiWithoutLogin: true, destinationFailingSeconds: 3 } },
+      { ops: { apiWithoutLogin: true, destinationFailingSeconds: 3 }, model: { precision: 'auto' } },
     );
     base = `http://127.0.0.1:${node.httpPort}`;
     await new Promise<void>((resolve, reject) => {
@@ -68,6 +72,23 @@ describe.skipIf(missing !== undefined)('health, metrics and the page while the a
     }, 120_000);
     expect(h.checks.model).toBe(true);
     expect(h).toMatchObject({ status: 'ready', degraded: false, reasons: [] });
+  });
+
+  test("model.precision 'auto': the faster precision runs, with both timings and the CPU in /health, on /metrics and the page", async () => {
+    const { build } = await health();
+    const choice = build.precisionChoice;
+    expect(['FP32', 'INT8']).toContain(build.precision);
+    expect(choice).toMatchObject({ configured: 'auto', by: 'measurement', precision: build.precision, intraOpThreads: expect.any(Number), runs: expect.any(Number) });
+    expect(choice.milliseconds?.FP32).toBeGreaterThan(0);
+    expect(choice.milliseconds?.INT8).toBeGreaterThan(0);
+    expect(choice.cpu.name).not.toBe('');
+    expect(Array.isArray(choice.cpu.instructionSets)).toBe(true);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(new RegExp(`^brainstrip_build_info\\{.*precision="${build.precision}".*\\} 1$`, 'm'));
+    const config = await page('/config');
+    for (const p of ['FP32', 'INT8'] as const) expect(config).toContain(`<tr><th>${p}</th><td>${choice.milliseconds![p]} ms per inference at ${choice.intraOpThreads} thread(s)`);
+    expect(config).toContain(`${build.precision}, the faster on this CPU`);
+    expect(config).toContain(choice.cpu.name);
+    expect(node.log()).toContain(`runs ${build.precision}, the faster on this CPU: INT8 ${choice.milliseconds!.INT8} ms, FP32 ${choice.milliseconds!.FP32} ms per inference`);
   });
 
   test('archive stopped: degraded with the reason, red on the pages, counted on /metrics; back: delivered and ready', async () => {

@@ -16,7 +16,7 @@ const repo = path.resolve(import.meta.dirname, '..');
 const LAYERS: Array<[layer: string, rank: number, paths: string[]]> = [
   ['dicom', 0, ['src/dicom/']],
   ['config', 1, ['config/']],
-  ['base', 1, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/data-folder.ts', 'src/version.ts', 'src/onnx-session.ts', 'src/sqlite-schema.ts']],
+  ['base', 1, ['src/log.ts', 'src/metrics.ts', 'src/durable.ts', 'src/ort-env.ts', 'src/dimse-adapter.ts', 'src/memory.ts', 'src/data-folder.ts', 'src/version.ts', 'src/onnx-session.ts', 'src/sqlite-schema.ts', 'src/cpu.ts']],
   ['pipeline', 2, ['src/pipeline/']],
   ['pool', 3, ['src/pool/']],
   ['scu', 3, ['src/scu/']],

@@ -68,3 +68,17 @@ export function writeModels(dir: string, version: string, weights: string): stri
   fs.writeFileSync(path.join(dir, 'checksums.json'), JSON.stringify({ files: { 'brainstrip-efficient-fp32.onnx': sha256 }, models }));
   return sha256;
 }
+
+/** A processor for `startNode` that computes nothing and sends nothing, noting the ids of the jobs it computed. */
+export function recordingProcessor() {
+  const computed: number[] = [];
+  const processor = {
+    async compute(ctx: { job: { id: number } }) {
+      computed.push(ctx.job.id);
+    },
+    async send() {},
+    hasResults: () => false,
+    async close() {},
+  };
+  return { computed, processor };
+}

@@ -48,6 +48,8 @@ describe.each(STORES)('the job store on $kind', ({ missing, open, reopen }) => {
     expect(await store.recordInstance(instance(1, 2))).toMatchObject({ job: { instances: 2 } }); // the same instance again counts once
     expect(await store.hasInstance('1.2.1', '1.2.1.2')).toBe(true);
     expect(await store.hasInstance('1.2.1', '1.2.1.9')).toBe(false);
+    expect(await store.seriesInstances('1.2.1')).toEqual(new Set(['1.2.1.1', '1.2.1.2']));
+    expect(await store.seriesInstances('1.2.9')).toEqual(new Set());
 
     expect(await store.markComplete(first.job.id)).toMatchObject({ state: 'queued', stage: 'waiting' });
     expect(await store.markComplete(first.job.id)).toBeUndefined();

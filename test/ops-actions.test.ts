@@ -9,10 +9,11 @@ import { loadConfig } from '../config/schema.js';
 import { configSources } from '../config/sources.js';
 import { dataFolder } from '../src/data-folder.js';
 import { NodeControls } from '../src/jobs/controls.js';
+import { StoredLedger } from '../src/scu/ledger.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { SqliteJobStore } from '../src/jobs/state/sqlite/store.js';
 import type { JobContext } from '../src/jobs/processing/contract.js';
-import { Accounts, hashPassword, sameToken, verifyPassword } from '../src/ops/accounts.js';
+import { hashPassword, verifyPassword } from '../src/ops/accounts.js';
 import { personName } from '../src/ops/html.js';
 import { describeJobs } from '../src/ops/job-facts.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
@@ -51,18 +52,18 @@ describe('operator actions on the job queue', () => {
 
   test('paused processing starts no job; resuming starts the queued one', async () => {
     const { store, controls, runner } = setUp(async () => undefined);
-    controls.set('processing', true, 'alice');
+    await controls.set('processing', true, 'alice');
     const id = await queuedJob(store);
     runner.start();
     await new Promise((r) => setTimeout(r, 300));
     expect((await store.get(id))!.state).toBe('queued');
-    controls.set('processing', false, 'alice');
+    await controls.set('processing', false, 'alice');
     await until('the job to be done', async () => (await store.get(id))!.state === 'done');
   });
 
-  test('a pause survives a restart of the node', () => {
+  test('a pause survives a restart of the node', async () => {
     const dir = tempDir('ops-pause');
-    new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
+    await new NodeControls(path.join(dir, 'paused.json')).set('intake', true, 'alice');
     const again = new NodeControls(path.join(dir, 'paused.json'));
     expect(again.isPaused('intake')).toBe(true);
     expect(again.get('intake').by).toBe('alice');
@@ -78,13 +79,13 @@ describe('operator actions on the job queue', () => {
         sent = true;
       },
     );
-    controls.set('sending', true, 'alice');
+    await controls.set('sending', true, 'alice');
     const id = await queuedJob(store);
     runner.start();
     await until('the job to wait', async () => (await store.get(id))!.detail === 'waiting: sending is paused');
     expect((await store.get(id))!.state).toBe('sending');
     expect(sent).toBe(false);
-    controls.set('sending', false, 'alice');
+    await controls.set('sending', false, 'alice');
     await until('the job to be done', async () => (await store.get(id))!.state === 'done');
     expect(sent).toBe(true);
   });
@@ -163,27 +164,6 @@ describe('access to the operations page', () => {
     expect(await hashPassword('correct horse')).not.toBe(hash); // salted
   });
 
-  test('a login gives a session with its own CSRF token; a new password ends it', async () => {
-    const accounts = new Accounts(path.join(tempDir('ops-accounts'), 'ops.sqlite'));
-    try {
-      expect(await accounts.setUser('alice', 'admin', 'first password')).toBe('added');
-      await expect(accounts.setUser('bob', 'viewer', 'short')).rejects.toThrow(/at least 8/);
-      expect(await accounts.login('alice', 'wrong password')).toBeUndefined();
-      expect(await accounts.login('nobody', 'first password')).toBeUndefined();
-      const login = (await accounts.login('alice', 'first password'))!;
-      const session = accounts.session(login.token)!;
-      expect(session.user).toEqual({ name: 'alice', role: 'admin' });
-      expect(sameToken(login.session.csrf, session.csrf)).toBe(true);
-      expect(sameToken('forged', session.csrf)).toBe(false);
-      expect(sameToken(undefined, session.csrf)).toBe(false);
-      expect(accounts.session('not a token')).toBeUndefined();
-      expect(await accounts.setUser('alice', 'viewer', 'second password')).toBe('updated');
-      expect(accounts.session(login.token)).toBeUndefined();
-    } finally {
-      accounts.close();
-    }
-  });
-
   test('the configuration page names each value’s source and masks secrets', () => {
     const dir = tempDir('ops-config');
     const file = path.join(dir, 'site.json');
@@ -221,7 +201,8 @@ describe.skipIf(!hasTool('dcmodify') || !hasTool('iconv'))('names on the page ar
       const store = new SqliteJobStore(path.join(dir, 'jobs.sqlite'));
       try {
         const { job } = await store.recordInstance({ studyInstanceUid: series.studyInstanceUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUid: '1.2.3', bytes: 1 });
-        await describeJobs({ store, folder: dataFolder(loadConfig({ overrides: { dataDir: dir } })), destinations: [], instancePaths: async () => series.paths }, await store.undescribed());
+        const folder = dataFolder(loadConfig({ overrides: { dataDir: dir } }));
+        await describeJobs({ store, folder, destinations: [], ledger: new StoredLedger(folder.storedLedger), instancePaths: async () => series.paths }, await store.undescribed());
         const described = (await store.get(job.id))!;
         expect(personName(described.patientName)).toBe(shown);
         expect(described.patientId).toBe('SYNTH-1');

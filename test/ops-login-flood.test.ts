@@ -40,7 +40,7 @@ describe.skipIf(!haveDist)('a login flood', () => {
     const dataDir = makeDataDir();
     const accounts = new Accounts(path.join(dataDir, 'ops.sqlite'));
     await accounts.setUser(USER.user, 'admin', USER.password);
-    accounts.close();
+    await accounts.close();
     node = await startNode(dataDir, { ops: { apiWithoutLogin: false } });
     const port = node.httpPort;
 

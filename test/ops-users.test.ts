@@ -108,8 +108,8 @@ describe('users and the audit log', () => {
     await run(process.execPath, [cliPath, 'user', 'remove', READER.user, '--config', config]);
     expect((await get('/', again)).status).toBe(303);
     expect(await login(READER)).toBeUndefined();
-    expect(accounts.users().map((u) => u.name)).toEqual([ADMIN.user]);
-    const trail = accounts.auditLog(50).map((e) => `${e.user} ${e.action} ${e.target}`);
+    expect((await accounts.users()).map((u) => u.name)).toEqual([ADMIN.user]);
+    const trail = (await accounts.auditLog(50)).map((e) => `${e.user} ${e.action} ${e.target}`);
     for (const action of ['disable', 'enable', 'remove']) expect(trail).toContain(`(command line) user ${action} ${READER.user}`);
     await expect(run(process.execPath, [cliPath, 'user', 'remove', READER.user, '--config', config])).rejects.toMatchObject({ code: 1 });
   });

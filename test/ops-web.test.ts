@@ -132,7 +132,7 @@ describe('the operations page over HTTP', () => {
     expect(await refused.text()).toContain('Too many failed logins for this address');
     // No password was hashed for it: far quicker than one scrypt.
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(accounts.auditLog(100).filter((e) => /too many failed logins for this address/.test(e.outcome))).toHaveLength(1);
+    expect((await accounts.auditLog(100)).filter((e) => /too many failed logins for this address/.test(e.outcome))).toHaveLength(1);
   });
 });
 

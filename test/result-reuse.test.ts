@@ -80,7 +80,7 @@ describe('result reuse', () => {
     fs.mkdirSync(workDir, { recursive: true });
     const config = loadConfig({ overrides: { dataDir: path.join(dir, 'data'), log: { file: '' }, model: { dir: modelsDir, precision: 'FP32' }, results: { destinations: [] } } });
     const model = resolveModel({ dir: modelsDir, name: 'brainstrip-efficient', precision: 'FP32' });
-    const processor = createSeriesProcessor(config, { model, extractor: standInExtractor(modelsDir) });
+    const processor = createSeriesProcessor(config, { models: [model], extractor: standInExtractor(modelsDir) });
     const context: JobContext = { job, instancePaths: series.paths, workDir, log: logger('test-model-once'), step: () => {}, progress: () => {} };
     try {
       await processor.process(context);

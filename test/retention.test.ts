@@ -79,7 +79,7 @@ describe('retention', () => {
   test('the audit log is purged after its own retention', async () => {
     const { store, spool, folder, config, log } = await setUp();
     const before: Date[] = [];
-    await cleanSpool(config({ auditDays: 30 }), { store, spool, log, folder, purgeAudit: (date) => (before.push(date), 3) });
+    await cleanSpool(config({ auditDays: 30 }), { store, spool, log, folder, purgeAudit: async (date) => (before.push(date), 3) });
     expect(before).toHaveLength(1);
     expect(Math.abs(before[0].getTime() - (Date.now() - 30 * DAY))).toBeLessThan(60_000);
     await store.close();

@@ -33,7 +33,7 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
 
     expect(archive.files()).toHaveLength(items.length);
     for (const item of items) {
-      expect(ledger.get(destination, item.sopInstanceUid)?.status).toBe(0);
+      expect((await ledger.confirmed(destination, [item.sopInstanceUid])).get(item.sopInstanceUid)?.status).toBe(0);
       const stored = archive.files().find((f) => f.endsWith(item.sopInstanceUid));
       expect(stored, `${item.label} ${item.sopInstanceUid} stored`).toBeDefined();
       // The archive holds the same pixels (whatever transfer syntax was negotiated).
@@ -84,13 +84,13 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
     });
     // Bring the archive up only after the first attempts have failed.
     while (attempts.length < 2) await new Promise((r) => setTimeout(r, 50));
-    expect(ledger.has(destination, items[0].sopInstanceUid)).toBe(false);
+    expect((await ledger.confirmed(destination, [items[0].sopInstanceUid])).size).toBe(0);
     const archive = await startStorescp(path.join(dir, 'archive'), port);
     cleanups.push(() => archive.stop());
     await delivery;
     expect(archive.files()).toHaveLength(items.length);
     expect(attempts.length).toBeGreaterThanOrEqual(2);
-    for (const item of items) expect(ledger.has(destination, item.sopInstanceUid)).toBe(true);
+    expect((await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid))).size).toBe(items.length);
   });
 
   test('an archive that refuses an object fails delivery with its status and comment, and nothing is recorded as stored', async () => {
@@ -106,7 +106,7 @@ describe.skipIf(!hasTool('storescp'))('C-STORE SCU', () => {
     expect(error.message).toMatch(/Data set does not match SOP class/);
     expect(error.message).toContain(items[0].sopInstanceUid);
     expect(error.retryable).toBe(false);
-    for (const item of items) expect(ledger.has(destination, item.sopInstanceUid)).toBe(false);
+    expect((await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid))).size).toBe(0);
     // A permanent refusal is not retried.
     expect(archive.received).toBe(items.length);
   });

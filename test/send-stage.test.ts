@@ -229,7 +229,7 @@ describe.skipIf(missing !== undefined)('sending is a stage of its own', () => {
     const retry = timeline.findIndex((e) => e.detail === 'retry requested by alice');
     expect(timeline[retry].state).toBe('sending');
     expect(timeline.slice(retry).map((e) => e.state)).not.toContain('processing');
-    expect(accounts.auditLog(10).some((e) => e.user === 'alice' && e.action === '/api/jobs/:id/retry' && /sends its results again/.test(e.outcome))).toBe(true);
+    expect((await accounts.auditLog(10)).some((e) => e.user === 'alice' && e.action === '/api/jobs/:id/retry' && /sends its results again/.test(e.outcome))).toBe(true);
 
     // GET /api/jobs/:id: seconds per stage, named, and the changes they come from.
     const detail = (await (await t.api(`/api/jobs/${failed.id}`, { headers: { cookie } })).json()) as { stages: Record<string, number>; events: unknown[] };

@@ -1,5 +1,5 @@
 // serve with cluster.database set: the node keeps its job state in PostgreSQL (nothing in jobs.sqlite), says at
-// start what cluster mode does not do yet, and a series received by C-STORE becomes a job there that runs to done.
+// start which node it is and its roles, and a series received by C-STORE becomes a job there that runs to done.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -11,6 +11,7 @@ import { configureLogging } from '../src/log.js';
 import { writeSyntheticSeries } from '../src/ops/synthetic-series.js';
 import { tempDir } from './derived-fixtures.js';
 import { storescu } from './e2e-fixtures.js';
+import { recordingProcessor } from './job-fixtures.js';
 import { type PostgresCluster, postgresMissing, startPostgres } from './postgres-fixture.js';
 import { toolsMissing } from './tools.js';
 
@@ -30,20 +31,12 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
     cluster?.stop();
   });
 
-  test('a received series is a job in PostgreSQL that runs to done; the start says what cluster mode does not do yet', async () => {
+  test('a received series is a job in PostgreSQL that runs to done; the start names the node and its roles', async () => {
     const clusterKeys = { database: await cluster.createDatabase('serve'), nodeName: 'node-a' };
     const node1 = { dataDir: path.join(dir, 'data'), log: { file: '' }, http: { port: 0, host: '127.0.0.1' } };
     const config = loadConfig({ overrides: { ...node1, receive: { aeTitle: 'BRAINSTRIP', port: 0, seriesIdleSeconds: 1 }, cluster: clusterKeys } });
     configureLogging({ level: 'info', file: logFile, stream: 'stderr' });
-    const computed: number[] = [];
-    const processor = {
-      async compute(ctx: { job: { id: number } }) {
-        computed.push(ctx.job.id);
-      },
-      async send() {},
-      hasResults: () => false,
-      async close() {},
-    };
+    const { computed, processor } = recordingProcessor();
     node = await startNode(config, { processor });
     expect(node.store).toBeInstanceOf(PostgresJobStore);
     const series = await writeSyntheticSeries(path.join(dir, 'series'), { rows: 8, columns: 8, slices: 4, attributes: { Modality: 'MR', SeriesNumber: 3 } });
@@ -57,6 +50,7 @@ describe.skipIf(missing !== undefined)('serve with the job state in PostgreSQL',
     expect(computed).toEqual([job!.id]);
     expect(fs.existsSync(dataFolder(config).jobsDatabase)).toBe(false);
     const lines = fs.readFileSync(logFile, 'utf8');
-    expect(lines).toMatch(/cluster mode: job state in PostgreSQL \(the job database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/serve_?\d*\), node node-a;.*not implemented yet/);
+    expect(lines).toMatch(/cluster mode: job state in PostgreSQL \(the job database postgresql:\/\/postgres@127\.0\.0\.1:\d+\/serve_?\d*\), node node-a \(receive, process, send\)/);
+    expect(lines).not.toMatch(/not implemented yet/);
   });
 });

@@ -96,9 +96,9 @@ describe('database schemas carry a version and migrate forward', () => {
     db.prepare('INSERT INTO users (name, role, password, created_at) VALUES (?, ?, ?, ?)').run('alice', 'admin', await hashPassword('correct horse battery'), '2026-11-30T10:00:00Z');
     db.close();
     const accounts = new Accounts(file);
-    expect(accounts.users().map((u) => u.name)).toEqual(['alice']);
+    expect((await accounts.users()).map((u) => u.name)).toEqual(['alice']);
     expect(await accounts.login('alice', 'correct horse battery')).toBeDefined();
-    accounts.close();
+    await accounts.close();
     const reopened = new Database(file);
     expect(reopened.pragma('user_version', { simple: true })).toBe(OPS_SCHEMA.length);
     reopened.close();

@@ -65,7 +65,11 @@ export async function waitForPort(port: number, timeoutMs = 10000): Promise<void
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+/** A process that was to start exited instead. */
+export class StartFailed extends Error {}
+
+/** Probes until a value comes; an error the probe throws is retried, unless `fatal` says it is final. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250, fatal: (error: unknown) => boolean = () => false): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -73,6 +77,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (fatal(error)) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -101,6 +106,10 @@ export interface Orthanc {
   post<T = any>(route: string, body: string): Promise<T>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP: connections are still accepted by the kernel, nothing is answered (an archive that hangs). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 /** An Orthanc with its own storage; `start()` may be delayed (the "archive down" case) and repeated. */
@@ -175,6 +184,12 @@ export async function createOrthanc(options: { dicomPort?: number; aeTitle?: str
       if (child) await stopProcess(child);
       child = undefined;
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
   };
   return orthanc;
 }
@@ -184,20 +199,26 @@ export interface Node {
   pid: number;
   dicomPort: number;
   httpPort: number;
+  /** The node's data folder (a temporary one unless `extra.dataDir` named one, as the nodes of a cluster share one). */
   dataDir: string;
+  /** The node's own folder: its config.json and stdout.log. */
+  home: string;
   jobs(): Promise<{ counts: Record<string, number>; jobs: any[] }>;
   stop(): Promise<void>;
+  /** kill -9: no chance to clean up, as when the machine dies. */
+  kill(): Promise<void>;
   log(): string;
 }
 
 /** `brainstrip serve` with a temporary data folder and configuration (merged over test defaults). */
 export async function startNode(results: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Node> {
-  const dataDir = tempDir('node');
+  const home = tempDir('node');
   const dicomPort = await freePort();
   const httpPort = await freePort();
   const config = {
-    dataDir,
-    log: { level: 'info', file: 'brainstrip.log' },
+    dataDir: home,
+    // In its own folder: the nodes of a cluster share the data folder, not their logs.
+    log: { level: 'info', file: path.join(home, 'brainstrip.log') },
     ...extra,
     // `extra` adds to these sections rather than replacing them.
     receive: { aeTitle: 'BRAINSTRIP', port: dicomPort, seriesIdleSeconds: 2, ...(extra.receive as object | undefined) },
@@ -205,28 +226,48 @@ export async function startNode(results: Record<string, unknown>, extra: Record<
     results: { uidRoot: '1.2.826.0.1.3680043.10.1234', ...results },
     // The tests read /api/jobs without logging in; the operations page itself is tested with users.
     ops: { apiWithoutLogin: true, ...(extra.ops as object | undefined) },
+    // Forced unless asked for: timing FP32 against INT8 at every start ('auto') would lengthen each test and bench.
+    model: { precision: 'INT8', ...(extra.model as object | undefined) },
   };
-  const configFile = path.join(dataDir, 'config.json');
+  const dataDir = String(config.dataDir);
+  const configFile = path.join(home, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const out = fs.openSync(path.join(dataDir, 'stdout.log'), 'a');
+  const out = fs.openSync(path.join(home, 'stdout.log'), 'a');
   // As `npm start` runs it (scripts/serve.sh: the allocator settings the node is measured with); exec keeps the PID.
   const child = spawn('sh', [serveScript, '--config', configFile], { stdio: ['ignore', out, out], cwd: repoRoot });
   const base = `http://127.0.0.1:${httpPort}`;
-  await waitFor('brainstrip /health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 60000);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  // A loaded machine (three nodes loading their model at once) takes a while; a node that exited will not answer.
+  await waitFor(
+    'brainstrip /health',
+    async () => {
+      if (gone()) throw new StartFailed(`brainstrip serve exited (${child.exitCode ?? child.signalCode}): ${fs.readFileSync(path.join(home, 'stdout.log'), 'utf8').slice(-2000)}`);
+      return (await fetch(`${base}/health`)).ok ? true : undefined;
+    },
+    120_000,
+    250,
+    (error) => error instanceof StartFailed,
+  );
   await waitForPort(dicomPort);
   return {
     pid: child.pid!,
     dicomPort,
     httpPort,
     dataDir,
+    home,
     async jobs() {
       const res = await fetch(`${base}/api/jobs`);
       return res.json() as Promise<{ counts: Record<string, number>; jobs: any[] }>;
     },
     stop: () => stopProcess(child),
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
     log: () => {
-      const file = path.join(dataDir, 'brainstrip.log');
-      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(dataDir, 'stdout.log'), 'utf8');
+      const file = path.resolve(dataDir, (config.log as { file: string }).file);
+      return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : fs.readFileSync(path.join(home, 'stdout.log'), 'utf8');
     },
   };
 }

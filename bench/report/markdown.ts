@@ -1,5 +1,6 @@
 // The Markdown summary of a `npm run bench` report: per bench its figures (median [min–max]), its ratios against
 // the baseline of the same run, its tables and links to its charts.
+import { cpuWords } from '../../src/cpu.js';
 import { formatValue } from './charts.js';
 import type { BenchResult, Figure } from './types.js';
 
@@ -7,7 +8,8 @@ export interface Report {
   date: string;
   host: string;
   quick: boolean;
-  machine: { cpu: string; cores: number; node: string; loadAverage1mBefore: number; loadAverage1mAfter: number };
+  /** `instructionSets`: those of src/cpu.ts's list the CPU has (absent in reports from before it was recorded). */
+  machine: { cpu: string; cores: number; instructionSets?: string[]; node: string; loadAverage1mBefore: number; loadAverage1mAfter: number };
   /** One entry per bench that ran, by name (the file name before .bench.ts). */
   benches: Record<string, BenchEntry>;
 }
@@ -32,7 +34,7 @@ export function markdown(report: Report): string {
   const lines = [
     `# Benchmarks, ${report.date.slice(0, 10)}, ${report.host}${report.quick ? ' (quick)' : ''}`,
     '',
-    `${report.date} · ${m.cpu}, ${m.cores} cores · Node ${m.node} · load average ${m.loadAverage1mBefore.toFixed(1)} before, ${m.loadAverage1mAfter.toFixed(1)} after.`,
+    `${report.date} · ${m.instructionSets ? cpuWords({ name: m.cpu, cores: m.cores, instructionSets: m.instructionSets }) : `${m.cpu}, ${m.cores} cores`} · Node ${m.node} · load average ${m.loadAverage1mBefore.toFixed(1)} before, ${m.loadAverage1mAfter.toFixed(1)} after.`,
     'Figures: median of the timed runs after warm-up, [min–max]. Ratios: against a baseline measured in the same run.',
     '',
   ];

@@ -25,4 +25,22 @@ export const clusterSection = {
     default: hostNodeName(),
     env: 'BRAINSTRIP_CLUSTER_NODE_NAME',
   },
+  roles: {
+    doc: 'What this node does in a cluster: receive (opens the DICOM port), process (computes queued series), send (delivers results)',
+    format: 'node-roles',
+    default: ['receive', 'process', 'send'],
+    env: 'BRAINSTRIP_CLUSTER_ROLES',
+  },
+  heartbeatSeconds: {
+    doc: 'How often the node tells the cluster it is alive',
+    format: 'positive-duration',
+    default: 5,
+    env: 'BRAINSTRIP_CLUSTER_HEARTBEAT_S',
+  },
+  leaseSeconds: {
+    doc: "A node silent for this long is dead: the other nodes take its jobs over (processing ones are computed again, sending ones resume)",
+    format: 'positive-duration',
+    default: 30,
+    env: 'BRAINSTRIP_CLUSTER_LEASE_S',
+  },
 };

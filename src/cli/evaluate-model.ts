@@ -14,7 +14,7 @@ options:
   --dicom <dir>           scanner series with real heads, for the review flag (default: dicom/ beside <data>)
   --out <dir>             where to write (default models/)
   --model <name>          model from models/checksums.json (default: configuration)
-  --precision FP32|INT8   (default: configuration)
+  --precision FP32|INT8   (default: configuration; INT8 under auto)
   --perturbations <n>     registration errors tried per open-ms image (default 3)
   --only <substring>      only the cases whose name contains this (several: a|b)`;
 

@@ -10,7 +10,7 @@ import { AmbiguousSeriesError, SeriesError } from '../pipeline/dicom/errors.js';
 import { loadVolume } from '../pipeline/dicom/load-input.js';
 import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { writeNifti } from '../pipeline/io/nifti.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { oneShotPrecision, resolveModel } from '../pipeline/segmentation/model-files.js';
 import { qcPng } from '../pipeline/io/qc-png.js';
 import { fromJson, toJson } from '../pipeline/space/transform.js';
 import { type Volume, withData } from '../pipeline/space/volume.js';
@@ -25,7 +25,7 @@ writes <dir>/mask.nii.gz (uint8, on the input's own grid), <dir>/brain.nii.gz, <
 options:
   --out <dir>                  output folder (created)
   --model <name>               model from models/checksums.json (default: configuration model.name)
-  --precision FP32|INT8        model precision (default: configuration model.precision)
+  --precision FP32|INT8        model precision (default: configuration model.precision; INT8 under auto)
   --series <SeriesInstanceUID> the series to use when the folder holds several
   --transform <file.json>      use this input → atlas transform instead of registering
   --config <file.json>         configuration file`;
@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig({ file: values.config });
-  const model = { ...config.model, name: values.model ?? config.model.name, precision: (values.precision ?? config.model.precision) as 'FP32' | 'INT8' };
+  const model = { ...config.model, name: values.model ?? config.model.name, precision: oneShotPrecision((values.precision ?? config.model.precision) as 'FP32' | 'INT8' | 'auto') };
   configureLogging({ level: 'warn', stream: 'stderr' });
 
   const input = positionals[0];

@@ -2,6 +2,7 @@
 // computes and sends their results (the SeriesProcessor of jobs/processing) and reports on an HTTP port (ops).
 import '../ort-env.js';
 import fs from 'node:fs';
+import os from 'node:os';
 import dcmjsDimse from 'dcmjs-dimse';
 import { loadConfig, type BrainstripConfig } from '../../config/schema.js';
 import { configFilePath } from '../../config/sources.js';
@@ -9,11 +10,14 @@ import { dataFolder } from '../data-folder.js';
 import { configureLogging, logger, reopenLogFile } from '../log.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../pipeline/dicom/identity.js';
 import { parseCommand } from './args.js';
-import { NodeControls } from '../jobs/controls.js';
 import { JobRunner } from '../jobs/runner.js';
+import { ClusterMembership } from '../jobs/cluster.js';
+import type { PostgresJobStore } from '../jobs/state/postgres/store.js';
+import type { NodeRole } from '../jobs/state/nodes.js';
 import { SqliteJobStore } from '../jobs/state/sqlite/store.js';
 import { type JobStore, MAX_LIST_LIMIT } from '../jobs/state/store.js';
 import type { SeriesProcessor } from '../jobs/processing/contract.js';
+import type { ChosenModel } from '../jobs/processing/model-choice.js';
 import { MetricsRegistry } from '../metrics.js';
 import { type BuildInfo, startOpsServer } from '../ops/http.js';
 import { BRAINSTRIP_VERSION, NODE_VERSION } from '../version.js';
@@ -21,7 +25,8 @@ import { Accounts } from '../ops/accounts.js';
 import { createWebHandler } from '../ops/web.js';
 import { degradedReasons, freeBytes, registerHealthMetrics } from '../ops/node-health.js';
 import { DestinationHealth } from '../scu/destination-health.js';
-import { StoredLedger, destinationKey } from '../scu/ledger.js';
+import { destinationKey } from '../scu/ledger.js';
+import { openSharedState } from './shared-state.js';
 import { reconcileSpool, SeriesCompletion, Spool, spooledSeriesEvidence, startHousekeeping, startScp, startStorageProbe } from '../scp/index.js';
 import { startMemoryGovernor } from '../memory.js';
 
@@ -32,10 +37,13 @@ Starts the DICOM node: the SCP (AE title, port: receive.*), the job queue and th
 Stops cleanly on SIGTERM or SIGINT; jobs interrupted then run again at the next start.`;
 
 export interface RunningNode {
+  /** 0 when the node does not receive (a cluster node without the receive role). */
   dicomPort: number;
   httpPort: number;
   store: JobStore;
   spool: Spool;
+  /** In cluster mode: this node's membership, and the cluster's nodes. */
+  cluster?: ClusterMembership;
   stop(): Promise<void>;
 }
 
@@ -50,14 +58,12 @@ function scpTls(config: BrainstripConfig) {
   };
 }
 
-/** Cluster mode (preview): the job state in PostgreSQL; everything else stays on this node, as a single node keeps it. */
-async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typeof logger>): Promise<JobStore> {
+/** Cluster mode: the job state in PostgreSQL, shared with the other nodes on the same dataDir. */
+async function openClusterJobStore(config: BrainstripConfig, log: ReturnType<typeof logger>): Promise<PostgresJobStore> {
   const { PostgresJobStore } = await import('../jobs/state/postgres/store.js');
-  const store = await PostgresJobStore.open(config.cluster.database);
-  log.info(
-    `cluster mode: job state in PostgreSQL (${store.name}), node ${config.cluster.nodeName}; the spool, results, ledger, ` +
-      'pauses, users and audit stay in dataDir, and shared spool, leases, heartbeats, failover and roles are not implemented yet: run one node per database',
-  );
+  const { nodeName, roles, leaseSeconds } = config.cluster;
+  const store = await PostgresJobStore.open(config.cluster.database, { node: nodeName, leaseSeconds });
+  log.info(`cluster mode: job state in PostgreSQL (${store.name}), node ${nodeName} (${roles.join(', ')}), spool and results in the shared dataDir`);
   return store;
 }
 
@@ -77,32 +83,50 @@ export async function startNode(
 
   const metrics = new MetricsRegistry({ processMetrics: true });
   const stopMemoryGovernor = startMemoryGovernor();
-  const spool = new Spool(folder.spool);
+  const clustered = config.cluster.database !== '';
+  // A single node does everything; a cluster node what its roles say.
+  const does = (role: 'receive' | 'process' | 'send') => !clustered || config.cluster.roles.includes(role);
+  const spool = new Spool(folder.spool, undefined, clustered ? config.cluster.nodeName : undefined);
   const { removedPartial } = await spool.init();
   if (removedPartial > 0) log.warn(`removed ${removedPartial} partial instance(s) that were never acknowledged`);
-  const store = config.cluster.database ? await openClusterJobStore(config, log) : new SqliteJobStore(folder.jobsDatabase);
+  const clusterStore = clustered ? await openClusterJobStore(config, log) : undefined;
+  const store: JobStore = clusterStore ?? new SqliteJobStore(folder.jobsDatabase);
 
   // The model is resolved once, here: the node does not start on a model or atlas that differs from
-  // models/checksums.json, and the processing and the workers are given the model resolved now.
-  const model = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).verifyModelsAtStart(config.model);
-  // Operator pauses (intake, processing, sending), kept across restarts.
-  const controls = new NodeControls(folder.pauses);
+  // models/checksums.json, and the processing and the workers are given the model files resolved now (both
+  // precisions under model.precision 'auto': the pool times them and runs the faster before it is ready).
+  const models = options.processor ? undefined : (await import('../pipeline/segmentation/model-files.js')).modelCandidates(config.model);
+  const build: BuildInfo = {
+    version: BRAINSTRIP_VERSION,
+    model: models ? `${models[0].name} ${models[0].version}` : config.model.name,
+    // 'auto' until the pool has timed both (/health is not ready before).
+    precision: models?.length === 1 ? models[0].precision : config.model.precision,
+    node: NODE_VERSION,
+  };
+  const onModelChosen = ({ model, choice }: ChosenModel) => {
+    build.model = `${model.name} ${model.version}`;
+    build.precision = model.precision;
+    build.precisionChoice = choice;
+  };
+  // The ledger, the accounts and the operator pauses (intake, processing, sending), kept across restarts.
+  const shared = await openSharedState(config);
+  const { ledger, controls } = shared;
   for (const what of ['intake', 'processing', 'sending'] as const) {
     if (controls.isPaused(what)) log.warn(`${what} is paused (by ${controls.get(what).by ?? 'an operator'}); resume it on the operations page`);
   }
   // How each archive answers, from the ledger's last confirmation on; deliveries keep it current.
   const destinationHealth = new DestinationHealth();
-  const ledger = new StoredLedger(folder.storedLedger);
-  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse(ledger.latest(d)?.storedAt ?? '') || undefined);
+  for (const d of config.results.destinations) destinationHealth.declare(destinationKey(d), Date.parse((await ledger.latest(d))?.storedAt ?? '') || undefined);
   const processor =
-    options.processor ?? (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { model, warm: true, destinationHealth });
+    options.processor ??
+    (await import('../jobs/processing/process-series.js')).createSeriesProcessor(config, { models, warm: does('process'), destinationHealth, ledger, onModelChosen });
   const modelLoaded = () => ('modelLoaded' in processor && typeof processor.modelLoaded === 'function' ? processor.modelLoaded() : true);
   const runner = new JobRunner(
     store,
     processor,
     {
-      concurrency: config.jobs.concurrency,
-      sendConcurrency: config.results.sendConcurrency,
+      concurrency: does('process') ? config.jobs.concurrency : 0,
+      sendConcurrency: does('send') ? config.results.sendConcurrency : 0,
       workDir: (job) => folder.jobWorkDir(job.id),
       timeoutMs: config.jobs.timeoutMinutes * 60_000,
       controls,
@@ -110,9 +134,31 @@ export async function startNode(
     },
     metrics,
   );
+  const cluster =
+    clusterStore &&
+    new ClusterMembership(clusterStore, {
+      roles: config.cluster.roles as NodeRole[],
+      version: BRAINSTRIP_VERSION,
+      heartbeatMs: config.cluster.heartbeatSeconds * 1000,
+      leaseMs: config.cluster.leaseSeconds * 1000,
+      maxInterruptions: config.jobs.maxInterruptions,
+      hasResults: (job) => runner.hasResults(job),
+      onTakeover: () => runner.wake(),
+      running: () => runner.runningJobs(),
+      abandon: (ids) => {
+        for (const id of ids) runner.interrupt(id, { state: 'queued', detail: 'taken over by another node' });
+      },
+    });
+  // Registered before it takes any job; its own jobs of before are recovered below, other nodes' by the heartbeat.
+  await cluster?.start();
   const completion = new SeriesCompletion(
     store,
-    { idleMs: config.receive.seriesIdleSeconds * 1000, graceMs: config.receive.completionGraceSeconds * 1000, wholeSeries: spooledSeriesEvidence(spool) },
+    {
+      idleMs: config.receive.seriesIdleSeconds * 1000,
+      graceMs: config.receive.completionGraceSeconds * 1000,
+      wholeSeries: spooledSeriesEvidence(spool),
+      shared: cluster,
+    },
     () => runner.wake(),
   );
 
@@ -123,7 +169,8 @@ export async function startNode(
   for (const job of await store.list({ state: 'sending', limit: MAX_LIST_LIMIT })) if (await runner.hasResults(job)) canSend.add(job.id);
   const { requeued, resending, receiving, poisoned } = await store.recoverAfterRestart(config.jobs.maxInterruptions, (job) => canSend.has(job.id));
   for (const job of poisoned) log.error(`job failed: ${job.reason}`, { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid });
-  for (const job of receiving) completion.track(job);
+  // In a cluster the completion sweep watches every receiving series, whichever node received it.
+  if (!cluster) for (const job of receiving) completion.track(job);
   if (requeued.length || resending.length || receiving.length || reconciled.recorded) {
     log.info('recovered after restart', {
       requeued: requeued.length,
@@ -133,13 +180,12 @@ export async function startNode(
     });
   }
 
-  const build: BuildInfo = {
-    version: BRAINSTRIP_VERSION,
-    model: model ? `${model.name} ${model.version}` : config.model.name,
-    precision: model?.precision ?? config.model.precision,
-    node: NODE_VERSION,
-  };
-  metrics.gauge('brainstrip_build_info', 'The running brainstrip: version, model, precision and Node.js (always 1)', () => [[{ ...build }, 1]], ['version', 'model', 'precision', 'node']);
+  metrics.gauge(
+    'brainstrip_build_info',
+    'The running brainstrip: version, model, precision (the one running; auto while it is being timed) and Node.js (always 1)',
+    () => [[{ version: build.version, model: build.model, precision: build.precision, node: build.node }, 1]],
+    ['version', 'model', 'precision', 'node'],
+  );
   metrics.gauge('brainstrip_jobs', 'Jobs by state', async () => Object.entries(await store.countsByState()).map(([state, n]) => [{ state }, n]), ['state']);
   metrics.gauge('brainstrip_jobs_running', 'Jobs being processed or sent now', () => runner.active + runner.activeSends);
   metrics.gauge('brainstrip_jobs_sending_active', 'Jobs holding a sending slot now (results.sendConcurrency)', () => runner.activeSends);
@@ -147,7 +193,7 @@ export async function startNode(
   const storageProbe = await startStorageProbe({ spool, store, minFreeBytes: config.receive.minFreeMegabytes * 1048576, log });
   const storage = storageProbe.state;
 
-  const scp = await startScp(
+  const scp = !does('receive') ? undefined : await startScp(
     {
       aeTitle: config.receive.aeTitle,
       port: config.receive.port,
@@ -162,6 +208,7 @@ export async function startNode(
       routing: { ...config.receive.routing, ownUidRoot: config.results.uidRoot },
       tls: scpTls(config),
       intakePaused: () => controls.isPaused('intake'),
+      indexRequired: clustered,
     },
     {
       spool,
@@ -172,12 +219,12 @@ export async function startNode(
       superseded: (job) => runner.interrupt(job.id, { state: 'failed', reason: job.reason ?? 'superseded by a late instance' }),
     },
   );
-  completion.start();
+  if (does('receive') || does('process')) completion.start();
   runner.start();
 
   let closing = false;
-  const accounts = new Accounts(folder.opsDatabase, config.ops.sessionHours * 3600_000);
-  if (accounts.users().length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
+  const accounts = new Accounts(shared.accounts, config.ops.sessionHours * 3600_000);
+  if ((await accounts.users()).length === 0) log.warn('the operations page has no user yet: create the first admin with `brainstrip user add NAME --role admin`');
   const web = createWebHandler({
     config,
     configFile: options.configFile,
@@ -187,8 +234,11 @@ export async function startNode(
     runner,
     instancePaths: (job) => spool.seriesInstancePaths(job.studyInstanceUid, job.seriesInstanceUid),
     spoolRoot: folder.spool,
-    dicomPort: () => scp.port,
+    dicomPort: () => scp?.port ?? 0,
     destinationHealth,
+    ledger,
+    cluster,
+    build,
   });
   const healthDeps = {
     controls,
@@ -205,38 +255,53 @@ export async function startNode(
       web,
       build,
       readiness: {
-        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool, model: modelLoaded() }),
+        checks: () => ({ dicom: !closing, jobStore: !closing && !storage.jobStore, spool: !closing && !storage.spool, model: !does('process') || modelLoaded() }),
         degraded: () => degradedReasons(healthDeps),
       },
     },
   );
 
-  const housekeeping = startHousekeeping(config, { spool, store, log, folder, purgeAudit: (before) => accounts.purgeAudit(before), freeBytes: () => freeBytes(folder.spool) });
+  // Listening on every interface, the page is reached by the host's name.
+  await cluster?.advertise(`${config.http.host || os.hostname()}:${ops.port}`);
+
+  const housekeeping = startHousekeeping(config, {
+    spool,
+    store,
+    log,
+    folder,
+    purgeAudit: (before) => accounts.purgeAudit(before),
+    freeBytes: () => freeBytes(folder.spool),
+    // In a cluster one node at a time cleans the shared data folder.
+    due: cluster && (() => cluster.isHousekeeper()),
+  });
 
   log.info('brainstrip node started', {
     aeTitle: config.receive.aeTitle,
-    dicomPort: scp.port,
+    dicomPort: scp?.port ?? 0,
     httpPort: ops.port,
     dataDir: folder.root,
   });
 
   return {
-    dicomPort: scp.port,
+    dicomPort: scp?.port ?? 0,
     httpPort: ops.port,
     store,
     spool,
+    cluster,
     stop: async () => {
       closing = true;
       housekeeping.stop();
       stopHealthMetrics();
       storageProbe.stop();
       stopMemoryGovernor();
-      await scp.close();
+      await scp?.close();
       completion.stop();
       await runner.close();
+      await cluster?.stop();
       await processor.close().catch((e: Error) => log.warn(`processor close: ${e.message}`));
       await ops.close();
-      accounts.close();
+      await accounts.close();
+      await shared.close();
       await store.close();
       log.info('brainstrip node stopped');
     },

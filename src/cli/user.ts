@@ -3,8 +3,8 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../config/schema.js';
-import { dataFolder } from '../data-folder.js';
 import { Accounts, ROLES, type Role } from '../ops/accounts.js';
+import { openSharedState } from './shared-state.js';
 import { parseCommand } from './args.js';
 
 const USAGE = `usage: brainstrip user add <name> [--role viewer|admin] [--config site.json]
@@ -58,19 +58,20 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig({ file: parsed.values.config });
-  const accounts = new Accounts(dataFolder(config).opsDatabase);
+  const shared = await openSharedState(config);
+  const accounts = new Accounts(shared.accounts);
   try {
     if (action === 'list') {
-      for (const user of accounts.users()) console.log(`${user.name}\t${user.role}${user.disabledAt ? `\tdisabled ${user.disabledAt}` : ''}`);
+      for (const user of await accounts.users()) console.log(`${user.name}\t${user.role}${user.disabledAt ? `\tdisabled ${user.disabledAt}` : ''}`);
       return 0;
     }
     if (action !== 'add') {
-      const changed = action === 'remove' ? accounts.removeUser(name!) : accounts.setDisabled(name!, action === 'disable');
+      const changed = await (action === 'remove' ? accounts.removeUser(name!) : accounts.setDisabled(name!, action === 'disable'));
       if (!changed) {
         console.error(`brainstrip user: no user '${name}'`);
         return 1;
       }
-      accounts.audit('(command line)', `user ${action}`, name!, 'ok');
+      await accounts.audit('(command line)', `user ${action}`, name!, 'ok');
       console.log(`user ${name} ${action === 'remove' ? 'removed' : `${action}d`}${action === 'enable' ? '' : '; their open logins ended'}`);
       return 0;
     }
@@ -90,13 +91,14 @@ export async function run(argv: string[]): Promise<number> {
       password = await readFirstLine();
     }
     const outcome = await accounts.setUser(name!, role, password);
-    accounts.audit('(command line)', outcome === 'added' ? 'user add' : 'user update', `${name} (${role})`, 'ok');
+    await accounts.audit('(command line)', outcome === 'added' ? 'user add' : 'user update', `${name} (${role})`, 'ok');
     console.log(`user ${name} ${outcome} with role ${role}`);
     return 0;
   } catch (error) {
     console.error(`brainstrip user: ${(error as Error).message}`);
     return 1;
   } finally {
-    accounts.close();
+    await accounts.close();
+    await shared.close();
   }
 }

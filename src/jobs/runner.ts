@@ -95,6 +95,11 @@ export class JobRunner {
     return this.sending.size;
   }
 
+  /** The jobs computing or sending now. */
+  runningJobs(): number[] {
+    return [...this.running.keys(), ...this.sending.keys()];
+  }
+
   isRunning(id: number): boolean {
     return this.running.has(id) || this.sending.has(id);
   }
@@ -189,6 +194,8 @@ export class JobRunner {
       })
       .finally(() => {
         slots.delete(job.id);
+        // An interruption asked as the work ended found nothing to stop: it must not stop the job's next run here.
+        this.interruptions.delete(job.id);
         releaseMemory();
         this.wake();
       });

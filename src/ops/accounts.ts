@@ -3,35 +3,18 @@
 // cheaply); a session is a random token in an HTTP-only cookie, of which only a hash is stored, with its own
 // CSRF token that every action must carry.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
-import { migrateSchema } from '../sqlite-schema.js';
-import { OPS_SCHEMA } from './accounts-schema.js';
+import type { AccountRecords, AuditEntry, Role, User } from './account-records.js';
+import { ROLES } from './account-records.js';
+import { SqliteAccountRecords } from './accounts-sqlite.js';
 
-export const ROLES = ['viewer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface User {
-  name: string;
-  role: Role;
-  /** When an administrator disabled the user; absent for an active user. */
-  disabledAt?: string | null;
-}
+export { ROLES } from './account-records.js';
+export type { AccountRecords, AuditEntry, Role, User } from './account-records.js';
 
 export interface Session {
   user: User;
   csrf: string;
   expiresAt: string;
-}
-
-export interface AuditEntry {
-  at: string;
-  user: string;
-  action: string;
-  target: string | null;
-  outcome: string;
 }
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
@@ -56,61 +39,45 @@ export async function verifyPassword(password: string, stored: string): Promise<
 const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
 export class Accounts {
-  private readonly db: Database.Database;
+  private readonly records: AccountRecords;
   /** Used for unknown user names, so that a wrong name takes as long as a wrong password. */
   private decoy: Promise<string> | undefined;
   /** The password check in progress, the next one waits for it. */
   private checking: Promise<unknown> = Promise.resolve();
 
-  constructor(file: string, private readonly sessionMs = 12 * 3600_000) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    migrateSchema(this.db, file, OPS_SCHEMA);
-    this.db.pragma('foreign_keys = ON');
+  /** `records`: where they are kept, or the file of a single node's SQLite database. */
+  constructor(records: AccountRecords | string, private readonly sessionMs = 12 * 3600_000) {
+    this.records = typeof records === 'string' ? new SqliteAccountRecords(records) : records;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  close(): Promise<void> {
+    return this.records.close();
   }
 
-  /** Adds a user, or replaces the role and password of an existing one. */
+  /** Adds a user, or replaces the role and password of an existing one (whose open sessions end). */
   async setUser(name: string, role: Role, password: string): Promise<'added' | 'updated'> {
     if (!/^[\w.@-]{1,64}$/.test(name)) throw new Error(`user name '${name}': 1–64 letters, digits, '.', '_', '-' or '@'`);
     if (!ROLES.includes(role)) throw new Error(`role '${role}': one of ${ROLES.join(', ')}`);
     if (password.length < 8) throw new Error('the password must have at least 8 characters');
-    const hash = await hashPassword(password);
-    const exists = !!this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name);
-    this.db
-      .prepare('INSERT INTO users (name, role, password, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = excluded.role, password = excluded.password')
-      .run(name, role, hash, new Date().toISOString());
-    // A changed password or role ends the user's open sessions.
-    if (exists) this.db.prepare('DELETE FROM sessions WHERE user = ?').run(name);
-    return exists ? 'updated' : 'added';
+    return this.records.putUser(name, role, await hashPassword(password), new Date().toISOString());
   }
 
-  users(): User[] {
-    return this.db.prepare('SELECT name, role, disabled_at AS disabledAt FROM users ORDER BY name').all() as User[];
+  users(): Promise<User[]> {
+    return this.records.users();
   }
 
   /** Disables (or enables again) a user: a disabled user cannot log in, and their sessions end at once. */
-  setDisabled(name: string, disabled: boolean): boolean {
-    const changed = this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(disabled ? new Date().toISOString() : null, name).changes > 0;
-    if (changed && disabled) this.db.prepare('DELETE FROM sessions WHERE user = ?').run(name);
-    return changed;
+  setDisabled(name: string, disabled: boolean): Promise<boolean> {
+    return this.records.setDisabled(name, disabled ? new Date().toISOString() : null);
   }
 
   /** Removes a user and their sessions; the audit log keeps what they did. */
-  removeUser(name: string): boolean {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM sessions WHERE user = ?').run(name);
-      return this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0;
-    })();
+  removeUser(name: string): Promise<boolean> {
+    return this.records.removeUser(name);
   }
 
   async login(name: string, password: string): Promise<{ token: string; session: Session } | undefined> {
-    const row = this.db.prepare('SELECT name, role, password FROM users WHERE name = ? AND disabled_at IS NULL').get(name) as (User & { password: string }) | undefined;
+    const row = await this.records.activeUser(name);
     if (!row) {
       this.decoy ??= hashPassword(crypto.randomBytes(16).toString('hex'));
       const decoy = await this.decoy;
@@ -122,8 +89,7 @@ export class Accounts {
     const csrf = crypto.randomBytes(32).toString('base64url');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.sessionMs).toISOString();
-    this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now.toISOString());
-    this.db.prepare('INSERT INTO sessions (token_hash, user, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(sha256(token), row.name, csrf, now.toISOString(), expiresAt);
+    await this.records.addSession({ tokenHash: sha256(token), user: row.name, csrf, createdAt: now.toISOString(), expiresAt });
     return { token, session: { user: { name: row.name, role: row.role }, csrf, expiresAt } };
   }
 
@@ -138,35 +104,29 @@ export class Accounts {
   }
 
   /** The live session of a cookie token (its expiry moved forward), or undefined. */
-  session(token: string | undefined): Session | undefined {
+  async session(token: string | undefined): Promise<Session | undefined> {
     if (!token) return undefined;
-    const row = this.db
-      .prepare('SELECT s.csrf, s.expires_at, u.name, u.role FROM sessions s JOIN users u ON u.name = s.user WHERE s.token_hash = ? AND u.disabled_at IS NULL')
-      .get(sha256(token)) as { csrf: string; expires_at: string; name: string; role: Role } | undefined;
-    if (!row || row.expires_at < new Date().toISOString()) return undefined;
     const expiresAt = new Date(Date.now() + this.sessionMs).toISOString();
-    this.db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?').run(expiresAt, sha256(token));
-    return { user: { name: row.name, role: row.role }, csrf: row.csrf, expiresAt };
+    const row = await this.records.touchSession(sha256(token), new Date().toISOString(), expiresAt);
+    return row && { user: { name: row.name, role: row.role }, csrf: row.csrf, expiresAt };
   }
 
-  logout(token: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(sha256(token));
+  logout(token: string): Promise<void> {
+    return this.records.removeSession(sha256(token));
   }
 
-  audit(user: string, action: string, target: string | null, outcome: string): void {
-    this.db.prepare('INSERT INTO audit (at, user, action, target, outcome) VALUES (?, ?, ?, ?, ?)').run(new Date().toISOString(), user, action, target, outcome);
+  audit(user: string, action: string, target: string | null, outcome: string): Promise<void> {
+    return this.records.audit({ at: new Date().toISOString(), user, action, target, outcome });
   }
 
   /** Newest first; `since`: entries at or after that time only. */
-  auditLog(limit = 200, since?: Date): AuditEntry[] {
-    return this.db
-      .prepare('SELECT at, user, action, target, outcome FROM audit WHERE at >= ? ORDER BY rowid DESC LIMIT ?')
-      .all(since ? since.toISOString() : '', limit) as AuditEntry[];
+  auditLog(limit = 200, since?: Date): Promise<AuditEntry[]> {
+    return this.records.auditLog(limit, since ? since.toISOString() : '');
   }
 
   /** Deletes audit entries older than `before` (retention); returns how many. */
-  purgeAudit(before: Date): number {
-    return this.db.prepare('DELETE FROM audit WHERE at < ?').run(before.toISOString()).changes;
+  purgeAudit(before: Date): Promise<number> {
+    return this.records.purgeAudit(before.toISOString());
   }
 }
 

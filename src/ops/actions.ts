@@ -2,7 +2,7 @@
 // shows, pause or resume a stage, C-ECHO a destination, start a self-test. Each answers with the page to go back to
 // and a note of its outcome, and is written to the audit log, refusals included.
 import type http from 'node:http';
-import { PAUSABLE, type Pausable } from '../jobs/controls.js';
+import { PAUSABLE, type Pausable, WHOLE_CLUSTER } from '../jobs/controls.js';
 import type { Job } from '../jobs/state/job.js';
 import { echo } from '../scu/echo.js';
 import { destinationKey } from '../scu/ledger.js';
@@ -89,15 +89,29 @@ const retryFailedShown: Action = {
   },
 };
 
+/**
+ * Pauses or resumes `what` (form fields what, paused=1|0, and in a cluster node: a node's name, or empty for every
+ * node); the page's buttons and POST /api/pause. Answers what it acted on and the outcome.
+ */
+export async function setPause(ctx: WebContext, form: URLSearchParams, by: string): Promise<{ target: string; outcome: string }> {
+  const what = form.get('what') as Pausable;
+  if (!PAUSABLE.includes(what)) throw new Error(`cannot pause '${what}': one of ${PAUSABLE.join(', ')}`);
+  const paused = form.get('paused') === '1';
+  // A single node is its own cluster.
+  const node = ctx.cluster ? (form.get('node') ?? WHOLE_CLUSTER) : WHOLE_CLUSTER;
+  if (node !== WHOLE_CLUSTER && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(node)) throw new Error(`'${node}' is not a node name`);
+  const where = !ctx.cluster ? '' : node === WHOLE_CLUSTER ? ' on every node' : ` on node ${node}`;
+  await ctx.controls.set(what, paused, by, node);
+  return { target: `${what}${where}`, outcome: `${what} ${paused ? 'paused' : 'resumed'}${where}` };
+}
+
 const pauseOrResume: Action = {
   back: () => '/',
   run: async (ctx, request) => {
-    const what = request.form.get('what') as Pausable;
-    if (!PAUSABLE.includes(what)) throw new Error(`cannot pause '${what}'`);
-    const paused = request.form.get('paused') === '1';
-    ctx.controls.set(what, paused, request.by);
-    request.target = what;
-    return { outcome: `${what} ${paused ? 'paused' : 'resumed'}` };
+    request.target = `${request.form.get('what')}`;
+    const { target, outcome } = await setPause(ctx, request.form, request.by);
+    request.target = target;
+    return { outcome };
   },
 };
 
@@ -149,11 +163,11 @@ export async function runAction(ctx: WebContext, session: Session, action: Actio
   const state: ActionRequest = { ...request, by, target: route };
   try {
     const { outcome, location } = await action.run(ctx, state);
-    ctx.accounts.audit(by, audited, state.target, outcome);
+    await ctx.accounts.audit(by, audited, state.target, outcome);
     redirect(res, withNote(location ?? back, outcome));
   } catch (error) {
     const message = (error as Error).message;
-    ctx.accounts.audit(by, audited, state.target, `refused: ${message}`);
+    await ctx.accounts.audit(by, audited, state.target, `refused: ${message}`);
     redirect(res, withNote(back, message, true));
   }
 }

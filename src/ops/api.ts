@@ -6,8 +6,9 @@ import type http from 'node:http';
 import { stageDurations } from '../jobs/state/stages.js';
 import { JOB_STATES, type JobState } from '../jobs/state/job.js';
 import { type Session, sameToken } from './accounts.js';
-import { jobTarget, retryJob } from './actions.js';
+import { jobTarget, retryJob, setPause } from './actions.js';
 import type { WebContext } from './context.js';
+import { readForm } from './request.js';
 import { sendJson } from './respond.js';
 import { type Route, findRoute } from './router.js';
 
@@ -58,12 +59,33 @@ async function retry(ctx: WebContext, { match, res, session }: ApiRequest): Prom
   const target = jobTarget(job);
   try {
     const outcome = await retryJob(ctx, job, by);
-    ctx.accounts.audit(by, '/api/jobs/:id/retry', target, outcome);
+    await ctx.accounts.audit(by, '/api/jobs/:id/retry', target, outcome);
     sendJson(res, 200, { outcome, job: await ctx.store.get(job.id) });
   } catch (error) {
     const message = (error as Error).message;
-    ctx.accounts.audit(by, '/api/jobs/:id/retry', target, `refused: ${message}`);
+    await ctx.accounts.audit(by, '/api/jobs/:id/retry', target, `refused: ${message}`);
     sendJson(res, 409, { error: message, job });
+  }
+}
+
+async function clusterNodes(ctx: WebContext, { res }: ApiRequest): Promise<void> {
+  if (!ctx.cluster) return sendJson(res, 404, { error: 'this node is not part of a cluster (cluster.database is not set)' });
+  sendJson(res, 200, { node: ctx.cluster.node, nodes: await ctx.cluster.nodes(), pauses: ctx.controls.pauses() });
+}
+
+/** The page's pause and resume: what, paused (1 or 0) and, in a cluster, node (empty: every node), as a form or in the query. */
+async function pause(ctx: WebContext, { req, res, url, session }: ApiRequest): Promise<void> {
+  const by = session ? session.user.name : 'api (ops.apiWithoutLogin)';
+  const form = await readForm(req);
+  for (const [key, value] of url.searchParams) if (!form.has(key)) form.set(key, value);
+  try {
+    const { target, outcome } = await setPause(ctx, form, by);
+    await ctx.accounts.audit(by, '/api/pause', target, outcome);
+    sendJson(res, 200, { outcome, pauses: ctx.controls.pauses() });
+  } catch (error) {
+    const message = (error as Error).message;
+    await ctx.accounts.audit(by, '/api/pause', form.get('what'), `refused: ${message}`);
+    sendJson(res, 400, { error: message });
   }
 }
 
@@ -72,22 +94,24 @@ const ROUTES: ReadonlyArray<Route<ApiHandler>> = [
   { method: 'GET', path: /^\/api\/jobs\/(\d+)$/, handler: oneJob },
   { method: 'GET', path: /^\/api\/session$/, handler: sessionToken },
   { method: 'POST', path: /^\/api\/jobs\/(\d+)\/retry$/, handler: retry },
+  { method: 'GET', path: /^\/api\/cluster$/, handler: clusterNodes },
+  { method: 'POST', path: /^\/api\/pause$/, handler: pause },
 ];
 
-export const API_ENDPOINTS = ['/api/jobs', '/api/jobs/:id', 'POST /api/jobs/:id/retry', '/api/session'];
+export const API_ENDPOINTS = ['/api/jobs', '/api/jobs/:id', 'POST /api/jobs/:id/retry', '/api/session', '/api/cluster', 'POST /api/pause'];
 
 /** A POST with a login must carry the session's CSRF token and come from an admin; answers false after refusing. */
-function mayAct(ctx: WebContext, req: http.IncomingMessage, res: http.ServerResponse, route: string, session: Session): boolean {
+async function mayAct(ctx: WebContext, req: http.IncomingMessage, res: http.ServerResponse, route: string, session: Session): Promise<boolean> {
   const by = session.user.name;
   const action = route.replace(/\/\d+/g, '/:id');
   const header = req.headers['x-csrf-token'];
   if (!sameToken(typeof header === 'string' ? header : undefined, session.csrf)) {
-    ctx.accounts.audit(by, action, null, 'refused: missing or wrong CSRF token');
+    await ctx.accounts.audit(by, action, null, 'refused: missing or wrong CSRF token');
     sendJson(res, 403, { error: "send the session's CSRF token (GET /api/session) in the x-csrf-token header" });
     return false;
   }
   if (session.user.role !== 'admin') {
-    ctx.accounts.audit(by, action, null, 'refused: admin role needed');
+    await ctx.accounts.audit(by, action, null, 'refused: admin role needed');
     sendJson(res, 403, { error: `this action needs the admin role; ${by} is a ${session.user.role}` });
     return false;
   }
@@ -101,11 +125,11 @@ export async function serveApi(ctx: WebContext, req: http.IncomingMessage, res: 
     return true;
   }
   const method = req.method ?? 'GET';
-  if (method === 'POST' && session && !mayAct(ctx, req, res, route, session)) return true;
+  if (method === 'POST' && session && !(await mayAct(ctx, req, res, route, session))) return true;
   const found = findRoute(ROUTES, method, route);
   if (!found) {
     if (method !== 'POST') return false;
-    sendJson(res, 404, { error: 'no such action', actions: ['POST /api/jobs/:id/retry'] });
+    sendJson(res, 404, { error: 'no such action', actions: ['POST /api/jobs/:id/retry', 'POST /api/pause'] });
     return true;
   }
   await found.handler(ctx, { req, res, url, match: found.match, session });

@@ -21,14 +21,14 @@ export class Authentication {
   }
 
   /** The live session of the request's cookie, and its token. */
-  sessionOf(req: http.IncomingMessage): { token?: string; session?: Session } {
+  async sessionOf(req: http.IncomingMessage): Promise<{ token?: string; session?: Session }> {
     const token = cookies(req).get(COOKIE);
-    return { token, session: this.ctx.accounts.session(token) };
+    return { token, session: await this.ctx.accounts.session(token) };
   }
 
   /** GET /login shows the form; POST /login checks the user's password and sets the session cookie. */
   async login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    if (req.method !== 'POST') return sendHtml(res, 200, this.loginPage(localPath(url.searchParams.get('next'), '/')));
+    if (req.method !== 'POST') return sendHtml(res, 200, await this.loginPage(localPath(url.searchParams.get('next'), '/')));
     const { accounts } = this.ctx;
     const form = await readForm(req);
     const name = form.get('user') ?? '';
@@ -39,22 +39,22 @@ export class Authentication {
       const minutes = Math.ceil(retryAfterSeconds / 60);
       const who = by === 'user' ? 'this user' : 'this address';
       // A flood from one address is audited once per lockout: the audit log is not to be flooded in its turn.
-      if (by === 'user' || first) accounts.audit(name || '(empty)', 'login', null, `refused: too many failed logins for ${who} (${clientAddress(req)})`);
-      return sendHtml(res, 429, this.loginPage(next, `Too many failed logins for ${who}; try again in ${minutes} minute(s).`), { 'retry-after': String(retryAfterSeconds) });
+      if (by === 'user' || first) await accounts.audit(name || '(empty)', 'login', null, `refused: too many failed logins for ${who} (${clientAddress(req)})`);
+      return sendHtml(res, 429, await this.loginPage(next, `Too many failed logins for ${who}; try again in ${minutes} minute(s).`), { 'retry-after': String(retryAfterSeconds) });
     }
     const login = await accounts.login(name, form.get('password') ?? '');
     if (!login) {
-      accounts.audit(name || '(empty)', 'login', null, 'refused: wrong user name or password');
-      return sendHtml(res, 401, this.loginPage(next, 'Wrong user name or password.'));
+      await accounts.audit(name || '(empty)', 'login', null, 'refused: wrong user name or password');
+      return sendHtml(res, 401, await this.loginPage(next, 'Wrong user name or password.'));
     }
     admission.succeeded();
-    accounts.audit(name, 'login', null, 'ok');
+    await accounts.audit(name, 'login', null, 'ok');
     redirect(res, next, { 'set-cookie': this.cookie(login.token, this.ctx.config.ops.sessionHours * 3600) });
   }
 
-  logout(res: http.ServerResponse, session: Session, token: string | undefined): void {
-    if (token) this.ctx.accounts.logout(token);
-    this.ctx.accounts.audit(session.user.name, 'logout', null, 'ok');
+  async logout(res: http.ServerResponse, session: Session, token: string | undefined): Promise<void> {
+    if (token) await this.ctx.accounts.logout(token);
+    await this.ctx.accounts.audit(session.user.name, 'logout', null, 'ok');
     redirect(res, '/login', { 'set-cookie': this.cookie('', 0) });
   }
 
@@ -65,17 +65,17 @@ export class Authentication {
   }
 
   /** Whether a form POST carries the session's CSRF token; refuses it (403, audited) when not. */
-  formIsGenuine(res: http.ServerResponse, session: Session, form: URLSearchParams, route: string): boolean {
+  async formIsGenuine(res: http.ServerResponse, session: Session, form: URLSearchParams, route: string): Promise<boolean> {
     if (sameToken(form.get('csrf') ?? undefined, session.csrf)) return true;
-    this.ctx.accounts.audit(session.user.name, route, null, 'refused: missing or wrong CSRF token');
+    await this.ctx.accounts.audit(session.user.name, route, null, 'refused: missing or wrong CSRF token');
     sendHtml(res, 403, page({ title: 'Forbidden', user: pageUser(session) }, html`<h1>Refused</h1><p>The form did not carry this session's CSRF token. Reload the page and try again.</p>`));
     return false;
   }
 
   /** Whether the session may act; refuses it (403, audited) when it is not an admin's. */
-  mayAct(res: http.ServerResponse, session: Session, route: string): boolean {
+  async mayAct(res: http.ServerResponse, session: Session, route: string): Promise<boolean> {
     if (session.user.role === 'admin') return true;
-    this.ctx.accounts.audit(session.user.name, route, null, 'refused: admin role needed');
+    await this.ctx.accounts.audit(session.user.name, route, null, 'refused: admin role needed');
     sendHtml(res, 403, page({ title: 'Forbidden', user: pageUser(session) }, html`<h1>Refused</h1><p>This action needs the admin role; ${session.user.name} is a ${session.user.role}.</p>`));
     return false;
   }
@@ -85,8 +85,8 @@ export class Authentication {
     return `${COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure}`;
   }
 
-  private loginPage(next: string, error?: string): string {
-    const none = this.ctx.accounts.users().length === 0;
+  private async loginPage(next: string, error?: string): Promise<string> {
+    const none = (await this.ctx.accounts.users()).length === 0;
     const body = html`<form class="login" method="post" action="/login">
       <h1>brainstrip · ${this.ctx.config.receive.aeTitle}</h1>
       ${none ? html`<p class="note error">No user yet. On the node, create the first admin: <code>brainstrip user add NAME --role admin</code></p>` : ''}

@@ -8,7 +8,10 @@ import type { NodeControls } from '../jobs/controls.js';
 import type { Interruption } from '../jobs/runner.js';
 import type { JobStore } from '../jobs/state/store.js';
 import type { Job } from '../jobs/state/job.js';
+import type { ClusterNode } from '../jobs/state/nodes.js';
+import type { PrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { DestinationHealth } from '../scu/destination-health.js';
+import { type DeliveryLedger, StoredLedger } from '../scu/ledger.js';
 import type { Accounts } from './accounts.js';
 import type { FactsDeps } from './job-facts.js';
 import { SelfTests } from './self-test.js';
@@ -23,6 +26,13 @@ export interface RunnerControl {
   wake(): void;
 }
 
+/** The cluster this node is one of, as the page shows it. */
+export interface ClusterView {
+  /** This node's name. */
+  readonly node: string;
+  nodes(): Promise<ClusterNode[]>;
+}
+
 export interface WebDeps {
   config: BrainstripConfig;
   configFile?: string;
@@ -35,6 +45,12 @@ export interface WebDeps {
   dicomPort(): number;
   /** How each archive has answered lately (absent: the page shows the ledger and failed jobs only). */
   destinationHealth?: DestinationHealth;
+  /** The cluster this node is one of (absent: a single node). */
+  cluster?: ClusterView;
+  /** What each archive confirmed (default: the data folder's ledger). */
+  ledger?: DeliveryLedger;
+  /** The model that runs (http.ts's BuildInfo, kept current: under 'auto' the precision is chosen after start). */
+  build?: { model: string; precision: string; precisionChoice?: PrecisionChoice };
 }
 
 export interface EchoResult {
@@ -91,6 +107,7 @@ export function createWebContext(deps: WebDeps): WebContext {
       store,
       folder,
       destinations: config.results.destinations,
+      ledger: deps.ledger ?? new StoredLedger(folder.storedLedger),
       instancePaths: deps.instancePaths,
     },
     selfTests: new SelfTests({

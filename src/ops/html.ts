@@ -128,10 +128,15 @@ const NAV: Array<[string, string]> = [
   ['/audit', 'Audit log'],
 ];
 
-export function page(options: { title: string; user?: PageUser; active?: string; note?: string; error?: string; refresh?: number; aeTitle?: string }, body: Html): string {
+export function page(
+  options: { title: string; user?: PageUser; active?: string; note?: string; error?: string; refresh?: number; aeTitle?: string; cluster?: boolean },
+  body: Html,
+): string {
   const { user } = options;
+  // The nodes of a cluster have a page of their own; a single node has none.
+  const entries: Array<[string, string]> = options.cluster ? [NAV[0], ['/nodes', 'Nodes'], ...NAV.slice(1)] : NAV;
   const nav = user
-    ? NAV.map(([href, label]) => html`<a href="${href}" class="${options.active === href ? 'on' : ''}">${label}</a>`)
+    ? entries.map(([href, label]) => html`<a href="${href}" class="${options.active === href ? 'on' : ''}">${label}</a>`)
     : [];
   const who = user
     ? html`<span class="who">${user.name} (${user.role})

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { logger } from '../log.js';
+import type { PrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { MetricsRegistry } from '../metrics.js';
 import { API_ENDPOINTS } from './api.js';
 
@@ -17,8 +18,11 @@ export interface Readiness {
 export interface BuildInfo {
   version: string;
   model: string;
+  /** The precision running ('auto' while the node times FP32 and INT8 at start). */
   precision: string;
   node: string;
+  /** How the precision was chosen: configured, or measured on this CPU (both timings, the CPU's instruction sets). */
+  precisionChoice?: PrecisionChoice;
 }
 
 export interface OpsServer {

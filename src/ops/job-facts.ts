@@ -11,12 +11,13 @@ import { parsePart10 } from '../pipeline/dicom/dcmjs.js';
 import { ResultIndex, type ResultSet, inputKey, readManifest } from '../jobs/processing/result-set.js';
 import { QC_PICTURE } from '../pipeline/derived/result-files.js';
 import type { DestinationHealth, DestinationStatus } from '../scu/destination-health.js';
-import { StoredLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
+import { type DeliveryLedger, type StoredRecord, destinationKey } from '../scu/ledger.js';
 
 export interface FactsDeps {
   store: JobStore;
   folder: DataFolder;
   destinations: Destination[];
+  ledger: DeliveryLedger;
   instancePaths(job: Job): Promise<string[]>;
 }
 
@@ -84,12 +85,14 @@ export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults 
   if (!set || set.objects.length === 0) return undefined;
   const dir = path.dirname(set.objects[0].path);
   const qc = path.join(dir, QC_PICTURE);
-  const ledger = new StoredLedger(deps.folder.storedLedger);
-  const deliveries = deps.destinations.map((d) => ({
-    destination: destinationKey(d),
-    aeTitle: d.aeTitle,
-    objects: set!.objects.map((o) => ({ label: o.label, sopInstanceUid: o.sopInstanceUid, record: ledger.get(d, o.sopInstanceUid) })),
-  }));
+  const objects = set.objects;
+  const deliveries = await Promise.all(
+    deps.destinations.map(async (d) => {
+      const confirmed = await deps.ledger.confirmed(d, objects.map((o) => o.sopInstanceUid));
+      const records = objects.map((o) => ({ label: o.label, sopInstanceUid: o.sopInstanceUid, record: confirmed.get(o.sopInstanceUid) }));
+      return { destination: destinationKey(d), aeTitle: d.aeTitle, objects: records };
+    }),
+  );
   return { set, dir, qcPng: fs.existsSync(qc) ? qc : undefined, deliveries };
 }
 
@@ -97,14 +100,8 @@ export async function jobResults(deps: FactsDeps, job: Job): Promise<JobResults 
 export async function forgetDeliveries(deps: FactsDeps, job: Job): Promise<number> {
   const results = await jobResults(deps, job);
   if (!results) return 0;
-  const ledger = new StoredLedger(deps.folder.storedLedger);
   let n = 0;
-  for (const d of deps.destinations) {
-    for (const o of results.set.objects) {
-      if (ledger.has(d, o.sopInstanceUid)) n++;
-      ledger.forget(d, o.sopInstanceUid);
-    }
-  }
+  for (const d of deps.destinations) n += await deps.ledger.forget(d, results.set.objects.map((o) => o.sopInstanceUid));
   return n;
 }
 
@@ -161,10 +158,10 @@ export async function lastSendResults(
   health?: DestinationHealth,
 ): Promise<Array<{ destination: Destination; key: string; lastStored?: StoredRecord; lastFailure?: Job; status?: DestinationStatus; failing: boolean }>> {
   const statuses = new Map((health?.snapshot() ?? []).map((s) => [s.key, s]));
-  const ledger = new StoredLedger(deps.folder.storedLedger);
   const failed = await deps.store.list({ state: 'failed', limit: 200 });
-  return deps.destinations.map((d) => {
-    const lastStored = ledger.latest(d);
+  const latest = await Promise.all(deps.destinations.map((d) => deps.ledger.latest(d)));
+  return deps.destinations.map((d, i) => {
+    const lastStored = latest[i];
     const lastFailure = failed.find((j) => (j.reason ?? '').includes(d.aeTitle) && (!lastStored || (j.finishedAt ?? '') > lastStored.storedAt));
     const key = destinationKey(d);
     const status = statuses.get(key);

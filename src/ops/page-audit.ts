@@ -4,8 +4,8 @@ import type { WebContext } from './context.js';
 import { html, when } from './html.js';
 import { type PageRequest, showPage } from './page-parts.js';
 
-export function auditPage(ctx: WebContext, request: PageRequest): void {
-  const entries = ctx.accounts.auditLog(500);
+export async function auditPage(ctx: WebContext, request: PageRequest): Promise<void> {
+  const entries = await ctx.accounts.auditLog(500);
   const body = html`<h1>Audit log</h1>
       <p>Who logged in, viewed a job (and so a patient's images) or acted on the node, newest first.
         <a class="button" href="/audit.csv" download>Export as CSV</a></p>
@@ -15,13 +15,14 @@ export function auditPage(ctx: WebContext, request: PageRequest): void {
 }
 
 /** The whole audit log as CSV, for the hospital's privacy officer. */
-export function auditExport(ctx: WebContext, request: PageRequest): void {
-  ctx.accounts.audit(request.session.user.name, 'export audit log', null, 'exported');
+export async function auditExport(ctx: WebContext, request: PageRequest): Promise<void> {
+  await ctx.accounts.audit(request.session.user.name, 'export audit log', null, 'exported');
+  const entries = await ctx.accounts.auditLog(Number.MAX_SAFE_INTEGER);
   request.res.writeHead(200, {
     'content-type': 'text/csv; charset=utf-8',
     'content-disposition': `attachment; filename="brainstrip-audit-${new Date().toISOString().slice(0, 10)}.csv"`,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
-  request.res.end(auditCsv(ctx.accounts.auditLog(Number.MAX_SAFE_INTEGER)));
+  request.res.end(auditCsv(entries));
 }

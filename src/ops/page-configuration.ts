@@ -1,6 +1,8 @@
-// The effective configuration, read-only, with where each value came from, and what the node keeps about patients
-// and for how long.
+// The effective configuration, read-only, with where each value came from, the model and precision that run (and
+// how the precision was chosen), and what the node keeps about patients and for how long.
 import { configSources } from '../../config/sources.js';
+import { cpuWords } from '../cpu.js';
+import { describePrecisionChoice } from '../pipeline/segmentation/precision-choice.js';
 import type { WebContext } from './context.js';
 import { html } from './html.js';
 import { type PageRequest, showPage } from './page-parts.js';
@@ -24,9 +26,24 @@ function retentionTable(ctx: WebContext) {
       ${rows.map(([what, how, key]) => html`<tr><td>${what}</td><td>${how}</td><td><code>${key}</code></td></tr>`)}</table>`;
 }
 
+function modelTable(ctx: WebContext) {
+  const { build } = ctx;
+  if (!build) return undefined;
+  const choice = build.precisionChoice;
+  const ms = choice?.milliseconds ?? {};
+  const timing = (precision: 'FP32' | 'INT8') =>
+    ms[precision] === undefined ? undefined : html`<tr><th>${precision}</th><td>${ms[precision]} ms per inference at ${choice?.intraOpThreads} thread(s), the best of ${choice?.runs} timed runs</td></tr>`;
+  return html`<h2>Model</h2>
+      <table id="model"><tr><th>model</th><td>${build.model}</td></tr>
+      <tr><th>precision</th><td>${choice ? describePrecisionChoice(choice) : build.precision === 'auto' ? 'being chosen: FP32 and INT8 are timed on this CPU' : build.precision}</td></tr>
+      ${timing('FP32')}${timing('INT8')}
+      ${choice ? html`<tr><th>CPU</th><td>${cpuWords(choice.cpu)}</td></tr>` : undefined}</table>`;
+}
+
 export function configurationPage(ctx: WebContext, request: PageRequest): void {
   const values = configSources(ctx.config as unknown as Record<string, unknown>, ctx.configFile);
   const body = html`<h1>Configuration</h1>
+      ${modelTable(ctx)}
       ${retentionTable(ctx)}
       <h2>Every value</h2>
       <p>The effective configuration, read-only. Precedence: default &lt; file${ctx.configFile ? html` (<code>${ctx.configFile}</code>)` : ' (none given)'} &lt; environment. Secrets are masked.</p>

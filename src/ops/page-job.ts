@@ -45,7 +45,7 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
   await describeJobs(facts, [job]);
   // Who looked at which patient's images: the audit log keeps it (and the CSV export carries it).
   const described = (await store.get(job.id)) ?? job;
-  ctx.accounts.audit(s.user.name, 'view job', `job ${job.id}: patient ${described.patientId ?? '?'} ${described.patientName ?? ''}`.trim(), 'viewed');
+  await ctx.accounts.audit(s.user.name, 'view job', `job ${job.id}: patient ${described.patientId ?? '?'} ${described.patientName ?? ''}`.trim(), 'viewed');
   const events = await store.events(job.id);
   const results = await jobResults(facts, job);
   const lines = jobLogLines(facts, job);
@@ -91,8 +91,8 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
     <details><summary>UIDs</summary><div class="uids">Study ${job.studyInstanceUid}<br>Series ${job.seriesInstanceUid}<br>SOP class ${job.sopClassUid ?? ''}
       ${results ? html`<br>Results: ${results.set.objects.map((o) => html`<br>${o.label}: series ${o.seriesInstanceUid}, instance ${o.sopInstanceUid}`)}` : ''}</div></details>
     <h2>Timeline</h2>
-    <table id="timeline"><tr><th>when</th><th>state</th><th>what</th></tr>
-      ${events.map((e) => html`<tr><td>${when(e.at)}</td><td>${stateBadge(e.state)}</td><td>${e.state === 'failed' ? html`<span class="bad">${e.reason}</span>` : e.detail}</td></tr>`)}</table>
+    <table id="timeline"><tr><th>when</th><th>state</th><th>what</th>${ctx.cluster ? html`<th>node</th>` : ''}</tr>
+      ${events.map((e) => html`<tr><td>${when(e.at)}</td><td>${stateBadge(e.state)}</td><td>${e.state === 'failed' ? html`<span class="bad">${e.reason}</span>` : e.detail}</td>${ctx.cluster ? html`<td>${e.node ?? ''}</td>` : ''}</tr>`)}</table>
     <h2>Time per stage</h2>
     <table id="stages"><tr><th>stage</th><th>time</th></tr>${stages.map(([k, v]) => html`<tr><td>${k}</td><td>${duration(v)}</td></tr>`)}</table>
     </div><div>

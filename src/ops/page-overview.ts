@@ -1,6 +1,6 @@
 // The overview: is the node healthy, how full is the spool, how busy are the workers, what is queued, how fast
 // series come back, what is paused, and what each archive answered last.
-import { PAUSABLE } from '../jobs/controls.js';
+import { PAUSABLE, WHOLE_CLUSTER } from '../jobs/controls.js';
 import { JOB_STATES } from '../jobs/state/job.js';
 import type { WebContext } from './context.js';
 import { bytes, duration, html, stateBadge, when } from './html.js';
@@ -26,10 +26,14 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
   const day = await store.activity(new Date(Date.now() - 86400_000));
   const spool = await ctx.spoolUsage();
   const sends = await lastSendResults(ctx.facts, ctx.destinationHealth);
+  // In a cluster: this node's switches (the whole cluster's pause or its own); pausing here pauses every node.
+  const scope = (node: string | undefined) => (!ctx.cluster ? '' : node ? ' on this node' : ' on every node');
   const pauses = PAUSABLE.map((what) => {
     const state = controls.get(what);
-    return html`<tr><td>${what}</td><td>${state.paused ? html`<span class="warn">paused</span> by ${state.by ?? '?'} ${when(state.at)}` : html`<span class="ok">running</span>`}</td>
-        <td>${actionButton(s, '/pause', state.paused ? `Resume ${what}` : `Pause ${what}`, { fields: { what, paused: state.paused ? '0' : '1' }, back: '/', cls: state.paused ? 'primary' : 'danger' })}</td></tr>`;
+    const label = state.paused ? `Resume ${what}${scope(state.node)}` : `Pause ${what}${scope('')}`;
+    const fields = { what, paused: state.paused ? '0' : '1', node: state.node ?? WHOLE_CLUSTER };
+    return html`<tr><td>${what}</td><td>${state.paused ? html`<span class="warn">paused</span>${scope(state.node)} by ${state.by ?? '?'} ${when(state.at)}` : html`<span class="ok">running</span>`}</td>
+        <td>${actionButton(s, '/pause', label, { fields, back: '/', cls: state.paused ? 'primary' : 'danger' })}</td></tr>`;
   });
   const activityRow = (label: string, a: typeof hour) =>
     html`<tr><td>${label}</td><td>${a.received}</td><td>${a.done}</td><td>${a.failed ? html`<span class="bad">${a.failed}</span>` : '0'}</td>
@@ -49,7 +53,7 @@ export async function overviewPage(ctx: WebContext, request: PageRequest): Promi
       <table><tr><th></th><th>received</th><th>processed</th><th>failed</th><th>turnaround median</th><th>turnaround 95th percentile</th></tr>
         ${activityRow('last hour', hour)}${activityRow('last 24 hours', day)}</table>
       <h2>Intake, processing, sending</h2>
-      <table><tr><th>stage</th><th>state</th><th></th></tr>${pauses}</table>
+      <table><tr><th>stage</th><th>state</th><th></th></tr>${pauses}</table>${ctx.cluster ? html`<p><a href="/nodes">Pause or resume one node</a></p>` : ''}
       <h2>Destinations</h2>
       <table><tr><th>archive</th><th>last send</th></tr>
         ${sends.map((d) => html`<tr class="${d.failing ? 'failing' : ''}"><td>${d.key}</td><td>${lastSendCell(d)}</td></tr>`)}</table>`;

@@ -28,7 +28,7 @@ export const pageUser = (s: Session) => ({ name: s.user.name, role: s.user.role,
 /** Answers with `body` in the page frame, showing the note or error an action redirected with. */
 export function showPage(ctx: WebContext, request: PageRequest, options: { title: string; active: string; refresh?: number }, body: Html): void {
   const { params } = request;
-  const frame = { ...options, user: pageUser(request.session), note: params.get('note') ?? undefined, error: params.get('error') ?? undefined, aeTitle: ctx.config.receive.aeTitle };
+  const frame = { ...options, user: pageUser(request.session), note: params.get('note') ?? undefined, error: params.get('error') ?? undefined, aeTitle: ctx.config.receive.aeTitle, cluster: !!ctx.cluster };
   sendHtml(request.res, 200, page(frame, body));
 }
 

@@ -14,6 +14,7 @@ import { configurationPage } from './page-configuration.js';
 import { destinationsPage } from './page-destinations.js';
 import { jobPage, qcPicture } from './page-job.js';
 import { jobsPage } from './page-jobs.js';
+import { nodesPage } from './page-nodes.js';
 import { overviewPage } from './page-overview.js';
 import { selfTestPage } from './page-self-test.js';
 import { readForm } from './request.js';
@@ -24,6 +25,7 @@ export type { RunnerControl, WebDeps } from './context.js';
 
 const PAGES: ReadonlyArray<Route<PageHandler>> = [
   { method: 'GET', path: /^\/$/, handler: overviewPage },
+  { method: 'GET', path: /^\/nodes$/, handler: nodesPage },
   { method: 'GET', path: /^\/jobs$/, handler: jobsPage },
   { method: 'GET', path: /^\/jobs\/(\d+)$/, handler: jobPage },
   { method: 'GET', path: /^\/jobs\/(\d+)\/qc\.png$/, handler: qcPicture },
@@ -44,7 +46,7 @@ export function createWebHandler(deps: WebDeps) {
       await auth.login(req, res, url);
       return true;
     }
-    const { token, session } = auth.sessionOf(req);
+    const { token, session } = await auth.sessionOf(req);
     if (route.startsWith('/api/')) return serveApi(ctx, req, res, url, route, session);
     if (!session) {
       auth.refuseAnonymous(req, res, url);
@@ -53,12 +55,12 @@ export function createWebHandler(deps: WebDeps) {
     const method = req.method ?? 'GET';
     if (method === 'POST') {
       const form = await readForm(req);
-      if (!auth.formIsGenuine(res, session, form, route)) return true;
+      if (!(await auth.formIsGenuine(res, session, form, route))) return true;
       if (route === '/logout') {
-        auth.logout(res, session, token);
+        await auth.logout(res, session, token);
         return true;
       }
-      if (!auth.mayAct(res, session, route)) return true;
+      if (!(await auth.mayAct(res, session, route))) return true;
       const action = findRoute(ACTIONS, method, route);
       if (!action) sendHtml(res, 404, page({ title: 'Not found', user: pageUser(session) }, html`<h1>No such action</h1>`));
       else await runAction(ctx, session, action.handler, { form, query: url.searchParams, match: action.match }, route, res);

@@ -13,6 +13,7 @@ import type { PoolConfig } from '../../config/sections/pool.js';
 import { logger } from '../log.js';
 import type { DerivePayload, DeriveResult } from './tasks/derive.js';
 import type { InferPayload, InferResult } from './tasks/infer.js';
+import type { PrecisionTrialPayload, PrecisionTrialResult } from './tasks/precision-trial.js';
 import type { ProbePayload, ProbeResult } from './tasks/probe.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from './tasks/register.js';
 import type { WarmPayload, WarmResult } from './tasks/warm.js';
@@ -23,6 +24,7 @@ export interface PoolTasks {
   infer: { payload: InferPayload; result: InferResult };
   probe: { payload: ProbePayload; result: ProbeResult };
   warm: { payload: WarmPayload; result: WarmResult };
+  'precision-trial': { payload: PrecisionTrialPayload; result: PrecisionTrialResult };
   derive: { payload: DerivePayload; result: DeriveResult };
 }
 

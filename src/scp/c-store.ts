@@ -1,6 +1,7 @@
 // C-STORE handling: an instance streamed into the spool is checked (UIDs present, valid and matching the request),
 // committed to its series folder or the unrouted area, and recorded in the job store. A refused instance is kept in
-// the error area with its reason; an instance the store cannot record yet is acknowledged and recorded later.
+// the error area with its reason; an instance the store cannot record yet is acknowledged and recorded later — or,
+// in a cluster, whose nodes act on the shared index alone, answered Out of Resources and withdrawn from the spool.
 import fs from 'node:fs';
 import type { requests as dimseRequests } from 'dcmjs-dimse';
 import { DimseStatus } from '../dicom/status.js';
@@ -65,7 +66,15 @@ export async function storeInstance(arrival: Arrival, request: CStoreRequest, wr
   const decision = routeInstance({ ...header, sopInstanceUid }, arrival.callingAe, arrival.rt.options.routing);
   if (decision.routed) {
     // One series belongs to one study; its spool folder and its job are found by both UIDs.
-    const study = await arrival.rt.deps.store.studyOfSeries(header.seriesInstanceUid!);
+    let study: string | undefined;
+    try {
+      study = await arrival.rt.deps.store.studyOfSeries(header.seriesInstanceUid!);
+    } catch (error) {
+      await writer.discard();
+      arrival.rt.metrics.failures.inc({ reason: 'index unreadable' });
+      arrival.log.error(`cannot read the job store, instance refused (Out of Resources): ${(error as Error).message}`, ids);
+      return { code: DimseStatus.OutOfResources, comment: `cannot read the job store: ${(error as Error).message}` };
+    }
     if (study && study !== header.studyInstanceUid) {
       return refuse(arrival, writer, { code: DimseStatus.DataSetDoesNotMatchSopClass, reason: 'series in two studies', comment: `series already received in study ${study}` }, ids);
     }
@@ -93,7 +102,7 @@ export async function storeInstance(arrival: Arrival, request: CStoreRequest, wr
     arrival.rt.metrics.instances.inc({ routed: String(decision.routed) });
     arrival.rt.metrics.bytes.inc({}, writer.bytes);
     // Awaited inside the try: the folder stays busy (never removed by retention) until the instance is recorded.
-    return await record(arrival, header, decision, ids, writer.bytes);
+    return await record(arrival, header, decision, ids, writer.bytes, committed);
   } finally {
     arrival.rt.deps.spool.settled(dir);
   }
@@ -151,6 +160,7 @@ async function record(
   decision: ReturnType<typeof routeInstance>,
   ids: { studyInstanceUid?: string; seriesInstanceUid?: string; sopInstanceUid: string },
   bytes: number,
+  committed: { target: string; existing: 'none' | 'identical' },
 ): Promise<{ code: number; comment?: string }> {
   const sopInstanceUid = ids.sopInstanceUid;
   if (!decision.routed) {
@@ -180,6 +190,13 @@ async function record(
     else if (recorded.reopened) arrival.log.info('late instance re-opened the series', { ...ids, jobId: job.id });
     else arrival.log.debug('instance stored', { ...ids, jobId: job.id });
   } catch (error) {
+    if (arrival.rt.options.indexRequired) {
+      // Never acknowledged: the sender keeps the instance and sends it again. A copy spooled before stays.
+      if (committed.existing === 'none') await arrival.rt.deps.spool.withdraw(committed.target).catch(() => undefined);
+      arrival.rt.metrics.failures.inc({ reason: 'index unwritable' });
+      arrival.log.error(`instance not recorded in the job store, refused (Out of Resources): ${(error as Error).message}`, ids);
+      return { code: DimseStatus.OutOfResources, comment: `cannot record the instance: ${(error as Error).message}` };
+    }
     // The instance is durable in the spool, so it is acknowledged; recording it is retried until the store
     // writes again (and the spool scan at the next start would find it too).
     arrival.rt.unrecorded.set(`${instance.seriesInstanceUid}/${sopInstanceUid}`, instance);

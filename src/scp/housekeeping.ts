@@ -24,9 +24,11 @@ export interface HousekeepingDeps {
   log: Logger;
   folder: Pick<DataFolder, 'jobWorkDir'>;
   /** Deletes audit entries older than the date (the operations page's log); returns how many. */
-  purgeAudit?(before: Date): number;
+  purgeAudit?(before: Date): Promise<number>;
   /** Free bytes for the spool; undefined when it cannot be read (no pressure then). */
   freeBytes?(): number | undefined;
+  /** Whether this node cleans now (in a cluster, one node at a time); absent: always. */
+  due?: () => boolean;
 }
 
 const DAY = 86400_000;
@@ -91,7 +93,7 @@ export async function cleanSpool(config: HousekeepingConfig, deps: HousekeepingD
   }
   if (config.retention.auditDays > 0 && deps.purgeAudit) {
     await step('audit', async () => {
-      const removed = deps.purgeAudit!(ago(config.retention.auditDays));
+      const removed = await deps.purgeAudit!(ago(config.retention.auditDays));
       if (removed > 0) log.info(`${removed} audit log entries removed after retention`);
     });
   }
@@ -125,9 +127,14 @@ export function startHousekeeping(config: HousekeepingConfig, deps: Housekeeping
     config.retention.auditDays * DAY,
   ].filter((ms) => ms > 0);
   const every = Math.min(3600_000, Math.max(1000, Math.min(...periods, 3600_000)));
-  const timer = setInterval(() => void cleanSpool(config, deps), every);
+  const due = deps.due ?? (() => true);
+  const timer = setInterval(() => {
+    if (due()) void cleanSpool(config, deps);
+  }, every);
   // Space runs out faster than retention periods pass: pressure is looked at every half minute.
-  const pressure = setInterval(() => void relievePressure(config, deps).catch((e: Error) => deps.log.warn(`cleanup (disk pressure): ${e.message}`)), 30_000);
+  const pressure = setInterval(() => {
+    if (due()) void relievePressure(config, deps).catch((e: Error) => deps.log.warn(`cleanup (disk pressure): ${e.message}`));
+  }, 30_000);
   timer.unref();
   pressure.unref();
   return {

@@ -25,9 +25,11 @@ export async function reconcileSpool(spool: Spool, store: JobStore): Promise<{ r
   let recorded = 0;
   const jobs = new Map<number, Job>();
   for (const series of await spool.listSeries()) {
+    // One question per series folder: on a shared spool with a database server, one per file would hold the start up.
+    const known = series.files.length > 0 ? await store.seriesInstances(series.series) : new Set<string>();
     for (const name of series.files) {
       const sopFromName = name.replace(/\.dcm$/, '');
-      if (await store.hasInstance(series.series, sopFromName)) continue;
+      if (known.has(sopFromName)) continue;
       const file = path.join(series.dir, name);
       try {
         const handle = await fs.promises.open(file, 'r');

@@ -29,6 +29,11 @@ export interface ScpOptions {
   tls?: { key: Buffer; cert: Buffer; ca?: Buffer; requireClientCert: boolean };
   /** While it answers true, new associations are refused as transient: senders keep their series and retry. */
   intakePaused?: () => boolean;
+  /**
+   * An instance the job store cannot record is answered Out of Resources instead of acknowledged and recorded later
+   * (a cluster: the other nodes know of an instance only from the shared index).
+   */
+  indexRequired?: boolean;
 }
 
 export interface ScpDependencies {

@@ -29,6 +29,20 @@ export interface CompletionRules {
   graceMs: number;
   /** Whether the spooled instances of a series are the whole series. */
   wholeSeries?: (studyInstanceUid: string, seriesInstanceUid: string) => Promise<WholeSeriesEvidence>;
+  /** In a cluster: instances of a series may arrive at any node, so the idle rule is the cluster's (below). */
+  shared?: SharedCompletion;
+}
+
+/**
+ * The idle rule of a cluster: a series is idle when its last instance, received by any node, is older than the idle
+ * time, and no association of a live node is delivering it. The database knows both; this node tells it which of
+ * its associations deliver which series.
+ */
+export interface SharedCompletion {
+  delivering(jobId: number, association: number): void;
+  ended(association: number): void;
+  /** Queues the series idle since `idleBefore`; those jobs. */
+  completeIdle(idleBefore: Date): Promise<Job[]>;
 }
 
 export class SeriesCompletion {
@@ -36,6 +50,9 @@ export class SeriesCompletion {
   private timer: NodeJS.Timeout | undefined;
   private readonly log = logger('scp.completion');
   private readonly rules: CompletionRules;
+  /** Associations that delivered a series, as the cluster was told. */
+  private readonly sharedDeliveries = new Set<number>();
+  private sweepFailing = false;
 
   constructor(
     private readonly store: JobStore,
@@ -69,7 +86,12 @@ export class SeriesCompletion {
     entry.arrivals++;
     clearTimeout(entry.early);
     entry.early = undefined;
-    if (associationId !== undefined) entry.delivering.add(associationId);
+    if (associationId === undefined) return;
+    if (this.rules.shared && !entry.delivering.has(associationId)) {
+      this.sharedDeliveries.add(associationId);
+      this.rules.shared.delivering(job.id, associationId);
+    }
+    entry.delivering.add(associationId);
   }
 
   /** Starts (or restarts) the idle timer of a job that is receiving, e.g. after a restart. */
@@ -94,6 +116,7 @@ export class SeriesCompletion {
    * sender finished: the series it delivered are then examined for early completion after the grace.
    */
   associationEnded(associationId: number, released = false): void {
+    if (this.sharedDeliveries.delete(associationId)) this.rules.shared?.ended(associationId);
     for (const entry of this.pending.values()) {
       if (entry.delivering.delete(associationId) && released && entry.delivering.size === 0) this.examineAfterGrace(entry);
     }
@@ -128,9 +151,32 @@ export class SeriesCompletion {
   }
 
   async check(now = Date.now()): Promise<void> {
+    if (this.rules.shared) await this.sweep(this.rules.shared, now);
     for (const entry of [...this.pending.values()]) {
       if (entry.delivering.size > 0 || now - entry.lastArrival < this.rules.idleMs) continue;
-      await this.complete(entry, `idle for ${Math.round((now - entry.lastArrival) / 1000)} s`, now);
+      // In a cluster the sweep decides, from what every node received; this node stops watching the series.
+      if (this.rules.shared) this.pending.delete(entry.jobId);
+      else await this.complete(entry, `idle for ${Math.round((now - entry.lastArrival) / 1000)} s`, now);
+    }
+  }
+
+  /** Queues every series of the cluster that is idle; a database that does not answer is logged once until it does. */
+  private async sweep(shared: SharedCompletion, now: number): Promise<void> {
+    let queued: Job[];
+    try {
+      queued = await shared.completeIdle(new Date(now - this.rules.idleMs));
+    } catch (error) {
+      if (!this.sweepFailing) this.log.error(`cannot look for complete series (retried): ${(error as Error).message}`);
+      this.sweepFailing = true;
+      return;
+    }
+    this.sweepFailing = false;
+    for (const job of queued) {
+      const entry = this.pending.get(job.id);
+      if (entry) clearTimeout(entry.early);
+      this.pending.delete(job.id);
+      this.log.info('series complete (idle in the cluster), job queued', { jobId: job.id, studyInstanceUid: job.studyInstanceUid, seriesInstanceUid: job.seriesInstanceUid, instances: job.instances, rule: 'idle' });
+      this.onQueued(job);
     }
   }
 

@@ -3,7 +3,7 @@
 // answers Success. A crash at any point leaves either a stray temporary file (never acknowledged, removed at start)
 // or a complete instance in its place.
 //
-//   <spool>/incoming/<random>.part                       instances being received
+//   <spool>/incoming/[<node>+]<random>.part              instances being received (in a cluster, by that node)
 //   <spool>/series/<StudyUID>/<SeriesUID>/<SOPUID>.dcm    routed instances, grouped by series (one job per series)
 //   <spool>/unrouted/<SeriesUID>/<SOPUID>.dcm             acknowledged but not processed; deleted after retention
 //   <spool>/errors/<time>-<random>.dcm (+ .json)          refused instances kept for inspection, with the reason
@@ -18,6 +18,9 @@ import { fsyncDir } from '../durable.js';
 import { ErrorArea } from './error-area.js';
 import { datasetOffset } from './part10.js';
 import { nodeSpoolIo, type SpoolIo, SpoolWriter } from './spool-writer.js';
+
+/** A temporary file in the incoming folder older than this was left by a node that is gone. */
+const ABANDONED_MS = 86400_000;
 
 /** A UID as a file name; only valid UIDs reach the spool's folders, anything else is replaced, never trusted. */
 export function uidFileName(uid: string | undefined): string {
@@ -64,9 +67,14 @@ export class Spool {
   private activity = 0;
   private readonly lastActivity = new Map<string, number>();
 
+  /**
+   * `node`: in a cluster, the name of this node among those sharing the spool; its temporary files carry it, so that
+   * at start it removes its own and never another node's instance in flight.
+   */
   constructor(
     readonly root: string,
     private readonly io: SpoolIo = nodeSpoolIo,
+    private readonly node?: string,
   ) {
     this.incomingDir = path.join(root, 'incoming');
     this.seriesRoot = path.join(root, 'series');
@@ -75,19 +83,39 @@ export class Spool {
     this.errors = new ErrorArea(this.errorsRoot);
   }
 
-  /** Creates the layout and removes temporary files of instances that were never acknowledged. */
+  /**
+   * Creates the layout and removes temporary files of instances that were never acknowledged: this node's (all of
+   * them on a single node), and in a cluster those another node left more than a day ago (no instance takes that
+   * long to arrive: that node died and its name is not used any more).
+   */
   async init(): Promise<{ removedPartial: number }> {
     for (const dir of [this.incomingDir, this.seriesRoot, this.unroutedRoot, this.errorsRoot]) await fs.promises.mkdir(dir, { recursive: true });
     let removedPartial = 0;
+    const prefix = this.tempPrefix();
     for (const name of await fs.promises.readdir(this.incomingDir)) {
-      await fs.promises.rm(path.join(this.incomingDir, name), { force: true, recursive: true });
+      const file = path.join(this.incomingDir, name);
+      if (!name.startsWith(prefix)) {
+        const stat = await fs.promises.stat(file).catch(() => undefined);
+        if (!stat || Date.now() - stat.mtimeMs < ABANDONED_MS) continue;
+      }
+      await fs.promises.rm(file, { force: true, recursive: true });
       removedPartial++;
     }
     return { removedPartial };
   }
 
+  /** What the names of this node's temporary files begin with ('+' is in no node name, so no name prefixes another). */
+  private tempPrefix(): string {
+    return this.node ? `${this.node}+` : '';
+  }
+
+  /** A temporary file of this node in the incoming folder. */
+  private tempPath(name: string): string {
+    return path.join(this.incomingDir, `${this.tempPrefix()}${name}`);
+  }
+
   openInstance(metaHeader: Buffer): SpoolWriter {
-    return new SpoolWriter(path.join(this.incomingDir, `${randomUUID()}.part`), metaHeader, this.io);
+    return new SpoolWriter(this.tempPath(`${randomUUID()}.part`), metaHeader, this.io);
   }
 
   seriesDir(studyInstanceUid: string | undefined, seriesInstanceUid: string | undefined): string {
@@ -124,6 +152,12 @@ export class Spool {
     }
   }
 
+  /** Removes an instance committed but not acknowledged after all (the job store could not record it). */
+  async withdraw(target: string): Promise<void> {
+    await fs.promises.rm(target, { force: true });
+    await fsyncDir(path.dirname(target));
+  }
+
   /** link(2) never overwrites: false when `target` exists already. */
   private async linkNew(temp: string, dir: string, target: string): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
@@ -146,7 +180,7 @@ export class Spool {
    * checks that at least `minFreeBytes` stay free. Resolves with the reason it cannot, or undefined.
    */
   async probeWritable(bytes = 256 * 1024, minFreeBytes = 0): Promise<string | undefined> {
-    const probe = path.join(this.incomingDir, `probe-${randomUUID()}.part`);
+    const probe = this.tempPath(`probe-${randomUUID()}.part`);
     const writer = new SpoolWriter(probe, Buffer.alloc(0), this.io);
     try {
       writer.end(Buffer.alloc(bytes));
@@ -247,7 +281,7 @@ export class Spool {
   removeSeriesIfIdle(studyInstanceUid: string, seriesInstanceUid: string, mark = Number.POSITIVE_INFINITY): boolean {
     const dir = this.seriesDir(studyInstanceUid, seriesInstanceUid);
     if (this.busy.has(dir) || (this.lastActivity.get(dir) ?? 0) > mark) return false;
-    const trash = path.join(this.incomingDir, `${randomUUID()}.removed`);
+    const trash = this.tempPath(`${randomUUID()}.removed`);
     try {
       fs.renameSync(dir, trash);
     } catch {

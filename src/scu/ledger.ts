@@ -1,9 +1,11 @@
 // The durable record of what each archive has confirmed storing. An object is written here only after a
 // C-STORE Success (or Warning) response, and the sender consults it before every send, so a restart or a re-run
 // of the same job never sends again what an archive already holds, and nothing is reported sent that was not.
-// Per destination, one append-only journal of JSON lines: the confirmations of one association are appended and
-// fsynced together (one fsync per batch, not one per object). Records of older nodes (one file per object in
-// the same folder) are still read.
+// A single node keeps it in files (below); a cluster in PostgreSQL (jobs/state/postgres/ledger.ts), shared by every
+// node that sends. The interface is asynchronous for the database; the sender asks about a batch at once.
+// In files: per destination, one append-only journal of JSON lines: the confirmations of one association are
+// appended and fsynced together (one fsync per batch, not one per object). Records of older nodes (one file per
+// object in the same folder) are still read.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Destination } from '../../config/sections/results.js';
@@ -17,6 +19,23 @@ export interface StoredRecord {
   storedAt: string;
 }
 
+export interface ConfirmedStore {
+  sopInstanceUid: string;
+  status: number;
+  description: string;
+}
+
+export interface DeliveryLedger {
+  /** The confirmed stores at `d` among `sopInstanceUids`, by SOP Instance UID. */
+  confirmed(d: Destination, sopInstanceUids: readonly string[]): Promise<Map<string, StoredRecord>>;
+  /** The most recent confirmed store at `d`, if any. */
+  latest(d: Destination): Promise<StoredRecord | undefined>;
+  /** Records confirmed stores together, durable when the promise resolves. */
+  recordMany(d: Destination, stores: readonly ConfirmedStore[]): Promise<void>;
+  /** Forgets confirmed stores, so that the objects are sent again (an operator's re-send); how many there were. */
+  forget(d: Destination, sopInstanceUids: readonly string[]): Promise<number>;
+}
+
 /** One journal line: a confirmed store, or an operator's "send it again". */
 type JournalLine = StoredRecord | { forget: string; at: string };
 
@@ -26,7 +45,7 @@ export function destinationKey(d: Destination): string {
 
 const JOURNAL = 'stored.jsonl';
 
-function checkUid(sopInstanceUid: string): void {
+export function checkUid(sopInstanceUid: string): void {
   if (!/^[0-9.]+$/.test(sopInstanceUid)) throw new Error(`'${sopInstanceUid}' is not a SOP Instance UID`);
 }
 
@@ -37,7 +56,7 @@ interface JournalView {
   latest?: StoredRecord;
 }
 
-export class StoredLedger {
+export class StoredLedger implements DeliveryLedger {
   /** The journal as last read, per destination folder; read again when the file changed (another process wrote). */
   private readonly views = new Map<string, JournalView>();
 
@@ -48,7 +67,10 @@ export class StoredLedger {
   }
 
   private view(d: Destination): JournalView {
-    const folder = this.folder(d);
+    return this.viewOf(this.folder(d));
+  }
+
+  private viewOf(folder: string): JournalView {
     const file = path.join(folder, JOURNAL);
     let stat: fs.Stats | undefined;
     try {
@@ -91,33 +113,53 @@ export class StoredLedger {
     }
   }
 
-  has(d: Destination, sopInstanceUid: string): boolean {
-    return this.get(d, sopInstanceUid) !== undefined;
-  }
-
-  get(d: Destination, sopInstanceUid: string): StoredRecord | undefined {
+  private get(d: Destination, sopInstanceUid: string): StoredRecord | undefined {
     return this.view(d).records.get(sopInstanceUid) ?? (/^[0-9.]+$/.test(sopInstanceUid) ? this.legacy(d, sopInstanceUid) : undefined);
   }
 
-  /** Forgets a confirmed store, so that the object is sent again (an operator's re-send). */
-  forget(d: Destination, sopInstanceUid: string): void {
-    checkUid(sopInstanceUid);
-    fs.rmSync(path.join(this.folder(d), sopInstanceUid), { force: true });
-    if (this.view(d).records.has(sopInstanceUid)) this.append(d, [{ forget: sopInstanceUid, at: new Date().toISOString() }]);
+  async confirmed(d: Destination, sopInstanceUids: readonly string[]): Promise<Map<string, StoredRecord>> {
+    const found = new Map<string, StoredRecord>();
+    for (const uid of sopInstanceUids) {
+      const record = this.get(d, uid);
+      if (record) found.set(uid, record);
+    }
+    return found;
   }
 
-  /** The most recent confirmed store at `d`, if any. */
-  latest(d: Destination): StoredRecord | undefined {
+  async forget(d: Destination, sopInstanceUids: readonly string[]): Promise<number> {
+    for (const uid of sopInstanceUids) checkUid(uid);
+    const known = await this.confirmed(d, sopInstanceUids);
+    for (const uid of sopInstanceUids) fs.rmSync(path.join(this.folder(d), uid), { force: true });
+    const journaled = sopInstanceUids.filter((uid) => this.view(d).records.has(uid));
+    const at = new Date().toISOString();
+    if (journaled.length > 0) this.append(d, journaled.map((uid) => ({ forget: uid, at })));
+    return known.size;
+  }
+
+  /** Every confirmed store of every destination (to move a node's ledger into a cluster's). */
+  all(): StoredRecord[] {
+    const folders = fs.existsSync(this.root) ? fs.readdirSync(this.root, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
+    return folders.flatMap((entry) => {
+      const folder = path.join(this.root, entry.name);
+      const records = new Map(this.viewOf(folder).records);
+      // Records of older nodes: one file per object, removed when forgotten.
+      for (const name of fs.readdirSync(folder).filter((n) => /^[0-9.]+$/.test(n) && !records.has(n))) {
+        try {
+          records.set(name, JSON.parse(fs.readFileSync(path.join(folder, name), 'utf8')) as StoredRecord);
+        } catch {
+          // An unreadable record was never a confirmation that can be relied on.
+        }
+      }
+      return [...records.values()];
+    });
+  }
+
+  async latest(d: Destination): Promise<StoredRecord | undefined> {
     return this.view(d).latest;
   }
 
-  /** Records one confirmed store. */
-  record(d: Destination, sopInstanceUid: string, status: number, description: string): void {
-    this.recordMany(d, [{ sopInstanceUid, status, description }]);
-  }
-
-  /** Records confirmed stores together: appended to the journal and fsynced once before returning. */
-  recordMany(d: Destination, stores: Array<{ sopInstanceUid: string; status: number; description: string }>): void {
+  /** Appended to the journal and fsynced once before resolving. */
+  async recordMany(d: Destination, stores: readonly ConfirmedStore[]): Promise<void> {
     if (stores.length === 0) return;
     for (const s of stores) checkUid(s.sopInstanceUid);
     const at = new Date().toISOString();

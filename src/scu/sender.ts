@@ -7,7 +7,7 @@
 import type { Destination } from '../../config/sections/results.js';
 import type { Logger } from '../log.js';
 import type { DestinationHealth } from './destination-health.js';
-import { type StoredLedger, destinationKey } from './ledger.js';
+import { type DeliveryLedger, destinationKey } from './ledger.js';
 import { type StoreItem, type StoreOptions, type StoreOutcome, storeOverAssociation } from './store.js';
 
 export interface RetryPolicy {
@@ -63,7 +63,7 @@ export function backoffDelay(policy: RetryPolicy, failedAttempts: number): numbe
 }
 
 export interface DeliveryDeps {
-  ledger: StoredLedger;
+  ledger: DeliveryLedger;
   /** Associations opened at once, each carrying a share of the objects (at least 1). */
   associations?: number;
   policy: RetryPolicy;
@@ -90,16 +90,20 @@ async function deliverRounds(destination: Destination, items: SendItem[], deps: 
   const key = destinationKey(destination);
   const started = Date.now();
   const giveUpAt = deps.policy.giveUpAfterMs ? started + deps.policy.giveUpAfterMs : Infinity;
-  const held = () => items.filter((item) => deps.ledger.has(destination, item.sopInstanceUid)).length;
-  const partly = () => {
-    const n = held();
-    const seg = items.filter((i) => i.last && !deps.ledger.has(destination, i.sopInstanceUid)).map((i) => i.label);
-    return n === 0 ? 'nothing delivered' : `partial delivery: ${n} of ${items.length} objects stored${seg.length ? ` (${[...new Set(seg)].join(', ')} not sent)` : ''}`;
+  const confirmed = () => deps.ledger.confirmed(destination, items.map((item) => item.sopInstanceUid));
+  /** How much of the set the archive holds, in words and as a count. */
+  const partly = async () => {
+    const held = await confirmed();
+    const n = held.size;
+    const seg = items.filter((i) => i.last && !held.has(i.sopInstanceUid)).map((i) => i.label);
+    const words = n === 0 ? 'nothing delivered' : `partial delivery: ${n} of ${items.length} objects stored${seg.length ? ` (${[...new Set(seg)].join(', ')} not sent)` : ''}`;
+    return { words, n };
   };
   let last: StoreOutcome | undefined;
   // `attempt` counts rounds that failed (plus the one under way): sending the SEG after the images is no retry.
   for (let attempt = 1; ; ) {
-    const missing = items.filter((item) => !deps.ledger.has(destination, item.sopInstanceUid));
+    const held = await confirmed();
+    const missing = items.filter((item) => !held.has(item.sopInstanceUid));
     waiting?.set(missing.length);
     if (missing.length === 0) return;
     const first = missing.filter((item) => !item.last);
@@ -110,7 +114,7 @@ async function deliverRounds(destination: Destination, items: SendItem[], deps: 
     let failed = 0;
     const refusals = new Map<string, SendItem[]>();
     // The archive's confirmations of this round, made durable together.
-    deps.ledger.recordMany(
+    await deps.ledger.recordMany(
       destination,
       outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : [])),
     );
@@ -142,13 +146,14 @@ async function deliverRounds(destination: Destination, items: SendItem[], deps: 
     }
     if (permanent) {
       const item = permanent.item as SendItem;
+      const part = await partly();
       throw new DeliveryError(
-        `${destination.aeTitle} refused ${item.label} ${item.sopInstanceUid}: ${permanent.description}; ${partly()}`,
+        `${destination.aeTitle} refused ${item.label} ${item.sopInstanceUid}: ${permanent.description}; ${part.words}`,
         key,
         item.sopInstanceUid,
         permanent.status,
         false,
-        held(),
+        part.n,
         items.length,
       );
     }
@@ -158,13 +163,14 @@ async function deliverRounds(destination: Destination, items: SendItem[], deps: 
     if (outOfAttempts || Date.now() + delay > giveUpAt) {
       const item = last!.item as SendItem;
       const why = outOfAttempts ? `after ${attempt} attempts` : `after ${attempt} attempts over ${formatDuration(Date.now() - started)}`;
+      const part = await partly();
       throw new DeliveryError(
-        `${destination.aeTitle} did not store ${failed} object(s) ${why}; last: ${item.label} ${item.sopInstanceUid}: ${last!.description}; ${partly()}`,
+        `${destination.aeTitle} did not store ${failed} object(s) ${why}; last: ${item.label} ${item.sopInstanceUid}: ${last!.description}; ${part.words}`,
         key,
         item.sopInstanceUid,
         last!.status,
         true,
-        held(),
+        part.n,
         items.length,
       );
     }

@@ -15,7 +15,7 @@ import { extractBrain } from '../jobs/processing/extract-brain.js';
 import { applyToPoint, indexToWorld } from '../pipeline/space/geometry.js';
 import { type MaskDisagreement, compareMasks, dice, maskDisagreement } from '../pipeline/segmentation/mask-metrics.js';
 import { readNifti } from '../pipeline/io/nifti.js';
-import { resolveModel } from '../pipeline/segmentation/model-files.js';
+import { oneShotPrecision, resolveModel } from '../pipeline/segmentation/model-files.js';
 import { fillHoles } from '../pipeline/segmentation/postprocess.js';
 import { seededRandom } from '../pipeline/registration/similarity.js';
 import { type Contrast, renderLabelMap as renderLabelImage } from './quantize/label-images.js';
@@ -231,7 +231,7 @@ function selected(name: string, only: string | undefined): boolean {
 export async function evaluateModel(options: EvaluationOptions): Promise<number> {
   const { data, out, perturbations } = options;
   const config = loadConfig({ file: options.configFile });
-  const model = { ...config.model, name: options.model ?? config.model.name, precision: (options.precision ?? config.model.precision) as 'FP32' | 'INT8' };
+  const model = { ...config.model, name: options.model ?? config.model.name, precision: oneShotPrecision((options.precision ?? config.model.precision) as 'FP32' | 'INT8' | 'auto') };
   configureLogging({ level: 'error', stream: 'stderr' });
   const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => selected(c.name, options.only));
   const dicomHeads = DICOM_HEADS.filter((h) => options.dicom && fs.existsSync(path.join(options.dicom, h)) && selected(h, options.only));

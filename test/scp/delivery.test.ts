@@ -58,7 +58,7 @@ describe.skipIf(!hasTool('storescp'))('archive outages', () => {
     const ledger = new StoredLedger(path.join(dir, 'ledger'));
     // Two images reached the archive in an earlier attempt.
     const images = items.filter((i) => !i.last);
-    for (const i of images.slice(0, 2)) ledger.record(destination, i.sopInstanceUid, 0, 'Success');
+    await ledger.recordMany(destination, images.slice(0, 2).map((i) => ({ sopInstanceUid: i.sopInstanceUid, status: 0, description: 'Success' })));
     const error = await deliver(destination, items, {
       ledger,
       policy: { maxAttempts: 0, initialDelayMs: 100, maxDelayMs: 200, giveUpAfterMs: 1500 },

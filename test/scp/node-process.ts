@@ -53,6 +53,8 @@ export async function startNode(dataDir: string, config: Record<string, any> = {
     results: { destinations: [{ aeTitle: 'NOWHERE', host: '127.0.0.1', port: 9 }], ...(config.results ?? {}) },
     // These tests read /api/jobs without logging in.
     ops: { apiWithoutLogin: true, ...(config.ops ?? {}) },
+    // Forced: timing FP32 against INT8 at every start ('auto') would lengthen each test; health.test.ts covers it.
+    model: { precision: 'INT8', ...(config.model ?? {}) },
   };
   const file = path.join(dataDir, `config-${Date.now()}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...config, ...base }));

@@ -182,6 +182,24 @@ describe('spool', () => {
     expect(spool.removeSeriesIfIdle('1.2.3', '1.2.3.4', spool.activityMark())).toBe(true);
   });
 
+  it('on a spool shared by the nodes of a cluster, a node starting removes its own partial instances only', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-spool-'));
+    const [a, b, ab] = [new Spool(root, undefined, 'a'), new Spool(root, undefined, 'b'), new Spool(root, undefined, 'a.b')];
+    await a.init();
+    const inFlight = [a, b, ab].map((spool) => {
+      const writer = spool.openInstance(meta());
+      writer.write(Buffer.alloc(10));
+      return writer;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const abandoned = path.join(a.incomingDir, 'gone+0000.part');
+    fs.writeFileSync(abandoned, '');
+    fs.utimesSync(abandoned, new Date(Date.now() - 2 * 86400_000), new Date(Date.now() - 2 * 86400_000));
+    expect(await a.init()).toEqual({ removedPartial: 2 });
+    expect(fs.readdirSync(a.incomingDir).sort()).toEqual([path.basename(inFlight[2].tempPath), path.basename(inFlight[1].tempPath)].sort());
+    for (const writer of inFlight) await writer.discard();
+  });
+
   it('reports a write failure instead of throwing, and leaves nothing behind', async () => {
     const spool = new Spool(fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-spool-')));
     await spool.init();

@@ -10,12 +10,13 @@ import { dataFolder, resultsDirOf } from '../../data-folder.js';
 import { DicomError } from '../../dicom/errors.js';
 import type { DerivedObjectOptions } from '../../pipeline/derived/objects.js';
 import { type ResultFilesInput, writeResultFiles } from '../../pipeline/derived/result-files.js';
-import { type ModelEntry, resolveModel } from '../../pipeline/segmentation/model-files.js';
-import { StoredLedger, destinationKey } from '../../scu/ledger.js';
+import { type ModelEntry, modelCandidates } from '../../pipeline/segmentation/model-files.js';
+import { type DeliveryLedger, StoredLedger, destinationKey } from '../../scu/ledger.js';
 import { DeliveryError, deliver } from '../../scu/sender.js';
 import { HeldForReviewError, type JobContext, ResultsMissingError, type SeriesProcessor } from './contract.js';
 import type { ExtractionStep } from './extract-brain.js';
 import { type BrainExtractor, poolExtractor } from './extractor.js';
+import type { ChosenModel } from './model-choice.js';
 import { loadSeriesIsolated } from './parse-series.js';
 import { ResultIndex, type ResultSet, inputKey, readResultSet, recordResultSet } from './result-set.js';
 import { BRAINSTRIP_VERSION } from '../../version.js';
@@ -108,21 +109,31 @@ export interface SeriesProcessorHandle extends SeriesProcessor {
 }
 
 /**
- * `model`: the model resolved when the node started (resolved here from the configuration when absent, once).
- * `warm`: prepare the workers now (the node), not when the first series needs them (one-shot tools).
+ * `models`: the model files resolved when the node started (modelCandidates: both precisions under 'auto'; resolved
+ * here from the configuration when absent, once). `warm`: prepare the workers now (the node), not when the first
+ * series needs them (one-shot tools). `onModelChosen`: told which of them runs, and why.
  */
 export function createSeriesProcessor(
   config: BrainstripConfig,
-  deps: { model?: ModelEntry; extractor?: BrainExtractor; warm?: boolean; destinationHealth?: DestinationHealth } = {},
+  deps: {
+    models?: readonly ModelEntry[];
+    extractor?: BrainExtractor;
+    warm?: boolean;
+    destinationHealth?: DestinationHealth;
+    ledger?: DeliveryLedger;
+    onModelChosen?(chosen: ChosenModel): void;
+  } = {},
 ): SeriesProcessorHandle {
-  const model = deps.model ?? resolveModel({ dir: config.model.dir || undefined, name: config.model.name, precision: config.model.precision, verify: false });
-  const extractor = deps.extractor ?? poolExtractor(config, model, deps.warm);
+  const models = deps.models ?? modelCandidates(config.model, false);
+  const extractor = deps.extractor ?? poolExtractor(config, models, { warm: deps.warm, onChosen: deps.onModelChosen });
   const folder = dataFolder(config);
-  const ledger = new StoredLedger(folder.storedLedger);
+  const ledger = deps.ledger ?? new StoredLedger(folder.storedLedger);
   const index = new ResultIndex(folder.resultIndex);
   // Results computed by another model are not reused: another configured model or precision, or the same name
-  // with other weights (an upgrade). The model is known by its file's checksum in models/checksums.json.
-  const sameModel = (set: ResultSet) => set.model.sha256 === model.sha256;
+  // with other weights (an upgrade). The model is known by its file's checksum in models/checksums.json. Under
+  // 'auto' either precision's results are the configured model's: a restart that times the other one faster
+  // does not compute again what is on disk.
+  const sameModel = (set: ResultSet) => models.some((m) => m.sha256 === set.model.sha256);
   const destinations = config.results.destinations;
   const tls = {
     ca: config.tls.ca || undefined,
@@ -190,7 +201,7 @@ export function createSeriesProcessor(
         label: o.label,
         last: o.sopClassUid === SEGMENTATION_STORAGE,
       }));
-      const pending = items.filter((i) => !ledger.has(destination, i.sopInstanceUid)).length;
+      const pending = items.length - (await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid))).size;
       if (pending === 0) {
         log.info(`${destinationKey(destination)} already holds all ${items.length} objects`);
         continue;

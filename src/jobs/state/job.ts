@@ -53,4 +53,9 @@ export interface Job {
   heldFor?: string | null;
   /** Who released the flagged result for sending, and when ("name at time"). */
   releasedBy?: string | null;
+  /**
+   * The node of a cluster that holds the job now (computing or sending it); null while it waits for any node.
+   * A single node does not keep it.
+   */
+  owner?: string | null;
 }

@@ -28,7 +28,13 @@ export function boundedLimit(limit: number | undefined, fallback: number, max: n
  * change cannot slip between the check and the write; no row changed means the transition was refused.
  * `placeholder(n)` is the database's marker of the n-th argument (SQLite `?`, PostgreSQL `$n`).
  */
-export function transitionUpdate(id: number, name: TransitionName, change: TransitionChange, placeholder: (n: number) => string): { sql: string; args: unknown[] } {
+export function transitionUpdate(
+  id: number,
+  name: TransitionName,
+  change: TransitionChange,
+  placeholder: (n: number) => string,
+  owner?: OwnerChange,
+): { sql: string; args: unknown[] } {
   const { from, to } = TRANSITIONS[name];
   const t = now();
   const ended = to === 'done' || to === 'failed';
@@ -41,8 +47,29 @@ export function transitionUpdate(id: number, name: TransitionName, change: Trans
   if (name === 'hold') sets.push(`held_for = ${arg(change.heldFor ?? '')}`);
   if (name === 'release' || name === 'retry' || name === 'resend') sets.push('held_for = NULL');
   if (name === 'release') sets.push(`released_by = ${arg(change.releasedBy ?? '')}`);
-  const where = `id = ${arg(id)} AND state IN (${from.map((state) => arg(state)).join(', ')})`;
+  if (owner && owner.set !== undefined) sets.push(`owner = ${arg(owner.set)}`);
+  let where = `id = ${arg(id)} AND state IN (${from.map((state) => arg(state)).join(', ')})`;
+  if (owner?.fence !== undefined) where += ` AND (owner IS NULL OR owner = ${arg(owner.fence)})`;
   return { sql: `UPDATE jobs SET ${sets.join(', ')} WHERE ${where}`, args };
+}
+
+/** What a transition does to the job's owner, in a store that keeps owners (a cluster's). */
+export interface OwnerChange {
+  /** The owner afterwards (null: none); undefined: unchanged. */
+  set?: string | null;
+  /** Refused unless the job has no owner or this one: a node that lost the job (taken over) cannot move it any more. */
+  fence?: string;
+}
+
+/**
+ * The owner a transition leaves: the claiming node holds the job it computes; a job that waits (queued, results
+ * ready, held, released) or ended has none, so that any node with the role may take it.
+ */
+export function ownerAfter(name: TransitionName, node: string): string | null | undefined {
+  if (name === 'claim') return node;
+  const to: JobState = TRANSITIONS[name].to;
+  if (to === 'queued' || to === 'done' || to === 'failed' || name === 'resultsReady' || name === 'hold' || name === 'release' || name === 'resend') return null;
+  return undefined;
 }
 
 /** States in which a series is still gathering instances or waiting to run: a late instance joins that job. */
@@ -90,12 +117,12 @@ export interface RecoveryStep {
  * whose results are on disk (`canSend`) go on sending; a job the node died processing again and again, which is what
  * killed it, fails rather than crash-looping; the others are queued again.
  */
-export function recoverySteps(unfinished: readonly Job[], maxInterruptions: number, canSend: (job: Job) => boolean): RecoveryStep[] {
+export function recoverySteps(unfinished: readonly Job[], maxInterruptions: number, canSend: (job: Job) => boolean, cause = (_job: Job) => 'a restart'): RecoveryStep[] {
   const resending = unfinished.filter((job) => job.state === 'sending' && canSend(job));
   const others = unfinished.filter((job) => !resending.includes(job));
   const isPoison = (job: Job) => maxInterruptions > 0 && job.state === 'processing' && job.attempts >= maxInterruptions;
   return [
-    ...resending.map((job): RecoveryStep => ({ job, name: 'sendProgress', change: { detail: 'interrupted while sending by a restart; sends again' }, outcome: 'resending' })),
+    ...resending.map((job): RecoveryStep => ({ job, name: 'sendProgress', change: { detail: `interrupted while sending by ${cause(job)}; sends again` }, outcome: 'resending' })),
     ...others.filter(isPoison).map(
       (job): RecoveryStep => ({
         job,
@@ -109,7 +136,7 @@ export function recoverySteps(unfinished: readonly Job[], maxInterruptions: numb
       .map((job): RecoveryStep =>
         job.state === 'complete'
           ? { job, name: 'enqueue', outcome: 'requeued' }
-          : { job, name: 'requeue', change: { detail: `interrupted while ${job.state} by a restart; queued again` }, outcome: 'requeued' },
+          : { job, name: 'requeue', change: { detail: `interrupted while ${job.state} by ${cause(job)}; queued again` }, outcome: 'requeued' },
       ),
   ];
 }

@@ -39,6 +39,8 @@ export interface JobEvent {
   stage: Stage | null;
   detail: string | null;
   reason: string | null;
+  /** The node of a cluster that made the change (absent on a single node). */
+  node?: string;
 }
 
 export interface JobFilter {
@@ -94,6 +96,8 @@ export interface JobStore {
 
   // The instance registry: which instances of a series were received, and the job they belong to.
   hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean>;
+  /** The SOP Instance UIDs of a series in the registry (one question for a whole series folder). */
+  seriesInstances(seriesInstanceUid: string): Promise<Set<string>>;
   /**
    * Records a spooled instance and returns the job it belongs to: the series' open job (re-opened to `receiving`
    * if it was already complete or queued); a new job when the series has none, its last one failed, or its last one

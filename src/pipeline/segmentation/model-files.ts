@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelPrecision } from '../../../config/sections/model.js';
 import { type Grid, gridOf } from '../space/volume.js';
 
 /**
@@ -17,7 +18,7 @@ export interface ModelEntry {
   /** e.g. 'brainstrip-efficient' */
   name: string;
   version: string;
-  precision: 'FP32' | 'INT8';
+  precision: ModelPrecision;
   /** Absolute path of the ONNX file. */
   path: string;
   sha256: string;
@@ -30,7 +31,7 @@ export interface ModelEntry {
 
 interface ChecksumsFile {
   files: Record<string, string>;
-  models: Array<{ name: string; version: string; precision: 'FP32' | 'INT8'; file: string; grid?: Grid }>;
+  models: Array<{ name: string; version: string; precision: ModelPrecision; file: string; grid?: Grid }>;
 }
 
 /** The models folder shipped with brainstrip (found upwards from this module, in src/ or in dist/src/). */
@@ -86,7 +87,7 @@ export function verifyModelFiles(dir: string): void {
 }
 
 /** The model `name` at `precision` as listed in checksums.json. */
-export function resolveModel(options: { dir?: string; name: string; precision: 'FP32' | 'INT8'; verify?: boolean }): ModelEntry {
+export function resolveModel(options: { dir?: string; name: string; precision: ModelPrecision; verify?: boolean }): ModelEntry {
   const dir = modelsDir(options.dir);
   const sums = readChecksums(dir);
   const entry = sums.models.find((m) => m.name === options.name && m.precision === options.precision);
@@ -108,11 +109,32 @@ export function resolveModel(options: { dir?: string; name: string; precision: '
   };
 }
 
-/**
- * What the node calls at start: the configured model and the atlas exist and match checksums.json (when
- * model.verifyChecksums is on). Throws, naming the file, so that the node does not start on a wrong model.
- */
-export function verifyModelsAtStart(model: { dir: string; name: string; precision: string; verifyChecksums: boolean }): ModelEntry {
-  if (model.precision !== 'FP32' && model.precision !== 'INT8') throw new Error(`model.precision must be FP32 or INT8, not '${model.precision}'`);
-  return resolveModel({ dir: model.dir || undefined, name: model.name, precision: model.precision, verify: model.verifyChecksums });
+interface ModelSetting {
+  dir: string;
+  name: string;
+  precision: string;
+  verifyChecksums: boolean;
 }
+
+/**
+ * The files the configured precision lets the node run: the one forced, or under 'auto' each of FP32 and INT8 that
+ * checksums.json lists for the model (the node times them when it starts and runs the faster). What the node calls
+ * at start: with model.verifyChecksums these and the atlas must match checksums.json, and it throws naming the
+ * file, so that the node does not start on a wrong model.
+ */
+export function modelCandidates(model: ModelSetting, verify = model.verifyChecksums): ModelEntry[] {
+  const { precision } = model;
+  if (precision !== 'auto' && precision !== 'FP32' && precision !== 'INT8') throw new Error(`model.precision must be auto, FP32 or INT8, not '${precision}'`);
+  const dir = model.dir || undefined;
+  if (precision !== 'auto') return [resolveModel({ dir, name: model.name, precision, verify })];
+  const listed = new Set(readChecksums(modelsDir(dir)).models.filter((m) => m.name === model.name).map((m) => m.precision));
+  const precisions = (['FP32', 'INT8'] as const).filter((p) => listed.has(p));
+  // None listed: resolveModel names the models there are.
+  return (precisions.length ? precisions : (['FP32'] as const)).map((p) => resolveModel({ dir, name: model.name, precision: p, verify }));
+}
+
+/** The precision a one-shot command (extract, evaluate-model) runs: under 'auto' INT8, since timing both would cost more than it saves on one image. */
+export function oneShotPrecision(configured: 'auto' | ModelPrecision): ModelPrecision {
+  return configured === 'auto' ? 'INT8' : configured;
+}
+

@@ -1,5 +1,6 @@
 // Post-training INT8 quantization of a brain extraction model, from FP32 model bytes and preprocessed
 // calibration and validation inputs to INT8 model bytes and a report of what was done and why.
+import { type CpuDescription, cpuWords, describeCpu } from '../../cpu.js';
 import { type CalibrationMethod, calibrateRanges } from './calibrate.js';
 import { type Evaluation, type FallbackResult, accuracyAwareFallback } from './fallback.js';
 import { type ModelProto, decodeModel, encodeModel, inputShape } from './onnx-model.js';
@@ -33,7 +34,8 @@ export interface QuantizationReport {
   validation: { inputs: number; withReference: boolean; maxDiceDrop: number };
   fp32VsInt8: Evaluation;
   withinLimit: boolean;
-  speedCheck?: { layers: Array<{ layer: string; fp32Ms: number; int8Ms: number }>; beforeMs: number; afterMs: number; applied: boolean };
+  /** Its timings are this CPU's only: `cpu` names it and its instruction sets. */
+  speedCheck?: { cpu: CpuDescription; threads: number; layers: Array<{ layer: string; fp32Ms: number; int8Ms: number }>; beforeMs: number; afterMs: number; applied: boolean };
   fallback: Pick<FallbackResult, 'ranking' | 'restored' | 'initial'>;
 }
 
@@ -86,6 +88,8 @@ export async function quantize(fp32Bytes: Uint8Array, options: QuantizeOptions):
   let final = fallback.final;
   let speedCheck: QuantizationReport['speedCheck'];
   if (options.speedCheck && quantized.length) {
+    const cpu = describeCpu();
+    const on = `on ${cpuWords(cpu)}, ${threads} thread${threads === 1 ? '' : 's'}`;
     const input = options.calibration[0];
     const int8 = encodeModel(quantizeModel(fp32, chosen.ranges, quantized));
     const before = await profileModel(fp32Bytes, input, shape, { threads });
@@ -101,13 +105,13 @@ export async function quantize(fp32Bytes: Uint8Array, options: QuantizeOptions):
       const beforeMs = await medianLatencyMs(int8, input, shape, { threads });
       const afterMs = await medianLatencyMs(candidate, input, shape, { threads });
       const applied = afterMs < beforeMs;
-      log(`speed check: ${layersTimed.map((s) => s.layer).join(', ')} slower in INT8; model ${beforeMs.toFixed(0)} ms → ${afterMs.toFixed(0)} ms without them (${applied ? 'applied' : 'not applied'})`);
+      log(`speed check: ${layersTimed.map((s) => s.layer).join(', ')} slower in INT8; model ${beforeMs.toFixed(0)} ms → ${afterMs.toFixed(0)} ms without them ${on} (${applied ? 'applied' : 'not applied'})`);
       if (applied) {
         quantized = fewer;
         final = await evaluateWith(chosen.ranges)(quantized);
       }
-      speedCheck = { layers: layersTimed, beforeMs, afterMs, applied };
-    }
+      speedCheck = { cpu, threads, layers: layersTimed, beforeMs, afterMs, applied };
+    } else log(`speed check: no convolution slower in INT8 than in FP32 ${on}`);
   }
   const model = encodeModel(quantizeModel(fp32, chosen.ranges, quantized));
   const report: QuantizationReport = {
@@ -120,7 +124,7 @@ export async function quantize(fp32Bytes: Uint8Array, options: QuantizeOptions):
         reason: `accuracy fallback: alone it costs Dice ${s.alone.diceDrop.toFixed(5)} (agreement ${s.alone.agreement.toFixed(5)}); the model's drop became ${s.after.diceDrop.toFixed(5)}`,
       })),
       ...(speedCheck?.applied
-        ? speedCheck.layers.map((s) => ({ layer: s.layer, reason: `speed check: ${s.int8Ms.toFixed(1)} ms in INT8 against ${s.fp32Ms.toFixed(1)} ms in FP32 on this CPU` }))
+        ? speedCheck.layers.map((s) => ({ layer: s.layer, reason: `speed check: ${s.int8Ms.toFixed(1)} ms in INT8 against ${s.fp32Ms.toFixed(1)} ms in FP32 on ${cpuWords(speedCheck!.cpu)}` }))
         : []),
     ],
     calibration: { inputs: options.calibration.length, method: chosen.method, ...(chosen.method === 'percentile' ? { percentile: options.percentile ?? 0.9999 } : {}), tried },

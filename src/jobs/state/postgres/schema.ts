@@ -5,6 +5,11 @@ import pg from 'pg';
 import { logger } from '../../../log.js';
 import { checkStepNumbers, schemaTooNew } from '../../../sqlite-schema.js';
 import { JOB_STATES } from '../job.js';
+import { NODES_STEP } from './nodes-schema.js';
+import { sharedStateStep } from './shared-state-schema.js';
+import { EVENT_TIME, type PgSchemaStep } from './step.js';
+
+export type { PgSchemaStep };
 
 const INT8_OID = 20;
 
@@ -34,16 +39,25 @@ export class PgDb extends Sql {
   /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // The server going away while the connection is checked out is reported as an error event too (the pool only
+    // listens while it is idle): the query in flight rejects with it, which is what the caller sees.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(new Sql(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is closed, not handed to the next query.
+      client.release(lost);
     }
   }
 
@@ -63,20 +77,19 @@ export function displayUrl(url: string): string {
   }
 }
 
-/** Connects to the database at `url` (not yet querying it). bigint columns and counts are read as numbers. */
-export function connect(url: string, maxConnections = 8): PgDb {
+/**
+ * Connects to the database at `url` (not yet querying it), as node `node` when given: each connection then carries
+ * the name in the setting brainstrip.node, which the job event trigger records. bigint columns and counts are read
+ * as numbers.
+ */
+export function connect(url: string, maxConnections = 8, node?: string): PgDb {
   const types = { getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) };
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: types as pg.CustomTypesConfig });
+  // A node name is letters, digits, dots, dashes and underscores (config/formats.ts): nothing to quote.
+  const as = node ? { options: `-c brainstrip.node=${node}`, application_name: `brainstrip ${node}` } : {};
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: types as pg.CustomTypesConfig, ...as });
   // An idle connection that the server dropped (a restart) must not crash the node; the next query reconnects.
   pool.on('error', (err) => logger('jobs').warn(`PostgreSQL connection lost: ${err.message}`));
   return new PgDb(pool);
-}
-
-export interface PgSchemaStep {
-  /** 1, 2, 3, … without gaps; never renumbered once released. */
-  version: number;
-  description: string;
-  sql: string;
 }
 
 /** Brings the database to the last step's version; returns the versions before and after. */
@@ -94,9 +107,6 @@ export async function migratePgSchema(db: PgDb, name: string, steps: readonly Pg
     return { from, to: latest };
   });
 }
-
-/** The event time as the SQLite store writes it (ISO 8601, UTC, milliseconds). */
-const EVENT_TIME = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The job database's schema on PostgreSQL, step by step (its own numbering; released steps are never changed). */
 export const PG_JOB_SCHEMA: readonly PgSchemaStep[] = [
@@ -169,4 +179,6 @@ export const PG_JOB_SCHEMA: readonly PgSchemaStep[] = [
       CREATE TRIGGER job_event AFTER INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION job_event();
     `,
   },
+  sharedStateStep(2),
+  NODES_STEP,
 ];

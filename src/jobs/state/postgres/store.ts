@@ -3,25 +3,42 @@
 // decision is one transaction or one statement, and row locks keep two nodes from taking the same job. A committed
 // transaction is durable in the server's write-ahead log; a query while the server is away rejects, and the next one
 // reconnects.
+import { randomUUID } from 'node:crypto';
 import type { Job, JobState } from '../job.js';
 import { boundedLimit, now } from '../rows.js';
 import { type JobEvent, type JobFilter, type JobIdentification, type JobStore, MAX_LIST_LIMIT, type ReceivedInstance, type RecordedInstance } from '../store.js';
 import type { TransitionChange, TransitionName } from '../transitions.js';
-import { claimNextJob, countJobsByState, jobById, jobEvents, jobsWhere, markJobComplete, nextJobToSend, recoverJobs, transitionJob } from './queue.js';
+import type { ClusterNode, ClusterStore, NodeRole, Takeover } from '../nodes.js';
+import { claimNextJob, completeIdleSeries, recoverOrphans, countJobsByState, jobById, jobEvents, jobsWhere, markJobComplete, nextJobToSend, recoverJobs, transitionJob } from './queue.js';
+import { endDelivery, heartbeat, jobsOfDeadNodes, listNodes, noteDelivery, registerNode, takeOverDeadNodes } from './nodes.js';
 import { finishedJobsBefore, purgeDeliveredJobs, recordInstanceOfFinishedJob, recordSeriesInstance } from './registry.js';
 import { PG_JOB_SCHEMA, type PgDb, connect, displayUrl, migratePgSchema } from './schema.js';
 import { jobActivity, searchJobs } from './search.js';
 
-export class PostgresJobStore implements JobStore {
+/** The transitions of a job a node computes or sends: refused once another node took the job over. */
+const HELD_TRANSITIONS: ReadonlySet<TransitionName> = new Set(['step', 'resultsReady', 'sendProgress', 'delivered', 'hold', 'fail', 'requeue']);
+
+export interface PostgresStoreOptions {
+  maxConnections?: number;
+  /** This node's name: it owns the jobs it claims, and the events of its changes name it. */
+  node?: string;
+  /** A node whose heartbeat is older than this is dead (cluster.leaseSeconds). */
+  leaseSeconds?: number;
+}
+
+export class PostgresJobStore implements JobStore, ClusterStore {
   private constructor(
     private readonly db: PgDb,
     /** The database, its password masked. */
     readonly name: string,
+    readonly node: string,
+    private readonly leaseSeconds: number,
   ) {}
 
   /** Connects to the database at `url` and brings its schema up to date (refusing one written by a newer release). */
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PostgresJobStore> {
-    const db = connect(url, options.maxConnections);
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresJobStore> {
+    const node = options.node ?? 'node';
+    const db = connect(url, options.maxConnections, node);
     const name = `the job database ${displayUrl(url)}`;
     try {
       await migratePgSchema(db, name, PG_JOB_SCHEMA);
@@ -29,14 +46,14 @@ export class PostgresJobStore implements JobStore {
       await db.end();
       throw err;
     }
-    return new PostgresJobStore(db, name);
+    return new PostgresJobStore(db, name, node, options.leaseSeconds ?? 30);
   }
 
   get = (id: number): Promise<Job | undefined> => jobById(this.db, id);
   countsByState = (): Promise<Record<JobState, number>> => countJobsByState(this.db);
-  markComplete = (id: number): Promise<Job | undefined> => markJobComplete(this.db, id);
-  claimNext = (): Promise<Job | undefined> => claimNextJob(this.db);
-  nextToSend = (busy: number[]): Promise<Job | undefined> => nextJobToSend(this.db, busy);
+  markComplete = (id: number): Promise<Job | undefined> => markJobComplete(this.db, id, this.node, this.leaseSeconds);
+  claimNext = (): Promise<Job | undefined> => claimNextJob(this.db, this.node);
+  nextToSend = (busy: number[]): Promise<Job | undefined> => nextJobToSend(this.db, this.node, busy);
   events = (id: number): Promise<JobEvent[]> => jobEvents(this.db, id);
   recordInstance = (instance: ReceivedInstance): Promise<RecordedInstance> => recordSeriesInstance(this.db, instance);
   recordProcessedInstance = (jobId: number, instance: ReceivedInstance): Promise<void> => recordInstanceOfFinishedJob(this.db, jobId, instance);
@@ -52,15 +69,52 @@ export class PostgresJobStore implements JobStore {
   }
 
   async transition(id: number, name: TransitionName, change?: TransitionChange): Promise<boolean> {
-    return (await transitionJob(this.db, id, name, change)) !== undefined;
+    return (await transitionJob(this.db, id, name, change, this.node, HELD_TRANSITIONS.has(name))) !== undefined;
   }
 
   async recoverAfterRestart(maxInterruptions = 0, canSend: (job: Job) => boolean = () => false) {
-    return recoverJobs(this.db, maxInterruptions, canSend);
+    return recoverJobs(this.db, this.node, maxInterruptions, canSend);
   }
+
+  // The cluster (ClusterStore).
+  registerNode = (info: { roles: readonly NodeRole[]; version: string; opsAddress?: string }): Promise<void> => registerNode(this.db, this.node, this.session, info);
+  /** This process among those that ever registered under the node's name. */
+  private readonly session = randomUUID();
+  heartbeat = () => heartbeat(this.db, this.node, this.session);
+  nodes = (): Promise<ClusterNode[]> => listNodes(this.db, this.leaseSeconds);
+  jobsOfDeadNodes = (): Promise<Job[]> => jobsOfDeadNodes(this.db, this.node, this.leaseSeconds);
+  takeOverDeadNodes = (maxInterruptions: number, canSend: (job: Job) => boolean, sends: boolean): Promise<Takeover> =>
+    takeOverDeadNodes(this.db, this.node, this.leaseSeconds, maxInterruptions, canSend, sends);
+  recoverOrphans = (running: number[], quietMs: number, canSend: (job: Job) => Promise<boolean>): Promise<Takeover> =>
+    recoverOrphans(this.db, this.node, running, quietMs, canSend);
+
+  async advertise(opsAddress: string): Promise<void> {
+    await this.db.run('UPDATE nodes SET ops_address = $1 WHERE name = $2', [opsAddress, this.node]);
+  }
+
+  async leave(): Promise<void> {
+    await this.db.run("UPDATE jobs SET owner = NULL WHERE owner = $1 AND state = 'sending'", [this.node]);
+  }
+
+  async lostJobs(running: number[]): Promise<number[]> {
+    const rows = await this.db.rows<{ id: number }>(
+      "SELECT id FROM jobs WHERE id = ANY($1::bigint[]) AND ((owner IS NOT NULL AND owner <> $2) OR state NOT IN ('processing', 'sending'))",
+      [running, this.node],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  noteDelivery = (jobId: number, association: number): Promise<void> => noteDelivery(this.db, this.node, jobId, association);
+  endDelivery = (association: number): Promise<void> => endDelivery(this.db, this.node, association);
+  completeIdle = (idleBefore: Date): Promise<Job[]> => completeIdleSeries(this.db, idleBefore, this.node, this.leaseSeconds);
 
   async hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean> {
     return !!(await this.db.row('SELECT 1 FROM instances WHERE series_instance_uid = $1 AND sop_instance_uid = $2', [seriesInstanceUid, sopInstanceUid]));
+  }
+
+  async seriesInstances(seriesInstanceUid: string): Promise<Set<string>> {
+    const rows = await this.db.rows<{ uid: string }>('SELECT sop_instance_uid AS uid FROM instances WHERE series_instance_uid = $1', [seriesInstanceUid]);
+    return new Set(rows.map((r) => r.uid));
   }
 
   async forgetSeriesInstances(seriesInstanceUid: string): Promise<void> {

@@ -16,6 +16,11 @@ export class SqliteRegistry {
     return !!this.db.prepare('SELECT 1 FROM instances WHERE series_instance_uid = ? AND sop_instance_uid = ?').get(seriesInstanceUid, sopInstanceUid);
   }
 
+  seriesInstances(seriesInstanceUid: string): Set<string> {
+    const rows = this.db.prepare('SELECT sop_instance_uid AS uid FROM instances WHERE series_instance_uid = ?').all(seriesInstanceUid) as Array<{ uid: string }>;
+    return new Set(rows.map((r) => r.uid));
+  }
+
   latestJobOfSeries(seriesInstanceUid: string): Job | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE series_instance_uid = ? ORDER BY id DESC LIMIT 1').get(seriesInstanceUid) as JobRow | undefined;
     return row && toJob(row);

@@ -61,6 +61,10 @@ export class SqliteJobStore implements JobStore {
     return this.queue.events(id);
   }
 
+  async seriesInstances(seriesInstanceUid: string): Promise<Set<string>> {
+    return this.registry.seriesInstances(seriesInstanceUid);
+  }
+
   async hasInstance(seriesInstanceUid: string, sopInstanceUid: string): Promise<boolean> {
     return this.registry.hasInstance(seriesInstanceUid, sopInstanceUid);
   }
