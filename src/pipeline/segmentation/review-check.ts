@@ -53,7 +53,7 @@ export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
   missingMarginMm: 6,
   maxMissingMl: 4,
   asymmetryMarginMm: 5,
-  maxAsymmetryMl: 1.5,
+  maxAsymmetryMl: 2.5,
   maxOffsetMm: 4,
 };
 
