@@ -82,7 +82,7 @@ export async function jobPage(ctx: WebContext, request: PageRequest): Promise<vo
       <dt>Series</dt><dd>${job.seriesNumber ? `#${job.seriesNumber} ` : ''}${job.seriesDescription ?? ''} (${job.modality ?? '?'}, ${job.instances} instances, ${bytes(job.bytes)})</dd>
       <dt>From</dt><dd>${job.callingAe ?? '—'}</dd>
       <dt>Now</dt><dd>${job.state === 'failed' ? html`<span class="bad">${job.reason}</span>` : (job.detail ?? job.state)}${problem ? html`<div class="warn">last problem ${when(problem.timestamp)}: ${problem.message}</div>` : ''}</dd>
-      <dt>Attempts</dt><dd>${job.attempts}</dd>
+      <dt>Attempts</dt><dd>${job.attempts}</dd>${ctx.cluster ? html`<dt>Held by</dt><dd>${job.owner ?? '—'}</dd>` : ''}
       <dt>Received</dt><dd>${when(job.createdAt)}</dd><dt>Finished</dt><dd>${when(job.finishedAt)}</dd>
       <dt>Brain volume</dt><dd>${summary?.brainVolumeMl !== undefined ? `${summary.brainVolumeMl} ml` : '—'}</dd>
       <dt>Review</dt><dd>${review}${hold}</dd>

@@ -1,5 +1,5 @@
-// The jobs list: every series the node received, filtered by state, date, sender or text, with a bulk retry of
-// the failed ones shown.
+// The jobs list: every series the node (in a cluster: any node, and which holds it) received, filtered by state,
+// date, sender or text, with a bulk retry of the failed ones shown.
 import { JOB_STATES } from '../jobs/state/job.js';
 import type { WebContext } from './context.js';
 import { html, personName, stateBadge, when } from './html.js';
@@ -19,7 +19,7 @@ export async function jobsPage(ctx: WebContext, request: PageRequest): Promise<v
   const rows = jobs.map(
     (job) => html`<tr>
         <td><a href="/jobs/${job.id}">${job.id}</a></td>
-        <td>${stateBadge(job.state)}${job.state === 'failed' ? html`<div class="bad" style="font-weight:400;max-width:28em">${job.reason}</div>` : html`<div class="muted">${job.detail}</div>`}</td>
+        <td>${stateBadge(job.state)}${job.state === 'failed' ? html`<div class="bad" style="font-weight:400;max-width:28em">${job.reason}</div>` : html`<div class="muted">${job.detail}</div>`}${ctx.cluster && job.owner ? html`<div class="muted">on ${job.owner}</div>` : ''}</td>
         <td>${personName(job.patientName)}<div class="muted">${job.patientId}</div></td>
         <td><a href="/jobs/${job.id}">${jobName(job)}</a><div class="muted">${job.studyDescription}${job.accessionNumber ? ` · acc. ${job.accessionNumber}` : ''}</div></td>
         <td>${reviewCell(job)}</td>
