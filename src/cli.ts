@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   user: { summary: 'add or list users of the operations page', load: () => import('./cli/user.js') },
   cluster: { summary: "import a single node's state into a cluster's PostgreSQL database", load: () => import('./cli/cluster.js') },
   'evaluate-model': { summary: 'the model on every validation head (open-ms, held-out label maps): table and contact sheet', load: () => import('./cli/evaluate-model.js') },
+  review: { summary: 'whether a brain mask needs a person to look at it (the node\'s review check), as JSON', load: () => import('./cli/review.js') },
   evaluate: { summary: 'Dice, HD95 and volumes of a brain mask against a reference mask', load: () => import('./cli/evaluate.js') },
   quantize: { summary: 'INT8 post-training quantization of a model, with accuracy-aware fallback', load: () => import('./cli/quantize.js') },
 };

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, test, vi } from 'vitest';
 import { type DeliveryLedger, StoredLedger, destinationKey } from '../src/scu/ledger.js';
 import { DimseStatus } from '../src/dicom/status.js';
+import { MR_IMAGE_STORAGE } from '../src/dicom/uids.js';
+import { logger } from '../src/log.js';
+import { deliver } from '../src/scu/sender.js';
 import { sharedStateKinds } from './shared-state-stores.js';
 
 const archive = { aeTitle: 'ARCHIVE', host: '127.0.0.1', port: 4242 };
@@ -73,4 +76,24 @@ describe('the delivery ledger in files', () => {
     await reader.recordMany(archive, success(4));
     expect(await has(new StoredLedger(dir), 4)).toBe(true);
   });
+});
+
+test('the sender asks the ledger again while it cannot be reached (a database restarting), rather than failing the job', async () => {
+  const held = new StoredLedger(root());
+  await held.recordMany(archive, success(1, 2));
+  let failures = 2;
+  const ledger: DeliveryLedger = {
+    confirmed: async (d, uids) => {
+      if (failures-- > 0) throw new Error('connection refused');
+      return held.confirmed(d, uids);
+    },
+    latest: (d) => held.latest(d),
+    recordMany: (d, stores) => held.recordMany(d, stores),
+    forget: (d, uids) => held.forget(d, uids),
+  };
+  const items = [1, 2].map((n) => ({ path: '/nonexistent', sopClassUid: MR_IMAGE_STORAGE, sopInstanceUid: uid(n), label: 'image' }));
+  const store = { callingAeTitle: 'BRAINSTRIP', connectTimeoutMs: 100, associationTimeoutMs: 100 };
+  // Everything is in the ledger: once it answers, the delivery is complete without an association.
+  await deliver(archive, items, { ledger, policy: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 10 }, store, log: logger('test-ledger') });
+  expect(failures).toBe(-1);
 });

@@ -11,8 +11,8 @@ function hostNodeName(): string {
 export const clusterSection = {
   database: {
     doc:
-      'PostgreSQL URL of the job state shared by the nodes of a cluster (postgresql://user:password@host:5432/brainstrip); ' +
-      'empty: the job state is in SQLite in dataDir (a single node). Preview: only the job state moves to PostgreSQL',
+      'PostgreSQL URL of the state shared by the nodes of a cluster: jobs, delivery ledger, pauses, users and audit ' +
+      '(postgresql://user:password@host:5432/brainstrip); empty: all of it in dataDir (a single node)',
     format: 'optional-postgres-url',
     default: '',
     env: 'BRAINSTRIP_CLUSTER_DATABASE',

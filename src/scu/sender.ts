@@ -86,11 +86,30 @@ export async function deliver(destination: Destination, items: SendItem[], deps:
   }
 }
 
+/** How long a call to the ledger is tried again, once a second, while it cannot be reached. */
+const LEDGER_ATTEMPTS = 60;
+
+/**
+ * A call to the ledger, tried again while it cannot be reached (a cluster's database restarting): a confirmation
+ * left unrecorded would send the object again, and giving up at once would fail the job.
+ */
+async function withLedger<T>(deps: DeliveryDeps, what: string, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= LEDGER_ATTEMPTS || deps.store.signal?.aborted) throw error;
+      if (attempt === 1) deps.log.warn(`the ledger cannot ${what} (${(error as Error).message}); trying again every second`);
+      await sleep(1000, deps.store.signal);
+    }
+  }
+}
+
 async function deliverRounds(destination: Destination, items: SendItem[], deps: DeliveryDeps, waiting?: { set(n: number): void }): Promise<void> {
   const key = destinationKey(destination);
   const started = Date.now();
   const giveUpAt = deps.policy.giveUpAfterMs ? started + deps.policy.giveUpAfterMs : Infinity;
-  const confirmed = () => deps.ledger.confirmed(destination, items.map((item) => item.sopInstanceUid));
+  const confirmed = () => withLedger(deps, 'be read', () => deps.ledger.confirmed(destination, items.map((item) => item.sopInstanceUid)));
   /** How much of the set the archive holds, in words and as a count. */
   const partly = async () => {
     const held = await confirmed();
@@ -114,10 +133,8 @@ async function deliverRounds(destination: Destination, items: SendItem[], deps: 
     let failed = 0;
     const refusals = new Map<string, SendItem[]>();
     // The archive's confirmations of this round, made durable together.
-    await deps.ledger.recordMany(
-      destination,
-      outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : [])),
-    );
+    const stores = outcomes.flatMap((o) => (o.stored ? [{ sopInstanceUid: o.item.sopInstanceUid, status: o.status, description: o.description }] : []));
+    await withLedger(deps, `record ${stores.length} confirmation(s)`, () => deps.ledger.recordMany(destination, stores));
     const storedNow = outcomes.filter((o) => o.stored).length;
     deps.health?.round(key, storedNow, outcomes.length - storedNow, outcomes.find((o) => !o.stored)?.description);
     // A shutdown ends the delivery here, before a refusal is reported or a retry announced that would never come:

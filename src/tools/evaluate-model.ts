@@ -3,7 +3,9 @@
 // learned from: every open-ms clinical image with its expert mask, and the held-out SynthSeg label maps rendered
 // as T1-, T2- and FLAIR-like images. Writes the table (per image, per contrast: mean and worst), a contact sheet
 // (one row per image: mask in red, reference in green, three planes) and how much the mask moves when the
-// registration is wrong by 10° and 15 mm, or missing altogether.
+// registration is wrong by 10° and 15 mm, or missing altogether. And the review flag, both ways: on every correct
+// mask of the validation sets (the open-ms heads without patient03's defective references, the label maps, the
+// real heads of the scanner series beside the training data) and on the same masks damaged (review-evaluation.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/schema.js';
@@ -22,6 +24,9 @@ import { type RigidTransform, composeTransforms, rigidAboutCentre, translation }
 import { type Vec3, type Volume } from '../pipeline/space/volume.js';
 import { createWorkerPool } from '../pool/pool.js';
 import { binary } from './reference-mask.js';
+import { type CorrectMask, type ReviewedMask, reviewDamaged, reviewTable } from './review-evaluation.js';
+import { reviewLimits } from '../pipeline/segmentation/review-check.js';
+import { loadVolume } from '../pipeline/dicom/load-input.js';
 
 /** SynthSeg label maps kept out of training (training/heads.py VALIDATION_MAPS). */
 export const HELD_OUT_LABEL_MAPS = [18, 19, 20];
@@ -98,6 +103,18 @@ export function labelMapCases(dir: string): EvaluationCase[] {
   }
   return cases;
 }
+
+/** Real heads among the scanner series (relative to the DICOM folder): positions, 2D and 3D, oblique EPI. */
+export const DICOM_HEADS = [
+  ...['HFS', 'HFP', 'HFDL', 'HFDR'].map((p) => `siemens-t1-patient-positions/${p}`),
+  'siemens-xa30-t1-enhanced/5_anat-T1w_acq-tfl',
+  'siemens-xa30-t1-enhanced/6_anat-T1w_acq-tfl',
+  'canon-oblique-dwi/enh',
+  'transfer-syntaxes/1.dcm',
+];
+
+/** patient03's references leave out brain (models/evaluation.md): its masks are shown, not counted for the review flag. */
+const DEFECTIVE_REFERENCES = 'patient03/';
 
 /** A rigid registration error of exactly `degrees` (about a random axis) and `mm` (random direction), in atlas space about `centre`. */
 export function registrationError(random: () => number, degrees: number, mm: number, centre: Vec3): RigidTransform {
@@ -199,8 +216,15 @@ export interface EvaluationOptions {
   precision?: string;
   /** Registration errors tried per open-ms image. */
   perturbations: number;
-  /** Only the cases whose name contains this. */
+  /** Only the cases whose name contains this (or one of several separated by |). */
   only?: string;
+  /** Scanner series with real heads (DICOM_HEADS below it), for the review flag; absent: none. */
+  dicom?: string;
+}
+
+/** Whether a case is among `only` (substrings separated by |; all cases when undefined). */
+function selected(name: string, only: string | undefined): boolean {
+  return !only || only.split('|').some((part) => name.includes(part));
 }
 
 /** Runs the evaluation and writes evaluation.json, evaluation.md and the contact sheet; 1 when there is nothing to evaluate. */
@@ -209,8 +233,9 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
   const config = loadConfig({ file: options.configFile });
   const model = { ...config.model, name: options.model ?? config.model.name, precision: oneShotPrecision((options.precision ?? config.model.precision) as 'FP32' | 'INT8' | 'auto') };
   configureLogging({ level: 'error', stream: 'stderr' });
-  const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => !options.only || c.name.includes(options.only));
-  if (cases.length === 0) {
+  const cases = [...openMsCases(path.join(data, 'open-ms')), ...labelMapCases(path.join(data, 'synthseg-label-maps'))].filter((c) => selected(c.name, options.only));
+  const dicomHeads = DICOM_HEADS.filter((h) => options.dicom && fs.existsSync(path.join(options.dicom, h)) && selected(h, options.only));
+  if (cases.length === 0 && dicomHeads.length === 0) {
     console.error(`brainstrip evaluate-model: no open-ms images or label maps under ${data}`);
     return 1;
   }
@@ -222,6 +247,10 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
   const results: CaseResult[] = [];
   const rows = [];
   const random = seededRandom(20261130);
+  const limits = reviewLimits(model.reviewDice);
+  const reviewed: ReviewedMask[] = [];
+  const review = (correct: Omit<CorrectMask, 'verdict'>, result: { flaggedForReview: boolean; reviewReason?: string }) =>
+    reviewed.push(...reviewDamaged({ ...correct, verdict: { flagged: result.flaggedForReview, reasons: result.reviewReason ? [result.reviewReason] : [] } }, atlas, limits, reviewed.filter((r) => r.damage === 'none').length));
   let modelName = '';
   try {
     for (const c of cases) {
@@ -235,6 +264,8 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
         disagreement: maskDisagreement(result.mask, reference), seconds: 0,
       };
       if (result.reviewReason) row.reviewReason = result.reviewReason;
+      if (!c.name.startsWith(DEFECTIVE_REFERENCES))
+        review({ set: c.source === 'open-ms' ? 'open-ms without patient03' : 'held-out label maps', name: c.name, contrast: c.contrast, image, mask: result.mask, transform: result.transform }, result);
       if (c.source === 'open-ms' && perturbations > 0) {
         const perturbedDice: number[] = [];
         const perturbedDiceVsReference: number[] = [];
@@ -256,6 +287,12 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
       results.push(row);
       rows.push(qcViews(image, [result.mask, reference], { viewSize: 150 }));
       console.error(`${c.name}: Dice ${f3(row.dice)}, HD95 ${f1(row.hd95Mm)} mm, ${row.predictedMl.toFixed(0)}/${row.referenceMl.toFixed(0)} mL${row.flaggedForReview ? ', flagged' : ''}${row.robustness ? `, perturbed min ${f3(Math.min(...row.robustness.perturbedDice))}, header ${f3(row.robustness.headerOnlyDice)}` : ''}`);
+    }
+    for (const head of dicomHeads) {
+      const image = (await loadVolume(path.join(options.dicom!, head))).volume;
+      const result = await extractBrain(image, deps);
+      review({ set: 'scanner series (real heads)', name: head, contrast: head.includes('dwi') || head.includes('transfer') ? 'EPI' : 'T1 (DICOM)', image, mask: result.mask, transform: result.transform }, result);
+      console.error(`${head}: ${result.flaggedForReview ? `flagged: ${result.reviewReason}` : 'not flagged'}`);
     }
   } finally {
     await pool.close();
@@ -280,12 +317,15 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
         headerOnlyMeanDiceVsReference: mean(robust.map((r) => r.robustness!.headerOnlyDiceVsReference)),
       }
     : {};
-  const report = { model: modelName, date: new Date().toISOString(), data, groups, robustness, cases: results };
+  const report = { model: modelName, date: new Date().toISOString(), data, groups, robustness, cases: results, review: { limits, masks: reviewed } };
+  const text = `${markdown(report)}\n${reviewTable(reviewed, limits)}`;
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'evaluation.json'), `${JSON.stringify(report, null, 1)}\n`);
-  fs.writeFileSync(path.join(out, 'evaluation.md'), markdown(report));
-  const sheet = stackRows(rows);
-  fs.writeFileSync(path.join(out, 'evaluation-contact-sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb));
-  console.log(markdown(report));
+  fs.writeFileSync(path.join(out, 'evaluation.md'), text);
+  if (rows.length) {
+    const sheet = stackRows(rows);
+    fs.writeFileSync(path.join(out, 'evaluation-contact-sheet.png'), encodePng(sheet.width, sheet.height, sheet.rgb));
+  }
+  console.log(text);
   return 0;
 }

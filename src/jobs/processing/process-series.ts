@@ -201,7 +201,9 @@ export function createSeriesProcessor(
         label: o.label,
         last: o.sopClassUid === SEGMENTATION_STORAGE,
       }));
-      const pending = items.length - (await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid))).size;
+      // A ledger that cannot be read now: the delivery asks it again until it answers.
+      const confirmed = await ledger.confirmed(destination, items.map((i) => i.sopInstanceUid)).catch(() => new Map());
+      const pending = items.length - confirmed.size;
       if (pending === 0) {
         log.info(`${destinationKey(destination)} already holds all ${items.length} objects`);
         continue;

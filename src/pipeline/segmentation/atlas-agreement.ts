@@ -26,20 +26,31 @@ export interface AtlasAgreement {
  */
 const AGREEMENT_SCALES: readonly number[] = [0.82, 0.85, 0.88, 0.91, 0.94, 0.97, 1];
 
-/** The same field of view sampled every `factor` voxels: Dice on it estimates Dice on the full grid cheaply. */
-export function coarserGrid(grid: Grid, factor: number): Grid {
+/** The same field of view sampled every `factor` voxels (per axis): Dice on it estimates Dice on the full grid cheaply. */
+export function coarserGrid(grid: Grid, factor: number | Vec3): Grid {
+  const f = typeof factor === 'number' ? [factor, factor, factor] : factor;
   return {
-    dims: grid.dims.map((d) => Math.max(1, Math.ceil(d / factor))) as Vec3,
-    spacing: grid.spacing.map((s) => s * factor) as Vec3,
+    dims: grid.dims.map((d, a) => Math.max(1, Math.ceil(d / f[a]))) as Vec3,
+    spacing: grid.spacing.map((s, a) => s * f[a]) as Vec3,
     origin: [...grid.origin] as Vec3,
     direction: grid.direction.map((d) => [...d]) as [Vec3, Vec3, Vec3],
   };
 }
 
-/** Atlas patient position → the position in the atlas where a mask scaled by `scale` about `centre` is sampled. */
-function scaledAbout(centre: Vec3, scale: number): Affine {
-  const s = 1 / scale;
-  return compose(translation([-centre[0], -centre[1], -centre[2]]), [s, 0, 0, 0, 0, s, 0, 0, 0, 0, s, 0, 0, 0, 0, 1], translation(centre));
+/** The field of view at about 2 mm in each direction (thick slices stay as they are): the review check's grid. */
+export function reviewGrid(grid: Grid): Grid {
+  return coarserGrid(grid, grid.spacing.map((s) => Math.max(1, Math.round(2 / s))) as Vec3);
+}
+
+/** Atlas patient position → the position in the atlas where a mask scaled by `scale` (per atlas axis) about `centre` is sampled. */
+function scaledAbout(centre: Vec3, scale: number | Vec3): Affine {
+  const [sx, sy, sz] = (typeof scale === 'number' ? [scale, scale, scale] : scale).map((s) => 1 / s);
+  return compose(translation([-centre[0], -centre[1], -centre[2]]), [sx, 0, 0, 0, 0, sy, 0, 0, 0, 0, sz, 0, 0, 0, 0, 1], translation(centre));
+}
+
+/** The atlas brain mask scaled by `scale` (per atlas axis) about `centre` (atlas mm), on `grid` of the input. */
+export function scaledAtlasMask(atlasMask: Volume<Uint8Array>, grid: Grid, transform: RigidTransform, centre: Vec3, scale: number | Vec3): Uint8Array {
+  return resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data;
 }
 
 /**
@@ -47,11 +58,6 @@ function scaledAbout(centre: Vec3, scale: number): Affine {
  * patient space to atlas patient space. Computed on a grid twice as coarse as the input's (the masks are large and
  * smooth; the estimate moves by well under 0.01).
  */
-/** The atlas brain mask scaled by `scale` about `centre` (atlas mm), on `grid` of the input. */
-export function scaledAtlasMask(atlasMask: Volume<Uint8Array>, grid: Grid, transform: RigidTransform, centre: Vec3, scale: number): Uint8Array {
-  return resampleMask(atlasMask, grid, compose(transform.matrix, scaledAbout(centre, scale))).data;
-}
-
 export function atlasAgreement(mask: Volume<Uint8Array>, atlasMask: Volume<Uint8Array>, transform: RigidTransform): AtlasAgreement {
   const grid = coarserGrid(mask, 2);
   const own = resampleMask(mask, grid).data;

@@ -2,19 +2,21 @@
 // (head-evidence.ts), where the image and the network's probabilities are at hand:
 // - structure: anatomy is smooth from voxel to voxel, noise and uniform volumes are not;
 // - uncertainty: on a head the network is sure of nearly every voxel, on anything else it is not.
-// Then two pieces of evidence about the mask, both measured against the atlas brain brought by the registration
-// and scaled to the head's size (atlas-agreement.ts):
-// - shape: overall agreement — catches a mask in the wrong place or of the wrong shape altogether;
-// - excess: one connected piece of mask well outside where any brain can be (orbits, sinuses, neck).
-// The piece is measured in millilitres on the patient's grid, so the same limit holds for 1 mm 3D and 5 mm 2D
-// series; the margin allows for the shape of one head against another. The mirror check — expected brain left
-// out — was measured and dropped: correct expert masks of slabs left out up to 57 mL deep inside the atlas
-// brain, as much as a missing frontal lobe.
+// Then evidence about the mask against the brain the atlas expects there (atlas-agreement.ts, atlas-evidence.ts):
+// - shape: overall agreement — a mask of the wrong shape or place altogether;
+// - extent: a piece of mask well outside the expected brain — orbits, sinus or neck taken in;
+// - missing: a piece of the expected brain, well inside it, left out — the vertex, the cerebellum, a lobe cut off;
+// - asymmetry: a piece on one side with no counterpart on the other — a temporal pole or a lobe cut off;
+// - position: the mask's centre to one side of the expected brain's midline — the mask shifted sideways.
+// Pieces are measured in millilitres on the patient's grid and only within the image's field of view, so the same
+// limits hold for 1 mm 3D and 5 mm 2D series and for slabs. The limits were set from measurements: on the
+// validation heads' correct masks and the same masks damaged (tools/mask-damage.ts; models/evaluation.md). The
+// network's probabilities are not used for the mask's verdict: a mask damaged after the fact carries none of its
+// own, so such a measure could only be tested against itself, and `brainstrip review` of a mask made elsewhere has
+// none at all.
 import { type Atlas } from './atlas.js';
-import { atlasAgreement, coarserGrid, scaledAtlasMask } from './atlas-agreement.js';
-import { maskCentroid } from '../space/geometry.js';
-import { resampleMask } from '../space/resample.js';
-import { squaredDistanceMm } from './mask-metrics.js';
+import { atlasAgreement } from './atlas-agreement.js';
+import { type AtlasEvidence, atlasEvidence } from './atlas-evidence.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Volume } from '../space/volume.js';
 import { imageStructure, uncertainPerBrainVoxel } from './head-evidence.js';
@@ -24,31 +26,50 @@ export interface ReviewLimits {
   minImageStructure: number;
   /** Uncertain voxels per brain voxel above which the network did not see a head (heads 0.13–0.22; a knee, a spine, smooth noise 1.0–2.5). */
   maxUncertainPerBrainVoxel: number;
-  /** Atlas agreement (Dice, size-aware) below which the mask is flagged. */
+  /** Atlas agreement (Dice, size-aware) below which the mask is flagged (model.reviewDice). */
   minAtlasDice: number;
-  /** Distance outside the size-matched atlas brain beyond which mask is suspicious, mm. */
+  /** Depth beyond the expected brain from which mask counts as excess, mm. */
   excessMarginMm: number;
-  /** Largest connected piece of mask beyond that margin allowed, mL. */
+  /** Largest connected piece of excess allowed, mL. */
   maxExcessMl: number;
+  /** Depth inside the expected brain from which brain left out counts as missing, mm. */
+  missingMarginMm: number;
+  /** Largest connected piece of missing brain allowed, mL. */
+  maxMissingMl: number;
+  /** Distance outside the mask from which its mirror image counts as asymmetry, mm. */
+  asymmetryMarginMm: number;
+  /** Largest connected piece of asymmetry allowed, mL. */
+  maxAsymmetryMl: number;
+  /** Distance between the mask's centre and the expected brain's, left–right, allowed, mm. */
+  maxOffsetMm: number;
 }
 
 export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
   minImageStructure: 0.5,
   maxUncertainPerBrainVoxel: 0.5,
   minAtlasDice: 0.83,
-  excessMarginMm: 10,
-  maxExcessMl: 2,
+  excessMarginMm: 8,
+  maxExcessMl: 4,
+  missingMarginMm: 6,
+  maxMissingMl: 4,
+  asymmetryMarginMm: 5,
+  maxAsymmetryMl: 2.5,
+  maxOffsetMm: 4,
 };
 
-export interface ReviewEvidence {
+/** The default limits with the configured atlas agreement (model.reviewDice). */
+export function reviewLimits(minAtlasDice: number): ReviewLimits {
+  return { ...DEFAULT_REVIEW_LIMITS, minAtlasDice };
+}
+
+export interface ReviewEvidence extends AtlasEvidence {
   /** In-plane neighbour correlation of the image (absent when the image was not given). */
   imageStructure?: number;
   /** The network's uncertain voxels per brain voxel (absent when its probabilities were not given). */
   uncertainPerBrainVoxel?: number;
   atlasDice: number;
-  atlasScale: number;
-  /** Largest connected piece of the mask beyond the margin around the size-matched atlas brain, mL. */
-  excessMl: number;
+  /** Linear size of the head against the atlas at which that Dice was found (one size for all axes). */
+  atlasSize: number;
 }
 
 export interface ReviewResult {
@@ -60,59 +81,6 @@ export interface ReviewResult {
   evidence: ReviewEvidence;
 }
 
-/** Sizes of 26-connected components of the marked voxels; returns the largest size in voxels. */
-function largestComponent26(marked: Uint8Array, dims: [number, number, number]): number {
-  const [nx, ny, nz] = dims;
-  const nxy = nx * ny;
-  const seen = new Uint8Array(marked.length);
-  const queue = new Int32Array(marked.length);
-  let best = 0;
-  for (let seed = 0; seed < marked.length; seed++) {
-    if (!marked[seed] || seen[seed]) continue;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = seed;
-    seen[seed] = 1;
-    while (head < tail) {
-      const v = queue[head++];
-      const i = v % nx;
-      const j = Math.floor(v / nx) % ny;
-      const k = Math.floor(v / nxy);
-      for (let dk = -1; dk <= 1; dk++) {
-        const kk = k + dk;
-        if (kk < 0 || kk >= nz) continue;
-        for (let dj = -1; dj <= 1; dj++) {
-          const jj = j + dj;
-          if (jj < 0 || jj >= ny) continue;
-          for (let di = -1; di <= 1; di++) {
-            const ii = i + di;
-            if (ii < 0 || ii >= nx) continue;
-            const w = ii + nx * jj + nxy * kk;
-            if (marked[w] && !seen[w]) {
-              seen[w] = 1;
-              queue[tail++] = w;
-            }
-          }
-        }
-      }
-    }
-    if (tail > best) best = tail;
-  }
-  return best;
-}
-
-/** Largest connected piece (mL) of `mask` further than `marginMm` outside the atlas brain scaled to this head. */
-export function excessBeyondAtlasMl(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, scale: number, marginMm: number): number {
-  const grid = coarserGrid(mask, 2);
-  const own = resampleMask(mask, grid).data;
-  const expected = scaledAtlasMask(atlas.brainMask, grid, transform, maskCentroid(atlas.brainMask), scale);
-  const toBrain = squaredDistanceMm(expected, grid.dims, grid.spacing);
-  const excess = new Uint8Array(own.length);
-  const m2 = marginMm * marginMm;
-  for (let v = 0; v < own.length; v++) excess[v] = own[v] && toBrain[v] > m2 ? 1 : 0;
-  return (largestComponent26(excess, grid.dims) * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
-}
-
 /** What the check can look at besides the mask: the image it was made from, the network's P(brain) (any grid). */
 export interface ReviewInputs {
   image?: Volume<Float32Array>;
@@ -121,12 +89,13 @@ export interface ReviewInputs {
 
 export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS, inputs: ReviewInputs = {}): ReviewResult {
   const agreement = atlasAgreement(mask, atlas.brainMask, transform);
+  const margins = { excessMm: limits.excessMarginMm, missingMm: limits.missingMarginMm, asymmetryMm: limits.asymmetryMarginMm };
   const evidence: ReviewEvidence = {
     ...(inputs.image ? { imageStructure: imageStructure(inputs.image.data, inputs.image.dims) } : {}),
     ...(inputs.probability ? { uncertainPerBrainVoxel: uncertainPerBrainVoxel(inputs.probability) } : {}),
     atlasDice: agreement.dice,
-    atlasScale: agreement.scale,
-    excessMl: excessBeyondAtlasMl(mask, atlas, transform, agreement.scale, limits.excessMarginMm),
+    atlasSize: agreement.scale,
+    ...atlasEvidence(mask, atlas, transform, agreement.scale, margins),
   };
   const reasons: string[] = [];
   if (evidence.imageStructure !== undefined && !(evidence.imageStructure >= limits.minImageStructure))
@@ -135,7 +104,13 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
     reasons.push(`not a head? the network is unsure of ${evidence.uncertainPerBrainVoxel.toFixed(2)} voxels per brain voxel (limit ${limits.maxUncertainPerBrainVoxel}): the image does not look like a head to it`);
   const notAHead = reasons.length > 0;
   if (!(evidence.atlasDice >= limits.minAtlasDice)) reasons.push(`shape: agreement with the atlas brain ${evidence.atlasDice.toFixed(3)} below ${limits.minAtlasDice}`);
-  if (evidence.excessMl > limits.maxExcessMl)
+  if (!(evidence.excessMl <= limits.maxExcessMl))
     reasons.push(`extent: ${evidence.excessMl.toFixed(1)} mL of mask lie more than ${limits.excessMarginMm} mm outside the expected brain (limit ${limits.maxExcessMl} mL): orbits, sinus or neck included?`);
+  if (!(evidence.missingMl <= limits.maxMissingMl))
+    reasons.push(`missing: ${evidence.missingMl.toFixed(1)} mL of the expected brain, deeper than ${limits.missingMarginMm} mm inside it, are not in the mask (limit ${limits.maxMissingMl} mL): vertex, cerebellum or a lobe cut off?`);
+  if (!(evidence.asymmetryMl <= limits.maxAsymmetryMl))
+    reasons.push(`asymmetry: ${evidence.asymmetryMl.toFixed(1)} mL of the mask's mirror image lie more than ${limits.asymmetryMarginMm} mm outside it (limit ${limits.maxAsymmetryMl} mL): a temporal pole or a lobe cut off on one side?`);
+  if (!(evidence.offsetMm <= limits.maxOffsetMm))
+    reasons.push(`position: the mask's centre is ${evidence.offsetMm.toFixed(1)} mm to one side of the expected brain's midline (limit ${limits.maxOffsetMm} mm): mask shifted?`);
   return { flagged: reasons.length > 0, notAHead, reasons, evidence };
 }

@@ -48,7 +48,7 @@ export default async function infer(payload: InferPayload): Promise<InferResult>
   return {
     mask: mask.data,
     atlasAgreementDice: review.evidence.atlasDice,
-    atlasScale: review.evidence.atlasScale,
+    atlasScale: review.evidence.atlasSize,
     reviewReasons: review.reasons,
     notAHead: review.notAHead,
     reviewEvidence: review.evidence,
