@@ -81,11 +81,8 @@ export class ClusterDatabase {
     this.pool.on('error', () => undefined);
   }
 
-  async jobs(): Promise<Array<{ id: number; series: string; state: string; stage: string | null; owner: string | null; instances: number }>> {
-    const hasOwner = (await this.pool.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'jobs' AND column_name = 'owner'")).rowCount;
-    const { rows } = await this.pool.query(
-      `SELECT id::int, series_instance_uid AS series, state, stage, ${hasOwner ? 'owner' : 'NULL AS owner'}, instances FROM jobs ORDER BY id`,
-    );
+  async jobs(): Promise<Array<{ id: number; series: string; state: string; stage: string | null; owner: string | null; instances: number; reason: string | null }>> {
+    const { rows } = await this.pool.query('SELECT id::int, series_instance_uid AS series, state, stage, owner, instances, reason FROM jobs ORDER BY id');
     return rows;
   }
 
