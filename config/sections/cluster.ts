@@ -1,5 +1,5 @@
-// Cluster mode (preview): several nodes sharing their job state in one PostgreSQL database. Empty `database` (the
-// default) keeps the job state in SQLite in dataDir, as a single node always did.
+// Cluster mode: several nodes sharing one PostgreSQL database and one data folder. Empty `database` (the default)
+// keeps everything in dataDir (SQLite and files), as a single node always did.
 import os from 'node:os';
 
 /** The host name, cut to what a node name may be. */
