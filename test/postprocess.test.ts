@@ -218,7 +218,8 @@ describe('the segmentation chain with a stand-in network', () => {
       return Float32Array.from(x, (v) => (v > 0.5 ? 1 : 0));
     };
     const result = await segmentBrain(volume, identityTransform(), { atlas, predict, reviewDice: 0.83 });
-    expect(seen).toEqual([atlasGrid.dims]);
+    // Once as it is, once mirrored left–right for the review's second reading.
+    expect(seen).toEqual([atlasGrid.dims, atlasGrid.dims]);
     expect(result.mask.dims).toEqual(input.dims);
     expect(dice(result.mask.data, head.data)).toBeGreaterThan(0.95);
     expect(result.review.flagged).toBe(false);
@@ -229,6 +230,8 @@ describe('the segmentation chain with a stand-in network', () => {
       predict: async (x, dims) => Float32Array.from(x, (v, i) => (v > 0.5 && i % dims[0] < dims[0] / 2 ? 1 : 0)),
     });
     expect(half.review.flagged).toBe(true);
+    // ...and its reading of the mirrored image, which keeps the other half, says so too.
+    expect(half.review.reasons.join('; ')).toMatch(/second reading/);
   });
 });
 

@@ -13,6 +13,7 @@ import type { PoolConfig } from '../../config/sections/pool.js';
 import { logger } from '../log.js';
 import type { DerivePayload, DeriveResult } from './tasks/derive.js';
 import type { InferPayload, InferResult } from './tasks/infer.js';
+import type { MirroredReadingPayload, MirroredReadingResult } from './tasks/mirrored-reading.js';
 import type { PrecisionTrialPayload, PrecisionTrialResult } from './tasks/precision-trial.js';
 import type { ProbePayload, ProbeResult } from './tasks/probe.js';
 import type { RegisterTaskPayload, RegisterTaskResult } from './tasks/register.js';
@@ -22,6 +23,7 @@ import type { WarmPayload, WarmResult } from './tasks/warm.js';
 export interface PoolTasks {
   register: { payload: RegisterTaskPayload; result: RegisterTaskResult };
   infer: { payload: InferPayload; result: InferResult };
+  'mirrored-reading': { payload: MirroredReadingPayload; result: MirroredReadingResult };
   probe: { payload: ProbePayload; result: ProbeResult };
   warm: { payload: WarmPayload; result: WarmResult };
   'precision-trial': { payload: PrecisionTrialPayload; result: PrecisionTrialResult };

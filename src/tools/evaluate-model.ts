@@ -21,7 +21,7 @@ import { seededRandom } from '../pipeline/registration/similarity.js';
 import { type Contrast, renderLabelMap as renderLabelImage } from './quantize/label-images.js';
 import { encodePng, qcViews, stackRows } from '../pipeline/io/qc-png.js';
 import { type RigidTransform, composeTransforms, rigidAboutCentre, translation } from '../pipeline/space/transform.js';
-import { type Vec3, type Volume } from '../pipeline/space/volume.js';
+import { type Vec3, type Volume, withData } from '../pipeline/space/volume.js';
 import { createWorkerPool } from '../pool/pool.js';
 import { binary } from './reference-mask.js';
 import { type CorrectMask, type ReviewedMask, reviewDamaged, reviewTable } from './review-evaluation.js';
@@ -249,8 +249,12 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
   const random = seededRandom(20261130);
   const limits = reviewLimits(model.reviewDice);
   const reviewed: ReviewedMask[] = [];
-  const review = (correct: Omit<CorrectMask, 'verdict'>, result: { flaggedForReview: boolean; reviewReason?: string }) =>
-    reviewed.push(...reviewDamaged({ ...correct, verdict: { flagged: result.flaggedForReview, reasons: result.reviewReason ? [result.reviewReason] : [] } }, atlas, limits, reviewed.filter((r) => r.damage === 'none').length));
+  const modelGrid = resolved.grid ?? atlas.grid;
+  const review = async (correct: Omit<CorrectMask, 'verdict' | 'mirroredReading'>, result: { flaggedForReview: boolean; reviewReason?: string }) => {
+    const reading = await pool.run('mirrored-reading', { modelPath: resolved.path, intraOpThreads: pool.intraOpThreads, volume: correct.image, transform: correct.transform.matrix, grid: modelGrid });
+    const verdict = { flagged: result.flaggedForReview, reasons: result.reviewReason ? [result.reviewReason] : [] };
+    reviewed.push(...reviewDamaged({ ...correct, mirroredReading: withData(modelGrid, reading), verdict }, atlas, limits, reviewed.filter((r) => r.damage === 'none').length));
+  };
   let modelName = '';
   try {
     for (const c of cases) {
@@ -265,7 +269,7 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
       };
       if (result.reviewReason) row.reviewReason = result.reviewReason;
       if (!c.name.startsWith(DEFECTIVE_REFERENCES))
-        review({ set: c.source === 'open-ms' ? 'open-ms without patient03' : 'held-out label maps', name: c.name, contrast: c.contrast, image, mask: result.mask, transform: result.transform }, result);
+        await review({ set: c.source === 'open-ms' ? 'open-ms without patient03' : 'held-out label maps', name: c.name, contrast: c.contrast, image, mask: result.mask, transform: result.transform }, result);
       if (c.source === 'open-ms' && perturbations > 0) {
         const perturbedDice: number[] = [];
         const perturbedDiceVsReference: number[] = [];
@@ -291,7 +295,7 @@ export async function evaluateModel(options: EvaluationOptions): Promise<number>
     for (const head of dicomHeads) {
       const image = (await loadVolume(path.join(options.dicom!, head))).volume;
       const result = await extractBrain(image, deps);
-      review({ set: 'scanner series (real heads)', name: head, contrast: head.includes('dwi') || head.includes('transfer') ? 'EPI' : 'T1 (DICOM)', image, mask: result.mask, transform: result.transform }, result);
+      await review({ set: 'scanner series (real heads)', name: head, contrast: head.includes('dwi') || head.includes('transfer') ? 'EPI' : 'T1 (DICOM)', image, mask: result.mask, transform: result.transform }, result);
       console.error(`${head}: ${result.flaggedForReview ? `flagged: ${result.reviewReason}` : 'not flagged'}`);
     }
   } finally {

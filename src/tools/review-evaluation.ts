@@ -29,6 +29,8 @@ export interface CorrectMask {
   image: Volume<Float32Array>;
   mask: Volume<Uint8Array>;
   transform: RigidTransform;
+  /** The network's reading of the image mirrored (pipeline/segmentation/mirrored-reading.ts), P(brain) on the model grid. */
+  mirroredReading: Volume<Float32Array>;
   /** The node's own verdict on the mask (with the network's probabilities at hand). */
   verdict: { flagged: boolean; reasons: string[] };
 }
@@ -40,7 +42,7 @@ export function reviewDamaged(correct: CorrectMask, atlas: Atlas, limits: Review
   for (const damage of DAMAGES) {
     const damaged = damageMask(correct.mask, correct.transform, damage, shiftIndex);
     if (damaged.changedMl < MIN_CHANGED_ML) continue;
-    const review = reviewMask(damaged.mask, atlas, correct.transform, limits, { image: correct.image });
+    const review = reviewMask(damaged.mask, atlas, correct.transform, limits, { image: correct.image, mirroredReading: correct.mirroredReading });
     rows.push({ ...base, damage, changedMl: damaged.changedMl, flagged: review.flagged, reasons: review.reasons });
   }
   return rows;
@@ -54,7 +56,7 @@ export function reviewTable(rows: ReviewedMask[], limits: ReviewLimits): string 
   const damaged = rows.filter((r) => r.damage !== 'none');
   const sets = [...new Set(rows.map((r) => r.set))];
   const contrasts = [...new Set(rows.map((r) => r.contrast))];
-  const lines = ['## Review flag', '', `Limits: atlas agreement ≥ ${limits.minAtlasDice}; excess beyond ${limits.excessMarginMm} mm ≤ ${limits.maxExcessMl} mL; missing deeper than ${limits.missingMarginMm} mm ≤ ${limits.maxMissingMl} mL; asymmetry beyond ${limits.asymmetryMarginMm} mm ≤ ${limits.maxAsymmetryMl} mL; centre offset ≤ ${limits.maxOffsetMm} mm.`, ''];
+  const lines = ['## Review flag', '', `Limits: atlas agreement ≥ ${limits.minAtlasDice}; excess beyond ${limits.excessMarginMm} mm ≤ ${limits.maxExcessMl} mL; missing deeper than ${limits.missingMarginMm} mm ≤ ${limits.maxMissingMl} mL; asymmetry beyond ${limits.asymmetryMarginMm} mm ≤ ${limits.maxAsymmetryMl} mL; centre offset ≤ ${limits.maxOffsetMm} mm; the network's mirrored reading, where sure (P above ${limits.readingSureness} or below ${(1 - limits.readingSureness).toFixed(2)}), parts from the mask by ≤ ${limits.maxReadingDisagreementMl} mL in one piece.`, ''];
   lines.push('Correct masks flagged (false flags):', '', '| set | flagged / masks | flagged |', '|---|---|---|');
   for (const set of sets) {
     const sel = correct.filter((r) => r.set === set);

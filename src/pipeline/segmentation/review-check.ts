@@ -8,18 +8,21 @@
 // - missing: a piece of the expected brain, well inside it, left out — the vertex, the cerebellum, a lobe cut off;
 // - asymmetry: a piece on one side with no counterpart on the other — a temporal pole or a lobe cut off;
 // - position: the mask's centre to one side of the expected brain's midline — the mask shifted sideways.
+// And evidence from the network itself (mirrored-reading.ts): it reads the image again mirrored left–right, and
+// where it is sure of brain the mask leaves out, or sure of no brain the mask takes in, a piece of the mask is wrong
+// or the network is unsure of this head. The reading is made from the image alone, never from the mask, so it is
+// the same second opinion on the node's own mask and on a mask made elsewhere (`brainstrip review`); the atlas
+// still catches what the network gets wrong both ways.
 // Pieces are measured in millilitres on the patient's grid and only within the image's field of view, so the same
 // limits hold for 1 mm 3D and 5 mm 2D series and for slabs. The limits were set from measurements: on the
-// validation heads' correct masks and the same masks damaged (tools/mask-damage.ts; models/evaluation.md). The
-// network's probabilities are not used for the mask's verdict: a mask damaged after the fact carries none of its
-// own, so such a measure could only be tested against itself, and `brainstrip review` of a mask made elsewhere has
-// none at all.
+// validation heads' correct masks and the same masks damaged (tools/mask-damage.ts; models/evaluation.md).
 import { type Atlas } from './atlas.js';
 import { atlasAgreement } from './atlas-agreement.js';
 import { type AtlasEvidence, atlasEvidence } from './atlas-evidence.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Volume } from '../space/volume.js';
 import { imageStructure, uncertainPerBrainVoxel } from './head-evidence.js';
+import { readingDisagreement } from './mirrored-reading.js';
 
 export interface ReviewLimits {
   /** In-plane neighbour correlation of the image below which it is not an image of anatomy (heads: 0.92–0.99). */
@@ -42,6 +45,10 @@ export interface ReviewLimits {
   maxAsymmetryMl: number;
   /** Distance between the mask's centre and the expected brain's, left–right, allowed, mm. */
   maxOffsetMm: number;
+  /** P(brain) of the network's mirrored reading above which it is sure of brain (below 1 − this, sure of none). */
+  readingSureness: number;
+  /** Largest connected piece where mask and sure reading part allowed, mL (correct masks ≤ 0.6, damaged ≥ 1.9). */
+  maxReadingDisagreementMl: number;
 }
 
 export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
@@ -55,6 +62,8 @@ export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
   asymmetryMarginMm: 5,
   maxAsymmetryMl: 2.5,
   maxOffsetMm: 4,
+  readingSureness: 0.95,
+  maxReadingDisagreementMl: 1.2,
 };
 
 /** The default limits with the configured atlas agreement (model.reviewDice). */
@@ -67,6 +76,10 @@ export interface ReviewEvidence extends AtlasEvidence {
   imageStructure?: number;
   /** The network's uncertain voxels per brain voxel (absent when its probabilities were not given). */
   uncertainPerBrainVoxel?: number;
+  /** Sure brain of the network's mirrored reading left out of the mask, largest piece, mL (absent without the reading). */
+  readingLeftOutMl?: number;
+  /** Mask where the network's mirrored reading is sure of no brain, largest piece, mL (absent without the reading). */
+  beyondReadingMl?: number;
   atlasDice: number;
   /** Linear size of the head against the atlas at which that Dice was found (one size for all axes). */
   atlasSize: number;
@@ -85,6 +98,8 @@ export interface ReviewResult {
 export interface ReviewInputs {
   image?: Volume<Float32Array>;
   probability?: ArrayLike<number>;
+  /** The network's reading of the image mirrored left–right, mirrored back: P(brain) on the model grid (mirrored-reading.ts). */
+  mirroredReading?: Volume<Float32Array>;
 }
 
 export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS, inputs: ReviewInputs = {}): ReviewResult {
@@ -93,6 +108,7 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
   const evidence: ReviewEvidence = {
     ...(inputs.image ? { imageStructure: imageStructure(inputs.image.data, inputs.image.dims) } : {}),
     ...(inputs.probability ? { uncertainPerBrainVoxel: uncertainPerBrainVoxel(inputs.probability) } : {}),
+    ...(inputs.mirroredReading ? readingDisagreement(mask, inputs.mirroredReading, transform, limits.readingSureness) : {}),
     atlasDice: agreement.dice,
     atlasSize: agreement.scale,
     ...atlasEvidence(mask, atlas, transform, agreement.scale, margins),
@@ -112,5 +128,9 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
     reasons.push(`asymmetry: ${evidence.asymmetryMl.toFixed(1)} mL of the mask's mirror image lie more than ${limits.asymmetryMarginMm} mm outside it (limit ${limits.maxAsymmetryMl} mL): a temporal pole or a lobe cut off on one side?`);
   if (!(evidence.offsetMm <= limits.maxOffsetMm))
     reasons.push(`position: the mask's centre is ${evidence.offsetMm.toFixed(1)} mm to one side of the expected brain's midline (limit ${limits.maxOffsetMm} mm): mask shifted?`);
+  if (evidence.readingLeftOutMl !== undefined && !(evidence.readingLeftOutMl <= limits.maxReadingDisagreementMl))
+    reasons.push(`second reading: the network, reading the image again mirrored, is sure of ${evidence.readingLeftOutMl.toFixed(1)} mL of brain in one piece that the mask leaves out (limit ${limits.maxReadingDisagreementMl} mL): vertex, a temporal pole or a lobe cut off, or the mask shifted?`);
+  if (evidence.beyondReadingMl !== undefined && !(evidence.beyondReadingMl <= limits.maxReadingDisagreementMl))
+    reasons.push(`second reading: ${evidence.beyondReadingMl.toFixed(1)} mL of the mask in one piece lie where the network, reading the image again mirrored, is sure there is no brain (limit ${limits.maxReadingDisagreementMl} mL): orbits, sinus or neck included, or the mask shifted?`);
   return { flagged: reasons.length > 0, notAHead, reasons, evidence };
 }

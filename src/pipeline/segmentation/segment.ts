@@ -1,13 +1,15 @@
 // The segmentation chain of one volume, given its registration to the atlas: model input on the model grid →
 // the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
 // volume's own grid → thresholded and cleaned → checked: is the image a head, does the mask agree with the atlas
-// brain. Pure apart from the predictor.
+// brain and with the network's second reading of the image mirrored (mirrored-reading.ts). Pure apart from the
+// predictor.
 import { resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 import type { Atlas } from './atlas.js';
 import { modelInput } from './model-input.js';
 import { cleanMask } from './postprocess.js';
+import { mirroredReading } from './mirrored-reading.js';
 import { DEFAULT_REVIEW_LIMITS, type ReviewResult, reviewMask } from './review-check.js';
 
 /** The network: a normalised input on the model grid (dims i, j, k) in, P(brain) per voxel on the same grid out. */
@@ -26,7 +28,7 @@ export interface BrainSegmentation {
   /** On the volume's own grid, 0/1. */
   mask: Volume<Uint8Array>;
   review: ReviewResult;
-  timings: { modelInputMs: number; networkMs: number; postprocessMs: number };
+  timings: { modelInputMs: number; networkMs: number; mirroredReadingMs: number; postprocessMs: number };
 }
 
 /** P(brain) on the model grid → cleaned 0/1 mask on the input's grid (linear interpolation, threshold 0.5). */
@@ -41,8 +43,15 @@ export async function segmentBrain(volume: Volume<Float32Array>, transform: Rigi
   const t1 = performance.now();
   const probability = await options.predict(input, grid.dims);
   const t2 = performance.now();
-  const mask = maskOnInputGrid(withData(gridOf(grid), probability), volume, transform);
-  const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice }, { image: volume, probability });
+  const reading = await mirroredReading(input, grid, options.predict);
   const t3 = performance.now();
-  return { mask, review, timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), postprocessMs: Math.round(t3 - t2) } };
+  const mask = maskOnInputGrid(withData(gridOf(grid), probability), volume, transform);
+  const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice }, { image: volume, probability, mirroredReading: reading });
+  const t4 = performance.now();
+  return { mask, review, timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), mirroredReadingMs: Math.round(t3 - t2), postprocessMs: Math.round(t4 - t3) } };
+}
+
+/** The network's second reading of `volume` (mirrored left–right, mirrored back) on the model grid, for reviewing a mask made elsewhere. */
+export async function mirroredReadingOf(volume: Volume<Float32Array>, transform: RigidTransform, grid: Grid, predict: Predictor): Promise<Volume<Float32Array>> {
+  return mirroredReading(modelInput(volume, transform, grid), grid, predict);
 }
