@@ -24,6 +24,10 @@ GPU in the training process (--generate inline), several per step (--batch), in 
       --init-checkpoint training/checkpoints/efficient-image.pt --maps <packed maps> \
       --weights-copy <out>/efficient-image-weights.pt
   # <packed maps>: `python3 training/heads.py pack <dir>` (label maps without nibabel)
+
+On a CPU with AVX-512 BF16 or AMX (lscpu: avx512_bf16, amx_bf16), --amp (bfloat16 autocast) trains about 1.8x
+faster than fp32 on the same cores. Every run segment records its machine, precision, steps, samples and minutes
+in the checkpoint (training/runs.py prints them).
 """
 import argparse
 import json
@@ -44,6 +48,31 @@ import synth  # noqa: E402
 from export_onnx import export, init_from_onnx, recalibrate_batchnorm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The instruction sets that decide how fast a CPU trains and runs the network (bf16 autocast needs AVX-512 BF16 or
+# AMX to pay; INT8 inference VNNI or AMX).
+CPU_FEATURES = ('avx2', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16', 'amx_int8')
+
+
+def machine_record(device, amp):
+    """What a run segment ran on, for the model card: CPU model and instruction sets, threads, precision, device."""
+    cpu, flags = 'unknown', set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name') and cpu == 'unknown':
+                    cpu = line.split(':', 1)[1].strip()
+                elif line.startswith('flags') and not flags:
+                    flags = set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    record = {'cpu': cpu, 'cpu_features': [f for f in CPU_FEATURES if f in flags], 'cores': os.cpu_count(),
+              'torch_threads': torch.get_num_threads(), 'torch': torch.__version__, 'device': device.type,
+              'precision': 'bf16 autocast' if amp else 'fp32',
+              'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+    if device.type == 'cuda':
+        record['gpu'] = torch.cuda.get_device_name(device)
+    return record
 
 
 def loss_fn(logits, target, valid=None):
@@ -140,7 +169,7 @@ def main():
     ap.add_argument('--batch', type=int, default=1, help='samples per optimizer step')
     ap.add_argument('--generate', default='auto', choices=['auto', 'loader', 'inline'],
                     help='generate heads in a loader process (CPU) or in the training process on its device (auto: inline on a GPU)')
-    ap.add_argument('--amp', action='store_true', help='bfloat16 autocast (GPU)')
+    ap.add_argument('--amp', action='store_true', help='bfloat16 autocast (a GPU, or a CPU with AVX-512 BF16 or AMX)')
     ap.add_argument('--init-checkpoint', help="start from this checkpoint's weights, with a new optimiser and schedule")
     ap.add_argument('--weights-copy', help='also keep the weights alone (no optimiser state) here at every save')
     ap.add_argument('--save-minutes', type=float, default=5)
@@ -193,6 +222,13 @@ def main():
         init_from_onnx(model, args.init_onnx, init_gen.sample()[0][None, None])
         print(f'initialised from {args.init_onnx}', flush=True)
 
+    # Every segment of the run (the first, each resume) records its machine and what it did there.
+    run = machine_record(device, args.amp)
+    run.update({'from_step': state['step'], 'from_samples': state['samples'], 'from_min': round(state['elapsed'] / 60, 2),
+                'batch': args.batch, 'reuse': args.reuse, 'lr': args.lr, 'command': ' '.join(sys.argv[1:])})
+    state.setdefault('runs', []).append(run)
+    print(f"machine: {json.dumps({k: run[k] for k in ('cpu', 'cpu_features', 'cores', 'torch_threads', 'device', 'precision', 'torch')})}", flush=True)
+
     # A different stream after every resume, so a resumed run does not replay the samples it has seen.
     seed = args.seed * 100003 + state['samples']
     rng = np.random.default_rng(seed)
@@ -219,6 +255,7 @@ def main():
     warmup = 60.0
 
     def save():
+        run.update({'to_step': state['step'], 'to_samples': state['samples'], 'to_min': round(state['elapsed'] / 60, 2)})
         ck = {'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state, 'arch': args.arch}
         weights = {'model': model.state_dict(), 'state': state, 'arch': args.arch}
         targets = [(ckpt_path, ck)] + ([(args.checkpoint_copy, ck)] if args.checkpoint_copy else []) + \
