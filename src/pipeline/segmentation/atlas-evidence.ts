@@ -120,7 +120,10 @@ function spread(marked: Uint8Array, grid: Grid, toAtlas: Affine): { centre: Vec3
   };
 }
 
-const mlOf = (voxels: number, grid: Grid) => (voxels * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
+/** Largest 26-connected piece of the marked voxels of `grid`, in mL. */
+export function largestPieceMl(marked: Uint8Array, grid: Grid): number {
+  return (largestPiece(marked, grid.dims) * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
+}
 
 /** The four measures for `mask` (on its image's grid) against the atlas brain, `transform` mapping the image to the atlas. */
 export function atlasEvidence(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, startScale: number, margins: AtlasEvidenceMargins): AtlasEvidence {
@@ -169,9 +172,9 @@ export function atlasEvidence(mask: Volume<Uint8Array>, atlas: Atlas, transform:
   return {
     atlasScale: scale,
     atlasShiftMm: shift,
-    excessMl: mlOf(largestPiece(excess, grid.dims), grid),
-    missingMl: mlOf(largestPiece(missing, grid.dims), grid),
-    asymmetryMl: mlOf(largestPiece(asymmetric, grid.dims), grid),
+    excessMl: largestPieceMl(excess, grid),
+    missingMl: largestPieceMl(missing, grid),
+    asymmetryMl: largestPieceMl(asymmetric, grid),
     offsetMm: ownSpread.n && expectedSpread.n ? Math.abs(ownSpread.centre[0] - expectedSpread.centre[0]) : Number.POSITIVE_INFINITY,
   };
 }

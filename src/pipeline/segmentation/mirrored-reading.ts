@@ -11,7 +11,7 @@ import { resample, resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
 import { reviewGrid } from './atlas-agreement.js';
-import { largestPiece } from './atlas-evidence.js';
+import { largestPieceMl } from './atlas-evidence.js';
 import { cleanMask } from './postprocess.js';
 
 /** The model grid's axis that runs left–right in patient space (the model grid is axis-aligned with the atlas). */
@@ -47,8 +47,6 @@ export interface ReadingEvidence {
   beyondReadingMl: number;
 }
 
-const mlOf = (voxels: number, grid: Grid) => (voxels * grid.spacing[0] * grid.spacing[1] * grid.spacing[2]) / 1000;
-
 /**
  * How far `mask` (0/1 on the image's grid) and the network's mirrored `reading` (P(brain) on the model grid in
  * atlas space; `transform` maps the image to the atlas) part where the network is sure: P above `sureness` left
@@ -69,5 +67,5 @@ export function readingDisagreement(mask: Volume<Uint8Array>, reading: Volume<Fl
     if (!own[v] && p[v] > sureness) leftOut[v] = 1;
     else if (own[v] && !readingMask[v] && p[v] < 1 - sureness) beyond[v] = 1;
   }
-  return { readingLeftOutMl: mlOf(largestPiece(leftOut, grid.dims), grid), beyondReadingMl: mlOf(largestPiece(beyond, grid.dims), grid) };
+  return { readingLeftOutMl: largestPieceMl(leftOut, grid), beyondReadingMl: largestPieceMl(beyond, grid) };
 }
