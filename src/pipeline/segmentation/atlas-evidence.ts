@@ -47,7 +47,7 @@ export interface AtlasEvidenceMargins {
 const SCALE_RANGE = [0.8, 1.1];
 
 /** Largest 26-connected piece of the marked voxels, in voxels. */
-export function largestPiece(marked: Uint8Array, dims: Vec3): number {
+function largestPiece(marked: Uint8Array, dims: Vec3): number {
   const [nx, ny, nz] = dims;
   const nxy = nx * ny;
   const seen = new Uint8Array(marked.length);
