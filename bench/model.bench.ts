@@ -9,25 +9,22 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { resolveModel, shippedModelsDir } from '../src/pipeline/segmentation/model-files.js';
+import { runVariant } from './harness/ort-variant.js';
 import { type Stats, figure, ratio, summarize } from './report/measure.js';
 import type { BarChartSpec, BenchOptions, BenchResult, Figure, LineChartSpec, Ratio } from './report/types.js';
 
 const execFileAsync = promisify(execFile);
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface Timed {
   latency: Stats;
   peakRssMb: number;
 }
 
-/** One variant at one thread count, in a process of its own (bench/quantization-variant.js). */
+/** One variant at one thread count, in a process of its own. */
 async function ortVariant(model: string, threads: number, runs: number, shape: number[], input: string): Promise<Timed> {
-  const args = [path.join(here, 'quantization-variant.js'), '--model', model, '--threads', String(threads), '--runs', String(runs), '--shape', shape.join(','), input];
-  const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 1 << 24 });
-  const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { latencyMs: number[]; peakRssMb: number };
+  const r = await runVariant(model, threads, runs, shape, [input]);
   return { latency: summarize(r.latencyMs), peakRssMb: r.peakRssMb };
 }
 

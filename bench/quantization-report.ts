@@ -29,6 +29,7 @@ import { withData } from '../src/pipeline/space/volume.js';
 import { openMsItems, writeEvaluationData, writeQuantizationData } from './quantization-data.js';
 import { type OperatorSummary, operatorSummary, readProfile } from '../src/tools/quantize/profile.js';
 import { latencyChart } from './report/charts.js';
+import { runVariant } from './harness/ort-variant.js';
 
 const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,11 +72,7 @@ async function pytorchReference(repo: string, threads: number, runs: number, exp
 }
 
 async function ortVariant(model: string, threads: number, runs: number, shape: number[], inputs: string[], options: { tag?: string; profile?: string } = {}) {
-  const args = [path.join(here, 'quantization-variant.js'), '--model', model, '--threads', String(threads), '--runs', String(runs), '--shape', shape.join(',')];
-  if (options.tag) args.push('--tag', options.tag);
-  if (options.profile) args.push('--profile', options.profile);
-  const { stdout } = await execFileAsync(process.execPath, [...args, ...inputs], { maxBuffer: 1 << 24 });
-  const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { latencyMs: number[]; peakRssMb: number; masks: string[] };
+  const r = await runVariant(model, threads, runs, shape, inputs, options);
   return { latency: latency(r.latencyMs), peakRssMb: r.peakRssMb, masks: r.masks };
 }
 

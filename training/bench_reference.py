@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch FP32 inference latency of the two architectures on one 128^3 volume (the baseline of
+"""PyTorch FP32 inference latency of the architectures on one volume (128^3 unless --shape; the baseline of
 bench/model.bench.ts, which calls this script in the same run), and an ONNX export of each with random weights
 so that ONNX Runtime can be timed on the same graphs (latency does not depend on the weights).
 
-  /usr/bin/python3 training/bench_reference.py --threads 2 --runs 3 [--export-dir /tmp/x]
+  /usr/bin/python3 training/bench_reference.py --threads 2 --runs 3 [--export-dir /tmp/x] [--shape 128,144,128]
 """
 import argparse
 import json
@@ -25,13 +25,15 @@ def main():
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--arch', action='append', default=None)
     ap.add_argument('--export-dir', default=None)
+    ap.add_argument('--shape', default='128,128,128', help='input size k,j,i (the model grid reversed)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = {'torch': torch.__version__, 'threads': args.threads, 'runs': args.runs, 'models': {}}
     for arch in args.arch or list(models.ARCHITECTURES):
         torch.manual_seed(0)
         model = models.build(arch).eval()
-        x = torch.rand(1, 1, 128, 128, 128)
+        shape = (1, 1, *(int(n) for n in args.shape.split(',')))
+        x = torch.rand(*shape)
         with torch.no_grad():
             model(x)  # warm-up
             times = []
@@ -39,12 +41,12 @@ def main():
                 t0 = time.perf_counter()
                 model(x)
                 times.append((time.perf_counter() - t0) * 1000)
-        entry = {'median_ms': round(statistics.median(times), 1), 'runs_ms': [round(t, 1) for t in times],
-                 'parameters': models.count_parameters(model), 'flops': models.count_flops(model)}
+        entry = {'median_ms': round(statistics.median(times), 1) if times else None, 'runs_ms': [round(t, 1) for t in times],
+                 'parameters': models.count_parameters(model), 'flops': models.count_flops(model, shape)}
         if args.export_dir:
             os.makedirs(args.export_dir, exist_ok=True)
             path = os.path.join(args.export_dir, f'{arch}-random-fp32.onnx')
-            export(model, path, {'arch': arch, 'weights': 'random (latency only)'})
+            export(model, path, {'arch': arch, 'weights': 'random (latency only)'}, shape=shape)
             entry['onnx'] = path
         out['models'][arch] = entry
         print(f'{arch}: {entry["median_ms"]} ms', file=sys.stderr, flush=True)
