@@ -26,6 +26,7 @@ def main():
     ap.add_argument('--arch', action='append', default=None)
     ap.add_argument('--export-dir', default=None)
     ap.add_argument('--shape', default='128,128,128', help='input size k,j,i (the model grid reversed)')
+    ap.add_argument('--layout', default=None, help="ONNX layout of the exports (export_onnx.py: 'sliced' or '3d'; default per architecture)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = {'torch': torch.__version__, 'threads': args.threads, 'runs': args.runs, 'models': {}}
@@ -45,8 +46,8 @@ def main():
                  'parameters': models.count_parameters(model), 'flops': models.count_flops(model, shape)}
         if args.export_dir:
             os.makedirs(args.export_dir, exist_ok=True)
-            path = os.path.join(args.export_dir, f'{arch}-random-fp32.onnx')
-            export(model, path, {'arch': arch, 'weights': 'random (latency only)'}, shape=shape)
+            path = os.path.join(args.export_dir, f'{arch}{"-" + args.layout if args.layout else ""}-random-fp32.onnx')
+            export(model, path, {'arch': arch, 'weights': 'random (latency only)'}, shape=shape, layout=args.layout)
             entry['onnx'] = path
         out['models'][arch] = entry
         print(f'{arch}: {entry["median_ms"]} ms', file=sys.stderr, flush=True)

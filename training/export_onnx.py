@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Exports a trained network to ONNX (opset 13, fixed input [1, 1, 128, 128, 128] named 'image', output
-[1, 2, 128, 128, 128] named 'logits'), with BatchNorm in inference mode, and writes <model>.json beside it.
+"""Exports a trained network to ONNX (opset 13, fixed input [1, 1, k, j, i] named 'image', output [1, 2, k, j, i]
+named 'logits'), with BatchNorm in inference mode, and writes <model>.json beside it. The efficient nets are
+exported with their first level as 2-D convolutions (--layout sliced, the default; training/onnx_layout.py), the
+same function in the form ONNX Runtime runs fastest, above all in INT8; --layout 3d writes the net as trained.
 
   /usr/bin/python3 training/export_onnx.py --arch efficient --out models/brainstrip-efficient-fp32.onnx
 """
@@ -14,21 +16,28 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
+import onnx_layout  # noqa: E402
 
 
-def export(model, path, extra=None, shape=(1, 1, 128, 128, 128)):
+def default_layout(model):
+    return 'sliced' if isinstance(model, models.EfficientUNet) else '3d'
+
+
+def export(model, path, extra=None, shape=(1, 1, 128, 128, 128), layout=None):
     model = model.eval()
+    layout = layout or default_layout(model)
+    graph = onnx_layout.for_export(model, shape, layout).eval()
     dummy = torch.zeros(*shape)
     tmp = path + '.tmp'
     with torch.no_grad():
-        torch.onnx.export(model, dummy, tmp, opset_version=13, input_names=['image'], output_names=['logits'],
+        torch.onnx.export(graph, dummy, tmp, opset_version=13, input_names=['image'], output_names=['logits'],
                           do_constant_folding=True)
     os.replace(tmp, path)
     with open(path, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     meta = {'file': os.path.basename(path), 'sha256': digest, 'parameters': models.count_parameters(model),
             'flops': models.count_flops(model, tuple(shape)), 'input': list(shape), 'output': [shape[0], 2, *shape[2:]],
-            'opset': 13, **(extra or {})}
+            'opset': 13, 'layout': layout, **(extra or {})}
     with open(os.path.splitext(path)[0] + '.json', 'w') as f:
         json.dump(meta, f, indent=1)
     return meta
@@ -64,6 +73,8 @@ def init_from_onnx(model, onnx_path, sample):
     from onnx import numpy_helper
 
     g = onnx.load(onnx_path).graph
+    if any('/taps/' in n.name for n in g.node):
+        raise SystemExit(f'{onnx_path}: exported in the sliced layout; start from a checkpoint (--init-checkpoint) or a --layout 3d export')
     init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     def module_path(node_name):
         # '/enc.0/a/a.0/Conv' -> 'enc.0.a.0': each scope repeats its parent's name before its own index
@@ -132,6 +143,7 @@ def main():
     ap.add_argument('--maps', help='label maps for BatchNorm samples on --grid (default: the SynthSeg folder)')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='whole-grid samples to re-estimate BatchNorm statistics on (0: as saved)')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--layout', choices=onnx_layout.LAYOUTS, help='default: sliced for the efficient nets, 3d otherwise')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ck = torch.load(args.checkpoint or os.path.expanduser(f'~/.cache/brainstrip/training/{args.arch}/last.pt'), map_location='cpu', weights_only=False)
@@ -155,7 +167,7 @@ def main():
         recalibrate_batchnorm(model, gen.sample, args.bn_recalibrate)
     st = ck['state']
     extra.update({'steps': st['step'], 'samples': st['samples'], 'training_minutes': round(st['elapsed'] / 60, 1)})
-    print(json.dumps(export(model, args.out, extra, shape=shape)))
+    print(json.dumps(export(model, args.out, extra, shape=shape, layout=args.layout)))
 
 
 if __name__ == '__main__':
