@@ -75,3 +75,27 @@ export function smoothInput(channels: number, size: number, seed: number): Float
   }
   return out;
 }
+
+/**
+ * The pattern of the sliced layout's first level, in 3-D: A (conv + Relu) → B (conv + Relu) → × mask → C (conv) →
+ * Relu(its input + its output) → × mask → D (1×1×1 conv to 2 classes). The mask zeroes the last slice.
+ */
+export function maskedResidualBlock(input: { channels: number; size: number }, seed = 3): ModelProto {
+  const s = input.size;
+  const chain = convChain(input, [
+    { name: 'A', in: input.channels, out: 16, kernel: 3, relu: true },
+    { name: 'B', in: 16, out: 16, kernel: 3, relu: true },
+    { name: 'C', in: 16, out: 16, kernel: 3, relu: false },
+    { name: 'D', in: 16, out: 2, kernel: 1, relu: false },
+  ], seed);
+  const g = chain.graph;
+  const mask = Float32Array.from({ length: s ** 3 }, (_, v) => (Math.floor(v / (s * s)) === s - 1 ? 0 : 1));
+  g.initializer.push(floatTensor('mask', [1, 1, s, s, s], mask));
+  const conv = (name: string) => g.node.find((n) => n.name === name)!;
+  conv('C').input[0] = 'B_masked';
+  conv('D').input[0] = 'sum_masked';
+  const at = g.node.indexOf(conv('C'));
+  g.node.splice(at, 0, node('Mul', ['B_relu', 'mask'], ['B_masked'], 'B_mask'));
+  g.node.splice(g.node.indexOf(conv('D')), 0, node('Add', ['B_masked', 'C_out'], ['sum'], 'residual'), node('Relu', ['sum'], ['sum_relu'], 'residual_Relu'), node('Mul', ['sum_relu', 'mask'], ['sum_masked'], 'sum_mask'));
+  return chain;
+}

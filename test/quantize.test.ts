@@ -20,7 +20,7 @@ import { isBrainLabel, renderLabelMap } from '../src/tools/quantize/label-images
 import { modelGrid } from '../src/tools/quantize/model-grid.js';
 import { identityTransform } from '../src/pipeline/space/transform.js';
 import { gridOf, withData } from '../src/pipeline/space/volume.js';
-import { convChain, smoothInput } from './quantize-fixtures.js';
+import { convChain, maskedResidualBlock, smoothInput } from './quantize-fixtures.js';
 
 function tmpdir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'brainstrip-quantize-'));
@@ -196,6 +196,56 @@ describe('ONNX Runtime runs integer kernels', () => {
     expect(kernels.filter((k) => k === 'QLinearConv').length).toBeGreaterThanOrEqual(4);
     expect(kernels).not.toContain('Conv');
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('integer elementwise steps', () => {
+  test('a residual addition with its Relu and a product with a 0/1 mask run as QLinearAdd and QLinearMul', async () => {
+    const size = 10;
+    const model = maskedResidualBlock({ channels: 4, size });
+    const calibration = [1, 2, 3].map((s) => smoothInput(4, size, s));
+    const validation = [21, 22].map((s) => ({ name: `v${s}`, input: smoothInput(4, size, s) }));
+    const { model: bytes, report } = await quantize(encodeModel(model), { calibration, validation, maxDiceDrop: 1, methods: ['minmax'] });
+    expect(report.quantized).toEqual(['A', 'B', 'C', 'D']);
+    // random weights make no clean two-class split to agree on; the logits themselves stay close
+    expect(report.fp32VsInt8.outputError).toBeLessThan(0.02);
+
+    // the mask is stored as uint8 zeros and ones behind a DequantizeLinear with scale 1: exact
+    const int8 = decodeModel(bytes);
+    const maskQ = int8.graph.initializer.find((t) => t.name === 'mask_quantized')!;
+    expect(maskQ.data_type).toBe(2);
+    expect(new Set(maskQ.raw_data)).toEqual(new Set([0, 1]));
+    expect(int8.graph.node.filter((n) => n.op_type === 'Relu')).toHaveLength(0);
+
+    const dir = tmpdir();
+    const session = await createSession(bytes, { optimizedModelFilePath: path.join(dir, 'optimized.onnx') });
+    const y = (await runFloat(session, smoothInput(4, size, 21), [1, 4, size, size, size])).y;
+    await session.release();
+    const ops = decodeModel(new Uint8Array(fs.readFileSync(path.join(dir, 'optimized.onnx')))).graph.node.map((n) => n.op_type);
+    expect(ops.filter((o) => o === 'QLinearAdd')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'QLinearMul')).toHaveLength(2);
+    expect(ops.filter((o) => o === 'Add' || o === 'Mul' || o === 'Relu')).toHaveLength(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+
+    // in the masked slice D sees zeros: every voxel there holds D's bias, requantised, in both classes
+    const n = size ** 3;
+    const last = (c: number) => Array.from({ length: size * size }, (_, v) => y[c * n + (size - 1) * size * size + v]);
+    for (const c of [0, 1]) expect(new Set(last(c)).size).toBe(1);
+  });
+
+  test('a product an FP32 convolution reads stays FP32; the addition before it, read by the product, does not', () => {
+    const size = 6;
+    const model = maskedResidualBlock({ channels: 4, size });
+    const ranges = new Map<string, { min: number; max: number }>();
+    for (const t of ['x', 'A_relu', 'B_relu', 'B_masked', 'C_out', 'sum_relu', 'sum_masked', 'D_out']) ranges.set(t, { min: -1, max: 1 });
+    const int8 = quantizeModel(model, ranges, ['A', 'B', 'C']);
+    // D stays FP32 and reads the masked sum: a per-tensor DequantizeLinear there would let ONNX Runtime quantize
+    // D's weights on its own, so the product reads the float mask and its result is not quantized
+    expect(int8.graph.node.find((n) => n.name === 'sum_mask')!.input).toEqual(['sum_relu', 'mask']);
+    expect(int8.graph.node.find((n) => n.name === 'sum_mask')!.output).toEqual(['sum_masked']);
+    // the addition is quantized, its Relu folded into the output quantization
+    expect(int8.graph.node.find((n) => n.name === 'residual')!.output).toEqual(['sum_relu_float']);
+    expect(int8.graph.node.filter((n) => n.op_type === 'Relu')).toHaveLength(0);
   });
 });
 

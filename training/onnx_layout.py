@@ -13,7 +13,8 @@ above the other, a zero row after each (reshaping a padded tensor: no data moves
      part of that tap (the zero rows keep slices from reading each other);
   2. a fixed 2-D convolution 3 O -> O with kernel (3, 1) and dilation H + 1 (one slice down the view), weights
      0 or 1: output o at slice d sums block 0 at slice d - 1, block 1 at d and block 2 at d + 1.
-The zero rows are restored after each block by a constant mask (a 2-D convolution writes into them).
+The zero rows are restored by a constant mask wherever a 3x3x3 convolution reads them next (a 2-D convolution
+writes into them); the last block's output goes to the 1x1x1 head, whose values in the zero rows are dropped.
 Everything else (the coarser levels, the stem, the depth-to-space head) is the 3-D net as trained.
 """
 import torch
@@ -60,16 +61,19 @@ class _Conv3x3x3(nn.Module):
 
 
 class _ResBlock2d(nn.Module):
-    """models._ResBlock over the view: relu(x + b(relu(a(x)))), zero rows restored after each convolution."""
+    """models._ResBlock over the view: relu(x + b(relu(a(x)))), zero rows restored after the first convolution and,
+    unless only the head reads the block, after the second."""
 
-    def __init__(self, block, rows):
+    def __init__(self, block, rows, mask_output=True):
         super().__init__()
         self.a = _Conv3x3x3(block.a[0], block.a[1], rows)
         self.b = _Conv3x3x3(block.b[0], block.b[1], rows)
+        self.mask_output = mask_output
 
     def forward(self, x, mask):
         t = F.relu(self.a(x)) * mask
-        return F.relu(x + self.b(t)) * mask
+        y = F.relu(x + self.b(t))
+        return y * mask if self.mask_output else y
 
 
 class SlicedFirstLevel(nn.Module):
@@ -85,7 +89,7 @@ class SlicedFirstLevel(nn.Module):
         self.d, self.h, self.w = (s // 2 for s in shape[2:])
         rows = self.h + 1
         self.enc = _ResBlock2d(net.enc[0], rows)
-        self.dec = _ResBlock2d(net.dec[-1], rows)
+        self.dec = _ResBlock2d(net.dec[-1], rows, mask_output=False)
         mask = torch.zeros(1, 1, self.d, rows, self.w)
         mask[:, :, :, :self.h] = 1
         self.register_buffer('mask', mask.reshape(1, 1, self.d * rows, self.w))

@@ -5,7 +5,7 @@ import { type CalibrationMethod, calibrateRanges } from './calibrate.js';
 import { type Evaluation, type FallbackResult, accuracyAwareFallback } from './fallback.js';
 import { type ModelProto, decodeModel, encodeModel, inputShape } from './onnx-model.js';
 import { medianLatencyMs, nodeTime, profileModel } from './profile.js';
-import { type ConvLayer, type TensorRange, calibrationTensors, convLayers, inputChannels, quantizeModel } from './qdq.js';
+import { type ConvLayer, type TensorRange, calibrationTensors, convLayers, elementwiseSteps, inputChannels, quantizeModel } from './qdq.js';
 import { type ModelOutputs, type ValidationSample, compareOutputs, runModel } from './validate.js';
 
 export interface QuantizeOptions {
@@ -63,7 +63,7 @@ export async function quantize(fp32Bytes: Uint8Array, options: QuantizeOptions):
   const layers = convLayers(fp32);
   const { quantizable, kept } = candidates(fp32, layers, options.minInputChannels ?? 2);
   const names = quantizable.map((l) => l.name);
-  const tensors = calibrationTensors(quantizable);
+  const tensors = calibrationTensors(quantizable, elementwiseSteps(fp32).additions);
 
   log(`FP32 reference outputs on ${options.validation.length} validation inputs`);
   const reference: ModelOutputs = await runModel(fp32Bytes, options.validation, shape, threads);

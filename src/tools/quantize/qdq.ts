@@ -2,7 +2,11 @@
 // QuantizeLinear→DequantizeLinear on the input activation (uint8, asymmetric, per tensor), int8 weights
 // (symmetric, per output channel) and int32 bias behind DequantizeLinear, and QuantizeLinear→DequantizeLinear on
 // the output. A Relu that is the only consumer of a Conv is folded into the output quantization: its range
-// starts at 0, so the zero point is 0 and QuantizeLinear's clamp is the Relu. Everything else stays FP32.
+// starts at 0, so the zero point is 0 and QuantizeLinear's clamp is the Relu. Two elementwise steps between
+// quantized layers are quantized too, so that ONNX Runtime runs them on the integers (QLinearAdd, QLinearMul)
+// instead of dequantizing, computing in float and quantizing again: a residual addition of two quantized tensors
+// followed by a Relu (folded the same way), and a product with a constant 0/1 mask (the mask as uint8; the
+// product keeps its input's quantization). Everything else stays FP32.
 import {
   type ModelProto,
   type NodeProto,
@@ -118,9 +122,44 @@ export function convLayers(model: ModelProto): ConvLayer[] {
   return layers;
 }
 
-/** The tensors whose ranges calibration must measure to quantize `layers`. */
-export function calibrationTensors(layers: ConvLayer[]): string[] {
-  return [...new Set(layers.flatMap((l) => [l.input, l.output]))];
+/** An Add whose only consumer is a Relu: integer arithmetic when both its inputs are quantized. */
+export interface ResidualAddition {
+  add: NodeProto;
+  relu: NodeProto;
+  /** The Relu's output: where the output quantization sits. */
+  output: string;
+}
+
+/** A Mul by a constant mask of zeros and ones (the zero rows of a sliced layout). */
+export interface MaskProduct {
+  mul: NodeProto;
+  input: string;
+  mask: string;
+}
+
+/** The elementwise steps the quantizer may run on integers, in graph order. */
+export function elementwiseSteps(model: ModelProto): { additions: ResidualAddition[]; masks: MaskProduct[] } {
+  const g = model.graph;
+  const graphOutputs = new Set(g.output.map((o) => o.name));
+  const initializers = new Map(g.initializer.map((t) => [t.name ?? '', t]));
+  const additions: ResidualAddition[] = [];
+  const masks: MaskProduct[] = [];
+  for (const n of g.node) {
+    if (n.op_type === 'Add' && n.input.length === 2 && !n.input.some((i) => initializers.has(i)) && !graphOutputs.has(n.output[0])) {
+      const next = consumers(g.node, n.output[0]);
+      if (next.length === 1 && next[0].op_type === 'Relu') additions.push({ add: n, relu: next[0], output: next[0].output[0] });
+    } else if (n.op_type === 'Mul' && n.input.length === 2) {
+      const m = n.input.findIndex((i) => initializers.get(i)?.data_type === 1);
+      const values = m >= 0 ? floatValues(initializers.get(n.input[m])!) : undefined;
+      if (values?.every((v) => v === 0 || v === 1)) masks.push({ mul: n, input: n.input[1 - m], mask: n.input[m] });
+    }
+  }
+  return { additions, masks };
+}
+
+/** The tensors whose ranges calibration must measure to quantize `layers` (and the residual additions). */
+export function calibrationTensors(layers: ConvLayer[], additions: ResidualAddition[] = []): string[] {
+  return [...new Set([...layers.flatMap((l) => [l.input, l.output]), ...additions.map((a) => a.output)])];
 }
 
 /**
@@ -144,6 +183,17 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
   // Tensors already available in dequantized form (a quantized layer's output): name → the DQ output name.
   const dequantized = new Map<string, string>();
   for (const l of layers) dequantized.set(l.output, l.output);
+  // The quantization of each tensor that has one, for the mask products that keep their input's.
+  const params = new Map<string, ActivationQuantization>();
+  const steps = elementwiseSteps(model);
+  const additions = new Map(steps.additions.map((a) => [a.add, a]));
+  const masks = new Map(steps.masks.map((m) => [m.mul, m]));
+  const foldedAdditionRelus = new Set<NodeProto>();
+  // An elementwise step is quantized only where no FP32 convolution reads its result (it would read a
+  // per-tensor DequantizeLinear: see the shielding below).
+  const fp32Convs = new Set(convLayers(model).filter((l) => !wanted.has(l.name)).map((l) => l.input));
+  const readByFp32Conv = (tensor: string) => fp32Convs.has(tensor);
+  const quantizedMasks = new Map<string, string>();
 
   // Quantized layers' outputs, for FP32 convolutions that read them.
   const quantizedOutputs = new Map<string, { tag: string; params: ActivationQuantization; channels: number }>();
@@ -157,6 +207,39 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
 
   for (const n of g.node) {
     if (n.op_type === 'Relu' && folded.has(n.output[0])) continue;
+    if (foldedAdditionRelus.has(n)) continue;
+    const addition = additions.get(n);
+    if (addition && n.input.every((i) => dequantized.has(i)) && !readByFp32Conv(addition.output)) {
+      // dequantized inputs, the Relu folded into the output quantization (its range starts at 0)
+      const p = activationQuantization(range(addition.output));
+      const sum = `${addition.output}_float`;
+      out.push({ ...n, input: n.input.map((i) => dequantized.get(i)!), output: [sum] });
+      qdq(sum, addition.output, p, `${addition.output}_output`);
+      dequantized.set(addition.output, addition.output);
+      params.set(addition.output, p);
+      foldedAdditionRelus.add(addition.relu);
+      continue;
+    }
+    const product = masks.get(n);
+    const productInput = product ? params.get(product.input) : undefined;
+    if (product && productInput && dequantized.get(product.input) === product.input && !readByFp32Conv(n.output[0])) {
+      // zeros and ones are exact in uint8 with scale 1; the product stays in its input's range
+      let maskQuantized = quantizedMasks.get(product.mask);
+      if (!maskQuantized) {
+        maskQuantized = `${product.mask}_dequantized`;
+        quantizedMasks.set(product.mask, maskQuantized);
+        const values = floatValues(initializers.get(product.mask)!);
+        const dims = (initializers.get(product.mask)!.dims ?? []).map(Number);
+        added.push(uint8Tensor(`${product.mask}_quantized`, dims, Uint8Array.from(values)), floatTensor(`${product.mask}_scale`, [], [1]), uint8Tensor(`${product.mask}_zero_point`, [], Uint8Array.of(0)));
+        out.push(node('DequantizeLinear', [`${product.mask}_quantized`, `${product.mask}_scale`, `${product.mask}_zero_point`], [maskQuantized], `${product.mask}_DequantizeLinear`));
+      }
+      const productFloat = `${n.output[0]}_float`;
+      out.push({ ...n, input: n.input.map((i) => (i === product.mask ? maskQuantized : i)), output: [productFloat] });
+      qdq(productFloat, n.output[0], productInput, `${n.output[0]}_output`);
+      dequantized.set(n.output[0], n.output[0]);
+      params.set(n.output[0], productInput);
+      continue;
+    }
     const layer = n.op_type === 'Conv' ? byConv.get(n.output[0]) : undefined;
     if (!layer) {
       const shielded = n.op_type === 'Conv' ? quantizedOutputs.get(n.input[0]) : undefined;
@@ -207,6 +290,7 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
     out.push({ ...n, input: inputs, output: [convFloat] });
     const outputParams = activationQuantization(range(layer.output));
     qdq(convFloat, layer.output, outputParams, `${layer.output}_output`);
+    params.set(layer.output, outputParams);
     quantizedOutputs.set(layer.output, { tag: `${layer.output}_output`, params: outputParams, channels: outputChannels });
   }
   g.node = out;
