@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { percentileRange } from '../src/tools/quantize/calibrate.js';
 import { quantize } from '../src/tools/quantize/index.js';
-import { attribute, decodeModel, encodeModel, floatTensor, inputShape, node } from '../src/tools/quantize/onnx-model.js';
+import { attribute, decodeModel, encodeModel, floatTensor, inputShape, int64Tensor, node } from '../src/tools/quantize/onnx-model.js';
 import { activationQuantization, convLayers, quantizeModel, roundHalfEven, weightQuantization } from '../src/tools/quantize/qdq.js';
 import { createSession, runFloat } from '../src/tools/quantize/session.js';
 import { loadAtlas } from '../src/pipeline/segmentation/atlas.js';
@@ -246,6 +246,15 @@ describe('integer elementwise steps', () => {
     // the addition is quantized, its Relu folded into the output quantization
     expect(int8.graph.node.find((n) => n.name === 'residual')!.output).toEqual(['sum_relu_float']);
     expect(int8.graph.node.filter((n) => n.op_type === 'Relu')).toHaveLength(0);
+
+    // the same through a Reshape between the product and the FP32 convolution
+    const reshaped = maskedResidualBlock({ channels: 4, size });
+    reshaped.graph.initializer.push(int64Tensor('same_shape', [5], [1, 16, size, size, size]));
+    const d = reshaped.graph.node.find((n) => n.name === 'D')!;
+    d.input[0] = 'sum_reshaped';
+    reshaped.graph.node.splice(reshaped.graph.node.indexOf(d), 0, node('Reshape', ['sum_masked', 'same_shape'], ['sum_reshaped'], 'reshape'));
+    const viaReshape = quantizeModel(reshaped, ranges, ['A', 'B', 'C']);
+    expect(viaReshape.graph.node.find((n) => n.name === 'sum_mask')!.output).toEqual(['sum_masked']);
   });
 });
 

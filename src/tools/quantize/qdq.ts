@@ -80,6 +80,9 @@ export function weightQuantization(weights: Float32Array, outputChannels: number
   return { q, scales };
 }
 
+/** Operators that move or reshape data without computing on it. */
+const DATA_MOVEMENT = new Set(['Reshape', 'Slice', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity', 'Pad']);
+
 function consumers(nodes: NodeProto[], tensor: string): NodeProto[] {
   return nodes.filter((n) => n.input.includes(tensor));
 }
@@ -189,10 +192,12 @@ export function quantizeModel(fp32: ModelProto, ranges: Map<string, TensorRange>
   const additions = new Map(steps.additions.map((a) => [a.add, a]));
   const masks = new Map(steps.masks.map((m) => [m.mul, m]));
   const foldedAdditionRelus = new Set<NodeProto>();
-  // An elementwise step is quantized only where no FP32 convolution reads its result (it would read a
-  // per-tensor DequantizeLinear: see the shielding below).
+  // An elementwise step is quantized only where no FP32 convolution reads its result, directly or through ops
+  // that only move data (ONNX Runtime carries a DequantizeLinear forward through those, and a Conv reading a
+  // per-tensor DequantizeLinear gets its weights quantized: see the shielding below).
   const fp32Convs = new Set(convLayers(model).filter((l) => !wanted.has(l.name)).map((l) => l.input));
-  const readByFp32Conv = (tensor: string) => fp32Convs.has(tensor);
+  const readByFp32Conv = (tensor: string, depth = 0): boolean =>
+    fp32Convs.has(tensor) || (depth < 8 && consumers(g.node, tensor).some((c) => DATA_MOVEMENT.has(c.op_type) && c.input[0] === tensor && readByFp32Conv(c.output[0], depth + 1)));
   const quantizedMasks = new Map<string, string>();
 
   // Quantized layers' outputs, for FP32 convolutions that read them.
