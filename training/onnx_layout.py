@@ -7,7 +7,7 @@ gain almost nothing over FP32. Written as 2-D convolutions they run several time
 faster in FP32 too.
 
 How: the first level's tensors [1, C, D, H, W] are viewed as a 2-D image [1, C, D * (H + 1), W]: the D slices one
-above the other, a zero row after each (reshaping a padded tensor: no data moves). A 3x3x3 convolution C -> O
+above the other, a zero row after each (the tensor padded by one row, then reshaped). A 3x3x3 convolution C -> O
 (BatchNorm folded in) then becomes
   1. a 2-D 3x3 convolution C -> 3 O over the view: one block of O outputs per depth tap, each the in-slice 3x3
      part of that tap (the zero rows keep slices from reading each other);
