@@ -63,17 +63,6 @@ function profileParts(file: string): Record<Part, number> {
   return parts;
 }
 
-function newestFile(prefix: string): string {
-  const dir = path.dirname(prefix);
-  const found = fs
-    .readdirSync(dir)
-    .filter((n) => n.startsWith(path.basename(prefix)) && n.endsWith('.json'))
-    .sort()
-    .pop();
-  if (!found) throw new Error(`no profile written under ${prefix}`);
-  return path.join(dir, found);
-}
-
 const threadWord = (t: number) => `${t} thread${t === 1 ? '' : 's'}`;
 
 export async function run(options: BenchOptions = { quick: false }): Promise<BenchResult> {
@@ -133,7 +122,7 @@ export async function run(options: BenchOptions = { quick: false }): Promise<Ben
           const r = await runVariant(file, t, runs, shape, [input], { profile });
           timed[key][t] = r.latencyMs;
           if (t === 2) peakRss[key] = r.peakRssMb;
-          if (profile) parts[key] = profileParts(newestFile(profile));
+          if (r.profileFile) parts[key] = profileParts(r.profileFile);
         }
       }
     }

@@ -73,15 +73,7 @@ async function pytorchReference(repo: string, threads: number, runs: number, exp
 
 async function ortVariant(model: string, threads: number, runs: number, shape: number[], inputs: string[], options: { tag?: string; profile?: string } = {}) {
   const r = await runVariant(model, threads, runs, shape, inputs, options);
-  return { latency: latency(r.latencyMs), peakRssMb: r.peakRssMb, masks: r.masks };
-}
-
-function newestProfile(prefix: string): string {
-  const dir = path.dirname(prefix);
-  const base = path.basename(prefix);
-  const f = fs.readdirSync(dir).filter((n) => n.startsWith(base) && n.endsWith('.json')).sort().pop();
-  if (!f) throw new Error(`no profile written under ${prefix}`);
-  return path.join(dir, f);
+  return { latency: latency(r.latencyMs), peakRssMb: r.peakRssMb, masks: r.masks, profileFile: r.profileFile };
 }
 
 async function main(): Promise<void> {
@@ -180,7 +172,7 @@ async function main(): Promise<void> {
       const r = await ortVariant(v.model, t, runs, v.shape, v.inputs, { tag: t === threadCounts[threadCounts.length - 1] ? v.tag : undefined, profile });
       row.byThreads[t] = { latency: r.latency, peakRssMb: r.peakRssMb, speedup: Number((baselineByThreads[t] / r.latency.medianMs).toFixed(1)) };
       if (v.tag && r.masks.length) masks[v.tag] = r.masks;
-      if (profile && v.tag) profiles[v.tag] = operatorSummary(readProfile(newestProfile(profile)));
+      if (r.profileFile && v.tag) profiles[v.tag] = operatorSummary(readProfile(r.profileFile));
     }
     rows.push(row);
   }
