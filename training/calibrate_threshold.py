@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Dice of a trained network's mask against the label-map convention at several thresholds of P(brain), on heads
+"""Dice of a trained network's mask against the label-map convention at several thresholds of P(brain), and its
+HD95 on the model grid at 0.5, on heads
 rendered from the TRAINING label maps (1-17) by the training generator: the data on which a decision threshold
 may be chosen. `--set held-out` renders maps 18-20 instead, to report on, never to choose from.
 
@@ -18,6 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heads  # noqa: E402
 import models  # noqa: E402
+from evaluate import hd95  # noqa: E402
 from export_onnx import recalibrate_batchnorm  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +53,7 @@ def main():
             recalibrate_batchnorm(model, lambda: bn_gen.sample()[:2], args.bn_recalibrate)
         model.eval()
         per_threshold = {t: [] for t in THRESHOLDS}
+        surface = []
         with torch.no_grad():
             for x, m, valid in renders:
                 p = torch.softmax(model(x[None, None]), 1)[0, 1]
@@ -59,15 +62,20 @@ def main():
                 for t in THRESHOLDS:
                     pred = (p >= t) & v
                     per_threshold[t].append(float(2 * (pred & truth).sum() / max(1, int(pred.sum() + truth.sum()))))
+                surface.append(hd95(((p >= 0.5) & v).numpy(), truth.numpy(), (gen.grid.spacing,) * 3))
         means = {t: sum(d) / len(d) for t, d in per_threshold.items()}
         best = max(means, key=means.get)
         report['weights'][path] = {'meanDice': {str(t): round(d, 4) for t, d in means.items()},
                                    'worstDiceAt0.5': round(min(per_threshold[0.5]), 4), 'best': best,
-                                   'diceAt0.5': [round(d, 4) for d in per_threshold[0.5]]}
+                                   'diceAt0.5': [round(d, 4) for d in per_threshold[0.5]],
+                                   'meanHd95MmAt0.5': round(sum(surface) / len(surface), 3),
+                                   'hd95MmAt0.5': [round(h, 2) for h in surface]}
         print(f"{path} ({args.set} maps, {args.renders} renders): " +
               ', '.join(f"{t}: {d:.4f}" for t, d in means.items()) +
-              f"; worst at 0.5 {min(per_threshold[0.5]):.4f}; best threshold {best}\n  at 0.5 per render: " +
-              ' '.join(f'{d:.3f}' for d in per_threshold[0.5]), flush=True)
+              f"; worst at 0.5 {min(per_threshold[0.5]):.4f}; best threshold {best}; mean HD95 at 0.5 "
+              f"{sum(surface) / len(surface):.2f} mm (model grid)\n  at 0.5 per render: " +
+              ' '.join(f'{d:.3f}' for d in per_threshold[0.5]) + '\n  HD95 per render: ' +
+              ' '.join(f'{h:.1f}' for h in surface), flush=True)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=1)

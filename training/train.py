@@ -75,11 +75,36 @@ def machine_record(device, amp):
     return record
 
 
-def loss_fn(logits, target, valid=None):
-    """Cross-entropy + soft Dice over the voxels inside the field of view (valid = 1)."""
+def boundary_weights(target, gap_weight, far_weight):
+    """Per-voxel weights of the cross-entropy that make the errors which set the surface distance count more: the
+    narrow clefts of non-brain between brain (the interhemispheric fissure, the tentorium's notch; the target's
+    closing by two voxels less the target), which a coarse net bridges and which leave the reference's surface deep
+    inside the mask; and voxels farther than three voxels from the target's surface, inside or out."""
+    t = target.float()[:, None]
+
+    def dilate(a, r):  # by a cube, one axis at a time
+        for k in ((2 * r + 1, 1, 1), (1, 2 * r + 1, 1), (1, 1, 2 * r + 1)):
+            a = F.max_pool3d(a, k, stride=1, padding=tuple(n // 2 for n in k))
+        return a
+
+    def erode(a, r):
+        return -dilate(-a, r)
+
+    w = torch.ones_like(t)
+    if gap_weight > 0:
+        w = w + gap_weight * (erode(dilate(t, 2), 2) - t).clamp(min=0)
+    if far_weight > 0:
+        w = w + far_weight * ((1 - dilate(t, 3)) + erode(t, 3))
+    return w[:, 0]
+
+
+def loss_fn(logits, target, valid=None, weights=None):
+    """Cross-entropy (weighted per voxel when weights are given) + soft Dice over the voxels inside the field of
+    view (valid = 1)."""
     if valid is None:
         valid = torch.ones_like(target, dtype=logits.dtype)
-    ce = (F.cross_entropy(logits, target, reduction='none') * valid).sum() / valid.sum().clamp(min=1)
+    ce_weights = valid if weights is None else valid * weights
+    ce = (F.cross_entropy(logits, target, reduction='none') * ce_weights).sum() / valid.sum().clamp(min=1)
     p = torch.softmax(logits, 1)[:, 1] * valid
     t = target.float() * valid
     dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
@@ -181,6 +206,10 @@ def main():
                     help='keep the BatchNorm statistics as loaded (inference-mode normalisation while training): for '
                          'fine-tuning in batches too small to estimate them, as on a CPU')
     ap.add_argument('--bn-recalibrate', type=int, default=12, help='before export, re-estimate BatchNorm statistics on this many whole-grid samples')
+    ap.add_argument('--gap-weight', type=float, default=0.0,
+                    help='extra cross-entropy weight of the narrow clefts of non-brain between brain (boundary_weights)')
+    ap.add_argument('--far-weight', type=float, default=0.0,
+                    help='extra cross-entropy weight of the voxels farther than 3 voxels from the target surface (boundary_weights)')
     ap.add_argument('--validate-minutes', type=float, default=15, help='Dice on held-out label maps every this many minutes')
     ap.add_argument('--cache', default=os.path.expanduser('~/.cache/brainstrip/training'))
     ap.add_argument('--checkpoint-copy', help='also keep the checkpoint here (resumed from when the cache has none)')
@@ -306,6 +335,8 @@ def main():
             return
         t0 = time.time()
         x, m, valid = next_batch()  # [B, k, j, i]
+        with torch.no_grad():
+            weights = boundary_weights(m, args.gap_weight, args.far_weight) if args.gap_weight or args.far_weight else None
         state['samples'] += args.batch
         for r in range(args.reuse):
             if state['elapsed'] >= budget:
@@ -313,11 +344,13 @@ def main():
             box = (slice(None),) + crop_box(x.shape[1:], args.crop, rng)
             xb, mb = x[box].contiguous(), m[box].contiguous()
             vb = valid[box].contiguous() if valid is not None else None
+            wb = weights[box].contiguous() if weights is not None else None
             pb = prior_crop(model, box[1:], x.shape[1:], args, rng)
             if rng.random() < 0.5:
                 # left-right mirror (i axis), the built-in atlas prior with it: a consistent mirror-image sample
                 xb, mb = xb.flip(-1), mb.flip(-1)
                 vb = vb.flip(-1) if vb is not None else None
+                wb = wb.flip(-1) if wb is not None else None
                 pb = pb.flip(-1) if pb is not None else None
             if r > 0:
                 # a cheap contrast change so that the reuses of one sample are not the same picture
@@ -329,7 +362,7 @@ def main():
             inp = xb[:, None]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
                 logits = model(inp) if pb is None else model(inp, pb)
-            loss, dice = loss_fn(logits.float(), mb, vb)
+            loss, dice = loss_fn(logits.float(), mb, vb, wb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
