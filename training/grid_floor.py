@@ -18,13 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heads  # noqa: E402
 from evaluate import dice, hd95  # noqa: E402
 
-CEREBELLUM = (7, 8, 46, 47)
-
 
 def reference_mask(labels, affine):
     mask = ndi.binary_fill_holes((labels > 0) & (labels <= heads.BRAIN_MAX_LABEL))
     axis = int(np.argmax(np.abs(affine[2, :3])))  # the voxel axis nearest to superior
-    rows = np.where(np.isin(labels, CEREBELLUM).any(axis=tuple(a for a in range(3) if a != axis)))[0]
+    rows = np.where(np.isin(labels, heads.CEREBELLUM_LABELS).any(axis=tuple(a for a in range(3) if a != axis)))[0]
     below = [slice(None)] * 3
     below[axis] = slice(0, rows.min()) if affine[2, axis] > 0 else slice(rows.max() + 1, None)
     mask[tuple(below)] = False

@@ -35,6 +35,8 @@ VALIDATION_MAPS = (18, 19, 20)
 TRAINING_MAPS = tuple(range(1, 18))
 
 BRAIN_MAX_LABEL = 499
+# Cerebellar grey and white matter, both sides: the mask ends below their lowest slice.
+CEREBELLUM_LABELS = (7, 8, 46, 47)
 
 # Intensity groups of the brain labels (FreeSurfer numbering); homologous structures share a mean.
 GROUPS = {
@@ -138,7 +140,7 @@ class HeadGenerator:
         self.brain = torch.tensor([0 < l <= BRAIN_MAX_LABEL for l in self.labels] + [True] * len(LESION) + [True], device=dev)
         self.parenchyma = torch.tensor([l in GROUPS['wm'] + GROUPS['ctx'] + GROUPS['deep'] for l in self.labels] + [False] * (len(LESION) + 1), device=dev)
         self.csf_index = self.labels.index(24)
-        self.cerebellum = torch.tensor([l in (7, 8, 46, 47) for l in self.labels] + [False] * (len(LESION) + 1), device=dev)
+        self.cerebellum = torch.tensor([l in CEREBELLUM_LABELS for l in self.labels] + [False] * (len(LESION) + 1), device=dev)
         self.group_of = {}
         for g, ls in GROUPS.items():
             for l in ls:
