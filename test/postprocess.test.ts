@@ -5,7 +5,7 @@ import { atlasAgreement } from '../src/pipeline/segmentation/atlas-agreement.js'
 import { maskOnInputGrid, segmentBrain } from '../src/pipeline/segmentation/segment.js';
 import { indexToWorld, applyToPoint, maskCentroid } from '../src/pipeline/space/geometry.js';
 import { resampleMask } from '../src/pipeline/space/resample.js';
-import { normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
+import { modelInput, normaliseForModel, quantiles, toModelGrid } from '../src/pipeline/segmentation/model-input.js';
 import { dice } from '../src/pipeline/segmentation/mask-metrics.js';
 import { cleanMask, fillHoles, largestComponent, maskedImage } from '../src/pipeline/segmentation/postprocess.js';
 import { qcPng, qcViews } from '../src/pipeline/io/qc-png.js';
@@ -232,6 +232,28 @@ describe('the segmentation chain with a stand-in network', () => {
     expect(half.review.flagged).toBe(true);
     // ...and its reading of the mirrored image, which keeps the other half, says so too.
     expect(half.review.reasons.join('; ')).toMatch(/second reading/);
+  });
+
+  it('the mask follows the mean of the two readings: a network that leans to one side of what it is shown is set straight', async () => {
+    const atlasGrid = grid([40, 40, 40], [4, 4, 4], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]);
+    const brain = ball(atlasGrid, [0, 0, 0], 60);
+    const atlas = { grid: atlasGrid, template: { ...atlasGrid, data: Float32Array.from(brain.data, (v) => v * 100) }, brainMask: brain };
+    const volume = { ...atlasGrid, data: Float32Array.from(brain.data, (v, i) => v * 800 + (i % 7)) };
+    // P(brain) is the share of bright voxels among the next three along the grid's left–right axis: shown the head
+    // as it is, the brain comes out about 10 mm to one side; mirrored (and mirrored back), as far to the other.
+    const leaning = async (x: Float32Array, dims: [number, number, number]) =>
+      Float32Array.from(x, (_, v) => {
+        const i = v % dims[0];
+        let bright = 0;
+        for (let s = 1; s <= 3; s++) if (i + s < dims[0] && x[v + s] > 0.5) bright++;
+        return bright / 3;
+      });
+    const { mask } = await segmentBrain(volume, identityTransform(), { atlas, predict: leaning, reviewDice: 0.83 });
+    const direct = maskOnInputGrid({ ...atlasGrid, data: await leaning(modelInput(volume, identityTransform(), atlasGrid), atlasGrid.dims) }, atlasGrid, identityTransform());
+    expect(Math.abs(maskCentroid(direct)[0])).toBeGreaterThan(6);
+    expect(dice(direct.data, brain.data)).toBeLessThan(0.91);
+    expect(Math.abs(maskCentroid(mask)[0])).toBeLessThan(1);
+    expect(dice(mask.data, brain.data)).toBeGreaterThan(0.95);
   });
 });
 

@@ -1,8 +1,8 @@
 // The segmentation chain of one volume, given its registration to the atlas: model input on the model grid →
-// the network (any predictor: ONNX Runtime in a worker, a stub in a test) → P(brain) brought back onto the
-// volume's own grid → thresholded and cleaned → checked: is the image a head, does the mask agree with the atlas
-// brain and with the network's second reading of the image mirrored (mirrored-reading.ts). Pure apart from the
-// predictor.
+// the network (any predictor: ONNX Runtime in a worker, a stub in a test), reading it as it is and mirrored
+// (mirrored-reading.ts) → the mean P(brain) brought back onto the volume's own grid → thresholded and cleaned →
+// checked: is the image a head, does the mask agree with the atlas brain and with the mirrored reading where that
+// is sure. Pure apart from the predictor.
 import { resampleMask } from '../space/resample.js';
 import type { RigidTransform } from '../space/transform.js';
 import { type Grid, type Vec3, type Volume, gridOf, withData } from '../space/volume.js';
@@ -31,6 +31,17 @@ export interface BrainSegmentation {
   timings: { modelInputMs: number; networkMs: number; mirroredReadingMs: number; postprocessMs: number };
 }
 
+/**
+ * The mask follows the mean of the network's two readings, as shown and mirrored: where one reading bridges a narrow
+ * cleft or stops short of a surface the other reads differently, and the mean lies nearer the truth than either.
+ * The second reading is made for the review anyway, so this costs no inference.
+ */
+export function bothReadings(direct: Float32Array, mirrored: Float32Array): Float32Array {
+  const mean = new Float32Array(direct.length);
+  for (let v = 0; v < mean.length; v++) mean[v] = 0.5 * (direct[v] + mirrored[v]);
+  return mean;
+}
+
 /** P(brain) on the model grid → cleaned 0/1 mask on the input's grid (linear interpolation, threshold 0.5). */
 export function maskOnInputGrid(probability: Volume<Float32Array>, input: Grid, transform: RigidTransform): Volume<Uint8Array> {
   return cleanMask(resampleMask(probability, gridOf(input), transform.matrix));
@@ -45,7 +56,7 @@ export async function segmentBrain(volume: Volume<Float32Array>, transform: Rigi
   const t2 = performance.now();
   const reading = await mirroredReading(input, grid, options.predict);
   const t3 = performance.now();
-  const mask = maskOnInputGrid(withData(gridOf(grid), probability), volume, transform);
+  const mask = maskOnInputGrid(withData(gridOf(grid), bothReadings(probability, reading.data)), volume, transform);
   const review = reviewMask(mask, options.atlas, transform, { ...DEFAULT_REVIEW_LIMITS, minAtlasDice: options.reviewDice }, { image: volume, probability, mirroredReading: reading });
   const t4 = performance.now();
   return { mask, review, timings: { modelInputMs: Math.round(t1 - t0), networkMs: Math.round(t2 - t1), mirroredReadingMs: Math.round(t3 - t2), postprocessMs: Math.round(t4 - t3) } };
