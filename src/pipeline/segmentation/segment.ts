@@ -32,9 +32,10 @@ export interface BrainSegmentation {
 }
 
 /**
- * The mask follows the mean of the network's two readings, as shown and mirrored: where one reading bridges a narrow
- * cleft or stops short of a surface the other reads differently, and the mean lies nearer the truth than either.
- * The second reading is made for the review anyway, so this costs no inference.
+ * The mask follows the mean of the network's two readings, as shown and mirrored: where they part (one bridging a
+ * narrow cleft, or stopping short of a surface, that the other reads otherwise) neither is to be preferred, and a
+ * network's leaning to one side of what it is shown cancels out. The second reading is made for the review anyway,
+ * so this costs no inference.
  */
 export function bothReadings(direct: Float32Array, mirrored: Float32Array): Float32Array {
   const mean = new Float32Array(direct.length);
