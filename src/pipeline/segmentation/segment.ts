@@ -37,7 +37,7 @@ export interface BrainSegmentation {
  * network's leaning to one side of what it is shown cancels out. The second reading is made for the review anyway,
  * so this costs no inference.
  */
-export function bothReadings(direct: Float32Array, mirrored: Float32Array): Float32Array {
+function bothReadings(direct: Float32Array, mirrored: Float32Array): Float32Array {
   const mean = new Float32Array(direct.length);
   for (let v = 0; v < mean.length; v++) mean[v] = 0.5 * (direct[v] + mirrored[v]);
   return mean;
