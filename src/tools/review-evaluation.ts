@@ -2,9 +2,10 @@
 // should pass, and the same mask damaged the ways masks fail (tools/mask-damage.ts) should be flagged. A damage
 // that lies outside an image's field of view (a slab without the vertex) changes the mask by less than
 // MIN_CHANGED_ML and is not counted for that image. Writes the table: false flags per set, and per damage and
-// contrast how many damaged masks were caught.
+// contrast how many damaged masks were caught; then each measure's limit beside the worst correct mask and the
+// damaged masks past it, because limits set on one model's masks must be re-measured on the next model's.
 import type { Atlas } from '../pipeline/segmentation/atlas.js';
-import { type ReviewLimits, reviewMask } from '../pipeline/segmentation/review-check.js';
+import { type ReviewEvidence, type ReviewLimits, reviewMask } from '../pipeline/segmentation/review-check.js';
 import type { RigidTransform } from '../pipeline/space/transform.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { DAMAGES, type Damage, damageMask } from './mask-damage.js';
@@ -20,6 +21,8 @@ export interface ReviewedMask {
   changedMl: number;
   flagged: boolean;
   reasons: string[];
+  /** The review's measures of this mask (image and mirrored reading at hand). */
+  evidence: ReviewEvidence;
 }
 
 export interface CorrectMask {
@@ -38,12 +41,14 @@ export interface CorrectMask {
 /** The correct mask's verdict and the verdict on each damage of it; `shiftIndex` turns the shift's direction from case to case. */
 export function reviewDamaged(correct: CorrectMask, atlas: Atlas, limits: ReviewLimits, shiftIndex: number): ReviewedMask[] {
   const base = { set: correct.set, name: correct.name, contrast: correct.contrast };
-  const rows: ReviewedMask[] = [{ ...base, damage: 'none', changedMl: 0, ...correct.verdict }];
+  const inputs = { image: correct.image, mirroredReading: correct.mirroredReading };
+  const own = reviewMask(correct.mask, atlas, correct.transform, limits, inputs);
+  const rows: ReviewedMask[] = [{ ...base, damage: 'none', changedMl: 0, ...correct.verdict, evidence: own.evidence }];
   for (const damage of DAMAGES) {
     const damaged = damageMask(correct.mask, correct.transform, damage, shiftIndex);
     if (damaged.changedMl < MIN_CHANGED_ML) continue;
-    const review = reviewMask(damaged.mask, atlas, correct.transform, limits, { image: correct.image, mirroredReading: correct.mirroredReading });
-    rows.push({ ...base, damage, changedMl: damaged.changedMl, flagged: review.flagged, reasons: review.reasons });
+    const review = reviewMask(damaged.mask, atlas, correct.transform, limits, inputs);
+    rows.push({ ...base, damage, changedMl: damaged.changedMl, flagged: review.flagged, reasons: review.reasons, evidence: review.evidence });
   }
   return rows;
 }
@@ -72,5 +77,54 @@ export function reviewTable(rows: ReviewedMask[], limits: ReviewLimits): string 
   // By name only where a kind is missed now and then: a kind missed on most heads says enough by its count.
   const missed = damaged.filter((r) => !r.flagged && damaged.filter((o) => o.damage === r.damage && !o.flagged).length <= 5);
   if (missed.length) lines.push('', `Missed: ${missed.map((r) => `${r.name} ${r.damage} (${r.changedMl.toFixed(0)} mL)`).join('; ')}.`);
+  lines.push('', ...marginLines(rows, limits));
   return `${lines.join('\n')}\n`;
+}
+
+interface Measure {
+  name: string;
+  value: (e: ReviewEvidence) => number | undefined;
+  limit: number;
+  /** Whether a mask is flagged above the limit (otherwise below it). */
+  above: boolean;
+  unit: string;
+}
+
+function measures(limits: ReviewLimits): Measure[] {
+  return [
+    { name: 'atlas agreement', value: (e) => e.atlasDice, limit: limits.minAtlasDice, above: false, unit: '' },
+    { name: `excess beyond ${limits.excessMarginMm} mm`, value: (e) => e.excessMl, limit: limits.maxExcessMl, above: true, unit: ' mL' },
+    { name: `missing deeper than ${limits.missingMarginMm} mm`, value: (e) => e.missingMl, limit: limits.maxMissingMl, above: true, unit: ' mL' },
+    { name: `asymmetry beyond ${limits.asymmetryMarginMm} mm`, value: (e) => e.asymmetryMl, limit: limits.maxAsymmetryMl, above: true, unit: ' mL' },
+    { name: 'centre offset', value: (e) => e.offsetMm, limit: limits.maxOffsetMm, above: true, unit: ' mm' },
+    { name: 'sure brain of the second reading left out', value: (e) => e.readingLeftOutMl, limit: limits.maxReadingDisagreementMl, above: true, unit: ' mL' },
+    { name: 'mask where the second reading is sure of none', value: (e) => e.beyondReadingMl, limit: limits.maxReadingDisagreementMl, above: true, unit: ' mL' },
+  ];
+}
+
+/**
+ * Per measure: its limit, the worst correct mask (the margin a limit has on the masks it must pass), the damaged
+ * masks past the limit, and those past it alone (what loosening this limit would let through).
+ */
+export function marginLines(rows: ReviewedMask[], limits: ReviewLimits): string[] {
+  const correct = rows.filter((r) => r.damage === 'none');
+  const damaged = rows.filter((r) => r.damage !== 'none');
+  const lines = ['Margins: each measure of the check, its limit, the worst correct mask, the damaged masks past the limit and those no other measure catches:', ''];
+  lines.push('| measure | limit | worst correct mask | correct masks past it | damaged masks past it | caught by it alone |', '|---|---|---|---|---|---|');
+  const isPast = (m: Measure, r: ReviewedMask) => {
+    const v = m.value(r.evidence);
+    return v !== undefined && (m.above ? v > m.limit : v < m.limit);
+  };
+  const all = measures(limits);
+  for (const m of all) {
+    const past = (r: ReviewedMask) => isPast(m, r);
+    const alone = (r: ReviewedMask) => past(r) && all.every((o) => o === m || !isPast(o, r));
+    const measured = correct.filter((r) => m.value(r.evidence) !== undefined);
+    if (!measured.length) continue;
+    const worst = measured.reduce((w, r) => ((m.above ? m.value(r.evidence)! > m.value(w.evidence)! : m.value(r.evidence)! < m.value(w.evidence)!) ? r : w));
+    const digits = m.unit ? 1 : 3;
+    const dmg = damaged.filter((r) => m.value(r.evidence) !== undefined);
+    lines.push(`| ${m.name} | ${m.above ? '≤' : '≥'} ${m.limit}${m.unit} | ${m.value(worst.evidence)!.toFixed(digits)}${m.unit} (${worst.name}) | ${measured.filter(past).length} / ${measured.length} | ${dmg.filter(past).length} / ${dmg.length} | ${dmg.filter(alone).length} |`);
+  }
+  return lines;
 }
