@@ -31,7 +31,7 @@ describe('the review margins', () => {
     expect(line(lines, 'excess')[3]).toBe('5.3 mL (b)');
   });
 
-  it('count the correct and the damaged masks past each limit by that measure alone', () => {
+  it('count the correct and the damaged masks past each limit', () => {
     expect(line(lines, 'excess').slice(4, 6)).toEqual(['1 / 2', '1 / 3']);
     expect(line(lines, 'asymmetry').slice(4, 6)).toEqual(['0 / 2', '1 / 3']);
     expect(line(lines, 'atlas agreement').slice(4, 6)).toEqual(['0 / 2', '1 / 3']);
@@ -39,7 +39,7 @@ describe('the review margins', () => {
   });
 
   it('count the damaged masks that measure alone catches', () => {
-    // the orbits pass the limits of excess and agreement both; the second temporal pole only the second reading's
+    // the orbits are past the limits of excess and of agreement both; the second temporal pole only past the second reading's
     expect(line(lines, 'excess')[6]).toBe('0');
     expect(line(lines, 'asymmetry')[6]).toBe('0');
     expect(line(lines, 'sure brain')[6]).toBe('1');
