@@ -5,7 +5,7 @@
 // contrast how many damaged masks were caught; then each measure's limit beside the worst correct mask and the
 // damaged masks past it, because limits set on one model's masks must be re-measured on the next model's.
 import type { Atlas } from '../pipeline/segmentation/atlas.js';
-import { type ReviewEvidence, type ReviewLimits, reviewMask } from '../pipeline/segmentation/review-check.js';
+import { type MaskMeasure, type ReviewEvidence, type ReviewLimits, maskMeasures, pastLimit, reviewMask } from '../pipeline/segmentation/review-check.js';
 import type { RigidTransform } from '../pipeline/space/transform.js';
 import type { Volume } from '../pipeline/space/volume.js';
 import { DAMAGES, type Damage, damageMask } from './mask-damage.js';
@@ -81,27 +81,6 @@ export function reviewTable(rows: ReviewedMask[], limits: ReviewLimits): string 
   return `${lines.join('\n')}\n`;
 }
 
-interface Measure {
-  name: string;
-  value: (e: ReviewEvidence) => number | undefined;
-  limit: number;
-  /** Whether a mask is flagged above the limit (otherwise below it). */
-  above: boolean;
-  unit: string;
-}
-
-function measures(limits: ReviewLimits): Measure[] {
-  return [
-    { name: 'atlas agreement', value: (e) => e.atlasDice, limit: limits.minAtlasDice, above: false, unit: '' },
-    { name: `excess beyond ${limits.excessMarginMm} mm`, value: (e) => e.excessMl, limit: limits.maxExcessMl, above: true, unit: ' mL' },
-    { name: `missing deeper than ${limits.missingMarginMm} mm`, value: (e) => e.missingMl, limit: limits.maxMissingMl, above: true, unit: ' mL' },
-    { name: `asymmetry beyond ${limits.asymmetryMarginMm} mm`, value: (e) => e.asymmetryMl, limit: limits.maxAsymmetryMl, above: true, unit: ' mL' },
-    { name: 'centre offset', value: (e) => e.offsetMm, limit: limits.maxOffsetMm, above: true, unit: ' mm' },
-    { name: 'sure brain of the second reading left out', value: (e) => e.readingLeftOutMl, limit: limits.maxReadingDisagreementMl, above: true, unit: ' mL' },
-    { name: 'mask where the second reading is sure of none', value: (e) => e.beyondReadingMl, limit: limits.maxReadingDisagreementMl, above: true, unit: ' mL' },
-  ];
-}
-
 /**
  * Per measure: its limit, the worst correct mask (the margin a limit has on the masks it must pass), the damaged
  * masks past the limit, and those past it alone (what loosening this limit would let through).
@@ -111,11 +90,8 @@ export function marginLines(rows: ReviewedMask[], limits: ReviewLimits): string[
   const damaged = rows.filter((r) => r.damage !== 'none');
   const lines = ['Margins: each measure of the check, its limit, the worst correct mask, the damaged masks past the limit and those no other measure catches:', ''];
   lines.push('| measure | limit | worst correct mask | correct masks past it | damaged masks past it | caught by it alone |', '|---|---|---|---|---|---|');
-  const isPast = (m: Measure, r: ReviewedMask) => {
-    const v = m.value(r.evidence);
-    return v !== undefined && (m.above ? v > m.limit : v < m.limit);
-  };
-  const all = measures(limits);
+  const isPast = (m: MaskMeasure, r: ReviewedMask) => pastLimit(m, m.value(r.evidence));
+  const all = maskMeasures(limits);
   for (const m of all) {
     const past = (r: ReviewedMask) => isPast(m, r);
     const alone = (r: ReviewedMask) => past(r) && all.every((o) => o === m || !isPast(o, r));

@@ -102,6 +102,43 @@ export interface ReviewInputs {
   mirroredReading?: Volume<Float32Array>;
 }
 
+/** One measure of the mask, its limit and what crossing it says; the check and its evaluation share them. */
+export interface MaskMeasure {
+  name: string;
+  value: (evidence: ReviewEvidence) => number | undefined;
+  limit: number;
+  /** Whether a mask is flagged above the limit (otherwise below it). */
+  above: boolean;
+  unit: string;
+  reason: (value: number) => string;
+}
+
+/** The measures of the mask, in the order their reasons are given. */
+export function maskMeasures(limits: ReviewLimits): MaskMeasure[] {
+  const l = limits;
+  return [
+    { name: 'atlas agreement', value: (e) => e.atlasDice, limit: l.minAtlasDice, above: false, unit: '',
+      reason: (v) => `shape: agreement with the atlas brain ${v.toFixed(3)} below ${l.minAtlasDice}` },
+    { name: `excess beyond ${l.excessMarginMm} mm`, value: (e) => e.excessMl, limit: l.maxExcessMl, above: true, unit: ' mL',
+      reason: (v) => `extent: ${v.toFixed(1)} mL of mask lie more than ${l.excessMarginMm} mm outside the expected brain (limit ${l.maxExcessMl} mL): orbits, sinus or neck included?` },
+    { name: `missing deeper than ${l.missingMarginMm} mm`, value: (e) => e.missingMl, limit: l.maxMissingMl, above: true, unit: ' mL',
+      reason: (v) => `missing: ${v.toFixed(1)} mL of the expected brain, deeper than ${l.missingMarginMm} mm inside it, are not in the mask (limit ${l.maxMissingMl} mL): vertex, cerebellum or a lobe cut off?` },
+    { name: `asymmetry beyond ${l.asymmetryMarginMm} mm`, value: (e) => e.asymmetryMl, limit: l.maxAsymmetryMl, above: true, unit: ' mL',
+      reason: (v) => `asymmetry: ${v.toFixed(1)} mL of the mask's mirror image lie more than ${l.asymmetryMarginMm} mm outside it (limit ${l.maxAsymmetryMl} mL): a temporal pole or a lobe cut off on one side?` },
+    { name: 'centre offset', value: (e) => e.offsetMm, limit: l.maxOffsetMm, above: true, unit: ' mm',
+      reason: (v) => `position: the mask's centre is ${v.toFixed(1)} mm to one side of the expected brain's midline (limit ${l.maxOffsetMm} mm): mask shifted?` },
+    { name: 'sure brain of the second reading left out', value: (e) => e.readingLeftOutMl, limit: l.maxReadingDisagreementMl, above: true, unit: ' mL',
+      reason: (v) => `second reading: the network, reading the image again mirrored, is sure of ${v.toFixed(1)} mL of brain in one piece that the mask leaves out (limit ${l.maxReadingDisagreementMl} mL): vertex, a temporal pole or a lobe cut off, or the mask shifted?` },
+    { name: 'mask where the second reading is sure of none', value: (e) => e.beyondReadingMl, limit: l.maxReadingDisagreementMl, above: true, unit: ' mL',
+      reason: (v) => `second reading: ${v.toFixed(1)} mL of the mask in one piece lie where the network, reading the image again mirrored, is sure there is no brain (limit ${l.maxReadingDisagreementMl} mL): orbits, sinus or neck included, or the mask shifted?` },
+  ];
+}
+
+/** Whether a measured value is past its limit; a value that could not be measured (NaN) is, one not taken (undefined) is not. */
+export function pastLimit(measure: MaskMeasure, value: number | undefined): value is number {
+  return value !== undefined && !(measure.above ? value <= measure.limit : value >= measure.limit);
+}
+
 export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: RigidTransform, limits: ReviewLimits = DEFAULT_REVIEW_LIMITS, inputs: ReviewInputs = {}): ReviewResult {
   const agreement = atlasAgreement(mask, atlas.brainMask, transform);
   const margins = { excessMm: limits.excessMarginMm, missingMm: limits.missingMarginMm, asymmetryMm: limits.asymmetryMarginMm };
@@ -119,18 +156,9 @@ export function reviewMask(mask: Volume<Uint8Array>, atlas: Atlas, transform: Ri
   if (evidence.uncertainPerBrainVoxel !== undefined && !(evidence.uncertainPerBrainVoxel <= limits.maxUncertainPerBrainVoxel))
     reasons.push(`not a head? the network is unsure of ${evidence.uncertainPerBrainVoxel.toFixed(2)} voxels per brain voxel (limit ${limits.maxUncertainPerBrainVoxel}): the image does not look like a head to it`);
   const notAHead = reasons.length > 0;
-  if (!(evidence.atlasDice >= limits.minAtlasDice)) reasons.push(`shape: agreement with the atlas brain ${evidence.atlasDice.toFixed(3)} below ${limits.minAtlasDice}`);
-  if (!(evidence.excessMl <= limits.maxExcessMl))
-    reasons.push(`extent: ${evidence.excessMl.toFixed(1)} mL of mask lie more than ${limits.excessMarginMm} mm outside the expected brain (limit ${limits.maxExcessMl} mL): orbits, sinus or neck included?`);
-  if (!(evidence.missingMl <= limits.maxMissingMl))
-    reasons.push(`missing: ${evidence.missingMl.toFixed(1)} mL of the expected brain, deeper than ${limits.missingMarginMm} mm inside it, are not in the mask (limit ${limits.maxMissingMl} mL): vertex, cerebellum or a lobe cut off?`);
-  if (!(evidence.asymmetryMl <= limits.maxAsymmetryMl))
-    reasons.push(`asymmetry: ${evidence.asymmetryMl.toFixed(1)} mL of the mask's mirror image lie more than ${limits.asymmetryMarginMm} mm outside it (limit ${limits.maxAsymmetryMl} mL): a temporal pole or a lobe cut off on one side?`);
-  if (!(evidence.offsetMm <= limits.maxOffsetMm))
-    reasons.push(`position: the mask's centre is ${evidence.offsetMm.toFixed(1)} mm to one side of the expected brain's midline (limit ${limits.maxOffsetMm} mm): mask shifted?`);
-  if (evidence.readingLeftOutMl !== undefined && !(evidence.readingLeftOutMl <= limits.maxReadingDisagreementMl))
-    reasons.push(`second reading: the network, reading the image again mirrored, is sure of ${evidence.readingLeftOutMl.toFixed(1)} mL of brain in one piece that the mask leaves out (limit ${limits.maxReadingDisagreementMl} mL): vertex, a temporal pole or a lobe cut off, or the mask shifted?`);
-  if (evidence.beyondReadingMl !== undefined && !(evidence.beyondReadingMl <= limits.maxReadingDisagreementMl))
-    reasons.push(`second reading: ${evidence.beyondReadingMl.toFixed(1)} mL of the mask in one piece lie where the network, reading the image again mirrored, is sure there is no brain (limit ${limits.maxReadingDisagreementMl} mL): orbits, sinus or neck included, or the mask shifted?`);
+  for (const measure of maskMeasures(limits)) {
+    const value = measure.value(evidence);
+    if (pastLimit(measure, value)) reasons.push(measure.reason(value));
+  }
   return { flagged: reasons.length > 0, notAHead, reasons, evidence };
 }
